@@ -1,0 +1,29 @@
+// Command vulngate mirrors vulnerability advisories, scans packages and
+// SBOMs against them, and (as a server) gates package downloads.
+//
+// Run "vulngate help" for the commands.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/vulngate/vulngate/internal/cli"
+)
+
+func main() {
+	err := cli.Execute(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	if err == nil {
+		return
+	}
+	var exit cli.ExitError
+	if errors.As(err, &exit) {
+		if exit.Message != "" {
+			fmt.Fprintln(os.Stderr, "vulngate:", exit.Message)
+		}
+		os.Exit(exit.Code)
+	}
+	fmt.Fprintln(os.Stderr, "vulngate:", err)
+	os.Exit(2)
+}

@@ -1,0 +1,150 @@
+// Package cli implements vulngate's command line: the cobra command tree,
+// flag and environment handling, logging setup and exit codes. Commands are
+// thin: each resolves the data directory, opens the store and calls the
+// package that does the work.
+//
+// Exit codes: 0 success; 1 a --fail-on threshold was met; 2 usage errors,
+// bad input or failures.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/vulngate/vulngate/internal/datadir"
+	"github.com/vulngate/vulngate/internal/store"
+)
+
+// Version is set at build time with -ldflags "-X .../internal/cli.Version=...".
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// ExitError carries a specific exit code.
+type ExitError struct {
+	Code    int
+	Message string
+}
+
+func (e ExitError) Error() string { return e.Message }
+
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	dataDirFlag    string
+	logLevel       string
+	logFormat      string
+	log            *slog.Logger
+}
+
+// Execute runs the command line with args (without the program name).
+func Execute(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "vulngate",
+		Short:         "Mirror vulnerability advisories, scan packages and SBOMs, gate downloads",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version(),
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return e.setupLogging()
+		},
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVar(&e.dataDirFlag, "data-dir", "", "data directory (default $"+datadir.EnvVar+", else the user data directory)")
+	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.PersistentFlags().StringVar(&e.logFormat, "log-format", "auto", "log format: auto (text on a terminal, else JSON), text, json")
+	root.AddCommand(e.mirrorCmd(), e.scanCmd(), e.dataDirCmd())
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
+}
+
+func (e *env) setupLogging() error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(e.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(e.logFormat) {
+	case "json":
+		e.log = slog.New(slog.NewJSONHandler(e.stderr, opts))
+	case "text":
+		e.log = slog.New(slog.NewTextHandler(e.stderr, opts))
+	case "auto":
+		if isTerminal(e.stderr) {
+			e.log = slog.New(slog.NewTextHandler(e.stderr, opts))
+		} else {
+			e.log = slog.New(slog.NewJSONHandler(e.stderr, opts))
+		}
+	default:
+		return fmt.Errorf("--log-format: want auto, text or json, got %q", e.logFormat)
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// openStore resolves the data directory and opens the store in it.
+func (e *env) openStore(ctx context.Context) (*store.Store, string, error) {
+	dir, err := datadir.Ensure(e.dataDirFlag)
+	if err != nil {
+		return nil, "", err
+	}
+	st, err := store.Open(ctx, store.Options{DataDir: dir})
+	if err != nil {
+		return nil, "", err
+	}
+	return st, dir, nil
+}
+
+func (e *env) dataDirCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "data-dir",
+		Short: "Print the data directory this command line would use",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := datadir.Resolve(e.dataDirFlag)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(e.stdout, dir)
+			return nil
+		},
+	}
+}
+
+// envDefault returns the environment variable's value or def.
+func envDefault(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+var errUsage = errors.New("usage")

@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vulngate/vulngate/internal/match"
+	"github.com/vulngate/vulngate/internal/osv"
+	"github.com/vulngate/vulngate/internal/report"
+	"github.com/vulngate/vulngate/internal/sbom"
+	"github.com/vulngate/vulngate/internal/severity"
+)
+
+func (e *env) scanCmd() *cobra.Command {
+	var format, failOn, output string
+	cmd := &cobra.Command{
+		Use:   "scan [PURL | SBOM file | PURL-list file | -]...",
+		Short: "Scan package URLs and SBOMs against the local advisory store",
+		Long: `Scan package URLs (arguments starting with "pkg:"), CycloneDX SBOMs (JSON
+or XML), SPDX SBOMs (JSON) and files listing one PURL per line ("-" reads
+standard input). Matching uses only the local store: run "vulngate mirror"
+first; no network is used.
+
+--fail-on sets exit code 1 when a finding is rated at least that severity.`,
+		Example: `  vulngate scan pkg:pypi/django@3.2.0 pkg:npm/lodash@4.17.20
+  vulngate scan --format json --fail-on high bom.cdx.json`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			f, err := report.ParseFormat(format)
+			if err != nil {
+				return err
+			}
+			var threshold severity.Rating
+			if failOn != "" {
+				if threshold, err = severity.ParseRating(failOn); err != nil {
+					return fmt.Errorf("--fail-on: %w", err)
+				}
+			}
+			comps, err := e.readInputs(args)
+			if err != nil {
+				return err
+			}
+			st, _, err := e.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			parts, err := st.Partitions(ctx)
+			if err != nil {
+				return err
+			}
+			if len(parts) == 0 {
+				return fmt.Errorf("the store holds no advisories: run \"vulngate mirror --ecosystems ...\" first")
+			}
+			covered := map[string]bool{}
+			var sources []string
+			seenSrc := map[string]bool{}
+			for _, p := range parts {
+				covered[osv.BaseEcosystem(p.Name)] = true
+				if !seenSrc[p.Source] {
+					seenSrc[p.Source] = true
+					sources = append(sources, p.Source)
+				}
+			}
+			sc := match.NewScanner(st, func(eco string) bool { return covered[eco] })
+			results, err := sc.Scan(ctx, comps)
+			if err != nil {
+				return err
+			}
+			out := e.stdout
+			if output != "" && output != "-" {
+				file, err := os.Create(output)
+				if err != nil {
+					return err
+				}
+				defer file.Close()
+				out = file
+			}
+			if err := report.Write(out, f, results, report.Meta{Tool: "vulngate", Version: version(), Inputs: args, Sources: sources}); err != nil {
+				return err
+			}
+			sum := report.Summarize(results)
+			e.log.Info("scan finished", "components", sum.Components, "vulnerable", sum.Vulnerable, "findings", sum.Findings, "with_errors", sum.WithErrors)
+			if threshold != "" && report.Exceeds(results, threshold) {
+				return ExitError{Code: 1, Message: fmt.Sprintf("findings rated %s or higher", strings.ToLower(string(threshold)))}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "table", "output format: table, json, sarif")
+	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when a finding is rated at least: low, medium, high, critical")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write the report to this file instead of standard output")
+	return cmd
+}
+
+// readInputs turns arguments into components: PURL arguments directly,
+// everything else read as an SBOM or PURL list.
+func (e *env) readInputs(args []string) ([]match.Component, error) {
+	var comps []match.Component
+	for _, a := range args {
+		switch {
+		case strings.HasPrefix(a, "pkg:"):
+			comps = append(comps, match.Component{Input: a})
+		case a == "-":
+			cs, _, err := sbom.Read(bufio.NewReader(io.LimitReader(e.stdin, 1<<30)), "stdin")
+			if err != nil {
+				return nil, err
+			}
+			comps = append(comps, fromSBOM(cs)...)
+		default:
+			cs, _, err := sbom.ReadFile(a)
+			if err != nil {
+				return nil, err
+			}
+			comps = append(comps, fromSBOM(cs)...)
+		}
+	}
+	return comps, nil
+}
+
+func fromSBOM(cs []sbom.Component) []match.Component {
+	out := make([]match.Component, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, match.Component{Input: c.PURL, Name: c.Name, Version: c.Version, BOMRef: c.BOMRef, Path: c.Path})
+	}
+	return out
+}

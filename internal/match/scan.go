@@ -1,0 +1,245 @@
+package match
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/vulngate/vulngate/internal/osv"
+	"github.com/vulngate/vulngate/internal/purl"
+	"github.com/vulngate/vulngate/internal/severity"
+	"github.com/vulngate/vulngate/internal/store"
+)
+
+// Advisories is what the scanner needs from the advisory store.
+type Advisories interface {
+	// AdvisoriesFor returns the live, non-withdrawn advisories indexed
+	// under (base ecosystem, normalized name).
+	AdvisoriesFor(ctx context.Context, ecosystem, name string) ([]store.Advisory, error)
+}
+
+// Component is one thing to scan.
+type Component struct {
+	// Input is what the user gave: a PURL, or the SBOM's PURL.
+	Input   string
+	Name    string
+	Version string
+	BOMRef  string
+	Path    []string
+}
+
+// Scored is a finding with its severity and a one-line summary.
+type Scored struct {
+	Finding
+	Severity severity.Score
+	Summary  string
+}
+
+// ComponentResult is the outcome for one component.
+type ComponentResult struct {
+	Component
+	// Package is the OSV identity; empty Ecosystem when not identifiable.
+	Package  purl.Package
+	Findings []Scored
+	// Errors are problems that prevented a complete answer for this
+	// component (malformed PURL, unparsable version, ...). A component
+	// with errors is never reported as clean.
+	Errors []string
+}
+
+// Scanner matches components against stored advisories.
+type Scanner struct {
+	src     Advisories
+	workers int
+	covered func(baseEcosystem string) bool
+}
+
+// NewScanner returns a scanner over src. covered, when not nil, reports
+// whether any source holds data for a base ecosystem; components of other
+// ecosystems get an error instead of a silent clean result.
+func NewScanner(src Advisories, covered func(baseEcosystem string) bool) *Scanner {
+	return &Scanner{src: src, workers: max(2, runtime.GOMAXPROCS(0)), covered: covered}
+}
+
+// recordCache parses each stored record once per scan.
+type recordCache struct {
+	mu sync.Mutex
+	m  map[string]*parsed
+}
+
+type parsed struct {
+	once   sync.Once
+	v      *osv.Vulnerability
+	err    error
+	source string
+}
+
+func (c *recordCache) get(a store.Advisory) (*osv.Vulnerability, string, error) {
+	key := a.Partition + "\x00" + a.ID
+	c.mu.Lock()
+	p, ok := c.m[key]
+	if !ok {
+		p = &parsed{source: a.Source}
+		c.m[key] = p
+	}
+	c.mu.Unlock()
+	p.once.Do(func() { p.v, p.err = osv.Parse(a.Data) })
+	return p.v, p.source, p.err
+}
+
+// Scan matches every component; results keep the input order. The error
+// is non-nil only when the store itself fails.
+func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResult, error) {
+	out := make([]ComponentResult, len(comps))
+	cache := &recordCache{m: map[string]*parsed{}}
+	// Components sharing a package share one store lookup.
+	type lookup struct {
+		once sync.Once
+		adv  []store.Advisory
+		err  error
+	}
+	var lmu sync.Mutex
+	lookups := map[store.PackageKey]*lookup{}
+	get := func(k store.PackageKey) ([]store.Advisory, error) {
+		lmu.Lock()
+		l, ok := lookups[k]
+		if !ok {
+			l = &lookup{}
+			lookups[k] = l
+		}
+		lmu.Unlock()
+		l.once.Do(func() { l.adv, l.err = s.src.AdvisoriesFor(ctx, k.Ecosystem, k.Name) })
+		return l.adv, l.err
+	}
+
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	var firstErr error
+	var emu sync.Mutex
+	for range s.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				r, err := s.scanOne(comps[i], get, cache)
+				if err != nil {
+					emu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					emu.Unlock()
+				}
+				out[i] = r
+			}
+		}()
+	}
+	for i := range comps {
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return out, ctx.Err()
+}
+
+func (s *Scanner) scanOne(c Component, get func(store.PackageKey) ([]store.Advisory, error), cache *recordCache) (ComponentResult, error) {
+	r := ComponentResult{Component: c}
+	if c.Input == "" {
+		r.Errors = append(r.Errors, "not identifiable: no package URL")
+		return r, nil
+	}
+	pkg, err := purl.Parse(c.Input)
+	if err != nil {
+		r.Errors = append(r.Errors, err.Error())
+		return r, nil
+	}
+	r.Package = pkg
+	if r.Name == "" {
+		r.Name = pkg.Name
+	}
+	if r.Version == "" {
+		r.Version = pkg.Version
+	}
+	base := osv.BaseEcosystem(pkg.Ecosystem)
+	if s.covered != nil && !s.covered(base) {
+		r.Errors = append(r.Errors, fmt.Sprintf("no advisories mirrored for ecosystem %s: not checked", base))
+		return r, nil
+	}
+	key := store.PackageKey{Ecosystem: base, Name: purl.NormalizeName(base, pkg.Name)}
+	advs, err := get(key)
+	if err != nil {
+		return r, fmt.Errorf("looking up %s: %w", c.Input, err)
+	}
+	if len(advs) == 0 {
+		return r, nil
+	}
+	version := purl.MatchVersion(pkg.Ecosystem, pkg.Version)
+	nameMatches := func(p osv.Package) bool {
+		return osv.BaseEcosystem(p.Ecosystem) == base && purl.NormalizeName(base, p.Name) == key.Name
+	}
+	var hits []Hit
+	for _, a := range advs {
+		v, source, err := cache.get(a)
+		if err != nil {
+			r.Errors = append(r.Errors, fmt.Sprintf("advisory %s could not be read: %v", a.ID, err))
+			continue
+		}
+		res := Evaluate(v, pkg.Ecosystem, nameMatches, version)
+		if res.Err != nil {
+			r.Errors = append(r.Errors, fmt.Sprintf("%s: %v", v.ID, res.Err))
+			continue
+		}
+		if res.Affected {
+			hits = append(hits, Hit{Vuln: v, Source: source, Fixed: res.Fixed})
+		}
+	}
+	for _, f := range Merge(hits) {
+		r.Findings = append(r.Findings, score(f))
+	}
+	return r, nil
+}
+
+// score picks the finding's severity (the highest of its records) and
+// summary (the first record's that has one).
+func score(f Finding) Scored {
+	s := Scored{Finding: f}
+	best := severity.Score{Rating: severity.Unknown}
+	for _, v := range f.Records {
+		sc := severity.ForVulnerability(v)
+		if better(sc, best) {
+			best = sc
+		}
+		if s.Summary == "" {
+			s.Summary = v.Summary
+		}
+	}
+	if s.Summary == "" && len(f.Records) > 0 {
+		s.Summary = firstLine(f.Records[0].Details, 160)
+	}
+	s.Severity = best
+	return s
+}
+
+func better(a, b severity.Score) bool {
+	if a.Score != b.Score {
+		return a.Score > b.Score
+	}
+	return a.Rating.AtLeast(b.Rating) && a.Rating != b.Rating
+}
+
+func firstLine(s string, limit int) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if r := []rune(s); len(r) > limit {
+		s = string(r[:limit]) + "…"
+	}
+	return s
+}

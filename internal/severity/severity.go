@@ -1,0 +1,271 @@
+// Package severity implements base scores and qualitative ratings for OSV
+// records: it computes CVSS v2.0, v3.0, v3.1 and v4.0 base scores from the
+// vectors in an OSV record's severity lists and maps scores to the rating
+// bands published with each CVSS version. When a record carries no usable
+// vector it falls back to the free-text severity some databases put in the
+// record's top-level database_specific object (for example "HIGH" or
+// "MODERATE").
+//
+// It leaves out temporal, threat and environmental scores (only base
+// metrics are scored), the "Ubuntu" severity type and other non-CVSS
+// schemes, and any policy about which rating should fail a build; callers
+// compare ratings with [Rating.AtLeast].
+package severity
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+
+	gocvss20 "github.com/pandatix/go-cvss/20"
+	gocvss30 "github.com/pandatix/go-cvss/30"
+	gocvss31 "github.com/pandatix/go-cvss/31"
+	gocvss40 "github.com/pandatix/go-cvss/40"
+
+	"github.com/vulngate/vulngate/internal/osv"
+)
+
+// Rating is a qualitative severity rating.
+type Rating string
+
+// Ratings, from least to most severe. Unknown means no score or rating
+// could be determined.
+const (
+	None     Rating = "NONE"
+	Low      Rating = "LOW"
+	Medium   Rating = "MEDIUM"
+	High     Rating = "HIGH"
+	Critical Rating = "CRITICAL"
+	Unknown  Rating = "UNKNOWN"
+)
+
+// TypeDatabaseSpecific is the Score.Type of a rating taken from a record's
+// database_specific.severity field.
+const TypeDatabaseSpecific = "database_specific"
+
+// Score is the severity vulngate assigns to one record.
+type Score struct {
+	Score  float64 // base score; 0 when unknown or not numeric
+	Rating Rating
+	Type   string // osv.SeverityCVSSv2/v3/v4, TypeDatabaseSpecific, or "" when unknown
+	Vector string // the vector scored, "" when none
+	Source string // human-readable origin, e.g. "severity[] CVSS:3.1 vector"
+}
+
+// rank orders ratings for AtLeast. Unknown sorts below None; strings that
+// are not ratings sort below everything.
+func (r Rating) rank() int {
+	switch r {
+	case Unknown:
+		return 0
+	case None:
+		return 1
+	case Low:
+		return 2
+	case Medium:
+		return 3
+	case High:
+		return 4
+	case Critical:
+		return 5
+	}
+	return -1
+}
+
+// AtLeast reports whether r is as severe as o or more. Unknown ranks below
+// None, so an unknown rating is never at least a known one; callers that
+// want to treat unknown severities as failing must check for Unknown
+// themselves.
+func (r Rating) AtLeast(o Rating) bool {
+	return r.rank() >= o.rank()
+}
+
+// ParseRating parses a rating name as given on a command line, such as the
+// argument of --fail-on. It accepts none, low, medium (or moderate), high
+// and critical in any letter case.
+func ParseRating(s string) (Rating, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "none":
+		return None, nil
+	case "low":
+		return Low, nil
+	case "medium", "moderate":
+		return Medium, nil
+	case "high":
+		return High, nil
+	case "critical":
+		return Critical, nil
+	}
+	return "", fmt.Errorf("unknown severity rating %q (want none, low, medium, high or critical)", s)
+}
+
+// RatingFor maps a base score to a rating. CVSS v3.x and v4.0 use the bands
+// None 0.0, Low 0.1-3.9, Medium 4.0-6.9, High 7.0-8.9, Critical 9.0-10.0.
+// CVSS v2 (cvssV2 true) has no None or Critical band: Low 0.0-3.9,
+// Medium 4.0-6.9, High 7.0-10.0. Scores outside 0-10 (or NaN) are Unknown.
+func RatingFor(score float64, cvssV2 bool) Rating {
+	if math.IsNaN(score) || score < 0 || score > 10 {
+		return Unknown
+	}
+	if cvssV2 {
+		switch {
+		case score < 4.0:
+			return Low
+		case score < 7.0:
+			return Medium
+		default:
+			return High
+		}
+	}
+	switch {
+	case score == 0:
+		return None
+	case score < 4.0:
+		return Low
+	case score < 7.0:
+		return Medium
+	case score < 9.0:
+		return High
+	default:
+		return Critical
+	}
+}
+
+// FromVector scores one OSV severity entry. typ is the OSV severity type
+// (CVSS_V2, CVSS_V3 or CVSS_V4) and vector the CVSS vector string; a
+// CVSS_V3 vector must carry its "CVSS:3.0/" or "CVSS:3.1/" prefix, a
+// CVSS_V4 vector its "CVSS:4.0/" prefix, and a CVSS_V2 vector is the bare
+// "AV:.../Au:..." form. Errors name the vector.
+func FromVector(typ, vector string) (Score, error) {
+	s := Score{Type: typ, Vector: vector}
+	switch typ {
+	case osv.SeverityCVSSv2:
+		v, err := gocvss20.ParseVector(strings.TrimPrefix(vector, "CVSS:2.0/"))
+		if err != nil {
+			return Score{}, fmt.Errorf("invalid CVSS v2 vector %q: %w", vector, err)
+		}
+		s.Score = v.BaseScore()
+		s.Rating = RatingFor(s.Score, true)
+		return s, nil
+	case osv.SeverityCVSSv3:
+		switch {
+		case strings.HasPrefix(vector, "CVSS:3.1/"):
+			v, err := gocvss31.ParseVector(vector)
+			if err != nil {
+				return Score{}, fmt.Errorf("invalid CVSS v3.1 vector %q: %w", vector, err)
+			}
+			s.Score = v.BaseScore()
+		case strings.HasPrefix(vector, "CVSS:3.0/"):
+			v, err := gocvss30.ParseVector(vector)
+			if err != nil {
+				return Score{}, fmt.Errorf("invalid CVSS v3.0 vector %q: %w", vector, err)
+			}
+			s.Score = v.BaseScore()
+		default:
+			return Score{}, fmt.Errorf("invalid CVSS v3 vector %q: want a CVSS:3.0/ or CVSS:3.1/ prefix", vector)
+		}
+	case osv.SeverityCVSSv4:
+		v, err := gocvss40.ParseVector(vector)
+		if err != nil {
+			return Score{}, fmt.Errorf("invalid CVSS v4 vector %q: %w", vector, err)
+		}
+		s.Score = v.Score()
+	default:
+		return Score{}, fmt.Errorf("severity type %q of vector %q is not a CVSS type", typ, vector)
+	}
+	s.Rating = RatingFor(s.Score, false)
+	return s, nil
+}
+
+// versionRank orders vectors by CVSS version for ForVulnerability; 0 means
+// not a CVSS vector vulngate scores.
+func versionRank(typ, vector string) int {
+	switch typ {
+	case osv.SeverityCVSSv4:
+		return 4
+	case osv.SeverityCVSSv3:
+		switch {
+		case strings.HasPrefix(vector, "CVSS:3.1/"):
+			return 3
+		case strings.HasPrefix(vector, "CVSS:3.0/"):
+			return 2
+		}
+	case osv.SeverityCVSSv2:
+		return 1
+	}
+	return 0
+}
+
+// ForVulnerability returns the best severity for a record. It scores the
+// vector of the newest CVSS version present (v4.0, then v3.1, v3.0, v2),
+// looking at the top-level severity list before the affected entries'
+// lists, and skips vectors that do not parse. Without a usable vector it
+// uses database_specific.severity when that is a known rating word
+// (MODERATE reads as MEDIUM), and otherwise returns an Unknown score.
+func ForVulnerability(v *osv.Vulnerability) Score {
+	var (
+		best     Score
+		bestRank int
+	)
+	try := func(sev osv.Severity, where string) {
+		r := versionRank(sev.Type, sev.Score)
+		if r <= bestRank {
+			return
+		}
+		s, err := FromVector(sev.Type, sev.Score)
+		if err != nil {
+			return
+		}
+		s.Source = where + " " + vectorLabel(sev.Type, sev.Score) + " vector"
+		best, bestRank = s, r
+	}
+	for _, sev := range v.Severity {
+		try(sev, "severity[]")
+	}
+	for i, a := range v.Affected {
+		for _, sev := range a.Severity {
+			try(sev, fmt.Sprintf("affected[%d].severity[]", i))
+		}
+	}
+	if bestRank > 0 {
+		return best
+	}
+	if r, word, ok := databaseSpecificRating(v.DatabaseSpecific); ok {
+		return Score{Rating: r, Type: TypeDatabaseSpecific, Source: "database_specific.severity " + word}
+	}
+	return Score{Rating: Unknown}
+}
+
+func vectorLabel(typ, vector string) string {
+	if typ == osv.SeverityCVSSv2 {
+		return "CVSS:2.0"
+	}
+	if i := strings.IndexByte(vector, '/'); i > 0 {
+		return vector[:i]
+	}
+	return typ
+}
+
+// databaseSpecificRating reads a rating word from a database_specific
+// object's "severity" string.
+func databaseSpecificRating(raw json.RawMessage) (Rating, string, bool) {
+	if len(raw) == 0 {
+		return "", "", false
+	}
+	var ds struct {
+		Severity any `json:"severity"`
+	}
+	if err := json.Unmarshal(raw, &ds); err != nil {
+		return "", "", false
+	}
+	word, ok := ds.Severity.(string)
+	if !ok {
+		return "", "", false
+	}
+	r, err := ParseRating(word)
+	if err != nil {
+		return "", "", false
+	}
+	return r, word, true
+}

@@ -1,0 +1,233 @@
+package osvmirror
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vulngate/vulngate/internal/osv"
+	"github.com/vulngate/vulngate/internal/store"
+)
+
+// fetchWorkers bounds concurrent per-record downloads.
+const fetchWorkers = 8
+
+// csvEntry is one line of modified_id.csv.
+type csvEntry struct {
+	modified time.Time
+	id       string
+}
+
+// readModifiedCSV parses "<RFC3339 modified>,<ID>" lines (no header).
+func readModifiedCSV(r io.Reader, where string) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" {
+			continue
+		}
+		ts, id, ok := strings.Cut(text, ",")
+		if !ok || id == "" || strings.ContainsAny(id, "/\\,") || strings.Contains(id, "..") {
+			return nil, fmt.Errorf("%s line %d: want \"<modified>,<id>\", got %q", where, line, text)
+		}
+		t, err := osv.ParseTime(ts)
+		if err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", where, line, err)
+		}
+		out[id] = t.Time
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	return out, nil
+}
+
+// incremental applies the changes listed by modified_id.csv since the last
+// sync, or falls back to a full import.
+func (m *Mirror) incremental(ctx context.Context, eco string, st store.PartitionState) EcosystemReport {
+	base, release := splitSelection(eco)
+	rel := base + "/modified_id.csv"
+	rc, err := m.fetch.open(ctx, rel)
+	if err != nil {
+		if errors.Is(err, errNotFound) {
+			return m.full(ctx, eco, "no modified_id.csv at the source")
+		}
+		return EcosystemReport{Err: fmt.Errorf("%s: %w", eco, err)}
+	}
+	upstream, err := readModifiedCSV(rc, m.fetch.describe(rel))
+	rc.Close()
+	if err != nil {
+		return m.full(ctx, eco, err.Error())
+	}
+	stored, err := m.store.RecordVersions(ctx, eco)
+	if err != nil {
+		return EcosystemReport{Err: err}
+	}
+
+	var changed, removed []string
+	var watermark time.Time
+	for id, mod := range upstream {
+		if mod.After(watermark) {
+			watermark = mod
+		}
+		old, have := stored[id]
+		switch {
+		case have && !old.Equal(mod):
+			changed = append(changed, id)
+		case !have && (mod.After(st.Watermark) || release == ""):
+			// New upstream. For release-filtered partitions, records
+			// older than the watermark were seen and filtered out before.
+			changed = append(changed, id)
+		}
+	}
+	for id := range stored {
+		if _, ok := upstream[id]; !ok {
+			removed = append(removed, id)
+		}
+	}
+	if watermark.Before(st.Watermark) {
+		watermark = st.Watermark
+	}
+	rep := EcosystemReport{Mode: ModeIncremental}
+	if len(changed) == 0 && len(removed) == 0 {
+		rep.Mode, rep.Records, rep.Withdrawn = ModeUnchanged, st.Records, st.Withdrawn
+		if err := m.store.TouchPartition(ctx, eco, m.opts.Now()); err != nil {
+			rep.Err = err
+		}
+		return rep
+	}
+	limit := max(m.opts.DeltaLimit, len(upstream)/10)
+	if len(changed)+len(removed) > limit {
+		return m.full(ctx, eco, fmt.Sprintf("%d changes exceed the incremental limit of %d", len(changed)+len(removed), limit))
+	}
+
+	fetched, err := m.fetchRecords(ctx, base, changed)
+	if errors.Is(err, errNotFound) {
+		return m.full(ctx, eco, "per-record files unavailable: "+err.Error())
+	}
+	if err != nil {
+		rep.Err = fmt.Errorf("%s: %w", eco, err)
+		return rep
+	}
+	var upserts []store.Record
+	for _, id := range changed {
+		f := fetched[id]
+		if f.malformed != "" {
+			rep.malformed(base+"/"+id+".json", f.malformed)
+			continue
+		}
+		keys, keep := keysFor(f.v, eco)
+		_, had := stored[id]
+		if !keep {
+			if had {
+				removed = append(removed, id)
+			}
+			continue
+		}
+		if had {
+			rep.Updated++
+		} else {
+			rep.Added++
+		}
+		upserts = append(upserts, recordFor(f.v, keys, f.data, nil))
+	}
+	rep.Removed = len(removed)
+	written, err := m.store.ApplyDelta(ctx, eco, upserts, removed, store.PartitionState{
+		BaseURL:   m.opts.BaseURL,
+		LastSync:  m.opts.Now(),
+		Watermark: watermark,
+		Malformed: rep.MalformedCount,
+	})
+	if err != nil {
+		rep.Err = err
+		return rep
+	}
+	rep.Records, rep.Withdrawn = written.Records, written.Withdrawn
+	return rep
+}
+
+type fetchedRecord struct {
+	v         *osv.Header
+	data      []byte
+	malformed string
+}
+
+// fetchRecords downloads <base>/<id>.json for each id with bounded
+// concurrency. A missing file yields errNotFound so the caller can fall
+// back to all.zip; other failures abort.
+func (m *Mirror) fetchRecords(ctx context.Context, base string, ids []string) (map[string]fetchedRecord, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := make(map[string]fetchedRecord, len(ids))
+	var mu sync.Mutex
+	var firstErr error
+	jobs := make(chan string)
+	var wg sync.WaitGroup
+	for range min(fetchWorkers, len(ids)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range jobs {
+				rel := base + "/" + id + ".json"
+				rc, err := m.fetch.open(ctx, rel)
+				var data []byte
+				if err == nil {
+					var buf []byte
+					_, err = readAllLimited(rc, &buf, maxRecordSize)
+					rc.Close()
+					if errors.Is(err, errTooLarge) {
+						err = nil
+						mu.Lock()
+						out[id] = fetchedRecord{malformed: "record exceeds the size limit"}
+						mu.Unlock()
+						continue
+					}
+					data = buf
+				}
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+						cancel()
+					}
+					mu.Unlock()
+					continue
+				}
+				fr := fetchedRecord{data: data}
+				v, perr := osv.ParseHeader(data)
+				switch {
+				case perr != nil:
+					fr.malformed = perr.Error()
+				case v.ID != id:
+					fr.malformed = fmt.Sprintf("file holds record %q", v.ID)
+				default:
+					fr.v = v
+				}
+				mu.Lock()
+				out[id] = fr
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, id := range ids {
+		select {
+		case jobs <- id:
+		case <-ctx.Done():
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return out, ctx.Err()
+}

@@ -1,0 +1,310 @@
+// Package osvmirror mirrors OSV advisories from a source laid out like the
+// public OSV bucket (ecosystems.txt, <Ecosystem>/all.zip,
+// <Ecosystem>/modified_id.csv, <Ecosystem>/<ID>.json) into the store.
+//
+// The source is an http(s):// base URL or a file:// directory, so the same
+// code serves online and air-gapped installations. The first sync of an
+// ecosystem streams all.zip from a file on disk (downloaded first when the
+// source is remote) into a new store generation that becomes visible only
+// when complete; later syncs read modified_id.csv and fetch only changed
+// records, falling back to all.zip when the delta is large or per-record
+// files are unavailable. Ecosystems with a release suffix ("Debian:12") read
+// the base ecosystem's files and keep only records affecting that release.
+//
+// It does not schedule itself (the server's job runner does) and does not
+// evaluate versions (internal/match does).
+package osvmirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vulngate/vulngate/internal/osv"
+	"github.com/vulngate/vulngate/internal/purl"
+	"github.com/vulngate/vulngate/internal/store"
+)
+
+// DefaultBaseURL is the public OSV bucket.
+const DefaultBaseURL = "https://osv-vulnerabilities.storage.googleapis.com"
+
+// SourceLabel is the source name stored with mirrored partitions.
+const SourceLabel = "OSV"
+
+// Store is what the mirror needs from the advisory store.
+type Store interface {
+	Partition(ctx context.Context, name string) (store.PartitionState, error)
+	RecordVersions(ctx context.Context, part string) (map[string]time.Time, error)
+	BeginImport(ctx context.Context, part, source string) (*store.Import, error)
+	ApplyDelta(ctx context.Context, part string, upserts []store.Record, deletes []string, st store.PartitionState) (store.PartitionState, error)
+	TouchPartition(ctx context.Context, part string, lastSync time.Time) error
+	CollectGarbage(ctx context.Context) error
+}
+
+// Progress receives progress of long imports. Implementations must be safe
+// for use by one goroutine at a time per ecosystem.
+type Progress interface {
+	Start(ecosystem string, total int)
+	Add(n int)
+	Finish()
+}
+
+// Options configures a Mirror.
+type Options struct {
+	BaseURL    string       // default DefaultBaseURL
+	Ecosystems []string     // selection, e.g. "PyPI", "Debian:12"
+	TempDir    string       // where remote all.zip files are downloaded
+	HTTPClient *http.Client // default: 5 minute timeout
+	Logger     *slog.Logger
+	// NewProgress makes a progress sink per ecosystem; nil logs progress.
+	NewProgress func() Progress
+	// DeltaLimit: an incremental sync touching more records than this
+	// (or than a tenth of the ecosystem, whichever is larger) reads all.zip.
+	DeltaLimit int
+	// Workers parsing records in parallel; default GOMAXPROCS.
+	Workers int
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// ForceFull ignores the incremental path.
+	ForceFull bool
+	UserAgent string
+}
+
+// Mirror syncs selected ecosystems into a store.
+type Mirror struct {
+	opts  Options
+	store Store
+	fetch fetcher
+	log   *slog.Logger
+}
+
+// New validates the options and returns a Mirror.
+func New(st Store, opts Options) (*Mirror, error) {
+	if opts.BaseURL == "" {
+		opts.BaseURL = DefaultBaseURL
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 5 * time.Minute}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.DeltaLimit <= 0 {
+		opts.DeltaLimit = 5000
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = "vulngate"
+	}
+	if len(opts.Ecosystems) == 0 {
+		return nil, errors.New("no ecosystems selected")
+	}
+	f, err := newFetcher(opts.BaseURL, opts.HTTPClient, opts.UserAgent)
+	if err != nil {
+		return nil, err
+	}
+	return &Mirror{opts: opts, store: st, fetch: f, log: opts.Logger}, nil
+}
+
+// Mode says how an ecosystem was synced.
+type Mode string
+
+// Sync modes.
+const (
+	ModeFull        Mode = "full"
+	ModeIncremental Mode = "incremental"
+	ModeUnchanged   Mode = "unchanged"
+	ModeFailed      Mode = "failed"
+)
+
+// Malformed describes one record that was skipped.
+type Malformed struct {
+	Entry  string
+	Reason string
+}
+
+// EcosystemReport is the outcome of syncing one ecosystem.
+type EcosystemReport struct {
+	Ecosystem string
+	Mode      Mode
+	Records   int // live records after the sync
+	Withdrawn int
+	Added     int
+	Updated   int
+	Removed   int
+	Malformed []Malformed // all malformed entries counted; samples capped
+	MalformedCount int
+	Fallback  string // why an incremental sync read all.zip instead
+	Duration  time.Duration
+	Err       error
+}
+
+// Report is the outcome of one Sync.
+type Report struct {
+	Ecosystems []EcosystemReport
+}
+
+// Failed reports whether any ecosystem failed.
+func (r Report) Failed() bool {
+	for _, e := range r.Ecosystems {
+		if e.Err != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Available reads ecosystems.txt from the source.
+func (m *Mirror) Available(ctx context.Context) ([]string, error) {
+	return readEcosystems(ctx, m.fetch)
+}
+
+// Sync validates the selection against the source's ecosystems.txt and
+// syncs each selected ecosystem. One ecosystem failing does not stop the
+// others; the error returned is non-nil only when nothing could be tried
+// (source unreachable, unknown ecosystem).
+func (m *Mirror) Sync(ctx context.Context) (Report, error) {
+	avail, err := readEcosystems(ctx, m.fetch)
+	if err != nil {
+		return Report{}, err
+	}
+	sel, err := resolveSelection(m.opts.Ecosystems, avail)
+	if err != nil {
+		return Report{}, err
+	}
+	if err := m.store.CollectGarbage(ctx); err != nil {
+		m.log.Warn("collecting abandoned import data failed", "err", err)
+	}
+	var rep Report
+	for _, eco := range sel {
+		start := time.Now()
+		er := m.syncOne(ctx, eco)
+		er.Ecosystem, er.Duration = eco, time.Since(start)
+		if er.Err != nil {
+			er.Mode = ModeFailed
+			m.log.Error("ecosystem sync failed", "ecosystem", eco, "err", er.Err)
+		} else {
+			m.log.Info("ecosystem synced", "ecosystem", eco, "mode", er.Mode, "records", er.Records,
+				"added", er.Added, "updated", er.Updated, "removed", er.Removed, "malformed", er.MalformedCount,
+				"duration", er.Duration.Round(time.Millisecond).String())
+		}
+		rep.Ecosystems = append(rep.Ecosystems, er)
+		if ctx.Err() != nil {
+			return rep, ctx.Err()
+		}
+	}
+	return rep, nil
+}
+
+func (m *Mirror) syncOne(ctx context.Context, eco string) EcosystemReport {
+	st, err := m.store.Partition(ctx, eco)
+	switch {
+	case errors.Is(err, store.ErrNoPartition) || m.opts.ForceFull:
+		return m.full(ctx, eco, "")
+	case err != nil:
+		return EcosystemReport{Err: err}
+	}
+	return m.incremental(ctx, eco, st)
+}
+
+// selection is one selected ecosystem: the base directory to read and the
+// optional release filter.
+func splitSelection(eco string) (base, release string) {
+	base = osv.BaseEcosystem(eco)
+	if len(eco) > len(base) {
+		release = eco
+	}
+	return base, release
+}
+
+// resolveSelection validates the user's ecosystems against the source's
+// list, fixing letter case ("pypi" -> "PyPI"), and removes duplicates.
+func resolveSelection(want, avail []string) ([]string, error) {
+	canon := make(map[string]string, len(avail))
+	for _, a := range avail {
+		canon[strings.ToLower(a)] = a
+	}
+	seen := map[string]bool{}
+	var out, unknown []string
+	for _, w := range want {
+		w = strings.TrimSpace(w)
+		if w == "" {
+			continue
+		}
+		base, _ := splitSelection(w)
+		c, ok := canon[strings.ToLower(base)]
+		if !ok {
+			unknown = append(unknown, w)
+			continue
+		}
+		full := c + w[len(base):]
+		if !seen[full] {
+			seen[full] = true
+			out = append(out, full)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("unknown ecosystem %s; the source lists: %s", strings.Join(unknown, ", "), strings.Join(avail, ", "))
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no ecosystems selected")
+	}
+	return out, nil
+}
+
+// keysFor computes the store index keys of a record for a partition and
+// whether the partition keeps it at all.
+func keysFor(v *osv.Header, eco string) ([]store.PackageKey, bool) {
+	base, release := splitSelection(eco)
+	var keys []store.PackageKey
+	seen := map[store.PackageKey]bool{}
+	keep := false
+	for _, a := range v.Affected {
+		e := a.Package.Ecosystem
+		if osv.BaseEcosystem(e) != base {
+			continue
+		}
+		if release != "" && e != base && e != release {
+			continue
+		}
+		keep = true
+		if a.Package.Name == "" {
+			continue
+		}
+		k := store.PackageKey{Ecosystem: base, Name: purl.NormalizeName(base, a.Package.Name)}
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].Name < keys[j].Name })
+	return keys, keep
+}
+
+func recordFor(v *osv.Header, keys []store.PackageKey, data, deflated []byte) store.Record {
+	return store.Record{
+		ID:        v.ID,
+		Modified:  v.Modified.Time,
+		Withdrawn: v.IsWithdrawn(),
+		Aliases:   v.Aliases,
+		Packages:  keys,
+		Data:      data,
+		Deflated:  deflated,
+	}
+}
+
+const maxMalformedSamples = 20
+
+func (r *EcosystemReport) malformed(entry, reason string) {
+	r.MalformedCount++
+	if len(r.Malformed) < maxMalformedSamples {
+		r.Malformed = append(r.Malformed, Malformed{Entry: entry, Reason: reason})
+	}
+}

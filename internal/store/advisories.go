@@ -1,0 +1,195 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// PackageKey is one index entry: an OSV base ecosystem ("Debian", not
+// "Debian:12") and a package name normalized for that ecosystem.
+type PackageKey struct {
+	Ecosystem string
+	Name      string
+}
+
+// Record is one advisory as the store keeps it.
+type Record struct {
+	ID        string
+	Modified  time.Time
+	Withdrawn bool
+	Aliases   []string
+	Packages  []PackageKey
+	Data      []byte // the OSV JSON document
+	// Deflated, when set, is Data already compressed with raw DEFLATE
+	// (e.g. copied from a zip entry); Data may then be nil.
+	Deflated []byte
+}
+
+// PartitionState is what the store remembers about one mirrored partition.
+type PartitionState struct {
+	Name       string
+	Source     string
+	Generation int64
+	BaseURL    string
+	LastSync   time.Time
+	Watermark  time.Time // newest "modified" seen upstream at the last sync
+	Records    int
+	Withdrawn  int
+	Malformed  int
+}
+
+// Advisory is a stored advisory returned by lookups.
+type Advisory struct {
+	Partition string
+	Source    string
+	ID        string
+	Modified  time.Time
+	Withdrawn bool
+	Data      []byte
+}
+
+// ErrNoPartition is returned for a partition the store has never synced.
+var ErrNoPartition = errors.New("partition not mirrored")
+
+const tsLayout = time.RFC3339Nano
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(tsLayout)
+}
+
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, _ := time.Parse(tsLayout, s)
+	return t
+}
+
+// Partition returns the state of one partition.
+func (s *Store) Partition(ctx context.Context, name string) (PartitionState, error) {
+	row := s.db.QueryRowContext(ctx, s.Rebind(`SELECT name, source, generation, base_url, last_sync, watermark, records, withdrawn, malformed FROM partition_state WHERE name = ?`), name)
+	st, err := scanPartition(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return PartitionState{}, fmt.Errorf("%s: %w", name, ErrNoPartition)
+	}
+	return st, err
+}
+
+// Partitions lists every partition the store holds.
+func (s *Store) Partitions(ctx context.Context) ([]PartitionState, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, source, generation, base_url, last_sync, watermark, records, withdrawn, malformed FROM partition_state ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []PartitionState
+	for rows.Next() {
+		st, err := scanPartition(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanPartition(r scanner) (PartitionState, error) {
+	var st PartitionState
+	var last, wm string
+	err := r.Scan(&st.Name, &st.Source, &st.Generation, &st.BaseURL, &last, &wm, &st.Records, &st.Withdrawn, &st.Malformed)
+	st.LastSync, st.Watermark = parseTime(last), parseTime(wm)
+	return st, err
+}
+
+// RecordVersions returns id -> modified for the partition's live records.
+func (s *Store) RecordVersions(ctx context.Context, part string) (map[string]time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT a.id, a.modified FROM advisory a JOIN partition_state p ON p.name = a.part AND p.generation = a.generation WHERE a.part = ?`), part)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id, mod string
+		if err := rows.Scan(&id, &mod); err != nil {
+			return nil, err
+		}
+		out[id] = parseTime(mod)
+	}
+	return out, rows.Err()
+}
+
+// AdvisoriesFor returns the live, non-withdrawn advisories that index the
+// package (base ecosystem, normalized name), one per ID across partitions.
+func (s *Store) AdvisoriesFor(ctx context.Context, ecosystem, name string) ([]Advisory, error) {
+	rows, err := s.db.QueryContext(ctx, s.Rebind(`
+SELECT a.part, p.source, a.id, a.modified, a.withdrawn, a.data
+FROM advisory_package k
+JOIN partition_state p ON p.name = k.part AND p.generation = k.generation
+JOIN advisory a ON a.part = k.part AND a.generation = k.generation AND a.id = k.id
+WHERE k.ecosystem = ? AND k.name = ? AND a.withdrawn = 0
+ORDER BY a.id, a.modified DESC`), ecosystem, name)
+	if err != nil {
+		return nil, err
+	}
+	return collectAdvisories(rows)
+}
+
+// AdvisoriesByID returns the live advisories whose ID or alias is id,
+// withdrawn ones included, one per ID.
+func (s *Store) AdvisoriesByID(ctx context.Context, id string) ([]Advisory, error) {
+	rows, err := s.db.QueryContext(ctx, s.Rebind(`
+SELECT a.part, p.source, a.id, a.modified, a.withdrawn, a.data
+FROM advisory a JOIN partition_state p ON p.name = a.part AND p.generation = a.generation
+WHERE a.id = ?
+UNION
+SELECT a.part, p.source, a.id, a.modified, a.withdrawn, a.data
+FROM advisory_alias x
+JOIN partition_state p ON p.name = x.part AND p.generation = x.generation
+JOIN advisory a ON a.part = x.part AND a.generation = x.generation AND a.id = x.id
+WHERE x.alias = ?
+ORDER BY 3, 4 DESC`), id, id)
+	if err != nil {
+		return nil, err
+	}
+	return collectAdvisories(rows)
+}
+
+func collectAdvisories(rows *sql.Rows) ([]Advisory, error) {
+	defer rows.Close()
+	var out []Advisory
+	for rows.Next() {
+		var a Advisory
+		var mod string
+		var wd int
+		if err := rows.Scan(&a.Partition, &a.Source, &a.ID, &mod, &wd, &a.Data); err != nil {
+			return nil, err
+		}
+		if n := len(out); n > 0 && out[n-1].ID == a.ID {
+			continue // same record mirrored in two partitions: keep the newest
+		}
+		a.Modified, a.Withdrawn = parseTime(mod), wd != 0
+		data, err := Inflate(a.Data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", a.ID, err)
+		}
+		a.Data = data
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// CountAdvisories returns the number of live advisories (withdrawn included).
+func (s *Store) CountAdvisories(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM advisory a JOIN partition_state p ON p.name = a.part AND p.generation = a.generation`).Scan(&n)
+	return n, err
+}

@@ -1,0 +1,345 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// importBatch is how many records an Import writes per transaction.
+const importBatch = 2000
+
+// staleAfter is how long a pending generation may go without a heartbeat
+// before it is considered abandoned (its import process died).
+const staleAfter = 10 * time.Minute
+
+// Import writes a complete new generation of one partition. Nothing it
+// writes is visible to readers until Commit; if the process dies first, the
+// rows are collected as garbage by a later CollectGarbage.
+type Import struct {
+	s          *Store
+	part       string
+	source     string
+	generation int64
+	buf        []Record
+	done       bool
+}
+
+// BeginImport allocates a new generation for the partition.
+func (s *Store) BeginImport(ctx context.Context, part, source string) (*Import, error) {
+	im := &Import{s: s, part: part, source: source}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `UPDATE generation_seq SET next = next + 1 WHERE id = 1 RETURNING next - 1`).Scan(&im.generation); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO pending_generation (generation, part, heartbeat) VALUES (?, ?, ?)`), im.generation, part, fmtTime(time.Now()))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: begin import of %s: %w", part, err)
+	}
+	return im, nil
+}
+
+// Generation is the generation this import writes.
+func (im *Import) Generation() int64 { return im.generation }
+
+// Add queues a record, writing a batch when enough are queued.
+func (im *Import) Add(ctx context.Context, r Record) error {
+	if im.done {
+		return errors.New("store: import already finished")
+	}
+	im.buf = append(im.buf, r)
+	if len(im.buf) >= importBatch {
+		return im.flush(ctx)
+	}
+	return nil
+}
+
+func (im *Import) flush(ctx context.Context) error {
+	if len(im.buf) == 0 {
+		return nil
+	}
+	err := im.s.tx(ctx, func(tx *sql.Tx) error {
+		if err := insertRecords(ctx, im.s, tx, im.part, im.generation, im.buf); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, im.s.Rebind(`UPDATE pending_generation SET heartbeat = ? WHERE generation = ?`), fmtTime(time.Now()), im.generation)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: import %s: %w", im.part, err)
+	}
+	im.buf = im.buf[:0]
+	return nil
+}
+
+// Commit writes what is queued, makes the generation live in one
+// transaction, and then deletes the generation it replaced.
+func (im *Import) Commit(ctx context.Context, st PartitionState) error {
+	if im.done {
+		return errors.New("store: import already finished")
+	}
+	if err := im.flush(ctx); err != nil {
+		return err
+	}
+	var old int64 = -1
+	err := im.s.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, im.s.Rebind(`SELECT generation FROM partition_state WHERE name = ?`), im.part).Scan(&old)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		st.Name, st.Source, st.Generation = im.part, im.source, im.generation
+		if err := upsertPartition(ctx, im.s, tx, st); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, im.s.Rebind(`DELETE FROM pending_generation WHERE generation = ?`), im.generation)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: commit import of %s: %w", im.part, err)
+	}
+	im.done = true
+	if old >= 0 {
+		return im.s.deleteGeneration(ctx, im.part, old)
+	}
+	return nil
+}
+
+// Abort discards everything the import wrote.
+func (im *Import) Abort(ctx context.Context) error {
+	if im.done {
+		return nil
+	}
+	im.done = true
+	im.buf = nil
+	if err := im.s.deleteGeneration(ctx, im.part, im.generation); err != nil {
+		return err
+	}
+	_, err := im.s.db.ExecContext(ctx, im.s.Rebind(`DELETE FROM pending_generation WHERE generation = ?`), im.generation)
+	return err
+}
+
+func upsertPartition(ctx context.Context, s *Store, tx *sql.Tx, st PartitionState) error {
+	_, err := tx.ExecContext(ctx, s.Rebind(`
+INSERT INTO partition_state (name, source, generation, base_url, last_sync, watermark, records, withdrawn, malformed)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET source = excluded.source, generation = excluded.generation,
+  base_url = excluded.base_url, last_sync = excluded.last_sync, watermark = excluded.watermark,
+  records = excluded.records, withdrawn = excluded.withdrawn, malformed = excluded.malformed`),
+		st.Name, st.Source, st.Generation, st.BaseURL, fmtTime(st.LastSync), fmtTime(st.Watermark), st.Records, st.Withdrawn, st.Malformed)
+	return err
+}
+
+func insertRecords(ctx context.Context, s *Store, tx *sql.Tx, part string, gen int64, recs []Record) error {
+	var adv, pkg, alias [][]any
+	for _, r := range recs {
+		wd := 0
+		if r.Withdrawn {
+			wd = 1
+		}
+		data := r.Deflated
+		if data == nil {
+			data = Deflate(r.Data)
+		}
+		adv = append(adv, []any{part, gen, r.ID, fmtTime(r.Modified), wd, data})
+		for _, k := range r.Packages {
+			pkg = append(pkg, []any{k.Ecosystem, k.Name, part, gen, r.ID})
+		}
+		seen := map[string]bool{r.ID: true}
+		for _, a := range r.Aliases {
+			if !seen[a] {
+				seen[a] = true
+				alias = append(alias, []any{a, part, gen, r.ID})
+			}
+		}
+	}
+	if err := insertMany(ctx, s, tx, "advisory", []string{"part", "generation", "id", "modified", "withdrawn", "data"}, adv); err != nil {
+		return err
+	}
+	if err := insertMany(ctx, s, tx, "advisory_package", []string{"ecosystem", "name", "part", "generation", "id"}, pkg); err != nil {
+		return err
+	}
+	return insertMany(ctx, s, tx, "advisory_alias", []string{"alias", "part", "generation", "id"}, alias)
+}
+
+// insertMany inserts rows with multi-row INSERT statements, which costs far
+// fewer round trips into the engine than one statement per row.
+func insertMany(ctx context.Context, s *Store, tx *sql.Tx, table string, cols []string, rows [][]any) error {
+	const perStmt = 100
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	for len(rows) > 0 {
+		n := min(perStmt, len(rows))
+		args := make([]any, 0, n*len(cols))
+		for _, r := range rows[:n] {
+			args = append(args, r...)
+		}
+		var err error
+		if n == perStmt {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, insertSQL(s, table, cols, n)); err != nil {
+					return err
+				}
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, insertSQL(s, table, cols, n), args...)
+		}
+		if err != nil {
+			return fmt.Errorf("insert into %s: %w", table, err)
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+func insertSQL(s *Store, table string, cols []string, n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(" ON CONFLICT DO NOTHING")
+	return s.Rebind(b.String())
+}
+
+func deleteRecords(ctx context.Context, s *Store, tx *sql.Tx, part string, gen int64, ids []string) error {
+	for _, table := range []string{"advisory_package", "advisory_alias", "advisory"} {
+		st, err := tx.PrepareContext(ctx, s.Rebind(`DELETE FROM `+table+` WHERE part = ? AND generation = ? AND id = ?`))
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := st.ExecContext(ctx, part, gen, id); err != nil {
+				st.Close()
+				return err
+			}
+		}
+		st.Close()
+	}
+	return nil
+}
+
+// deleteGeneration removes every row of one generation in bounded batches,
+// so that no single transaction holds the write lock for long.
+func (s *Store) deleteGeneration(ctx context.Context, part string, gen int64) error {
+	for _, table := range []string{"advisory_package", "advisory_alias", "advisory"} {
+		q := s.Rebind(`DELETE FROM ` + table + ` WHERE part = ? AND generation = ? AND id IN (SELECT id FROM ` + table + ` WHERE part = ? AND generation = ? LIMIT 5000)`)
+		for {
+			res, err := s.db.ExecContext(ctx, q, part, gen, part, gen)
+			if err != nil {
+				return fmt.Errorf("store: delete generation %d of %s: %w", gen, part, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// ApplyDelta replaces and deletes individual records of the partition's live
+// generation and records the new state, all in one transaction. The record
+// and withdrawn counts of st are recomputed from what the partition holds;
+// the state written is returned.
+func (s *Store) ApplyDelta(ctx context.Context, part string, upserts []Record, deletes []string, st PartitionState) (PartitionState, error) {
+	cur, err := s.Partition(ctx, part)
+	if err != nil {
+		return st, err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var gen int64
+		if err := tx.QueryRowContext(ctx, s.Rebind(`SELECT generation FROM partition_state WHERE name = ?`), part).Scan(&gen); err != nil {
+			return err
+		}
+		if gen != cur.Generation {
+			return fmt.Errorf("partition %s was replaced by a concurrent import", part)
+		}
+		ids := make([]string, 0, len(upserts)+len(deletes))
+		for _, r := range upserts {
+			ids = append(ids, r.ID)
+		}
+		ids = append(ids, deletes...)
+		if err := deleteRecords(ctx, s, tx, part, gen, ids); err != nil {
+			return err
+		}
+		if err := insertRecords(ctx, s, tx, part, gen, upserts); err != nil {
+			return err
+		}
+		st.Name, st.Source, st.Generation = part, cur.Source, gen
+		if err := tx.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*), COALESCE(SUM(withdrawn), 0) FROM advisory WHERE part = ? AND generation = ?`), part, gen).Scan(&st.Records, &st.Withdrawn); err != nil {
+			return err
+		}
+		return upsertPartition(ctx, s, tx, st)
+	})
+	if err != nil {
+		return st, fmt.Errorf("store: apply delta to %s: %w", part, err)
+	}
+	return st, nil
+}
+
+// TouchPartition records a sync that changed nothing.
+func (s *Store) TouchPartition(ctx context.Context, part string, lastSync time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.Rebind(`UPDATE partition_state SET last_sync = ? WHERE name = ?`), fmtTime(lastSync), part)
+	return err
+}
+
+// Purge deletes a partition and all its records.
+func (s *Store) Purge(ctx context.Context, part string) error {
+	st, err := s.Partition(ctx, part)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM partition_state WHERE name = ?`), part); err != nil {
+		return fmt.Errorf("store: purge %s: %w", part, err)
+	}
+	return s.deleteGeneration(ctx, part, st.Generation)
+}
+
+// CollectGarbage deletes rows of generations that are neither live nor
+// being written by a running import (their importer died or was killed).
+func (s *Store) CollectGarbage(ctx context.Context) error {
+	cutoff := fmtTime(time.Now().Add(-staleAfter))
+	if _, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM pending_generation WHERE heartbeat < ?`), cutoff); err != nil {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, `
+SELECT DISTINCT a.part, a.generation FROM advisory a
+WHERE NOT EXISTS (SELECT 1 FROM partition_state p WHERE p.name = a.part AND p.generation = a.generation)
+  AND NOT EXISTS (SELECT 1 FROM pending_generation g WHERE g.generation = a.generation)`)
+	if err != nil {
+		return err
+	}
+	type pg struct {
+		part string
+		gen  int64
+	}
+	var dead []pg
+	for rows.Next() {
+		var x pg
+		if err := rows.Scan(&x.part, &x.gen); err != nil {
+			rows.Close()
+			return err
+		}
+		dead = append(dead, x)
+	}
+	rows.Close()
+	for _, d := range dead {
+		if err := s.deleteGeneration(ctx, d.part, d.gen); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+// Package store implements vulngate's persistent state behind database/sql:
+// mirrored advisories indexed by (ecosystem, normalized package name), the
+// per-partition sync state the mirror needs for incremental refreshes, and
+// the schema migrations (embedded, applied with goose on open).
+//
+// The embedded engine is SQLite (modernc.org/sqlite, pure Go) in WAL mode in
+// the data directory. Queries are written once with "?" placeholders and
+// rebound per dialect so that a PostgreSQL engine can follow behind the same
+// type; it is not implemented here. The store knows nothing about OSV
+// semantics: callers hand it records with their index keys already computed.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names a database engine.
+type Dialect string
+
+// Supported dialects.
+const (
+	SQLite Dialect = "sqlite"
+)
+
+// Store is the vulngate database.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	path    string
+}
+
+// Options selects and tunes the database.
+type Options struct {
+	// DataDir holds vulngate.db for the embedded SQLite engine.
+	DataDir string
+}
+
+// DBFile is the SQLite file name inside the data directory.
+const DBFile = "vulngate.db"
+
+// Open opens (creating if needed) the store and applies pending migrations.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("store: no data directory")
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	path := filepath.Join(opts.DataDir, DBFile)
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Store{db: db, dialect: SQLite, path: path}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+string(s.dialect))
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.db, sub)
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrate %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes the handle for packages that own their own tables.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Dialect reports the engine in use.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Rebind rewrites "?" placeholders for the store's dialect.
+func (s *Store) Rebind(q string) string { return rebind(s.dialect, q) }
+
+func rebind(d Dialect, q string) string {
+	if d == SQLite {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// tx runs fn in a transaction, committing when fn returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
