@@ -47,6 +47,27 @@ type ComponentResult struct {
 	// component (malformed PURL, unparsable version, ...). A component
 	// with errors is never reported as clean.
 	Errors []string
+
+	hits []Hit // before merging, kept so other sources can merge in
+}
+
+// ComponentSource is a vulnerability source asked about components as
+// they are scanned (OSS Index), rather than mirrored into the store.
+type ComponentSource interface {
+	// Name is the source label findings carry, e.g. "OSSINDEX".
+	Name() string
+	// Lookup answers for each package (same order as pkgs). A per-package
+	// Err means the source could not say ("not checked by ..."); the
+	// returned error aborts the scan and is reserved for configuration
+	// errors such as a rejected token.
+	Lookup(ctx context.Context, pkgs []purl.Package) ([]SourceAnswer, error)
+}
+
+// SourceAnswer is a ComponentSource's answer for one package: the records
+// (already known to affect the package version) or why there is none.
+type SourceAnswer struct {
+	Vulns []*osv.Vulnerability
+	Err   error
 }
 
 // Scanner matches components against stored advisories.
@@ -54,6 +75,15 @@ type Scanner struct {
 	src     Advisories
 	workers int
 	covered func(baseEcosystem string) bool
+	extra   []ComponentSource
+	noOSV   bool
+}
+
+// WithSources adds component sources consulted for every identified
+// component, in addition to (or, with osv false, instead of) the store.
+func (s *Scanner) WithSources(osv bool, sources ...ComponentSource) *Scanner {
+	s.extra, s.noOSV = sources, !osv
+	return s
 }
 
 // NewScanner returns a scanner over src. covered, when not nil, reports
@@ -146,7 +176,59 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	return out, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, src := range s.extra {
+		if err := s.addSource(ctx, src, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// addSource asks a component source about every identified component with
+// a version and merges its records into the findings, so that a CVE seen
+// by the store and by the source is one finding listing both sources.
+func (s *Scanner) addSource(ctx context.Context, src ComponentSource, out []ComponentResult) error {
+	var idx []int
+	var pkgs []purl.Package
+	for i, r := range out {
+		if r.Package.Ecosystem != "" && r.Package.Version != "" {
+			idx = append(idx, i)
+			pkgs = append(pkgs, r.Package)
+		}
+	}
+	if len(pkgs) == 0 {
+		return nil
+	}
+	answers, err := src.Lookup(ctx, pkgs)
+	if err != nil {
+		return err
+	}
+	for j, i := range idx {
+		if j >= len(answers) {
+			break
+		}
+		a := answers[j]
+		if a.Err != nil {
+			out[i].Errors = append(out[i].Errors, fmt.Sprintf("not checked by %s: %v", src.Name(), a.Err))
+			continue
+		}
+		if len(a.Vulns) == 0 {
+			continue
+		}
+		hits := out[i].hits
+		for _, v := range a.Vulns {
+			hits = append(hits, Hit{Vuln: v, Source: src.Name()})
+		}
+		out[i].hits = hits
+		out[i].Findings = out[i].Findings[:0]
+		for _, f := range Merge(hits) {
+			out[i].Findings = append(out[i].Findings, score(f))
+		}
+	}
+	return nil
 }
 
 func (s *Scanner) scanOne(c Component, get func(store.PackageKey) ([]store.Advisory, error), cache *recordCache) (ComponentResult, error) {
@@ -168,6 +250,9 @@ func (s *Scanner) scanOne(c Component, get func(store.PackageKey) ([]store.Advis
 		r.Version = pkg.Version
 	}
 	base := osv.BaseEcosystem(pkg.Ecosystem)
+	if s.noOSV {
+		return r, nil
+	}
 	if s.covered != nil && !s.covered(base) {
 		r.Errors = append(r.Errors, fmt.Sprintf("no advisories mirrored for ecosystem %s: not checked", base))
 		return r, nil
@@ -200,6 +285,7 @@ func (s *Scanner) scanOne(c Component, get func(store.PackageKey) ([]store.Advis
 			hits = append(hits, Hit{Vuln: v, Source: source, Fixed: res.Fixed})
 		}
 	}
+	r.hits = hits
 	for _, f := range Merge(hits) {
 		r.Findings = append(r.Findings, score(f))
 	}

@@ -407,10 +407,10 @@ func (h *harness) scanStep() error {
 	byKind, byEco := gensbom.Counts(comps)
 	log.Printf("SBOM %s: %d components %v", sbomPath, len(comps), byKind)
 
-	// Scanned ecosystems: all of the corpus, so both tools see the same records.
+	// Both tools see all the corpus's ecosystems, i.e. the same records.
 	var vg, peer []run
 	var vgErr, peerErr error
-	var peerAll string // osv-scanner --all-packages output
+	var vgSpec, peerSpec *spec
 	if h.vulngate == "" {
 		vgErr = errNoVulngate
 	} else {
@@ -422,26 +422,57 @@ func (h *harness) scanStep() error {
 			}
 		}
 		if vgErr == nil {
-			vg, vgErr = h.timed("scan-vulngate", nil, nil, h.vulngate, "scan", "--data-dir", data, "--format", "json", sbomPath)
+			vgSpec = &spec{name: "scan-vulngate", bin: h.vulngate, args: []string{"scan", "--data-dir", data, "--format", "json", sbomPath}}
 		}
 	}
 	if !h.cfg.skipPeer {
 		var bin string
+		var env []string
 		bin, peerErr = h.osvScannerBinary()
 		if peerErr == nil {
-			var env []string
 			env, peerErr = h.osvScannerDB()
-			if peerErr == nil {
-				// osv-scanner exits 1 when it finds vulnerabilities.
-				args := []string{"scan", "--offline", "--offline-vulnerabilities", "--format", "json", "-L", sbomPath}
-				peer, peerErr = h.timed("scan-osv-scanner", env, []int{1}, bin, args...)
-				if peerErr == nil {
-					// One more, untimed, listing every package it recognized, for the comparison.
-					var all run
-					all, peerErr = h.measure("scan-osv-scanner-all-packages", env, []int{1}, bin, append(args[:len(args)-2:len(args)-2], "--all-packages", "-L", sbomPath)...)
-					peerAll = all.Stdout
-				}
+		}
+		if peerErr == nil {
+			// osv-scanner exits 1 when it finds vulnerabilities.
+			peerSpec = &spec{name: "scan-osv-scanner", env: env, okExit: []int{1}, bin: bin,
+				args: []string{"scan", "--offline", "--offline-vulnerabilities", "--format", "json", "-L", sbomPath}}
+		}
+	}
+	// Warm up each tool once, then alternate timed runs so that changes in
+	// machine load hit both tools alike.
+	for _, sp := range []*spec{vgSpec, peerSpec} {
+		if sp != nil {
+			if _, sp.err = h.measure(sp.name+"-warmup", sp.env, sp.okExit, sp.bin, sp.args...); sp.err != nil {
+				sp.done = true
 			}
+		}
+	}
+	for i := 1; i <= h.cfg.runs; i++ {
+		for _, sp := range []*spec{vgSpec, peerSpec} {
+			if sp == nil || sp.done {
+				continue
+			}
+			r, err := h.measure(fmt.Sprintf("%s-%d", sp.name, i), sp.env, sp.okExit, sp.bin, sp.args...)
+			if err != nil {
+				sp.err, sp.done = err, true
+				continue
+			}
+			sp.runs = append(sp.runs, r)
+		}
+	}
+	if vgSpec != nil {
+		vg, vgErr = vgSpec.runs, vgSpec.err
+	}
+	var peerAll string // osv-scanner --all-packages output
+	if peerSpec != nil {
+		peer, peerErr = peerSpec.runs, peerSpec.err
+		if peerErr == nil {
+			// One more, untimed, listing every package it recognized, for the comparison.
+			sp := peerSpec
+			args := append(slices.Clone(sp.args[:len(sp.args)-2]), "--all-packages", "-L", sbomPath)
+			var all run
+			all, peerErr = h.measure(sp.name+"-all-packages", sp.env, sp.okExit, sp.bin, args...)
+			peerAll = all.Stdout
 		}
 	}
 
@@ -530,21 +561,16 @@ func (h *harness) scanStep() error {
 	return errors.Join(vgErr, peerErr)
 }
 
-// timed runs a command once untimed (warm-up: page cache, first-run setup)
-// and then h.cfg.runs times.
-func (h *harness) timed(name string, env []string, okExit []int, bin string, args ...string) ([]run, error) {
-	if _, err := h.measure(name+"-warmup", env, okExit, bin, args...); err != nil {
-		return nil, err
-	}
-	var rs []run
-	for i := 1; i <= h.cfg.runs; i++ {
-		r, err := h.measure(fmt.Sprintf("%s-%d", name, i), env, okExit, bin, args...)
-		if err != nil {
-			return rs, err
-		}
-		rs = append(rs, r)
-	}
-	return rs, nil
+// spec is a command timed several times.
+type spec struct {
+	name   string
+	env    []string
+	okExit []int
+	bin    string
+	args   []string
+	runs   []run
+	err    error
+	done   bool
 }
 
 func median(rs []run) run {

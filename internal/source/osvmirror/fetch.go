@@ -106,7 +106,9 @@ func (f *fileFetcher) local(_ context.Context, rel, _ string) (string, func(), e
 	return p, func() {}, nil
 }
 
-func (f *fileFetcher) describe(rel string) string { return filepath.Join(f.dir, filepath.FromSlash(rel)) }
+func (f *fileFetcher) describe(rel string) string {
+	return filepath.Join(f.dir, filepath.FromSlash(rel))
+}
 
 // httpFetcher reads the bucket over HTTP(S), retrying transient failures.
 type httpFetcher struct {

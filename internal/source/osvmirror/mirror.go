@@ -132,18 +132,18 @@ type Malformed struct {
 
 // EcosystemReport is the outcome of syncing one ecosystem.
 type EcosystemReport struct {
-	Ecosystem string
-	Mode      Mode
-	Records   int // live records after the sync
-	Withdrawn int
-	Added     int
-	Updated   int
-	Removed   int
-	Malformed []Malformed // all malformed entries counted; samples capped
+	Ecosystem      string
+	Mode           Mode
+	Records        int // live records after the sync
+	Withdrawn      int
+	Added          int
+	Updated        int
+	Removed        int
+	Malformed      []Malformed // all malformed entries counted; samples capped
 	MalformedCount int
-	Fallback  string // why an incremental sync read all.zip instead
-	Duration  time.Duration
-	Err       error
+	Fallback       string // why an incremental sync read all.zip instead
+	Duration       time.Duration
+	Err            error
 }
 
 // Report is the outcome of one Sync.

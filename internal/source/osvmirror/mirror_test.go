@@ -235,14 +235,14 @@ func rec(id, eco, name string, extra string) string {
 func TestHostileAndMalformedEntries(t *testing.T) {
 	dir := t.TempDir()
 	writeBucket(t, dir, map[string]map[string]string{"PyPI": {
-		"GOOD-1.json":    rec("GOOD-1", "PyPI", "Requests", ""),
-		"../evil.json":   rec("evil", "PyPI", "requests", ""),
-		"sub/x.json":     rec("x", "PyPI", "requests", ""),
-		"BROKEN-1.json":  `{"id": "BROKEN-1", "modified": `,
-		"NOMOD-1.json":   `{"id": "NOMOD-1"}`,
-		"MISMATCH.json":  rec("OTHER", "PyPI", "requests", ""),
-		"WD-1.json":      rec("WD-1", "PyPI", "requests", `,"withdrawn":"2024-02-01T00:00:00Z"`),
-		"readme.txt":     "hello",
+		"GOOD-1.json":   rec("GOOD-1", "PyPI", "Requests", ""),
+		"../evil.json":  rec("evil", "PyPI", "requests", ""),
+		"sub/x.json":    rec("x", "PyPI", "requests", ""),
+		"BROKEN-1.json": `{"id": "BROKEN-1", "modified": `,
+		"NOMOD-1.json":  `{"id": "NOMOD-1"}`,
+		"MISMATCH.json": rec("OTHER", "PyPI", "requests", ""),
+		"WD-1.json":     rec("WD-1", "PyPI", "requests", `,"withdrawn":"2024-02-01T00:00:00Z"`),
+		"readme.txt":    "hello",
 	}})
 	st := openStore(t)
 	rep := doSync(t, st, "file://"+dir, "PyPI")
