@@ -9,7 +9,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -146,5 +145,3 @@ func envDefault(name, def string) string {
 	}
 	return def
 }
-
-var errUsage = errors.New("usage")

@@ -149,7 +149,12 @@ func (e *evaluation) parsed(rangeType string) (semantic.Version, error) {
 		return e.semver, e.semverErr
 	}
 	if !e.ecoOK {
-		e.eco, e.ecoErr = e.parse(osv.RangeEcosystem, e.version)
+		if e.base == "PyPI" {
+			e.ecoErr = checkPyPIVersion(e.version)
+		}
+		if e.ecoErr == nil {
+			e.eco, e.ecoErr = e.parse(osv.RangeEcosystem, e.version)
+		}
 		e.ecoOK = true
 	}
 	return e.eco, e.ecoErr

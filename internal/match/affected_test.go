@@ -137,10 +137,14 @@ func TestEvaluatePyPI(t *testing.T) {
 		{"PyPI", "beaker", "1.6.5.post2", false, nil, false},
 	})
 	// The PyPI ordering in osv-scalibr reads a string that is not a PEP 440
-	// version as a legacy version, which sorts before every PEP 440 version,
-	// and reports no error. PYSEC-2022-48: introduced 0, fixed 3.15.0.
+	// version as a legacy version that sorts before every PEP 440 version;
+	// Evaluate reports such component versions instead of matching them.
+	// PYSEC-2022-48: introduced 0, fixed 3.15.0.
 	runCases(t, "PYSEC-2022-48", []evalCase{
-		{"PyPI", "protobuf", "not.a.version!", true, []string{"3.15.0"}, false},
+		{"PyPI", "protobuf", "not.a.version!", false, nil, true},
+		{"PyPI", "protobuf", "3.14.0", true, []string{"3.15.0"}, false},
+		{"PyPI", "protobuf", "v3.14.0", true, []string{"3.15.0"}, false},
+		{"PyPI", "protobuf", "3.15.0", false, nil, false},
 	})
 }
 

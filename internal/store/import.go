@@ -35,7 +35,7 @@ func (s *Store) BeginImport(ctx context.Context, part, source string) (*Import, 
 		if err := tx.QueryRowContext(ctx, `UPDATE generation_seq SET next = next + 1 WHERE id = 1 RETURNING next - 1`).Scan(&im.generation); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO pending_generation (generation, part, heartbeat) VALUES (?, ?, ?)`), im.generation, part, fmtTime(time.Now()))
+		_, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO pending_generation (generation, part, owner, heartbeat) VALUES (?, ?, ?, ?)`), im.generation, part, processOwner(), fmtTime(time.Now()))
 		return err
 	})
 	if err != nil {
@@ -309,11 +309,36 @@ func (s *Store) Purge(ctx context.Context, part string) error {
 }
 
 // CollectGarbage deletes rows of generations that are neither live nor
-// being written by a running import (their importer died or was killed).
+// being written by a running import. An import is considered dead when its
+// process on this host is gone, or when its heartbeat is older than
+// staleAfter (an import on another host, or a platform where processes
+// cannot be probed).
 func (s *Store) CollectGarbage(ctx context.Context) error {
 	cutoff := fmtTime(time.Now().Add(-staleAfter))
 	if _, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM pending_generation WHERE heartbeat < ?`), cutoff); err != nil {
 		return err
+	}
+	prows, err := s.db.QueryContext(ctx, `SELECT generation, owner FROM pending_generation`)
+	if err != nil {
+		return err
+	}
+	var deadGens []int64
+	for prows.Next() {
+		var g int64
+		var owner string
+		if err := prows.Scan(&g, &owner); err != nil {
+			prows.Close()
+			return err
+		}
+		if ownerDead(owner) {
+			deadGens = append(deadGens, g)
+		}
+	}
+	prows.Close()
+	for _, g := range deadGens {
+		if _, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM pending_generation WHERE generation = ?`), g); err != nil {
+			return err
+		}
 	}
 	rows, err := s.db.QueryContext(ctx, `
 SELECT DISTINCT a.part, a.generation FROM advisory a

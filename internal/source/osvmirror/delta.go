@@ -17,12 +17,6 @@ import (
 // fetchWorkers bounds concurrent per-record downloads.
 const fetchWorkers = 8
 
-// csvEntry is one line of modified_id.csv.
-type csvEntry struct {
-	modified time.Time
-	id       string
-}
-
 // readModifiedCSV parses "<RFC3339 modified>,<ID>" lines (no header).
 func readModifiedCSV(r io.Reader, where string) (map[string]time.Time, error) {
 	out := map[string]time.Time{}

@@ -26,6 +26,7 @@ INSERT INTO generation_seq (id, next) VALUES (1, 1);
 CREATE TABLE pending_generation (
     generation  INTEGER PRIMARY KEY,
     part        TEXT NOT NULL,
+    owner       TEXT NOT NULL,
     heartbeat   TEXT NOT NULL
 );
 

@@ -1,0 +1,35 @@
+# vulngate: build, test and lint targets. `make test` is the command CI runs.
+
+GO ?= go
+CORPUS ?= $(abspath ../shared/osv-corpus)
+
+.PHONY: build test lint fuzz bench demo
+
+build:
+	$(GO) build -o bin/vulngate ./cmd/vulngate
+
+# All tests. Tests that need the shared corpus find it at ../shared/osv-corpus
+# (or $$VULNGATE_OSV_CORPUS).
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+lint:
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+# Short fuzzing runs of every parser fuzz target.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/purl/
+	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./internal/sbom/
+	$(GO) test -run '^$$' -fuzz FuzzEvaluate -fuzztime 30s ./internal/match/
+
+# Go benchmarks and the comparison harness (see bench/README.md).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+	$(GO) run ./bench/cmd/harness -corpus $(CORPUS)
+
+# Mirror the shared corpus into ./demo-data and scan an SBOM from it.
+demo:
+	$(GO) run ./cmd/vulngate --data-dir demo-data mirror --base-url file://$(CORPUS) --ecosystems Go,PyPI,npm,Maven,crates.io,RubyGems,NuGet,Packagist
+	$(GO) run ./cmd/vulngate --data-dir demo-data scan ../shared/sboms/keycloak-10.0.2__bom.json

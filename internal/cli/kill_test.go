@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"archive/zip"
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vulngate/vulngate/internal/store"
+)
+
+// TestMain lets tests run this test binary as the vulngate command, so a
+// real process can be killed in the middle of an import.
+func TestMain(m *testing.M) {
+	if os.Getenv("VULNGATE_TEST_AS_CLI") == "1" {
+		err := Execute(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vulngate:", err)
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// writeSyntheticBucket writes a PyPI bucket of n generated records for
+// packages synthetic-<i>, plus one record SYN-ALPHA for package "alpha".
+func writeSyntheticBucket(t *testing.T, dir string, n int, modified string) {
+	t.Helper()
+	os.MkdirAll(filepath.Join(dir, "PyPI"), 0o755)
+	os.WriteFile(filepath.Join(dir, "ecosystems.txt"), []byte("PyPI\n"), 0o644)
+	f, err := os.Create(filepath.Join(dir, "PyPI", "all.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	csv := &strings.Builder{}
+	rec := func(id, name string) {
+		w, _ := zw.Create(id + ".json")
+		fmt.Fprintf(w, `{"id":%q,"modified":%q,"summary":"synthetic test record","affected":[{"package":{"ecosystem":"PyPI","name":%q},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.0"}]}]}]}`, id, modified, name)
+		fmt.Fprintf(csv, "%s,%s\n", modified, id)
+	}
+	rec("SYN-ALPHA", "alpha")
+	for i := range n {
+		rec(fmt.Sprintf("SYN-%07d", i), fmt.Sprintf("synthetic-%d", i))
+	}
+	zw.Close()
+	f.Close()
+	os.WriteFile(filepath.Join(dir, "PyPI", "modified_id.csv"), []byte(csv.String()), 0o644)
+}
+
+func TestMirrorKilledMidImportKeepsPreviousData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a large synthetic bucket")
+	}
+	data := t.TempDir()
+	v1, v2 := t.TempDir(), t.TempDir()
+	writeSyntheticBucket(t, v1, 10, "2024-01-01T00:00:00Z")
+	writeSyntheticBucket(t, v2, 150000, "2024-06-01T00:00:00Z")
+	if _, errOut, err := run(t, "--data-dir", data, "--log-level", "warn", "mirror", "--base-url", "file://"+v1, "--ecosystems", "PyPI"); err != nil {
+		t.Fatalf("first mirror: %v %s", err, errOut)
+	}
+
+	cmd := exec.Command(os.Args[0], "--data-dir", data, "--log-format", "json", "mirror", "--base-url", "file://"+v2, "--ecosystems", "PyPI")
+	cmd.Env = append(os.Environ(), "VULNGATE_TEST_AS_CLI=1")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := false
+		for sc.Scan() {
+			if !once && strings.Contains(sc.Text(), "import started") {
+				once = true
+				close(started)
+			}
+		}
+		io.Copy(io.Discard, stderr)
+	}()
+	select {
+	case <-started:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("child never started importing")
+	}
+	time.Sleep(700 * time.Millisecond)
+	cmd.Process.Kill() // SIGKILL
+	err := cmd.Wait()
+	if err == nil {
+		t.Fatal("the import finished before it could be killed; make the bucket larger")
+	}
+
+	// The previous generation is intact and queryable.
+	doc := scanJSON(t, data, "pkg:pypi/alpha@1.0", "pkg:pypi/synthetic-5000@1.0")
+	if len(doc.Components[0].Findings) != 1 || len(doc.Components[1].Findings) != 0 {
+		t.Fatalf("after the kill: alpha findings %d, synthetic-5000 findings %d", len(doc.Components[0].Findings), len(doc.Components[1].Findings))
+	}
+	st, err := store.Open(context.Background(), store.Options{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := st.Partition(context.Background(), "PyPI")
+	var rows int
+	st.DB().QueryRow(`SELECT COUNT(*) FROM advisory`).Scan(&rows)
+	st.Close()
+	if err != nil || p.Records != 11 {
+		t.Fatalf("partition after the kill: %+v %v", p, err)
+	}
+	if rows <= 11 {
+		t.Logf("the killed import had written no batch yet (%d rows)", rows)
+	}
+
+	// The next run completes and removes what the killed run left behind.
+	if _, errOut, err := run(t, "--data-dir", data, "--log-level", "warn", "mirror", "--base-url", "file://"+v2, "--ecosystems", "PyPI"); err != nil {
+		t.Fatalf("mirror after kill: %v %s", err, errOut)
+	}
+	st, _ = store.Open(context.Background(), store.Options{DataDir: data})
+	defer st.Close()
+	p, _ = st.Partition(context.Background(), "PyPI")
+	st.DB().QueryRow(`SELECT COUNT(*) FROM advisory`).Scan(&rows)
+	if p.Records != 150001 || rows != 150001 {
+		t.Fatalf("after recovery: partition records %d, advisory rows %d, want 150001", p.Records, rows)
+	}
+	doc = scanJSON(t, data, "pkg:pypi/synthetic-5000@1.0")
+	if len(doc.Components[0].Findings) != 1 {
+		t.Fatalf("new data not queryable")
+	}
+}
