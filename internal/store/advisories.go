@@ -127,6 +127,33 @@ func (s *Store) RecordVersions(ctx context.Context, part string) (map[string]tim
 	return out, rows.Err()
 }
 
+// RecordIDs returns the IDs of the partition's live records. It reads only
+// the (part, generation, id) index.
+func (s *Store) RecordIDs(ctx context.Context, part string) (map[string]struct{}, error) {
+	out := map[string]struct{}{}
+	var gen int64
+	err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT generation FROM partition_state WHERE name = ?`), part).Scan(&gen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT id FROM advisory WHERE part = ? AND generation = ?`), part, gen)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = struct{}{}
+	}
+	return out, rows.Err()
+}
+
 // AdvisoriesFor returns the live, non-withdrawn advisories that index the
 // package (base ecosystem, normalized name), one per ID across partitions.
 func (s *Store) AdvisoriesFor(ctx context.Context, ecosystem, name string) ([]Advisory, error) {

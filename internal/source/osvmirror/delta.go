@@ -15,7 +15,7 @@ import (
 )
 
 // fetchWorkers bounds concurrent per-record downloads.
-const fetchWorkers = 8
+const fetchWorkers = 16
 
 // readModifiedCSV parses "<RFC3339 modified>,<ID>" lines (no header).
 func readModifiedCSV(r io.Reader, where string) (map[string]time.Time, error) {
@@ -62,24 +62,24 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 	if err != nil {
 		return m.full(ctx, eco, err.Error())
 	}
-	stored, err := m.store.RecordVersions(ctx, eco)
+	stored, err := m.store.RecordIDs(ctx, eco)
 	if err != nil {
 		return EcosystemReport{Err: err}
 	}
 
+	// A record changed when upstream modified it after the newest
+	// modification seen at the last sync (OSV's modified only grows), or
+	// when it is upstream but not stored (published late with an older
+	// timestamp). Release-filtered partitions skip the second rule: they
+	// deliberately do not store records of other releases.
 	var changed, removed []string
 	var watermark time.Time
 	for id, mod := range upstream {
 		if mod.After(watermark) {
 			watermark = mod
 		}
-		old, have := stored[id]
-		switch {
-		case have && !old.Equal(mod):
-			changed = append(changed, id)
-		case !have && (mod.After(st.Watermark) || release == ""):
-			// New upstream. For release-filtered partitions, records
-			// older than the watermark were seen and filtered out before.
+		_, have := stored[id]
+		if mod.After(st.Watermark) || (!have && release == "") {
 			changed = append(changed, id)
 		}
 	}

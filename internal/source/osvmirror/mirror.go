@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -40,6 +41,7 @@ const SourceLabel = "OSV"
 type Store interface {
 	Partition(ctx context.Context, name string) (store.PartitionState, error)
 	RecordVersions(ctx context.Context, part string) (map[string]time.Time, error)
+	RecordIDs(ctx context.Context, part string) (map[string]struct{}, error)
 	BeginImport(ctx context.Context, part, source string) (*store.Import, error)
 	ApplyDelta(ctx context.Context, part string, upserts []store.Record, deletes []string, st store.PartitionState) (store.PartitionState, error)
 	TouchPartition(ctx context.Context, part string, lastSync time.Time) error
@@ -99,6 +101,9 @@ func New(st Store, opts Options) (*Mirror, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.TempDir == "" {
+		opts.TempDir = os.TempDir()
 	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = "vulngate"
