@@ -34,7 +34,8 @@ type Dialect string
 
 // Supported dialects.
 const (
-	SQLite Dialect = "sqlite"
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
 )
 
 // Store is the vulngate database.
@@ -48,6 +49,9 @@ type Store struct {
 type Options struct {
 	// DataDir holds vulngate.db for the embedded SQLite engine.
 	DataDir string
+	// DSN, when set, selects PostgreSQL ("postgres://..." or
+	// "postgresql://..." URL, or a key=value connection string).
+	DSN string
 }
 
 // DBFile is the SQLite file name inside the data directory.
@@ -55,6 +59,9 @@ const DBFile = "vulngate.db"
 
 // Open opens (creating if needed) the store and applies pending migrations.
 func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.DSN != "" {
+		return openPostgres(ctx, opts.DSN)
+	}
 	if opts.DataDir == "" {
 		return nil, errors.New("store: no data directory")
 	}
@@ -83,7 +90,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.db, sub)
+	gd := goose.DialectSQLite3
+	if s.dialect == Postgres {
+		gd = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(gd, s.db, sub)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}

@@ -1,0 +1,222 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vulngate/vulngate/internal/testutil/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// engines runs fn against a fresh SQLite store and a fresh PostgreSQL
+// store, so the whole suite covers both engines.
+func engines(t *testing.T, fn func(t *testing.T, s *Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		s, err := Open(context.Background(), Options{DataDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		fn(t, s)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		s, err := Open(context.Background(), Options{DSN: pgtest.DSN(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		fn(t, s)
+	})
+}
+
+func record(id string, mod time.Time, pkgs ...string) Record {
+	r := Record{ID: id, Modified: mod, Aliases: []string{"CVE-" + id}, Data: []byte(fmt.Sprintf(`{"id":%q}`, id))}
+	for _, p := range pkgs {
+		r.Packages = append(r.Packages, PackageKey{Ecosystem: "PyPI", Name: p})
+	}
+	return r
+}
+
+func ids(t *testing.T, s *Store, name string) []string {
+	t.Helper()
+	adv, err := s.AdvisoriesFor(context.Background(), "PyPI", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range adv {
+		out = append(out, a.ID)
+	}
+	return out
+}
+
+func importAll(t *testing.T, s *Store, part string, recs ...Record) {
+	t.Helper()
+	ctx := context.Background()
+	im, err := s.BeginImport(ctx, part, "OSV")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if err := im.Add(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := im.Commit(ctx, PartitionState{Records: len(recs), LastSync: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestImportGenerations(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		importAll(t, s, "PyPI", record("A", t0, "requests"), record("B", t0, "requests", "urllib3"))
+		if got := ids(t, s, "requests"); !slices.Equal(got, []string{"A", "B"}) {
+			t.Fatalf("requests = %v", got)
+		}
+		// A second import replaces the first only when committed.
+		im, err := s.BeginImport(ctx, "PyPI", "OSV")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range importBatch + 5 { // forces a flushed batch
+			im.Add(ctx, record(fmt.Sprintf("N%05d", i), t0, "requests"))
+		}
+		if got := ids(t, s, "requests"); !slices.Equal(got, []string{"A", "B"}) {
+			t.Fatalf("uncommitted import visible: %d records", len(got))
+		}
+		if err := im.Abort(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		s.db.QueryRow(`SELECT COUNT(*) FROM advisory`).Scan(&n)
+		if n != 2 {
+			t.Fatalf("%d advisory rows after abort, want 2", n)
+		}
+		importAll(t, s, "PyPI", record("C", t0, "requests"))
+		if got := ids(t, s, "requests"); !slices.Equal(got, []string{"C"}) {
+			t.Fatalf("after re-import: %v", got)
+		}
+		if got := ids(t, s, "urllib3"); len(got) != 0 {
+			t.Fatalf("old generation still indexed: %v", got)
+		}
+		s.db.QueryRow(`SELECT COUNT(*) FROM advisory_package`).Scan(&n)
+		if n != 1 {
+			t.Fatalf("%d index rows, want 1 (old generation deleted)", n)
+		}
+		adv, err := s.AdvisoriesByID(ctx, "CVE-C")
+		if err != nil || len(adv) != 1 || adv[0].ID != "C" || string(adv[0].Data) != `{"id":"C"}` {
+			t.Fatalf("by alias: %+v %v", adv, err)
+		}
+	})
+}
+
+func TestDeltaAndPurge(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		importAll(t, s, "PyPI", record("A", t0, "requests"), record("B", t0, "requests"))
+		wd := record("B", t0.Add(time.Hour), "requests")
+		wd.Withdrawn = true
+		st, err := s.ApplyDelta(ctx, "PyPI", []Record{wd, record("D", t0, "flask")}, []string{"A"}, PartitionState{Watermark: t0.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Records != 2 || st.Withdrawn != 1 {
+			t.Fatalf("state after delta: %+v", st)
+		}
+		if got := ids(t, s, "requests"); len(got) != 0 {
+			t.Fatalf("withdrawn or deleted records returned: %v", got)
+		}
+		if got := ids(t, s, "flask"); !slices.Equal(got, []string{"D"}) {
+			t.Fatalf("flask = %v", got)
+		}
+		vers, _ := s.RecordVersions(ctx, "PyPI")
+		if !vers["B"].Equal(t0.Add(time.Hour)) || len(vers) != 2 {
+			t.Fatalf("versions %v", vers)
+		}
+		p, err := s.Partition(ctx, "PyPI")
+		if err != nil || !p.Watermark.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("partition %+v %v", p, err)
+		}
+		if err := s.Purge(ctx, "PyPI"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Partition(ctx, "PyPI"); !errors.Is(err, ErrNoPartition) {
+			t.Fatalf("after purge: %v", err)
+		}
+		if n, _ := s.CountAdvisories(ctx); n != 0 {
+			t.Fatalf("%d advisories after purge", n)
+		}
+	})
+}
+
+func TestGarbageOfDeadImporter(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		importAll(t, s, "PyPI", record("A", t0, "requests"))
+		im, _ := s.BeginImport(ctx, "PyPI", "OSV")
+		for i := range importBatch {
+			im.Add(ctx, record(fmt.Sprintf("N%05d", i), t0, "x"))
+		}
+		// A live importer's rows survive collection.
+		if err := s.CollectGarbage(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		s.db.QueryRow(`SELECT COUNT(*) FROM advisory`).Scan(&n)
+		if n != importBatch+1 {
+			t.Fatalf("%d rows: a live import was collected", n)
+		}
+		// Pretend the importer's process died: its heartbeat is old.
+		s.db.Exec(s.Rebind(`UPDATE pending_generation SET heartbeat = ?`), fmtTime(time.Now().Add(-time.Hour)))
+		if err := s.CollectGarbage(ctx); err != nil {
+			t.Fatal(err)
+		}
+		s.db.QueryRow(`SELECT COUNT(*) FROM advisory`).Scan(&n)
+		if n != 1 {
+			t.Fatalf("%d rows after collecting a dead import, want 1", n)
+		}
+		// Same for an importer on this host whose process is gone.
+		im, _ = s.BeginImport(ctx, "PyPI", "OSV")
+		im.Add(ctx, record("Z", t0, "x"))
+		im.flush(ctx)
+		s.db.Exec(s.Rebind(`UPDATE pending_generation SET owner = ?`), processOwner()[:len(processOwner())-len(fmt.Sprint(os.Getpid()))]+"999999999")
+		s.CollectGarbage(ctx)
+		s.db.QueryRow(`SELECT COUNT(*) FROM advisory`).Scan(&n)
+		if n != 1 {
+			t.Fatalf("%d rows after collecting an import of a dead local process, want 1", n)
+		}
+		if got := ids(t, s, "requests"); !slices.Equal(got, []string{"A"}) {
+			t.Fatalf("live data damaged: %v", got)
+		}
+	})
+}
+
+func TestRebind(t *testing.T) {
+	if got := rebind(Postgres, "a = ? AND b = ?"); got != "a = $1 AND b = $2" {
+		t.Fatal(got)
+	}
+	if got := rebind(SQLite, "a = ?"); got != "a = ?" {
+		t.Fatal(got)
+	}
+}
+
+func TestRedactDSN(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:secret@h/db":   "postgres://u:xxxxx@h/db",
+		"host=h password=secret u=x": "host=h password=xxxxx u=x",
+	} {
+		if got := redactDSN(in); got != want {
+			t.Errorf("redactDSN(%q) = %q", in, got)
+		}
+	}
+}
