@@ -17,14 +17,21 @@ import (
 )
 
 func (e *env) scanCmd() *cobra.Command {
-	var format, failOn, output string
+	var format, failOn, output, sourceList, configPath string
 	cmd := &cobra.Command{
 		Use:   "scan [PURL | SBOM file | PURL-list file | -]...",
 		Short: "Scan package URLs and SBOMs against the local advisory store",
 		Long: `Scan package URLs (arguments starting with "pkg:"), CycloneDX SBOMs (JSON
 or XML), SPDX SBOMs (JSON) and files listing one PURL per line ("-" reads
-standard input). Matching uses only the local store: run "vulngate mirror"
-first; no network is used.
+standard input).
+
+Sources (--source): "osv" matches against the local store (run "vulngate
+mirror" first; no network); "ossindex" asks Sonatype OSS Index about each
+component, caching answers in the store. By default both are used when an
+OSS Index token is configured, else only osv (with one notice). The token
+comes from $VULNGATE_OSSINDEX_TOKEN (with $VULNGATE_OSSINDEX_USERNAME,
+$VULNGATE_OSSINDEX_BASE_URL, $VULNGATE_OSSINDEX_CACHE_TTL) or the config file
+(--config, default <data-dir>/config.json), never from the command line.
 
 --fail-on sets exit code 1 when a finding is rated at least that severity.`,
 		Example: `  vulngate scan pkg:pypi/django@3.2.0 pkg:npm/lodash@4.17.20
@@ -46,30 +53,50 @@ first; no network is used.
 			if err != nil {
 				return err
 			}
-			st, _, err := e.openStore(ctx)
+			useOSV, wantOSSIndex, explicit, err := parseSources(sourceList)
+			if err != nil {
+				return err
+			}
+			st, dir, err := e.openStore(ctx)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			parts, err := st.Partitions(ctx)
+			oi, err := e.ossIndexSource(st, configPath, dir, wantOSSIndex, explicit)
 			if err != nil {
 				return err
 			}
-			if len(parts) == 0 {
-				return fmt.Errorf("the store holds no advisories: run \"vulngate mirror --ecosystems ...\" first")
-			}
-			covered := map[string]bool{}
 			var sources []string
-			seenSrc := map[string]bool{}
-			for _, p := range parts {
-				covered[osv.BaseEcosystem(p.Name)] = true
-				if !seenSrc[p.Source] {
-					seenSrc[p.Source] = true
-					sources = append(sources, p.Source)
+			var covers func(string) bool
+			if useOSV {
+				parts, err := st.Partitions(ctx)
+				if err != nil {
+					return err
 				}
+				if len(parts) == 0 {
+					return fmt.Errorf("the store holds no advisories: run \"vulngate mirror --ecosystems ...\" first")
+				}
+				covered := map[string]bool{}
+				seenSrc := map[string]bool{}
+				for _, p := range parts {
+					covered[osv.BaseEcosystem(p.Name)] = true
+					if !seenSrc[p.Source] {
+						seenSrc[p.Source] = true
+						sources = append(sources, p.Source)
+					}
+				}
+				covers = func(eco string) bool { return covered[eco] }
 			}
-			sc := match.NewScanner(st, func(eco string) bool { return covered[eco] })
+			sc := match.NewScanner(st, covers)
+			if oi != nil {
+				sc.WithSources(useOSV, oi)
+				sources = append(sources, oi.Name())
+			}
 			results, err := sc.Scan(ctx, comps)
+			if oi != nil {
+				s := oi.Stats()
+				e.log.Info("OSS Index", "requests", s.Requests, "cached", s.Cached, "fetched", s.Fetched, "not_checked", s.Failed)
+			}
 			if err != nil {
 				return err
 			}
@@ -96,6 +123,8 @@ first; no network is used.
 	cmd.Flags().StringVarP(&format, "format", "f", "table", "output format: table, json, sarif")
 	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when a finding is rated at least: low, medium, high, critical")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the report to this file instead of standard output")
+	cmd.Flags().StringVar(&sourceList, "source", "", "vulnerability sources, comma-separated: osv, ossindex (default: osv, plus ossindex when a token is configured)")
+	cmd.Flags().StringVar(&configPath, "config", "", "configuration file (default <data-dir>/config.json)")
 	return cmd
 }
 

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -91,10 +92,17 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	gd := goose.DialectSQLite3
+	var opts []goose.ProviderOption
 	if s.dialect == Postgres {
 		gd = goose.DialectPostgres
+		// Instances starting together on one database take turns.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
 	}
-	p, err := goose.NewProvider(gd, s.db, sub)
+	p, err := goose.NewProvider(gd, s.db, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
