@@ -77,6 +77,7 @@ func Execute(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&e.logFormat, "log-format", "auto", "log format: auto (text on a terminal, else JSON), text, json")
 	root.AddCommand(e.mirrorCmd(), e.scanCmd(), e.dataDirCmd())
+	root.AddCommand(e.assessCmd())
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vulngate/vulngate/internal/assess"
 	"github.com/vulngate/vulngate/internal/match"
 	"github.com/vulngate/vulngate/internal/osv"
 	"github.com/vulngate/vulngate/internal/report"
@@ -17,7 +18,7 @@ import (
 )
 
 func (e *env) scanCmd() *cobra.Command {
-	var format, failOn, output, sourceList, configPath string
+	var format, failOn, output, sourceList, configPath, project string
 	cmd := &cobra.Command{
 		Use:   "scan [PURL | SBOM file | PURL-list file | -]...",
 		Short: "Scan package URLs and SBOMs against the local advisory store",
@@ -33,7 +34,14 @@ comes from $VULNGATE_OSSINDEX_TOKEN (with $VULNGATE_OSSINDEX_USERNAME,
 $VULNGATE_OSSINDEX_BASE_URL, $VULNGATE_OSSINDEX_CACHE_TTL) or the config file
 (--config, default <data-dir>/config.json), never from the command line.
 
---fail-on sets exit code 1 when a finding is rated at least that severity.`,
+--fail-on sets exit code 1 when a finding is rated at least that severity;
+--fail-on blocked sets it when any component's assessment decision is block.
+
+Each finding shows its assessment (Ignore, Caution, Blocked, a custom type,
+or Unassessed) and each component the decision (allow, warn, block); see
+"vulngate assess". --project NAME records the findings for that project
+(new findings are auto-assessed) and decides with the project's
+assessments and policy.`,
 		Example: `  vulngate scan pkg:pypi/django@3.2.0 pkg:npm/lodash@4.17.20
   vulngate scan --format json --fail-on high bom.cdx.json`,
 		Args: cobra.MinimumNArgs(1),
@@ -44,7 +52,8 @@ $VULNGATE_OSSINDEX_BASE_URL, $VULNGATE_OSSINDEX_CACHE_TTL) or the config file
 				return err
 			}
 			var threshold severity.Rating
-			if failOn != "" {
+			failBlocked := strings.EqualFold(failOn, "blocked")
+			if failOn != "" && !failBlocked {
 				if threshold, err = severity.ParseRating(failOn); err != nil {
 					return fmt.Errorf("--fail-on: %w", err)
 				}
@@ -109,7 +118,11 @@ $VULNGATE_OSSINDEX_BASE_URL, $VULNGATE_OSSINDEX_CACHE_TTL) or the config file
 				defer file.Close()
 				out = file
 			}
-			if err := report.Write(out, f, results, report.Meta{Tool: "vulngate", Version: version(), Inputs: args, Sources: sources}); err != nil {
+			decisions, err := e.assessScan(ctx, st, project, results)
+			if err != nil {
+				return err
+			}
+			if err := report.Write(out, f, results, report.Meta{Tool: "vulngate", Version: version(), Inputs: args, Sources: sources, Decisions: decisions}); err != nil {
 				return err
 			}
 			sum := report.Summarize(results)
@@ -117,11 +130,15 @@ $VULNGATE_OSSINDEX_BASE_URL, $VULNGATE_OSSINDEX_CACHE_TTL) or the config file
 			if threshold != "" && report.Exceeds(results, threshold) {
 				return ExitError{Code: 1, Message: fmt.Sprintf("findings rated %s or higher", strings.ToLower(string(threshold)))}
 			}
+			if failBlocked && assess.Worst(decisions) == assess.Block {
+				return ExitError{Code: 1, Message: "blocked: " + blockedSummary(decisions)}
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "table", "output format: table, json, sarif")
-	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when a finding is rated at least: low, medium, high, critical")
+	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 1 when a finding is rated at least: low, medium, high, critical; or \"blocked\": when a component's decision is block")
+	cmd.Flags().StringVar(&project, "project", "", "record findings for this project (auto-assessing new ones) and decide with its assessments and policy")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the report to this file instead of standard output")
 	cmd.Flags().StringVar(&sourceList, "source", "", "vulnerability sources, comma-separated: osv, ossindex (default: osv, plus ossindex when a token is configured)")
 	cmd.Flags().StringVar(&configPath, "config", "", "configuration file (default <data-dir>/config.json)")

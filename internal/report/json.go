@@ -3,7 +3,9 @@ package report
 import (
 	"encoding/json"
 	"io"
+	"time"
 
+	"github.com/vulngate/vulngate/internal/assess"
 	"github.com/vulngate/vulngate/internal/match"
 )
 
@@ -33,17 +35,42 @@ type jsonComponent struct {
 	Path      []string      `json:"path,omitempty"`
 	Findings  []jsonFinding `json:"findings"`
 	Errors    []string      `json:"errors,omitempty"`
+	Decision  *jsonDecision `json:"decision,omitempty"`
+}
+
+// jsonDecision is a component's assessment decision (only in scans that
+// evaluate assessments).
+type jsonDecision struct {
+	Effect  string   `json:"effect"`  // allow, warn, block
+	Reasons []string `json:"reasons"` // one line per finding that made the decision
+	Message string   `json:"message"`
+}
+
+// jsonAssessment is a finding's assessment. Status "unassessed" carries
+// only the effect of the policy for unassessed vulnerabilities.
+type jsonAssessment struct {
+	Status     string `json:"status"` // assessed, unassessed
+	Effect     string `json:"effect"`
+	Type       string `json:"type,omitempty"`
+	AssessedID string `json:"assessed_id,omitempty"` // the ID of the group the assessment was recorded against
+	Scope      string `json:"scope,omitempty"`
+	By         string `json:"by,omitempty"`
+	At         string `json:"at,omitempty"`
+	Expires    string `json:"expires,omitempty"`
+	Comment    string `json:"comment,omitempty"`
+	Auto       bool   `json:"auto,omitempty"`
 }
 
 type jsonFinding struct {
-	ID            string       `json:"id"`
-	IDs           []string     `json:"ids"`
-	Aliases       []string     `json:"aliases"`
-	Records       []string     `json:"records"`
-	Summary       string       `json:"summary,omitempty"`
-	Severity      jsonSeverity `json:"severity"`
-	FixedVersions []string     `json:"fixed_versions"`
-	Sources       []string     `json:"sources"`
+	ID            string          `json:"id"`
+	IDs           []string        `json:"ids"`
+	Aliases       []string        `json:"aliases"`
+	Records       []string        `json:"records"`
+	Summary       string          `json:"summary,omitempty"`
+	Severity      jsonSeverity    `json:"severity"`
+	FixedVersions []string        `json:"fixed_versions"`
+	Sources       []string        `json:"sources"`
+	Assessment    *jsonAssessment `json:"assessment,omitempty"`
 }
 
 type jsonSeverity struct {
@@ -70,7 +97,8 @@ func writeJSON(w io.Writer, results []match.ComponentResult, meta Meta) error {
 		Components: make([]jsonComponent, 0, len(results)),
 		Summary:    Summarize(results),
 	}
-	for _, r := range results {
+	for ri, r := range results {
+		d := meta.decision(ri)
 		c := jsonComponent{
 			PURL:      r.Input,
 			Name:      r.Name,
@@ -84,7 +112,7 @@ func writeJSON(w io.Writer, results []match.ComponentResult, meta Meta) error {
 		if r.Package.PURL != "" {
 			c.PURL = r.Package.PURL
 		}
-		for _, f := range r.Findings {
+		for fi, f := range r.Findings {
 			var recs []string
 			for _, v := range f.Records {
 				recs = append(recs, v.ID)
@@ -105,10 +133,33 @@ func writeJSON(w io.Writer, results []match.ComponentResult, meta Meta) error {
 					Source: f.Severity.Source,
 				},
 			})
+			if d != nil && fi < len(d.Findings) {
+				c.Findings[len(c.Findings)-1].Assessment = toJSONAssessment(d.Findings[fi])
+			}
+		}
+		if d != nil {
+			jd := &jsonDecision{Effect: string(d.Effect), Reasons: []string{}, Message: d.Message()}
+			for _, v := range d.Reasons {
+				jd.Reasons = append(jd.Reasons, v.Finding.ID+": "+verdictLabel(v))
+			}
+			c.Decision = jd
 		}
 		doc.Components = append(doc.Components, c)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(doc)
+}
+
+func toJSONAssessment(v assess.Verdict) *jsonAssessment {
+	a := v.Assessment
+	if a == nil {
+		return &jsonAssessment{Status: "unassessed", Effect: string(v.Effect)}
+	}
+	ja := &jsonAssessment{Status: "assessed", Effect: string(a.Effect), Type: a.Type, AssessedID: a.VulnID, Scope: a.Scope,
+		By: a.By, Comment: a.Comment, Auto: a.Auto, At: a.At.UTC().Format(time.RFC3339)}
+	if !a.Expires.IsZero() {
+		ja.Expires = a.Expires.UTC().Format(time.RFC3339)
+	}
+	return ja
 }

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vulngate/vulngate/internal/assess"
 	"github.com/vulngate/vulngate/internal/match"
 	"github.com/vulngate/vulngate/internal/severity"
 )
@@ -45,7 +46,7 @@ func Write(w io.Writer, f Format, results []match.ComponentResult, meta Meta) er
 	case SARIF:
 		return writeSARIF(w, results, meta)
 	default:
-		return writeTable(w, results)
+		return writeTable(w, results, meta)
 	}
 }
 
@@ -55,6 +56,18 @@ type Meta struct {
 	Version string   // tool version
 	Inputs  []string // what was scanned
 	Sources []string // vulnerability sources consulted
+	// Decisions, when not nil, holds the assessment decision of each
+	// result (same order, internal/assess): findings then show their
+	// assessment and components their decision.
+	Decisions []assess.Decision
+}
+
+// decision returns result i's decision, nil when the scan carries none.
+func (m Meta) decision(i int) *assess.Decision {
+	if i < len(m.Decisions) {
+		return &m.Decisions[i]
+	}
+	return nil
 }
 
 // Summary counts a scan's outcome.

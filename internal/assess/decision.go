@@ -1,0 +1,209 @@
+package assess
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vulngate/vulngate/internal/match"
+	"github.com/vulngate/vulngate/internal/severity"
+)
+
+// Assessment is the assessment of one vulnerability ID in one scope.
+type Assessment struct {
+	VulnID  string
+	Scope   string // Global, "project:NAME" or "feed:NAME"
+	Type    string
+	Effect  Effect // the type's effect
+	Comment string
+	By      string
+	At      time.Time
+	Expires time.Time // zero: never
+	Auto    bool      // set by an auto-assessment rule
+}
+
+// Expired reports whether the assessment no longer applies at now.
+func (a Assessment) Expired(now time.Time) bool {
+	return !a.Expires.IsZero() && !now.Before(a.Expires)
+}
+
+// Finding is what a decision needs to know about one vulnerability of a
+// package: its representative ID, every ID and alias of its group, and its
+// severity.
+type Finding struct {
+	ID       string
+	IDs      []string
+	Severity severity.Score
+}
+
+// FindingsOf converts a scan result's findings.
+func FindingsOf(r match.ComponentResult) []Finding {
+	out := make([]Finding, 0, len(r.Findings))
+	for _, f := range r.Findings {
+		out = append(out, Finding{ID: f.ID, IDs: f.IDs, Severity: f.Severity})
+	}
+	return out
+}
+
+// Index holds the assessments that apply in one scope (the scope's own and
+// the global ones), indexed by vulnerability ID, for fast decisions. It is
+// read-only once built and safe for concurrent use.
+type Index struct {
+	scope string
+	byID  map[string][]Assessment
+}
+
+// NewIndex indexes the assessments relevant to scope; others are dropped.
+func NewIndex(scope string, as []Assessment) *Index {
+	if scope == "" {
+		scope = Global
+	}
+	idx := &Index{scope: scope, byID: map[string][]Assessment{}}
+	for _, a := range as {
+		if a.Scope == scope || a.Scope == Global {
+			idx.byID[a.VulnID] = append(idx.byID[a.VulnID], a)
+		}
+	}
+	return idx
+}
+
+// Scope is the scope the index was built for.
+func (x *Index) Scope() string { return x.scope }
+
+// Lookup returns the assessment that applies to a finding at now: among
+// the non-expired assessments of any of the finding's IDs, the most
+// specific scope wins (the index's own scope over global), then the most
+// recent. ok is false when the finding is unassessed.
+func (x *Index) Lookup(f Finding, now time.Time) (Assessment, bool) {
+	var best Assessment
+	found := false
+	ids := f.IDs
+	if len(ids) == 0 {
+		ids = []string{f.ID}
+	}
+	for _, id := range ids {
+		for _, a := range x.byID[id] {
+			if a.Expired(now) {
+				continue
+			}
+			if !found || better(a, best) {
+				best, found = a, true
+			}
+		}
+	}
+	return best, found
+}
+
+func better(a, b Assessment) bool {
+	as, bs := a.Scope != Global, b.Scope != Global
+	if as != bs {
+		return as
+	}
+	if !a.At.Equal(b.At) {
+		return a.At.After(b.At)
+	}
+	return a.VulnID < b.VulnID
+}
+
+// Verdict is the outcome for one finding.
+type Verdict struct {
+	Finding    Finding
+	Assessment *Assessment // nil when unassessed
+	Effect     Effect      // the assessment's effect, or the policy's
+}
+
+// Label names the verdict for people: the type name, or "Unassessed".
+func (v Verdict) Label() string {
+	if v.Assessment == nil {
+		return "Unassessed"
+	}
+	return v.Assessment.Type
+}
+
+// Decision is the outcome for one package.
+type Decision struct {
+	Package string
+	Effect  Effect
+	// Reasons are the findings that made the decision what it is: those
+	// with the decision's effect when it is warn or block (blocks first if
+	// several effects apply), none when allowed.
+	Reasons []Verdict
+	// Findings holds one verdict per input finding, in input order.
+	Findings []Verdict
+}
+
+// Decide decides whether a package may be used: each finding takes the
+// effect of its assessment in idx (see [Index.Lookup]), or policy when it
+// is unassessed; the package takes the most severe effect. Ignored
+// (allow) findings never count against it. A package without findings is
+// allowed. Decide does no I/O.
+func Decide(pkg string, findings []Finding, idx *Index, policy Effect, now time.Time) Decision {
+	if policy == "" {
+		policy = Warn
+	}
+	d := Decision{Package: pkg, Effect: Allow, Findings: make([]Verdict, 0, len(findings))}
+	for _, f := range findings {
+		v := Verdict{Finding: f, Effect: policy}
+		if idx != nil {
+			if a, ok := idx.Lookup(f, now); ok {
+				v.Assessment, v.Effect = &a, a.Effect
+			}
+		}
+		d.Findings = append(d.Findings, v)
+		if v.Effect.rank() > d.Effect.rank() {
+			d.Effect = v.Effect
+		}
+	}
+	if d.Effect != Allow {
+		for _, v := range d.Findings {
+			if v.Effect == d.Effect {
+				d.Reasons = append(d.Reasons, v)
+			}
+		}
+	}
+	return d
+}
+
+// Message explains the decision in one line, e.g.
+// "block: CVE-2021-32708 (Blocked), GHSA-... (Unassessed, policy block)".
+func (d Decision) Message() string {
+	if len(d.Reasons) == 0 {
+		return string(d.Effect)
+	}
+	parts := make([]string, 0, len(d.Reasons))
+	for _, v := range d.Reasons {
+		label := v.Label()
+		if v.Assessment == nil {
+			label += ", policy " + string(v.Effect)
+		} else if v.Assessment.VulnID != v.Finding.ID {
+			label += " as " + v.Assessment.VulnID
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", v.Finding.ID, label))
+	}
+	return string(d.Effect) + ": " + strings.Join(parts, ", ")
+}
+
+// Policies maps scopes to the effect for unassessed vulnerabilities.
+type Policies map[string]Effect
+
+// For returns the policy of scope: its own, else the global one, else warn.
+func (p Policies) For(scope string) Effect {
+	if e, ok := p[scope]; ok {
+		return e
+	}
+	if e, ok := p[Global]; ok {
+		return e
+	}
+	return Warn
+}
+
+// Worst returns the most severe of the decisions' effects (Allow for none).
+func Worst(ds []Decision) Effect {
+	e := Allow
+	for _, d := range ds {
+		if d.Effect.rank() > e.rank() {
+			e = d.Effect
+		}
+	}
+	return e
+}

@@ -1,0 +1,658 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vulngate/vulngate/internal/assess"
+	"github.com/vulngate/vulngate/internal/match"
+	"github.com/vulngate/vulngate/internal/store"
+	"github.com/vulngate/vulngate/internal/vex"
+)
+
+// actor is who the command line acts as: $VULNGATE_USER, else the OS user.
+func actor() string {
+	if u := os.Getenv("VULNGATE_USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "unknown"
+}
+
+// assessScan records a project's findings (auto-assessing new ones) when
+// project is set, and decides every component in the project's scope
+// (global without a project).
+func (e *env) assessScan(ctx context.Context, st *store.Store, project string, results []match.ComponentResult) ([]assess.Decision, error) {
+	svc := assess.New(st)
+	scope := assess.Global
+	if project != "" {
+		sc, err := assess.ProjectScope(project)
+		if err != nil {
+			return nil, fmt.Errorf("--project: %w", err)
+		}
+		scope = sc
+		rep, err := svc.RecordScan(ctx, scope, results)
+		if err != nil {
+			return nil, err
+		}
+		e.log.Info("findings recorded", "scope", scope, "new", rep.New, "seen_again", rep.Updated, "reopened", rep.Reopened,
+			"closed", rep.Closed, "attributions_ended", rep.Ended, "auto_assessed", len(rep.Auto))
+	}
+	return svc.Evaluate(ctx, scope, results)
+}
+
+// blockedSummary names the blocked components and why.
+func blockedSummary(ds []assess.Decision) string {
+	var parts []string
+	for _, d := range ds {
+		if d.Effect == assess.Block {
+			parts = append(parts, d.Package+" ("+strings.TrimPrefix(d.Message(), "block: ")+")")
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// withService opens the store and runs fn with an assessment service.
+func (e *env) withService(ctx context.Context, fn func(*assess.Service) error) error {
+	st, _, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(assess.New(st))
+}
+
+func (e *env) assessCmd() *cobra.Command {
+	var auto, existing bool
+	var project string
+	cmd := &cobra.Command{
+		Use:   "assess",
+		Short: "Assess vulnerabilities: Ignore, Caution, Blocked or custom types; policies; VEX",
+		Long: `Assess vulnerabilities. An assessment applies to a vulnerability's whole
+alias group (assessing a CVE covers the GHSA and other records that alias it),
+globally or in one scope (project:NAME, feed:NAME); the most specific
+non-expired assessment wins. Built-in types: Ignore (allow), Caution (warn),
+Blocked (block); auto-assessment by CVSS score runs when "vulngate scan
+--project" first records a finding. Every change is kept in an audit history.
+
+"vulngate assess --auto --existing" re-applies the auto-assessment ranges to
+recorded findings that are unassessed.
+
+Actions are recorded as $VULNGATE_USER, else the operating-system user.`,
+		Example: `  vulngate assess set CVE-2021-44228 --type Blocked --comment "RCE" --expires 30d
+  vulngate assess set --type Ignore --severity low --ecosystem PyPI --project web
+  vulngate assess list
+  vulngate assess history CVE-2021-44228
+  vulngate assess --auto --existing
+  vulngate assess export --format openvex -o vex.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !auto {
+				return cmd.Help()
+			}
+			if !existing {
+				return errors.New("--auto needs --existing (auto-assessment of new findings runs by itself when scans record them)")
+			}
+			return e.withService(cmd.Context(), func(s *assess.Service) error {
+				scope := ""
+				if project != "" {
+					sc, err := assess.ProjectScope(project)
+					if err != nil {
+						return fmt.Errorf("--project: %w", err)
+					}
+					scope = sc
+				}
+				as, err := s.AutoAssessExisting(cmd.Context(), scope)
+				if err != nil {
+					return err
+				}
+				for _, a := range as {
+					fmt.Fprintf(e.stdout, "%s\t%s\t%s\n", a.VulnID, a.Type, a.Comment)
+				}
+				fmt.Fprintf(e.stdout, "%d vulnerabilities auto-assessed\n", len(as))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&auto, "auto", false, "apply the auto-assessment ranges (with --existing)")
+	cmd.Flags().BoolVar(&existing, "existing", false, "to recorded findings that are unassessed")
+	cmd.Flags().StringVar(&project, "project", "", "only findings recorded for this project")
+	cmd.AddCommand(e.assessSetCmd(), e.assessClearCmd(), e.assessListCmd(), e.assessHistoryCmd(), e.assessExpireCmd(),
+		e.assessFindingsCmd(), e.assessTypesCmd(), e.assessPolicyCmd(), e.assessExportCmd(), e.assessImportCmd())
+	return cmd
+}
+
+// parseExpires reads --expires: a duration from now (30d, 2w, 12h), an
+// RFC 3339 time or a date (2026-06-30), or "never".
+func parseExpires(s string, now time.Time) (t time.Time, never bool, err error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return time.Time{}, false, nil
+	case strings.EqualFold(s, "never"):
+		return time.Time{}, true, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, false, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, false, nil
+	}
+	d, err := assess.ParseDuration(s)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("--expires: %q is not a duration (30d), a date (2026-06-30), an RFC 3339 time or never", s)
+	}
+	if d <= 0 {
+		return time.Time{}, false, fmt.Errorf("--expires: %q is not in the future", s)
+	}
+	return now.Add(d), false, nil
+}
+
+func (e *env) assessSetCmd() *cobra.Command {
+	var typ, scope, comment, expires, severities, ecosystem, pkg, source, project string
+	var onlyUnassessed bool
+	cmd := &cobra.Command{
+		Use:   "set [ID]",
+		Short: "Assess one vulnerability, or every recorded finding a filter selects",
+		Long: `Assess one vulnerability by ID (any ID or alias of its group), or, without
+an ID, every vulnerability of the recorded open findings that the filter
+flags select (--severity, --ecosystem, --package, --source, --project).
+The expiry defaults to the type's.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if typ == "" {
+				return errors.New("--type is required (e.g. Ignore, Caution, Blocked)")
+			}
+			exp, never, err := parseExpires(expires, time.Now())
+			if err != nil {
+				return err
+			}
+			req := assess.SetRequest{Type: typ, Scope: scope, Comment: comment, By: actor(), Expires: exp, Never: never}
+			filter := assess.BulkFilter{Ecosystem: ecosystem, Package: pkg, Source: source, OnlyUnassessed: onlyUnassessed}
+			for _, r := range splitList(severities) {
+				if _, err := parseRatingWord(r); err != nil {
+					return fmt.Errorf("--severity: %w", err)
+				}
+				filter.Ratings = append(filter.Ratings, strings.ToUpper(normalizeRating(r)))
+			}
+			if project != "" {
+				if filter.Scope, err = assess.ProjectScope(project); err != nil {
+					return fmt.Errorf("--project: %w", err)
+				}
+			}
+			return e.withService(cmd.Context(), func(s *assess.Service) error {
+				if len(args) == 1 {
+					if len(filter.Ratings) > 0 || ecosystem != "" || pkg != "" || source != "" || project != "" {
+						return errors.New("give either an ID or filter flags, not both")
+					}
+					req.VulnID = args[0]
+					a, err := s.Set(cmd.Context(), req)
+					if err != nil {
+						return err
+					}
+					printAssessments(e.stdout, []assess.Assessment{a})
+					return nil
+				}
+				as, err := s.SetBulk(cmd.Context(), filter, req)
+				if err != nil {
+					return err
+				}
+				printAssessments(e.stdout, as)
+				fmt.Fprintf(e.stdout, "%d vulnerabilities assessed %s\n", len(as), as[0].Type)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&typ, "type", "", "assessment type: Ignore, Caution, Blocked or a custom type")
+	cmd.Flags().StringVar(&scope, "scope", "global", "scope of the assessment: global, project:NAME or feed:NAME")
+	cmd.Flags().StringVar(&comment, "comment", "", "why")
+	cmd.Flags().StringVar(&expires, "expires", "", "expiry: a duration (30d, 2w), a date, an RFC 3339 time, or never (default: the type's)")
+	cmd.Flags().StringVar(&severities, "severity", "", "bulk: severity ratings, comma-separated (low, medium, high, critical, unknown)")
+	cmd.Flags().StringVar(&ecosystem, "ecosystem", "", "bulk: OSV ecosystem, e.g. PyPI")
+	cmd.Flags().StringVar(&pkg, "package", "", "bulk: package name as OSV spells it")
+	cmd.Flags().StringVar(&source, "source", "", "bulk: vulnerability source currently reporting the finding, e.g. OSV, OSSINDEX")
+	cmd.Flags().StringVar(&project, "project", "", "bulk: findings recorded for this project")
+	cmd.Flags().BoolVar(&onlyUnassessed, "unassessed", false, "bulk: skip vulnerabilities that already have an assessment in the scope")
+	return cmd
+}
+
+func parseRatingWord(s string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "none", "low", "medium", "moderate", "high", "critical", "unknown":
+		return s, nil
+	}
+	return "", fmt.Errorf("unknown severity %q (want low, medium, high, critical or unknown)", s)
+}
+
+func normalizeRating(s string) string {
+	if strings.EqualFold(s, "moderate") {
+		return "medium"
+	}
+	return s
+}
+
+func printAssessments(w io.Writer, as []assess.Assessment) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VULNERABILITY\tSCOPE\tTYPE\tEFFECT\tBY\tAT\tEXPIRES\tCOMMENT")
+	for _, a := range as {
+		exp := "never"
+		if !a.Expires.IsZero() {
+			exp = a.Expires.UTC().Format(time.RFC3339)
+		}
+		by := a.By
+		if a.Auto {
+			by = "auto"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.VulnID, a.Scope, a.Type, a.Effect, by, a.At.UTC().Format(time.RFC3339), exp, oneLine(a.Comment))
+	}
+	tw.Flush()
+}
+
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func (e *env) assessClearCmd() *cobra.Command {
+	var scope string
+	cmd := &cobra.Command{
+		Use:   "clear ID",
+		Short: "Remove an assessment: the vulnerability returns to unassessed (history kept)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withService(cmd.Context(), func(s *assess.Service) error {
+				return s.Clear(cmd.Context(), args[0], scope, actor())
+			})
+		},
+	}
+	cmd.Flags().StringVar(&scope, "scope", "global", "scope of the assessment")
+	return cmd
+}
+
+func (e *env) assessListCmd() *cobra.Command {
+	var scope, typ, id, format string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List current assessments",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.withService(cmd.Context(), func(s *assess.Service) error {
+				as, err := s.List(cmd.Context(), assess.ListFilter{Scope: scope, Type: typ, VulnID: id})
+				if err != nil {
+					return err
+				}
+				if format == "json" {
+					return writeJSON(e.stdout, as)
+				}
+				printAssessments(e.stdout, as)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&scope, "scope", "", "only this scope")
+	cmd.Flags().StringVar(&typ, "type", "", "only this type")
+	cmd.Flags().StringVar(&id, "id", "", "only assessments of this vulnerability's alias group")
+	cmd.Flags().StringVarP(&format, "format", "f", "table", "table or json")
+	return cmd
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (e *env) assessHistoryCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "history ID",
+		Short: "Show the audit history of a vulnerability's assessments (whole alias group)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withService(cmd.Context(), func(s *assess.Service) error {
+				h, err := s.History(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "WHEN\tACTION\tACTOR\tVULNERABILITY\tSCOPE\tTYPE\tEXPIRES\tCOMMENT")
+				for _, ev := range h {
+					a := ev.Assessment
+					exp := "never"
+					if !a.Expires.IsZero() {
+						exp = a.Expires.UTC().Format(time.RFC3339)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time.UTC().Format(time.RFC3339), ev.Action, ev.Actor, a.VulnID, a.Scope, a.Type, exp, oneLine(a.Comment))
+				}
+				tw.Flush()
+				if len(h) == 0 {
+					fmt.Fprintf(e.stdout, "no assessment history for %s\n", args[0])
+				}
+				return nil
+			})
+		},
+	}
+}
+
+func (e *env) assessExpireCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "expire",
+		Short: "Sweep expired assessments now (they return to unassessed; history kept)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.withService(cmd.Context(), func(s *assess.Service) error {
+				as, err := s.Expire(cmd.Context())
+				if err != nil {
+					return err
+				}
+				for _, a := range as {
+					fmt.Fprintf(e.stdout, "expired: %s %s %s (expiry %s)\n", a.VulnID, a.Scope, a.Type, a.Expires.UTC().Format(time.RFC3339))
+				}
+				fmt.Fprintf(e.stdout, "%d assessments expired\n", len(as))
+				return nil
+			})
+		},
+	}
+}
+
+func (e *env) assessFindingsCmd() *cobra.Command {
+	var project string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "findings",
+		Short: "List recorded findings with their sources and assessments",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.withService(cmd.Context(), func(s *assess.Service) error {
+				ctx := cmd.Context()
+				ff := store.FindingFilter{IncludeClosed: all}
+				if project != "" {
+					sc, err := assess.ProjectScope(project)
+					if err != nil {
+						return fmt.Errorf("--project: %w", err)
+					}
+					ff.Scope = sc
+				}
+				fs, err := s.Store().Findings(ctx, ff)
+				if err != nil {
+					return err
+				}
+				indexes := map[string]*assess.Index{}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "SCOPE\tPACKAGE\tVULNERABILITY\tSEVERITY\tSOURCES\tASSESSMENT\tSTATE")
+				now := time.Now()
+				for _, f := range fs {
+					idx, ok := indexes[f.Scope]
+					if !ok {
+						if idx, err = s.Index(ctx, f.Scope); err != nil {
+							return err
+						}
+						indexes[f.Scope] = idx
+					}
+					label := "Unassessed"
+					if a, ok := idx.Lookup(assess.Finding{ID: f.VulnID, IDs: f.IDs}, now); ok {
+						label = a.Type
+					}
+					var srcs []string
+					for _, x := range f.Sources {
+						if x.EndedAt.IsZero() {
+							srcs = append(srcs, x.Source)
+						} else {
+							srcs = append(srcs, x.Source+" (ended "+x.EndedAt.UTC().Format(time.DateOnly)+")")
+						}
+					}
+					state := "open"
+					if !f.ClosedAt.IsZero() {
+						state = "closed " + f.ClosedAt.UTC().Format(time.RFC3339)
+						label = "-"
+					}
+					sev := f.Rating
+					if f.Score >= 0 {
+						sev = fmt.Sprintf("%s %d.%d", f.Rating, f.Score/10, f.Score%10)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Scope, oneLine(f.PURL), f.VulnID, sev, strings.Join(srcs, ", "), label, state)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().StringVar(&project, "project", "", "only this project's findings")
+	cmd.Flags().BoolVar(&all, "all", false, "include closed findings")
+	return cmd
+}
+
+func (e *env) assessTypesCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "types",
+		Short: "List, create, update and delete assessment types",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List assessment types",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.withService(cmd.Context(), func(s *assess.Service) error {
+				types, err := s.Types(cmd.Context())
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tEFFECT\tAUTO-ASSESS (CVSS)\tEXPIRY\tBUILT-IN\tDESCRIPTION")
+				for _, t := range types {
+					auto := "-"
+					if t.Auto != nil {
+						auto = t.Auto.String()
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\n", t.Name, t.Effect, auto, assess.FormatDuration(t.Expiry), t.Builtin, oneLine(t.Description))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.AddCommand(list, e.assessTypeSaveCmd(true), e.assessTypeSaveCmd(false), &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a custom assessment type that no assessment uses",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withService(cmd.Context(), func(s *assess.Service) error {
+				return s.DeleteType(cmd.Context(), args[0])
+			})
+		},
+	})
+	return cmd
+}
+
+func (e *env) assessTypeSaveCmd(create bool) *cobra.Command {
+	var effect, autoRange, expiry, description string
+	use, short := "create NAME", "Create a custom assessment type"
+	if !create {
+		use, short = "update NAME", "Change a type's auto-assessment range, expiry or description"
+	}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withService(cmd.Context(), func(s *assess.Service) error {
+				ctx := cmd.Context()
+				t := assess.Type{Name: args[0], Description: description}
+				if !create {
+					types, err := s.Types(ctx)
+					if err != nil {
+						return err
+					}
+					old, ok := assess.FindType(types, args[0])
+					if !ok {
+						return fmt.Errorf("assessment type %q: %w", args[0], store.ErrNotFound)
+					}
+					t = old
+					if cmd.Flags().Changed("description") {
+						t.Description = description
+					}
+				}
+				if create || cmd.Flags().Changed("effect") {
+					eff, err := assess.ParseEffect(effect)
+					if err != nil {
+						return fmt.Errorf("--effect: %w", err)
+					}
+					t.Effect = eff
+				}
+				if cmd.Flags().Changed("auto") {
+					if autoRange == "" || strings.EqualFold(autoRange, "none") {
+						t.Auto = nil
+					} else {
+						r, err := assess.ParseRange(autoRange)
+						if err != nil {
+							return fmt.Errorf("--auto: %w", err)
+						}
+						t.Auto = &r
+					}
+				}
+				if cmd.Flags().Changed("expiry") {
+					d, err := assess.ParseDuration(expiry)
+					if err != nil {
+						return fmt.Errorf("--expiry: %w", err)
+					}
+					t.Expiry = d
+				}
+				if create {
+					return s.CreateType(ctx, t)
+				}
+				return s.UpdateType(ctx, t)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&effect, "effect", "", "allow, warn or block")
+	cmd.Flags().StringVar(&autoRange, "auto", "", "auto-assessment CVSS range, inclusive, e.g. 7.0-8.9 (none: do not auto-assess)")
+	cmd.Flags().StringVar(&expiry, "expiry", "", "assessments of this type expire after, e.g. 30d (never: no expiry)")
+	cmd.Flags().StringVar(&description, "description", "", "description")
+	return cmd
+}
+
+func (e *env) assessPolicyCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "Policy for unassessed vulnerabilities per scope: allow, warn (default) or block",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	var scope string
+	set := &cobra.Command{
+		Use:   "set allow|warn|block",
+		Short: "Set the policy for unassessed vulnerabilities in a scope",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			eff, err := assess.ParseEffect(args[0])
+			if err != nil {
+				return err
+			}
+			return e.withService(cmd.Context(), func(s *assess.Service) error {
+				return s.SetPolicy(cmd.Context(), scope, eff, actor())
+			})
+		},
+	}
+	set.Flags().StringVar(&scope, "scope", "global", "global, project:NAME or feed:NAME")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the policies set",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.withService(cmd.Context(), func(s *assess.Service) error {
+				p, err := s.Policies(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if _, ok := p[assess.Global]; !ok {
+					fmt.Fprintf(e.stdout, "%s\t%s (default)\n", assess.Global, assess.Warn)
+				}
+				for sc, eff := range p {
+					fmt.Fprintf(e.stdout, "%s\t%s\n", sc, eff)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(set, list)
+	return cmd
+}
+
+func (e *env) assessExportCmd() *cobra.Command {
+	var format, scope, output, spec string
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Export assessments as CycloneDX VEX or OpenVEX JSON (see docs/vex.md)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := vex.ParseFormat(format)
+			if err != nil {
+				return err
+			}
+			return e.withService(cmd.Context(), func(s *assess.Service) error {
+				out := e.stdout
+				if output != "" && output != "-" {
+					file, err := os.Create(output)
+					if err != nil {
+						return err
+					}
+					defer file.Close()
+					out = file
+				}
+				return vex.ExportFrom(cmd.Context(), s, out, vex.ExportOptions{Format: f, Scope: scope, Author: actor(), SpecVersion: spec})
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "cyclonedx", "cyclonedx or openvex")
+	cmd.Flags().StringVar(&scope, "scope", "", "only this scope (default: all)")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of standard output")
+	cmd.Flags().StringVar(&spec, "spec-version", "1.6", "CycloneDX spec version: 1.5 or 1.6")
+	return cmd
+}
+
+func (e *env) assessImportCmd() *cobra.Command {
+	var scope string
+	cmd := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Import a CycloneDX VEX or OpenVEX JSON document (all or nothing)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var r io.Reader = e.stdin
+			name := "stdin"
+			if args[0] != "-" {
+				file, err := os.Open(args[0])
+				if err != nil {
+					return err
+				}
+				defer file.Close()
+				r, name = file, args[0]
+			}
+			return e.withService(cmd.Context(), func(s *assess.Service) error {
+				res, err := vex.ImportInto(cmd.Context(), s, r, name, scope, actor())
+				if err != nil {
+					return err
+				}
+				printAssessments(e.stdout, res.Imported)
+				fmt.Fprintf(e.stdout, "%d assessments imported from %s (%s), %d statements skipped\n", len(res.Imported), name, res.Format, res.Skipped)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&scope, "scope", "", "import statements without a scope into this scope instead of global")
+	return cmd
+}
