@@ -302,7 +302,8 @@ func TestBulkAssessByFilter(t *testing.T) {
 // fakeSource reports one record for every package it is asked about.
 type fakeSource struct{ vuln *osv.Vulnerability }
 
-func (f fakeSource) Name() string { return "FAKE" }
+func (f fakeSource) Name() string  { return "FAKE" }
+func (f fakeSource) Title() string { return "Fake" }
 func (f fakeSource) Lookup(_ context.Context, pkgs []purl.Package) ([]match.SourceAnswer, error) {
 	out := make([]match.SourceAnswer, len(pkgs))
 	for i := range out {

@@ -170,7 +170,7 @@ func TestScanAliasGroupsMergeAcrossRecords(t *testing.T) {
 
 func TestScanEverySharedSBOM(t *testing.T) {
 	data := mirrored(t, "Go,PyPI,npm,Maven,crates.io,RubyGems,NuGet,Packagist")
-	sboms, _ := filepath.Glob(filepath.Join(corpus.Dir(t), "..", "sboms", "*bom*"))
+	sboms, _ := filepath.Glob(filepath.Join(corpus.SBOMDir(t), "*bom*"))
 	if len(sboms) == 0 {
 		t.Skip("no shared SBOMs")
 	}

@@ -56,6 +56,8 @@ type ComponentResult struct {
 type ComponentSource interface {
 	// Name is the source label findings carry, e.g. "OSSINDEX".
 	Name() string
+	// Title is the source's name for people, e.g. "OSS Index".
+	Title() string
 	// Lookup answers for each package (same order as pkgs). A per-package
 	// Err means the source could not say ("not checked by ..."); the
 	// returned error aborts the scan and is reserved for configuration
@@ -212,7 +214,7 @@ func (s *Scanner) addSource(ctx context.Context, src ComponentSource, out []Comp
 		}
 		a := answers[j]
 		if a.Err != nil {
-			out[i].Errors = append(out[i].Errors, fmt.Sprintf("not checked by %s: %v", src.Name(), a.Err))
+			out[i].Errors = append(out[i].Errors, fmt.Sprintf("not checked by %s: %v", src.Title(), a.Err))
 			continue
 		}
 		if len(a.Vulns) == 0 {

@@ -3,17 +3,12 @@ package purl
 import (
 	"archive/zip"
 	"encoding/json"
-	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/vulngate/vulngate/internal/osv"
+	"github.com/vulngate/vulngate/internal/testutil/corpus"
 )
-
-// corpusDir is the shared offline OSV corpus, relative to this package.
-const corpusDir = "../../../shared/osv-corpus"
 
 // TestCorpusPURLsAgree checks, for every affected package in the offline
 // OSV corpus that carries a purl of a supported type, that Parse maps the
@@ -23,14 +18,12 @@ func TestCorpusPURLsAgree(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads the whole OSV corpus")
 	}
+	corpusDir := corpus.Dir(t)
 	zips, err := filepath.Glob(filepath.Join(corpusDir, "*", "all.zip"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(zips) == 0 {
-		if _, err := os.Stat(corpusDir); errors.Is(err, fs.ErrNotExist) {
-			t.Skipf("%s not present", corpusDir)
-		}
 		t.Fatalf("no all.zip under %s", corpusDir)
 	}
 	checked := map[string]int{} // base ecosystem -> purls checked

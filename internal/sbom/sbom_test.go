@@ -4,22 +4,18 @@ import (
 	"errors"
 	"io/fs"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vulngate/vulngate/internal/testutil/corpus"
 )
 
-// sharedSBOMs holds real CycloneDX SBOMs, relative to this package.
-const sharedSBOMs = "../../../shared/sboms"
-
 func TestReadSharedSBOMs(t *testing.T) {
-	if _, err := os.Stat(sharedSBOMs); errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("%s not present", sharedSBOMs)
-	}
+	sharedSBOMs := corpus.SBOMDir(t)
 	// Counts were taken independently of this package: for JSON with jq,
 	// counting .purl of metadata.component and of every component
 	// reachable through .components (none of these files nests any, and

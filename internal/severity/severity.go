@@ -201,7 +201,8 @@ func versionRank(typ, vector string) int {
 // vector of the newest CVSS version present (v4.0, then v3.1, v3.0, v2),
 // looking at the top-level severity list before the affected entries'
 // lists, and skips vectors that do not parse. Without a usable vector it
-// uses database_specific.severity when that is a known rating word
+// uses a numeric database_specific.cvssScore (a score reported without a
+// vector), then database_specific.severity when that is a known rating word
 // (MODERATE reads as MEDIUM), and otherwise returns an Unknown score.
 func ForVulnerability(v *osv.Vulnerability) Score {
 	var (
@@ -231,6 +232,9 @@ func ForVulnerability(v *osv.Vulnerability) Score {
 	if bestRank > 0 {
 		return best
 	}
+	if sc, ok := databaseSpecificScore(v.DatabaseSpecific); ok {
+		return Score{Score: sc, Rating: RatingFor(sc, false), Type: TypeDatabaseSpecific, Source: "database_specific.cvssScore (reported score, no vector)"}
+	}
 	if r, word, ok := databaseSpecificRating(v.DatabaseSpecific); ok {
 		return Score{Rating: r, Type: TypeDatabaseSpecific, Source: "database_specific.severity " + word}
 	}
@@ -245,6 +249,21 @@ func vectorLabel(typ, vector string) string {
 		return vector[:i]
 	}
 	return typ
+}
+
+// databaseSpecificScore reads a numeric CVSS score that a source reported
+// without a vector (OSS Index records keep it as database_specific.cvssScore).
+func databaseSpecificScore(raw json.RawMessage) (float64, bool) {
+	if len(raw) == 0 {
+		return 0, false
+	}
+	var ds struct {
+		CVSSScore *float64 `json:"cvssScore"`
+	}
+	if err := json.Unmarshal(raw, &ds); err != nil || ds.CVSSScore == nil || *ds.CVSSScore <= 0 || *ds.CVSSScore > 10 {
+		return 0, false
+	}
+	return *ds.CVSSScore, true
 }
 
 // databaseSpecificRating reads a rating word from a database_specific

@@ -373,3 +373,15 @@ func TestForVulnerabilityPreference(t *testing.T) {
 		}
 	}
 }
+
+func TestReportedScoreWithoutVector(t *testing.T) {
+	v := &osv.Vulnerability{ID: "sonatype-2020-0001", DatabaseSpecific: []byte(`{"source":"OSSINDEX","cvssScore":7.5,"severity":"LOW"}`)}
+	got := ForVulnerability(v)
+	if got.Score != 7.5 || got.Rating != High || got.Type != TypeDatabaseSpecific {
+		t.Fatalf("got %+v", got)
+	}
+	v.DatabaseSpecific = []byte(`{"cvssScore":0}`)
+	if got := ForVulnerability(v); got.Rating != Unknown {
+		t.Fatalf("zero score: %+v", got)
+	}
+}

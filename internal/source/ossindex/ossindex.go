@@ -203,6 +203,9 @@ func New(opts Options) (*Source, error) {
 // Name implements match.ComponentSource.
 func (s *Source) Name() string { return SourceName }
 
+// Title implements match.ComponentSource.
+func (s *Source) Title() string { return "OSS Index" }
+
 // Stats counts what a source did since it was made.
 type Stats struct {
 	Requests int64 // HTTP requests sent, retries included

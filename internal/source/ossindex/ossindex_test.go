@@ -459,13 +459,13 @@ func TestPartialFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res[0].Errors) != 1 || !strings.HasPrefix(res[0].Errors[0], "not checked by OSSINDEX: ") || !strings.Contains(res[0].Errors[0], "HTTP 503") {
+	if len(res[0].Errors) != 1 || !strings.HasPrefix(res[0].Errors[0], "not checked by OSS Index: ") || !strings.Contains(res[0].Errors[0], "HTTP 503") {
 		t.Errorf("failed component errors = %q", res[0].Errors)
 	}
 	if len(res[1].Findings) != 3 || len(res[1].Errors) != 0 {
 		t.Errorf("lodash = %+v", res[1])
 	}
-	if len(res[2].Errors) != 1 || res[2].Errors[0] != "not checked by OSSINDEX: unsupported type (deb)" {
+	if len(res[2].Errors) != 1 || res[2].Errors[0] != "not checked by OSS Index: unsupported type (deb)" {
 		t.Errorf("deb errors = %q", res[2].Errors)
 	}
 }

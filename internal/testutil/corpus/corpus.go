@@ -23,16 +23,41 @@ import (
 	"testing"
 )
 
-// Dir returns the shared corpus directory, skipping the test when absent.
+// Dir returns the shared corpus directory ($VULNGATE_OSV_CORPUS, else
+// ../shared/osv-corpus beside the repository). When it is absent the test
+// is skipped, or fails when $VULNGATE_REQUIRE_CORPUS=1 (as in CI).
 func Dir(t testing.TB) string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..", "..", "..", "shared", "osv-corpus")
+	root := filepath.Join(sharedDir(), "osv-corpus")
 	if env := os.Getenv("VULNGATE_OSV_CORPUS"); env != "" {
 		root = env
 	}
-	if _, err := os.Stat(filepath.Join(root, "ecosystems.txt")); err != nil {
-		t.Skipf("shared OSV corpus not found at %s", root)
+	return need(t, root, "ecosystems.txt")
+}
+
+// SBOMDir returns the shared SBOM directory (../shared/sboms), under the
+// same rules as Dir.
+func SBOMDir(t testing.TB) string {
+	t.Helper()
+	root := filepath.Join(sharedDir(), "sboms")
+	if env := os.Getenv("VULNGATE_OSV_CORPUS"); env != "" {
+		root = filepath.Join(filepath.Dir(env), "sboms")
+	}
+	return need(t, root, "SOURCES.md")
+}
+
+func sharedDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "..", "shared")
+}
+
+func need(t testing.TB, root, marker string) string {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(root, marker)); err != nil {
+		if os.Getenv("VULNGATE_REQUIRE_CORPUS") == "1" {
+			t.Fatalf("shared test data required but not found at %s", root)
+		}
+		t.Skipf("SKIPPING: shared test data not found at %s", root)
 	}
 	abs, _ := filepath.Abs(root)
 	return abs
