@@ -18,7 +18,9 @@ const staleAfter = 10 * time.Minute
 
 // Import writes a complete new generation of one partition. Nothing it
 // writes is visible to readers until Commit; if the process dies first, the
-// rows are collected as garbage by a later CollectGarbage.
+// rows are collected as garbage by a later CollectGarbage. Batches are
+// written by a background goroutine so that the caller can prepare the
+// next batch meanwhile; write errors surface from a later Add or Commit.
 type Import struct {
 	s          *Store
 	part       string
@@ -26,11 +28,24 @@ type Import struct {
 	generation int64
 	buf        []Record
 	done       bool
+
+	batches chan []Record
+	werr    chan error // the writer's result, sent once when it stops
+	failed  error
+}
+
+// ImportStats is what a committed import changed.
+type ImportStats struct {
+	Records   int // live records after the import
+	Withdrawn int
+	Added     int // IDs not in the replaced generation
+	Updated   int // IDs whose modified time changed
+	Removed   int // IDs of the replaced generation not imported again
 }
 
 // BeginImport allocates a new generation for the partition.
 func (s *Store) BeginImport(ctx context.Context, part, source string) (*Import, error) {
-	im := &Import{s: s, part: part, source: source}
+	im := &Import{s: s, part: part, source: source, batches: make(chan []Record, 1), werr: make(chan error, 1)}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `UPDATE generation_seq SET next = next + 1 WHERE id = 1 RETURNING next - 1`).Scan(&im.generation); err != nil {
 			return err
@@ -41,30 +56,75 @@ func (s *Store) BeginImport(ctx context.Context, part, source string) (*Import, 
 	if err != nil {
 		return nil, fmt.Errorf("store: begin import of %s: %w", part, err)
 	}
+	go im.writer(ctx)
 	return im, nil
+}
+
+// writer writes queued batches until the channel closes or a write fails.
+func (im *Import) writer(ctx context.Context) {
+	for batch := range im.batches {
+		if err := im.write(ctx, batch); err != nil {
+			im.werr <- err
+			return
+		}
+	}
+	im.werr <- nil
 }
 
 // Generation is the generation this import writes.
 func (im *Import) Generation() int64 { return im.generation }
 
-// Add queues a record, writing a batch when enough are queued.
+// Add queues a record, handing a batch to the writer when enough are
+// queued.
 func (im *Import) Add(ctx context.Context, r Record) error {
 	if im.done {
 		return errors.New("store: import already finished")
 	}
+	if im.failed != nil {
+		return im.failed
+	}
 	im.buf = append(im.buf, r)
 	if len(im.buf) >= importBatch {
-		return im.flush(ctx)
+		return im.send(ctx)
 	}
 	return nil
 }
 
-func (im *Import) flush(ctx context.Context) error {
+func (im *Import) send(ctx context.Context) error {
 	if len(im.buf) == 0 {
 		return nil
 	}
+	select {
+	case im.batches <- im.buf:
+		im.buf = make([]Record, 0, importBatch)
+		return nil
+	case err := <-im.werr:
+		// The writer stopped early: it failed.
+		im.failed = err
+		im.werr <- err
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// finish stops the writer and returns its result.
+func (im *Import) finish() error {
+	if im.batches == nil {
+		return im.failed
+	}
+	close(im.batches)
+	im.batches = nil
+	err := <-im.werr
+	if im.failed == nil {
+		im.failed = err
+	}
+	return im.failed
+}
+
+func (im *Import) write(ctx context.Context, batch []Record) error {
 	err := im.s.tx(ctx, func(tx *sql.Tx) error {
-		if err := insertRecords(ctx, im.s, tx, im.part, im.generation, im.buf); err != nil {
+		if err := insertRecords(ctx, im.s, tx, im.part, im.generation, batch); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, im.s.Rebind(`UPDATE pending_generation SET heartbeat = ? WHERE generation = ?`), fmtTime(time.Now()), im.generation)
@@ -73,18 +133,36 @@ func (im *Import) flush(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: import %s: %w", im.part, err)
 	}
-	im.buf = im.buf[:0]
 	return nil
 }
 
-// Commit writes what is queued, makes the generation live in one
-// transaction, and then deletes the generation it replaced.
-func (im *Import) Commit(ctx context.Context, st PartitionState) error {
-	if im.done {
-		return errors.New("store: import already finished")
-	}
-	if err := im.flush(ctx); err != nil {
+// flush writes everything queued and waits for the writer (tests use it).
+func (im *Import) flush(ctx context.Context) error {
+	if err := im.send(ctx); err != nil {
 		return err
+	}
+	if err := im.finish(); err != nil {
+		return err
+	}
+	im.batches, im.werr = make(chan []Record, 1), make(chan error, 1)
+	go im.writer(ctx)
+	return nil
+}
+
+// Commit writes what is queued, counts what changed against the generation
+// it replaces, makes the new generation live in one transaction, and then
+// deletes the replaced generation. st's Records and Withdrawn are set from
+// what was written.
+func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, error) {
+	var stats ImportStats
+	if im.done {
+		return stats, errors.New("store: import already finished")
+	}
+	if err := im.send(ctx); err != nil {
+		return stats, err
+	}
+	if err := im.finish(); err != nil {
+		return stats, err
 	}
 	var old int64 = -1
 	err := im.s.tx(ctx, func(tx *sql.Tx) error {
@@ -92,7 +170,11 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) error {
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
+		if err := im.s.countImport(ctx, tx, im.part, im.generation, old, &stats); err != nil {
+			return err
+		}
 		st.Name, st.Source, st.Generation = im.part, im.source, im.generation
+		st.Records, st.Withdrawn = stats.Records, stats.Withdrawn
 		if err := upsertPartition(ctx, im.s, tx, st); err != nil {
 			return err
 		}
@@ -100,13 +182,34 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("store: commit import of %s: %w", im.part, err)
+		return stats, fmt.Errorf("store: commit import of %s: %w", im.part, err)
 	}
 	im.done = true
 	if old >= 0 {
-		return im.s.deleteGeneration(ctx, im.part, old)
+		return stats, im.s.deleteGeneration(ctx, im.part, old)
 	}
-	return nil
+	return stats, nil
+}
+
+// countImport fills stats by comparing generation gen with old (-1: none).
+func (s *Store) countImport(ctx context.Context, tx *sql.Tx, part string, gen, old int64, stats *ImportStats) error {
+	if err := tx.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*), COALESCE(SUM(withdrawn), 0) FROM advisory WHERE part = ? AND generation = ?`), part, gen).Scan(&stats.Records, &stats.Withdrawn); err != nil {
+		return err
+	}
+	if old < 0 {
+		stats.Added = stats.Records
+		return nil
+	}
+	const anti = `SELECT COUNT(*) FROM advisory a WHERE a.part = ? AND a.generation = ?
+  AND NOT EXISTS (SELECT 1 FROM advisory b WHERE b.part = a.part AND b.generation = ? AND b.id = a.id)`
+	if err := tx.QueryRowContext(ctx, s.Rebind(anti), part, gen, old).Scan(&stats.Added); err != nil {
+		return err
+	}
+	if err := tx.QueryRowContext(ctx, s.Rebind(anti), part, old, gen).Scan(&stats.Removed); err != nil {
+		return err
+	}
+	return tx.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM advisory a JOIN advisory b ON b.part = a.part AND b.id = a.id AND b.generation = ?
+WHERE a.part = ? AND a.generation = ? AND a.modified <> b.modified`), old, part, gen).Scan(&stats.Updated)
 }
 
 // Abort discards everything the import wrote.
@@ -116,6 +219,7 @@ func (im *Import) Abort(ctx context.Context) error {
 	}
 	im.done = true
 	im.buf = nil
+	im.finish()
 	if err := im.s.deleteGeneration(ctx, im.part, im.generation); err != nil {
 		return err
 	}

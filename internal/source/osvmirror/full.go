@@ -1,15 +1,10 @@
 package osvmirror
 
 import (
-	"archive/zip"
-	"bytes"
-	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
-	"path"
 	"runtime"
 	"strings"
 	"sync"
@@ -39,6 +34,9 @@ type entryResult struct {
 }
 
 // full imports <base>/all.zip into a new generation of the partition.
+// Memory stays bounded whatever the archive's size: the central directory
+// is walked entry by entry, records flow through small channels, and the
+// store writes them in batches.
 func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemReport) {
 	rep.Mode, rep.Fallback = ModeFull, fallback
 	base, _ := splitSelection(eco)
@@ -50,18 +48,13 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 		return rep
 	}
 	defer cleanup()
-	zr, err := zip.OpenReader(p)
+	z, err := openZip(p)
 	if err != nil {
-		rep.Err = fmt.Errorf("%s: %s is not a readable zip archive (corrupt or truncated?): %w", eco, where, err)
+		rep.Err = fmt.Errorf("%s: %s is not a readable zip archive: %w", eco, where, err)
 		return rep
 	}
-	defer zr.Close()
+	defer z.Close()
 
-	prev, err := m.store.RecordVersions(ctx, eco)
-	if err != nil {
-		rep.Err = err
-		return rep
-	}
 	im, err := m.store.BeginImport(ctx, eco, SourceLabel)
 	if err != nil {
 		rep.Err = err
@@ -80,7 +73,7 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 	}()
 
 	prog := m.progress()
-	prog.Start(eco, len(zr.File))
+	prog.Start(eco, z.Count())
 	defer prog.Finish()
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -89,19 +82,17 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	jobs := make(chan *zip.File, 4*workers)
+	jobs := make(chan zipEntry, 4*workers)
 	results := make(chan entryResult, 4*workers)
+	walkErr := make(chan error, 1)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, 0, 64<<10)
-			for f := range jobs {
-				var r entryResult
-				r, buf = readEntry(f, eco, buf)
+			for e := range jobs {
 				select {
-				case results <- r:
+				case results <- readEntry(z, e, eco):
 				case <-ctx.Done():
 					return
 				}
@@ -110,27 +101,31 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 	}
 	go func() {
 		defer close(jobs)
-		for _, f := range zr.File {
+		walkErr <- z.walk(func(e zipEntry) error {
 			select {
-			case jobs <- f:
+			case jobs <- e:
+				return nil
 			case <-ctx.Done():
-				return
+				return ctx.Err()
 			}
-		}
+		})
 	}()
 	go func() { wg.Wait(); close(results) }()
 
 	var watermark time.Time
-	seen := make(map[string]struct{}, len(zr.File))
+	attempted := 0
+	fail := func(err error) EcosystemReport {
+		rep.Err = err
+		cancel()
+		for range results {
+		}
+		return rep
+	}
 	for r := range results {
 		prog.Add(1)
 		switch {
 		case r.fatal != nil:
-			rep.Err = fmt.Errorf("%s: %s: %w", eco, where, r.fatal)
-			cancel()
-			for range results {
-			}
-			return rep
+			return fail(fmt.Errorf("%s: %s: %w", eco, where, r.fatal))
 		case r.malformed != "":
 			rep.malformed(r.name, r.malformed)
 			continue
@@ -141,43 +136,23 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 		if !r.keep {
 			continue
 		}
-		if _, dup := seen[r.rec.ID]; dup {
-			rep.malformed(r.name, "duplicate id "+r.rec.ID)
-			continue
-		}
-		seen[r.rec.ID] = struct{}{}
-		if old, ok := prev[r.rec.ID]; !ok {
-			rep.Added++
-		} else if !old.Equal(r.rec.Modified) {
-			rep.Updated++
-		}
-		rep.Records++
-		if r.rec.Withdrawn {
-			rep.Withdrawn++
-		}
+		attempted++
 		if err := im.Add(ctx, r.rec); err != nil {
-			rep.Err = err
-			cancel()
-			for range results {
-			}
-			return rep
+			return fail(err)
 		}
+	}
+	if err := <-walkErr; err != nil && !errors.Is(err, context.Canceled) {
+		rep.Err = fmt.Errorf("%s: %s: %w", eco, where, err)
+		return rep
 	}
 	if err := ctx.Err(); err != nil {
 		rep.Err = fmt.Errorf("%s: import interrupted: %w", eco, err)
 		return rep
 	}
-	for id := range prev {
-		if _, ok := seen[id]; !ok {
-			rep.Removed++
-		}
-	}
-	err = im.Commit(ctx, store.PartitionState{
+	stats, err := im.Commit(ctx, store.PartitionState{
 		BaseURL:   m.opts.BaseURL,
 		LastSync:  m.opts.Now(),
 		Watermark: watermark,
-		Records:   rep.Records,
-		Withdrawn: rep.Withdrawn,
 		Malformed: rep.MalformedCount,
 	})
 	if err != nil {
@@ -185,42 +160,50 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 		return rep
 	}
 	committed = true
+	if dup := attempted - stats.Records; dup > 0 {
+		rep.malformedN(rel, fmt.Sprintf("%d entries repeat an ID already imported; the first was kept", dup), dup)
+	}
+	rep.Records, rep.Withdrawn = stats.Records, stats.Withdrawn
+	rep.Added, rep.Updated, rep.Removed = stats.Added, stats.Updated, stats.Removed
 	return rep
 }
 
-// readEntry reads and parses one zip entry. buf is reused between calls.
-func readEntry(f *zip.File, eco string, buf []byte) (entryResult, []byte) {
-	r := entryResult{name: f.Name}
-	if reason := checkEntryName(f.Name); reason != "" {
+// readEntry reads and parses one zip entry.
+func readEntry(z *zipArchive, e zipEntry, eco string) entryResult {
+	r := entryResult{name: e.name}
+	if reason := checkEntryName(e.name); reason != "" {
 		r.malformed = reason
-		return r, buf
+		return r
 	}
-	if f.UncompressedSize64 > maxRecordSize {
-		r.malformed = fmt.Sprintf("declared size %d bytes exceeds the %d byte limit", f.UncompressedSize64, maxRecordSize)
-		return r, buf
+	if e.usize > maxRecordSize {
+		r.malformed = fmt.Sprintf("declared size %d bytes exceeds the %d byte limit", e.usize, maxRecordSize)
+		return r
 	}
-	if f.UncompressedSize64 > 1<<20 && f.CompressedSize64 > 0 && f.UncompressedSize64/f.CompressedSize64 > maxRatio {
-		r.malformed = fmt.Sprintf("compression ratio %d:1 looks like a zip bomb", f.UncompressedSize64/f.CompressedSize64)
-		return r, buf
+	if e.usize > 1<<20 && e.csize > 0 && e.usize/e.csize > maxRatio {
+		r.malformed = fmt.Sprintf("compression ratio %d:1 looks like a zip bomb", e.usize/e.csize)
+		return r
 	}
-	data, deflated, err := readZipEntry(f, buf)
+	data, deflated, err := z.read(e, maxRecordSize)
 	switch {
 	case errors.Is(err, errTooLarge):
 		r.malformed = fmt.Sprintf("uncompressed size exceeds the %d byte limit", maxRecordSize)
-		return r, buf
+		return r
+	case errors.Is(err, errUnsupportedEntry):
+		r.malformed = err.Error()
+		return r
 	case err != nil:
-		// Checksum and inflate errors mean the archive is damaged.
-		r.fatal = fmt.Errorf("entry %s: %w", f.Name, err)
-		return r, buf
+		// Checksum, inflate and structure errors mean the archive is damaged.
+		r.fatal = err
+		return r
 	}
 	v, err := osv.ParseHeader(data)
 	if err != nil {
 		r.malformed = err.Error()
-		return r, buf
+		return r
 	}
-	if want := strings.TrimSuffix(path.Base(f.Name), ".json"); v.ID != want {
+	if want := strings.TrimSuffix(e.name, ".json"); v.ID != want {
 		r.malformed = fmt.Sprintf("entry name does not match record id %q", v.ID)
-		return r, buf
+		return r
 	}
 	r.modified = v.Modified.Time
 	keys, keep := keysFor(v, eco)
@@ -231,7 +214,7 @@ func readEntry(f *zip.File, eco string, buf []byte) (entryResult, []byte) {
 		}
 		r.rec = recordFor(v, keys, nil, deflated)
 	}
-	return r, buf
+	return r
 }
 
 // checkEntryName rejects names that could escape a directory or are not
@@ -258,48 +241,8 @@ func checkEntryName(name string) string {
 
 var errTooLarge = errors.New("too large")
 
-// readZipEntry returns an entry's inflated bytes and, for DEFLATE entries,
-// its raw compressed bytes, which the store keeps as they are. The CRC-32
-// in the archive is verified.
-func readZipEntry(f *zip.File, buf []byte) (data, deflated []byte, err error) {
-	if f.Method != zip.Deflate {
-		rc, err := f.Open()
-		if err != nil {
-			return nil, nil, err
-		}
-		defer rc.Close()
-		var b []byte
-		if _, err := readAllLimited(rc, &b, maxRecordSize); err != nil {
-			return nil, nil, err
-		}
-		return b, nil, nil
-	}
-	raw, err := f.OpenRaw()
-	if err != nil {
-		return nil, nil, err
-	}
-	if f.CompressedSize64 > maxRecordSize {
-		return nil, nil, errTooLarge
-	}
-	deflated = make([]byte, f.CompressedSize64)
-	if _, err := io.ReadFull(raw, deflated); err != nil {
-		return nil, nil, err
-	}
-	fr := flate.NewReader(bytes.NewReader(deflated))
-	defer fr.Close()
-	var b []byte
-	if f.UncompressedSize64 < maxRecordSize {
-		b = make([]byte, 0, f.UncompressedSize64+1)
-	}
-	if _, err := readAllLimited(fr, &b, maxRecordSize); err != nil {
-		return nil, nil, err
-	}
-	if crc32.ChecksumIEEE(b) != f.CRC32 {
-		return nil, nil, zip.ErrChecksum
-	}
-	return b, deflated, nil
-}
-
+// readAllLimited appends r's content to *buf, failing with errTooLarge
+// beyond limit bytes.
 func readAllLimited(r io.Reader, buf *[]byte, limit int) (int, error) {
 	b := *buf
 	for {

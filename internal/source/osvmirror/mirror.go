@@ -40,7 +40,6 @@ const SourceLabel = "OSV"
 // Store is what the mirror needs from the advisory store.
 type Store interface {
 	Partition(ctx context.Context, name string) (store.PartitionState, error)
-	RecordVersions(ctx context.Context, part string) (map[string]time.Time, error)
 	RecordIDs(ctx context.Context, part string) (map[string]struct{}, error)
 	BeginImport(ctx context.Context, part, source string) (*store.Import, error)
 	ApplyDelta(ctx context.Context, part string, upserts []store.Record, deletes []string, st store.PartitionState) (store.PartitionState, error)
@@ -307,8 +306,11 @@ func recordFor(v *osv.Header, keys []store.PackageKey, data, deflated []byte) st
 
 const maxMalformedSamples = 20
 
-func (r *EcosystemReport) malformed(entry, reason string) {
-	r.MalformedCount++
+func (r *EcosystemReport) malformed(entry, reason string) { r.malformedN(entry, reason, 1) }
+
+// malformedN counts n skipped entries under one description.
+func (r *EcosystemReport) malformedN(entry, reason string, n int) {
+	r.MalformedCount += n
 	if len(r.Malformed) < maxMalformedSamples {
 		r.Malformed = append(r.Malformed, Malformed{Entry: entry, Reason: reason})
 	}
