@@ -232,22 +232,35 @@ type Header struct {
 	Aliases   []string `json:"aliases"`
 	Affected  []struct {
 		Package Package `json:"package"`
-		Ranges  []Range `json:"ranges"`
+		Ranges  []struct {
+			Type string `json:"type"`
+		} `json:"ranges"`
 	} `json:"affected"`
 }
 
-// ParseHeader decodes and validates the header fields of one record.
+// ParseHeader decodes and validates the header fields of one record: an
+// id, a modified timestamp and known range types. The rest of the record
+// (events, versions lists, severity) is validated when the record is fully
+// parsed for matching.
 func ParseHeader(data []byte) (*Header, error) {
 	var h Header
 	if err := json.Unmarshal(data, &h); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	v := Vulnerability{ID: h.ID, Modified: h.Modified}
-	for _, a := range h.Affected {
-		v.Affected = append(v.Affected, Affected{Package: a.Package, Ranges: a.Ranges})
+	if strings.TrimSpace(h.ID) == "" {
+		return nil, fmt.Errorf("%w: missing id", ErrMalformed)
 	}
-	if err := v.Validate(); err != nil {
-		return nil, err
+	if h.Modified.IsZero() {
+		return nil, fmt.Errorf("%w: %s: missing modified timestamp", ErrMalformed, h.ID)
+	}
+	for i, a := range h.Affected {
+		for j, r := range a.Ranges {
+			switch r.Type {
+			case RangeSemver, RangeEcosystem, RangeGit:
+			default:
+				return nil, fmt.Errorf("%w: %s: affected[%d].ranges[%d]: unknown range type %q", ErrMalformed, h.ID, i, j, r.Type)
+			}
+		}
 	}
 	return &h, nil
 }

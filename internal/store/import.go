@@ -56,19 +56,21 @@ func (s *Store) BeginImport(ctx context.Context, part, source string) (*Import, 
 	if err != nil {
 		return nil, fmt.Errorf("store: begin import of %s: %w", part, err)
 	}
-	go im.writer(ctx)
+	go im.writer(ctx, im.batches, im.werr)
 	return im, nil
 }
 
 // writer writes queued batches until the channel closes or a write fails.
-func (im *Import) writer(ctx context.Context) {
-	for batch := range im.batches {
+// It takes the channels as arguments: finish clears im.batches, possibly
+// before this goroutine first runs.
+func (im *Import) writer(ctx context.Context, batches <-chan []Record, werr chan<- error) {
+	for batch := range batches {
 		if err := im.write(ctx, batch); err != nil {
-			im.werr <- err
+			werr <- err
 			return
 		}
 	}
-	im.werr <- nil
+	werr <- nil
 }
 
 // Generation is the generation this import writes.
@@ -145,7 +147,7 @@ func (im *Import) flush(ctx context.Context) error {
 		return err
 	}
 	im.batches, im.werr = make(chan []Record, 1), make(chan error, 1)
-	go im.writer(ctx)
+	go im.writer(ctx, im.batches, im.werr)
 	return nil
 }
 

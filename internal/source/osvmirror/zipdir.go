@@ -10,6 +10,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"sync"
 )
 
 // This file reads zip archives entry by entry from their central
@@ -250,10 +251,11 @@ func (z *zipArchive) read(e zipEntry, limit int) (data, deflated []byte, err err
 	if e.method == 0 {
 		data = raw
 	} else {
-		fr := flate.NewReader(bytes.NewReader(raw))
+		fr := inflaters.Get().(io.ReadCloser)
+		fr.(flate.Resetter).Reset(bytes.NewReader(raw), nil)
 		data = make([]byte, 0, min(e.usize, uint64(limit))+1)
 		_, err := readAllLimited(fr, &data, limit)
-		fr.Close()
+		inflaters.Put(fr)
 		if err != nil {
 			if errors.Is(err, errTooLarge) {
 				return nil, nil, err
@@ -269,3 +271,6 @@ func (z *zipArchive) read(e zipEntry, limit int) (data, deflated []byte, err err
 }
 
 var errUnsupportedEntry = errors.New("unsupported zip entry")
+
+// inflaters reuses DEFLATE decompressors, whose state is large.
+var inflaters = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
