@@ -50,6 +50,7 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	dataDirFlag    string
+	databaseURL    string
 	logLevel       string
 	logFormat      string
 	log            *slog.Logger
@@ -74,10 +75,13 @@ func Execute(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&e.dataDirFlag, "data-dir", "", "data directory (default $"+datadir.EnvVar+", else the user data directory)")
+	root.PersistentFlags().StringVar(&e.databaseURL, "database-url", "", "PostgreSQL connection URL or key=value string (default $"+DatabaseURLEnv+"); without one, SQLite in the data directory")
 	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&e.logFormat, "log-format", "auto", "log format: auto (text on a terminal, else JSON), text, json")
 	root.AddCommand(e.mirrorCmd(), e.scanCmd(), e.dataDirCmd())
 	root.AddCommand(e.assessCmd())
+	root.AddCommand(e.serveCmd())
+	root.AddCommand(e.feedCmd())
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }
@@ -110,15 +114,28 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// openStore resolves the data directory and opens the store in it.
+// DatabaseURLEnv names the environment variable with the PostgreSQL DSN.
+const DatabaseURLEnv = "VULNGATE_DATABASE_URL"
+
+// openStore resolves the data directory and opens the store: PostgreSQL
+// when --database-url or $VULNGATE_DATABASE_URL is set, else SQLite in the
+// data directory. The data directory is resolved either way: it holds
+// temporary downloads and the feeds' artifact cache.
 func (e *env) openStore(ctx context.Context) (*store.Store, string, error) {
 	dir, err := datadir.Ensure(e.dataDirFlag)
 	if err != nil {
 		return nil, "", err
 	}
-	st, err := store.Open(ctx, store.Options{DataDir: dir})
+	dsn := e.databaseURL
+	if dsn == "" {
+		dsn = os.Getenv(DatabaseURLEnv)
+	}
+	st, err := store.Open(ctx, store.Options{DataDir: dir, DSN: dsn})
 	if err != nil {
 		return nil, "", err
+	}
+	if e.log != nil {
+		e.log.Debug("store opened", "engine", string(st.Dialect()), "database", st.Location())
 	}
 	return st, dir, nil
 }

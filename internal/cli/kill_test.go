@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vulngate/vulngate/internal/store"
+	"github.com/vulngate/vulngate/internal/testutil/pgtest"
 )
 
 // TestMain lets tests run this test binary as the vulngate command, so a
@@ -27,7 +28,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 // writeSyntheticBucket writes a PyPI bucket of n generated records for

@@ -39,8 +39,17 @@ func readCycloneDXXML(data []byte) ([]Component, error) {
 func cyclonedxComponents(bom *cdx.BOM) ([]Component, error) {
 	var out []Component
 	if bom.Metadata != nil && bom.Metadata.Component != nil {
+		// The component the SBOM describes is scanned when it has a
+		// PURL (a library's own SBOM); an application without one is not
+		// a package to look up, but what it nests still is.
+		meta := *bom.Metadata.Component
 		var err error
-		if out, err = walkCycloneDX(out, []cdx.Component{*bom.Metadata.Component}, nil); err != nil {
+		if strings.TrimSpace(meta.PackageURL) != "" {
+			out, err = walkCycloneDX(out, []cdx.Component{meta}, nil)
+		} else if meta.Components != nil {
+			out, err = walkCycloneDX(out, *meta.Components, []string{strings.TrimSpace(meta.Name)})
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -245,3 +245,22 @@ func TestReadFileMissing(t *testing.T) {
 		t.Errorf("ReadFile of a missing file: err = %v, want a not-exist error naming it", err)
 	}
 }
+
+func TestMetadataComponentWithoutPURLIsNotScanned(t *testing.T) {
+	doc := `{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"application","name":"my-app","components":[{"type":"library","name":"inner","version":"1.0","purl":"pkg:npm/inner@1.0"}]}},
+"components":[{"type":"library","name":"lodash","version":"4.17.20","purl":"pkg:npm/lodash@4.17.20"}]}`
+	comps, _, err := Read(strings.NewReader(doc), "app.cdx.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var purls []string
+	for _, c := range comps {
+		purls = append(purls, c.PURL)
+	}
+	if want := []string{"pkg:npm/inner@1.0", "pkg:npm/lodash@4.17.20"}; !slices.Equal(purls, want) {
+		t.Fatalf("purls = %v, want %v", purls, want)
+	}
+	if comps[0].Path[0] != "my-app" {
+		t.Errorf("nested component path = %v", comps[0].Path)
+	}
+}

@@ -36,6 +36,10 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	return s, nil
 }
 
+// Location names the database for messages: the SQLite file, or the
+// PostgreSQL DSN with its password redacted.
+func (s *Store) Location() string { return s.path }
+
 // redactDSN removes a password from a DSN for messages.
 func redactDSN(dsn string) string {
 	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" && u.User != nil {

@@ -167,6 +167,9 @@ func TestGarbageOfDeadImporter(t *testing.T) {
 		for i := range importBatch {
 			im.Add(ctx, record(fmt.Sprintf("N%05d", i), t0, "x"))
 		}
+		if err := im.flush(ctx); err != nil { // the batch is written in the background
+			t.Fatal(err)
+		}
 		// A live importer's rows survive collection.
 		if err := s.CollectGarbage(ctx); err != nil {
 			t.Fatal(err)

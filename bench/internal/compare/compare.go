@@ -2,9 +2,10 @@
 // and osv-scanner (v2 --format json) and compares, per SBOM component, the
 // sets of OSV record IDs each tool reports.
 //
-// Only IDs that are records in the local database are compared: vulngate's
-// findings[].ids also carry aliases (CVE-..., GHSA-... that may not exist as
-// records), osv-scanner's vulnerabilities[].id are always records. osv-scanner
+// The records that matched are compared: vulngate's findings[].records and
+// osv-scanner's vulnerabilities[].id (both restricted to IDs that exist as
+// records in the local database). Aliases are not compared: vulngate's
+// findings[].ids carry every ID of a merged group. osv-scanner
 // reports packages by (ecosystem, name, version) rather than PURL, where name
 // is the SBOM's name field, so its packages are mapped back to the SBOM
 // components by a normalized key. It
@@ -70,6 +71,7 @@ type VulngateReport struct {
 			ID      string   `json:"id"`
 			IDs     []string `json:"ids"`
 			Aliases []string `json:"aliases"`
+			Records []string `json:"records"`
 		} `json:"findings"`
 		Errors []string `json:"errors"`
 	} `json:"components"`
@@ -98,7 +100,9 @@ func Vulngate(path string, known Set) (map[string]Set, map[string][]string, erro
 			out[c.PURL] = s
 		}
 		for _, f := range c.Findings {
-			for _, id := range append([]string{f.ID}, f.IDs...) {
+			// The records that matched the component (ids also lists
+			// aliases, which may name records of other packages).
+			for _, id := range f.Records {
 				if _, ok := known[id]; ok {
 					s[id] = struct{}{}
 				}
@@ -168,13 +172,6 @@ func OSVScanner(path string, comps []Component, known Set) (map[string]Set, map[
 			for _, v := range p.Vulnerabilities {
 				if _, ok := known[v.ID]; ok {
 					s[v.ID] = struct{}{}
-				}
-			}
-			for _, g := range p.Groups {
-				for _, id := range g.IDs {
-					if _, ok := known[id]; ok {
-						s[id] = struct{}{}
-					}
 				}
 			}
 		}

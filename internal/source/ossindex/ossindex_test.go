@@ -583,7 +583,7 @@ func TestAliasMergeWithOSV(t *testing.T) {
 		Packages: []store.PackageKey{{Ecosystem: "npm", Name: "lodash"}}, Data: []byte(rec)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := im.Commit(ctx, store.PartitionState{LastSync: time.Now()}); err != nil {
+	if _, err := im.Commit(ctx, store.PartitionState{LastSync: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	srv := ossindextest.New(t, testUser, testToken)

@@ -1,0 +1,419 @@
+package feed
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/package-url/packageurl-go"
+
+	"github.com/vulngate/vulngate/internal/assess"
+	"github.com/vulngate/vulngate/internal/match"
+	"github.com/vulngate/vulngate/internal/osv"
+	"github.com/vulngate/vulngate/internal/purl"
+	"github.com/vulngate/vulngate/internal/store"
+)
+
+// Assessor is what the gate needs from assessments (internal/assess's
+// Service implements it): the policies for unassessed vulnerabilities,
+// the assessments that apply in a scope, and recording what a feed saw
+// (which also auto-assesses new findings).
+type Assessor interface {
+	Policies(ctx context.Context) (assess.Policies, error)
+	Index(ctx context.Context, scope string) (*assess.Index, error)
+	RecordScan(ctx context.Context, scope string, results []match.ComponentResult) (assess.RecordReport, error)
+}
+
+// GateStore is what the gate needs from the store.
+type GateStore interface {
+	match.Advisories
+	Partitions(ctx context.Context) ([]store.PartitionState, error)
+	GateVersion(ctx context.Context) (string, error)
+	RecordFeedDecisions(ctx context.Context, ds []store.FeedDecision) error
+}
+
+// GateOptions configures a Gate.
+type GateOptions struct {
+	Store    GateStore
+	Assessor Assessor
+	// OSSIndex is consulted for feeds that enable it; nil when OSS Index
+	// is not configured (such feeds then report packages as not checked
+	// by it).
+	OSSIndex match.ComponentSource
+	// PollInterval is how often the gate asks the store whether
+	// advisories, assessments or policies changed; default 1s. Cached
+	// decisions are dropped when they did.
+	PollInterval time.Duration
+	// MaxAge bounds how long a decision is reused even when nothing
+	// changed (assessments expire by time); default 1m.
+	MaxAge time.Duration
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Decision is the gate's answer for one package version in one feed.
+type Decision struct {
+	assess.Decision
+	Feed    string
+	Pkg     purl.Package
+	Details map[string]match.Scored // finding ID -> finding, for messages
+	// NotChecked lists why the package could not be fully checked; the
+	// feed's policy for unassessed vulnerabilities then applies.
+	NotChecked []string
+	at         time.Time
+	recorded   bool
+}
+
+// Blocked reports whether the package is refused.
+func (d *Decision) Blocked() bool { return d.Effect == assess.Block }
+
+// Gate decides whether artifacts may be downloaded through a feed. It
+// evaluates from the store's current data at download time and keeps a
+// small cache of decisions, dropped whenever the store's advisories,
+// assessments or policies change, so a package that becomes Blocked is
+// refused from then on.
+type Gate struct {
+	opts GateOptions
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	version  string
+	covered  map[string]bool
+	policies assess.Policies
+	indexes  map[string]*assess.Index
+	cache    map[string]*Decision
+	polled   time.Time
+	polling  atomic.Bool
+
+	audit     chan auditMsg
+	auditDone chan struct{}
+	closeOnce sync.Once
+}
+
+// NewGate returns a gate; Close flushes its audit trail.
+func NewGate(opts GateOptions) *Gate {
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.MaxAge <= 0 {
+		opts.MaxAge = time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	g := &Gate{opts: opts, log: opts.Logger, cache: map[string]*Decision{}, indexes: map[string]*assess.Index{},
+		audit: make(chan auditMsg, 4096), auditDone: make(chan struct{})}
+	go g.auditLoop()
+	return g
+}
+
+// Close stops the gate after writing the pending audit rows.
+func (g *Gate) Close() {
+	g.closeOnce.Do(func() {
+		close(g.audit)
+		<-g.auditDone
+	})
+}
+
+// PackageFor builds the package of a feed type from a name as the
+// registry spells it (npm "@scope/name", Maven "group:artifact", Go module
+// path, PyPI project, NuGet ID) and a version.
+func PackageFor(t Type, name, version string) (purl.Package, error) {
+	var typ, ns, n string
+	switch t {
+	case NPM:
+		typ, n = packageurl.TypeNPM, name
+		if scope, rest, ok := strings.Cut(name, "/"); ok {
+			ns, n = scope, rest
+		}
+	case PyPI:
+		typ, n = packageurl.TypePyPi, name
+	case Go:
+		typ = packageurl.TypeGolang
+		if i := strings.LastIndexByte(name, '/'); i >= 0 {
+			ns, n = name[:i], name[i+1:]
+		} else {
+			n = name
+		}
+	case Maven:
+		typ = packageurl.TypeMaven
+		g, a, ok := strings.Cut(name, ":")
+		if !ok {
+			return purl.Package{}, fmt.Errorf("maven name %q: want group:artifact", name)
+		}
+		ns, n = g, a
+	case NuGet:
+		typ, n = packageurl.TypeNuget, name
+	default:
+		return purl.Package{}, fmt.Errorf("unknown feed type %q", t)
+	}
+	return purl.Parse(packageurl.NewPackageURL(typ, ns, n, version, nil, "").ToString())
+}
+
+// Check decides on a download of pkg through f, records the decision in
+// the audit trail (client names the requester) and tracks the package.
+// An error means the gate could not decide (the store failed); callers
+// refuse the download then.
+func (g *Gate) Check(ctx context.Context, f Feed, pkg purl.Package, client string) (*Decision, error) {
+	ds, err := g.evaluate(ctx, f, []purl.Package{pkg}, true)
+	if err != nil {
+		return nil, err
+	}
+	d := ds[0]
+	fd := store.FeedDecision{Feed: f.Name, PURL: pkg.PURL, Effect: string(d.Effect), Reasons: d.Message(), Client: client,
+		Ecosystem: pkg.Ecosystem, Name: pkg.Name, Version: pkg.Version, At: g.opts.Now().UTC()}
+	select {
+	case g.audit <- auditMsg{d: fd}:
+	case <-ctx.Done():
+		// The audit writer is behind and the client left: the decision
+		// stands, but say that its audit row is lost.
+		g.log.Error("feed gate: audit row dropped", "feed", f.Name, "purl", pkg.PURL, "effect", d.Effect)
+	}
+	return d, nil
+}
+
+// Evaluate decides on many versions of packages without recording
+// anything, for filtering metadata. Results keep the input order.
+func (g *Gate) Evaluate(ctx context.Context, f Feed, pkgs []purl.Package) ([]*Decision, error) {
+	return g.evaluate(ctx, f, pkgs, false)
+}
+
+// Version is the data version decisions are currently based on; it
+// changes when cached decisions are dropped. Protocols include it in the
+// keys of filtered metadata.
+func (g *Gate) Version(ctx context.Context) string {
+	g.poll(ctx)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.version
+}
+
+// poll refreshes the data version at most once per PollInterval; only one
+// caller polls at a time, the others go on with the current data.
+func (g *Gate) poll(ctx context.Context) {
+	now := g.opts.Now()
+	g.mu.Lock()
+	due := g.version == "" || now.Sub(g.polled) >= g.opts.PollInterval
+	first := g.version == ""
+	g.mu.Unlock()
+	if !due || (!first && !g.polling.CompareAndSwap(false, true)) {
+		return
+	}
+	if !first {
+		defer g.polling.Store(false)
+	}
+	g.mu.Lock()
+	g.polled = now
+	g.mu.Unlock()
+	v, err := g.opts.Store.GateVersion(ctx)
+	if err != nil {
+		g.log.Warn("feed gate: checking for changed advisories or assessments failed", "err", err)
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if v == g.version {
+		return
+	}
+	parts, err := g.opts.Store.Partitions(ctx)
+	if err != nil {
+		g.log.Warn("feed gate: listing mirrored ecosystems failed", "err", err)
+		return
+	}
+	pol, err := g.opts.Assessor.Policies(ctx)
+	if err != nil {
+		g.log.Warn("feed gate: reading policies failed", "err", err)
+		return
+	}
+	covered := map[string]bool{}
+	for _, p := range parts {
+		covered[osv.BaseEcosystem(p.Name)] = true
+	}
+	if g.version != "" {
+		g.log.Info("feed gate: advisories, assessments or policies changed; decisions will be re-evaluated", "cached", len(g.cache))
+	}
+	g.version, g.covered, g.policies = v, covered, pol
+	g.cache = map[string]*Decision{}
+	g.indexes = map[string]*assess.Index{}
+}
+
+func (g *Gate) index(ctx context.Context, scope string) (*assess.Index, error) {
+	g.mu.Lock()
+	idx, ok := g.indexes[scope]
+	g.mu.Unlock()
+	if ok {
+		return idx, nil
+	}
+	idx, err := g.opts.Assessor.Index(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	g.indexes[scope] = idx
+	g.mu.Unlock()
+	return idx, nil
+}
+
+// policy is the effect for unassessed (and unchecked) vulnerabilities.
+func (g *Gate) policy(f Feed) assess.Effect {
+	if f.Unassessed != "" {
+		return assess.Effect(f.Unassessed)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.policies.For(Scope(f.Name))
+}
+
+func (g *Gate) evaluate(ctx context.Context, f Feed, pkgs []purl.Package, record bool) ([]*Decision, error) {
+	g.poll(ctx)
+	now := g.opts.Now()
+	out := make([]*Decision, len(pkgs))
+	var todo []int
+	g.mu.Lock()
+	for i, p := range pkgs {
+		if d, ok := g.cache[f.Name+"\x00"+p.PURL]; ok && now.Sub(d.at) < g.opts.MaxAge && (d.recorded || !record) {
+			out[i] = d
+			continue
+		}
+		todo = append(todo, i)
+	}
+	covered := g.covered
+	g.mu.Unlock()
+	if len(todo) == 0 {
+		return out, nil
+	}
+	comps := make([]match.Component, len(todo))
+	for j, i := range todo {
+		comps[j] = match.Component{Input: pkgs[i].PURL}
+	}
+	osvOn := HasSource(f, SourceOSV)
+	sc := match.NewScanner(g.opts.Store, func(eco string) bool { return covered[eco] })
+	var extra []match.ComponentSource
+	if HasSource(f, SourceOSSIndex) && g.opts.OSSIndex != nil {
+		extra = append(extra, g.opts.OSSIndex)
+	}
+	sc.WithSources(osvOn, extra...)
+	results, err := sc.Scan(ctx, comps)
+	if err != nil {
+		return nil, fmt.Errorf("feed gate: scanning: %w", err)
+	}
+	if HasSource(f, SourceOSSIndex) && g.opts.OSSIndex == nil {
+		for j := range results {
+			results[j].Errors = append(results[j].Errors, "not checked by OSS Index: it is not configured")
+		}
+	}
+	scope := Scope(f.Name)
+	if record {
+		if _, err := g.opts.Assessor.RecordScan(ctx, scope, results); err != nil {
+			return nil, fmt.Errorf("feed gate: recording findings: %w", err)
+		}
+		// Recording may have auto-assessed new findings: use them now.
+		g.mu.Lock()
+		delete(g.indexes, scope)
+		delete(g.indexes, assess.Global)
+		g.mu.Unlock()
+	}
+	idx, err := g.index(ctx, scope)
+	if err != nil {
+		return nil, fmt.Errorf("feed gate: loading assessments: %w", err)
+	}
+	policy := g.policy(f)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for j, i := range todo {
+		r := results[j]
+		d := &Decision{Feed: f.Name, Pkg: pkgs[i], Details: map[string]match.Scored{}, at: now, recorded: record}
+		for _, s := range r.Findings {
+			d.Details[s.ID] = s
+		}
+		d.Decision = assess.Decide(pkgs[i].PURL, assess.FindingsOf(r), idx, policy, now)
+		if len(r.Errors) > 0 {
+			d.NotChecked = r.Errors
+			if rank(policy) > rank(d.Effect) {
+				d.Effect, d.Reasons = policy, nil
+			}
+		}
+		out[i] = d
+		if len(g.cache) > 100_000 {
+			g.cache = map[string]*Decision{}
+		}
+		g.cache[f.Name+"\x00"+pkgs[i].PURL] = d
+	}
+	return out, nil
+}
+
+func rank(e assess.Effect) int {
+	switch e {
+	case assess.Warn:
+		return 1
+	case assess.Block:
+		return 2
+	}
+	return 0
+}
+
+// Message explains the decision in one line.
+func (d *Decision) Message() string {
+	msg := d.Decision.Message()
+	if len(d.NotChecked) > 0 {
+		msg += "; not fully checked: " + strings.Join(d.NotChecked, "; ")
+	}
+	return msg
+}
+
+type auditMsg struct {
+	d       store.FeedDecision
+	flushed chan struct{} // set for flush requests
+}
+
+func (g *Gate) auditLoop() {
+	defer close(g.auditDone)
+	var batch []store.FeedDecision
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := g.opts.Store.RecordFeedDecisions(ctx, batch); err != nil {
+			g.log.Error("feed gate: writing the decision audit failed", "decisions", len(batch), "err", err)
+		}
+		cancel()
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case m, ok := <-g.audit:
+			if !ok {
+				flush()
+				return
+			}
+			if m.flushed != nil {
+				flush()
+				close(m.flushed)
+				continue
+			}
+			batch = append(batch, m.d)
+			if len(batch) >= 256 {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		}
+	}
+}
+
+// Flush waits until the audit rows queued so far are written.
+func (g *Gate) Flush() {
+	ch := make(chan struct{})
+	g.audit <- auditMsg{flushed: ch}
+	<-ch
+}

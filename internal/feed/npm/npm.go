@@ -1,0 +1,264 @@
+// Package npm implements the npm registry protocol for a feed, as a
+// read-only caching proxy: packuments (full and abbreviated, for plain and
+// scoped names in both "@scope%2fname" and "@scope/name" spellings) with
+// tarball URLs rewritten to the feed, and tarballs, which pass the gate.
+// Refusals are 403 with a JSON body whose "error" field npm prints, plus
+// an npm-notice header that npm logs.
+//
+// Left out: publishing, dist-tag changes, search, audit (answered 404 so
+// that npm carries on) and login.
+package npm
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/vulngate/vulngate/internal/feed"
+)
+
+// AbbreviatedType is the media type of abbreviated packuments.
+const AbbreviatedType = "application/vnd.npm.install-v1+json"
+
+// Handler serves npm feeds.
+type Handler struct{ env *feed.Env }
+
+// New returns the npm protocol handler.
+func New(env *feed.Env) *Handler { return &Handler{env: env} }
+
+var (
+	namePart = `[A-Za-z0-9][A-Za-z0-9._~-]*|[_~-][A-Za-z0-9._~-]*`
+	nameRE   = regexp.MustCompile(`^(?:@(?:` + namePart + `)/)?(?:` + namePart + `)$`)
+	// versionRE accepts semver-shaped versions (and the looser forms old
+	// packages carry) without path separators.
+	versionRE = regexp.MustCompile(`^v?[0-9A-Za-z][0-9A-Za-z.+_-]{0,255}$`)
+)
+
+// ValidName reports whether name is an npm package name that is safe to
+// proxy (at most 214 characters, no "." or ".." segments).
+func ValidName(name string) bool {
+	if len(name) > 214 || !nameRE.MatchString(name) {
+		return false
+	}
+	for seg := range strings.SplitSeq(name, "/") {
+		if seg == "." || seg == ".." || strings.HasPrefix(strings.TrimPrefix(seg, "@"), ".") {
+			return false
+		}
+	}
+	return true
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	fr := feed.RequestFrom(r.Context())
+	if fr == nil {
+		feed.NotFound(w)
+		return
+	}
+	p, err := url.PathUnescape(fr.Path)
+	if err != nil {
+		feed.BadRequest(w, "invalid path escaping")
+		return
+	}
+	p = strings.TrimSuffix(p, "/")
+	if p == "-/ping" {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte("{}\n"))
+		return
+	}
+	if p == "" || strings.HasPrefix(p, "-/") {
+		feed.NotFound(w)
+		return
+	}
+	if name, file, ok := strings.Cut(p, "/-/"); ok {
+		h.tarball(w, r, fr, name, file)
+		return
+	}
+	if !ValidName(p) {
+		feed.BadRequest(w, fmt.Sprintf("invalid npm package name %q", p))
+		return
+	}
+	h.packument(w, r, fr, p)
+}
+
+// escapeName spells a name the way registries take it in a packument URL:
+// "@scope%2fname".
+func escapeName(name string) string {
+	if scope, rest, ok := strings.Cut(name, "/"); ok {
+		return url.PathEscape(scope) + "%2f" + url.PathEscape(rest)
+	}
+	return url.PathEscape(name)
+}
+
+func (h *Handler) fetchPackument(ctx context.Context, fr *feed.Request, name string, abbreviated bool) (*feed.Meta, error) {
+	key, accept := "packument/"+name, "application/json"
+	if abbreviated {
+		key, accept = "abbreviated/"+name, AbbreviatedType+"; q=1.0, application/json; q=0.8, */*"
+	}
+	return h.env.Cache.Metadata(ctx, feed.MetaRequest{Feed: fr.Feed, Key: key, URL: fr.Feed.Upstream + "/" + escapeName(name), Accept: accept})
+}
+
+func (h *Handler) packument(w http.ResponseWriter, r *http.Request, fr *feed.Request, name string) {
+	ctx := r.Context()
+	abbreviated := strings.Contains(r.Header.Get("Accept"), AbbreviatedType)
+	m, err := h.fetchPackument(ctx, fr, name, abbreviated)
+	if err != nil {
+		feed.WriteError(w, r, h.env.Log, err, feed.StyleJSON)
+		return
+	}
+	variant := "full"
+	if abbreviated {
+		variant = "abbreviated"
+	}
+	body, err := h.env.Cache.Rendered(fr.Feed.Name, "packument/"+name, m, h.env.RenderKey(ctx, fr, variant), func() ([]byte, error) {
+		return h.rewrite(ctx, fr, name, m.Body)
+	})
+	if err != nil {
+		feed.WriteError(w, r, h.env.Log, err, feed.StyleJSON)
+		return
+	}
+	ct := "application/json"
+	if abbreviated && strings.HasPrefix(m.ContentType, AbbreviatedType) {
+		ct = AbbreviatedType
+	}
+	feed.ServeMeta(w, r, m, ct, body)
+}
+
+// rewrite points tarball URLs at the feed and, when the feed filters,
+// drops blocked versions (and dist-tags naming them).
+func (h *Handler) rewrite(ctx context.Context, fr *feed.Request, name string, body []byte) ([]byte, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("npm packument of %s: %w", name, err)
+	}
+	var versions map[string]map[string]json.RawMessage
+	if raw, ok := doc["versions"]; ok {
+		if err := json.Unmarshal(raw, &versions); err != nil {
+			return nil, fmt.Errorf("npm packument of %s: versions: %w", name, err)
+		}
+	}
+	all := make([]string, 0, len(versions))
+	for v := range versions {
+		all = append(all, v)
+	}
+	blocked, err := h.env.BlockedVersions(ctx, fr, name, all)
+	if err != nil {
+		return nil, err
+	}
+	base := path.Base(name)
+	for v, man := range versions {
+		if blocked[v] {
+			delete(versions, v)
+			continue
+		}
+		var dist map[string]json.RawMessage
+		if raw, ok := man["dist"]; ok {
+			if err := json.Unmarshal(raw, &dist); err != nil {
+				return nil, fmt.Errorf("npm packument of %s %s: dist: %w", name, v, err)
+			}
+		}
+		if dist == nil {
+			dist = map[string]json.RawMessage{}
+		}
+		file := base + "-" + v + ".tgz"
+		var orig string
+		if json.Unmarshal(dist["tarball"], &orig) == nil {
+			if u, err := url.Parse(orig); err == nil && path.Base(u.Path) == file {
+				file = path.Base(u.Path)
+			}
+		}
+		dist["tarball"], _ = json.Marshal(fr.Base + "/" + name + "/-/" + file)
+		man["dist"], _ = json.Marshal(dist)
+	}
+	if versions != nil {
+		doc["versions"], _ = json.Marshal(versions)
+	}
+	if len(blocked) > 0 {
+		filterTags(doc, versions, blocked)
+		if raw, ok := doc["time"]; ok {
+			var times map[string]json.RawMessage
+			if json.Unmarshal(raw, &times) == nil {
+				for v := range blocked {
+					delete(times, v)
+				}
+				doc["time"], _ = json.Marshal(times)
+			}
+		}
+	}
+	return json.Marshal(doc)
+}
+
+// filterTags repoints dist-tags that name blocked versions: "latest" to
+// the highest remaining release, others are dropped.
+func filterTags(doc map[string]json.RawMessage, versions map[string]map[string]json.RawMessage, blocked map[string]bool) {
+	var tags map[string]string
+	if json.Unmarshal(doc["dist-tags"], &tags) != nil || tags == nil {
+		return
+	}
+	remaining := make([]string, 0, len(versions))
+	for v := range versions {
+		remaining = append(remaining, v)
+	}
+	for tag, v := range tags {
+		if !blocked[v] {
+			continue
+		}
+		delete(tags, tag)
+		if tag == "latest" {
+			if best := feed.HighestVersion("npm", remaining, func(s string) bool { return !strings.Contains(s, "-") }); best != "" {
+				tags["latest"] = best
+			}
+		}
+	}
+	doc["dist-tags"], _ = json.Marshal(tags)
+}
+
+func (h *Handler) tarball(w http.ResponseWriter, r *http.Request, fr *feed.Request, name, file string) {
+	if !ValidName(name) {
+		feed.BadRequest(w, fmt.Sprintf("invalid npm package name %q", name))
+		return
+	}
+	base := path.Base(name)
+	version, ok := strings.CutPrefix(file, base+"-")
+	if ok {
+		version, ok = strings.CutSuffix(version, ".tgz")
+	}
+	if !ok || strings.ContainsAny(file, "/\\") || !versionRE.MatchString(version) {
+		feed.BadRequest(w, fmt.Sprintf("invalid npm tarball name %q for %s", file, name))
+		return
+	}
+	pkg, err := feed.PackageFor(feed.NPM, name, version)
+	if err != nil {
+		feed.BadRequest(w, err.Error())
+		return
+	}
+	h.env.ServeArtifact(w, r, fr, pkg, feed.StyleJSON, feed.ArtifactRequest{
+		Key:         "tarball/" + name + "/" + file,
+		ContentType: "application/octet-stream",
+		URL: func(ctx context.Context) (string, error) {
+			// Prefer the tarball URL the upstream's packument names (a
+			// lockfile install may not have fetched it); fall back to the
+			// registry layout.
+			if m, err := h.fetchPackument(ctx, fr, name, true); err == nil {
+				var doc struct {
+					Versions map[string]struct {
+						Dist struct {
+							Tarball string `json:"tarball"`
+						} `json:"dist"`
+					} `json:"versions"`
+				}
+				if json.Unmarshal(m.Body, &doc) == nil {
+					if t := doc.Versions[version].Dist.Tarball; strings.HasPrefix(t, "http://") || strings.HasPrefix(t, "https://") {
+						return t, nil
+					}
+				}
+			}
+			return fr.Feed.Upstream + "/" + name + "/-/" + url.PathEscape(file), nil
+		},
+	})
+}

@@ -1,0 +1,165 @@
+package proxy_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vulngate/vulngate/internal/feed"
+	"github.com/vulngate/vulngate/internal/feed/feedtest"
+	"github.com/vulngate/vulngate/internal/store"
+)
+
+// setup serves an npm feed with one cached, gated tarball (ansi-html
+// 0.0.8, clean; 0.0.7 carries GHSA-whgm-jr23-g3j9, unassessed).
+func setup(tb testing.TB) (env *feedtest.Env, tarball, packument string) {
+	env = feedtest.New(tb, feedtest.Options{Ecosystems: []string{"npm"}})
+	up := feedtest.NewUpstream(tb)
+	body := []byte(strings.Repeat("t", 16<<10))
+	up.Put("/ansi-html/-/ansi-html-0.0.8.tgz", "application/octet-stream", body)
+	vs := map[string]any{}
+	for _, v := range []string{"0.0.7", "0.0.8"} {
+		vs[v] = map[string]any{"name": "ansi-html", "version": v, "dist": map[string]string{"tarball": up.URL + "/ansi-html/-/ansi-html-" + v + ".tgz"}}
+	}
+	doc, _ := json.Marshal(map[string]any{"name": "ansi-html", "dist-tags": map[string]string{"latest": "0.0.8"}, "versions": vs})
+	up.Put("/ansi-html", "application/json", doc)
+	env.AddFeed(tb, store.Feed{Name: "npm", Type: "npm", Upstream: up.URL, FilterBlocked: true})
+	tarball = env.URL("npm") + "/ansi-html/-/ansi-html-0.0.8.tgz"
+	packument = env.URL("npm") + "/ansi-html"
+	for _, u := range []string{tarball, packument} {
+		resp, err := http.Get(u)
+		if err != nil || resp.StatusCode != 200 {
+			tb.Fatalf("warming %s: %v %v", u, err, resp)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	return env, tarball, packument
+}
+
+func client() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
+}
+
+func fetch(c *http.Client, u string) error {
+	resp, err := c.Get(u)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("%s: %d", u, resp.StatusCode)
+	}
+	return nil
+}
+
+// BenchmarkGatedCachedArtifact measures a cached artifact download
+// through the gate (decision cached, audit row queued) over loopback.
+func BenchmarkGatedCachedArtifact(b *testing.B) {
+	_, tarball, _ := setup(b)
+	c := client()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := fetch(c, tarball); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkGateCheck measures the gate's decision alone (cached).
+func BenchmarkGateCheck(b *testing.B) {
+	env, _, _ := setup(b)
+	f, _ := env.Store.FeedByName(context.Background(), "npm")
+	pkg, _ := feed.PackageFor(feed.NPM, "ansi-html", "0.0.8")
+	g := env.Proxy.Env().Gate
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := g.Check(ctx, f, pkg, "bench"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// latencies runs conc workers requesting u until d passes (bounded) and
+// returns the sorted latencies.
+func latencies(t testing.TB, c *http.Client, u string, conc int, d time.Duration) []time.Duration {
+	var mu sync.Mutex
+	var all []time.Duration
+	stop := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for time.Now().Before(stop) {
+				start := time.Now()
+				if err := fetch(c, u); err != nil {
+					t.Error(err)
+					return
+				}
+				mine = append(mine, time.Since(start))
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	slices.Sort(all)
+	return all
+}
+
+func pct(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	return ds[min(len(ds)-1, int(float64(len(ds))*p))]
+}
+
+// TestLoopbackLoad is a bounded, self-stopping load test (about 4s). It
+// reports the p99 latency the gate adds to a cached artifact download
+// (against serving the same cached file without the gate) and the cached
+// metadata throughput. It asserts nothing about timing.
+func TestLoopbackLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test skipped with -short")
+	}
+	env, tarball, packument := setup(t)
+	// Baseline: the same cached file, served by the same code without the
+	// gate, on its own loopback server.
+	a, err := env.Proxy.Env().Cache.Artifact(t.Context(), feed.ArtifactRequest{Feed: store.Feed{Name: "npm"}, Key: "tarball/ansi-html/ansi-html-0.0.8.tgz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { feed.ServeFile(w, r, a) }))
+	defer base.Close()
+	c := client()
+	conc := 2 * runtime.GOMAXPROCS(0)
+	plain := latencies(t, c, base.URL, conc, time.Second)
+	gated := latencies(t, c, tarball, conc, time.Second)
+	meta := latencies(t, c, packument, conc, 1500*time.Millisecond)
+	t.Logf("GOMAXPROCS=%d, %d workers", runtime.GOMAXPROCS(0), conc)
+	t.Logf("cached artifact without gate: n=%d p50=%v p99=%v", len(plain), pct(plain, .5), pct(plain, .99))
+	t.Logf("cached artifact through gate: n=%d p50=%v p99=%v", len(gated), pct(gated, .5), pct(gated, .99))
+	t.Logf("p99 added by the gate: %v", pct(gated, .99)-pct(plain, .99))
+	t.Logf("cached metadata (filtered packument): n=%d in 1.5s = %.0f requests/s, p99=%v", len(meta), float64(len(meta))/1.5, pct(meta, .99))
+	env.Proxy.Env().Gate.Flush()
+	ds, _ := env.Store.FeedDecisions(t.Context(), "npm", 1)
+	if len(ds) == 0 {
+		t.Error("no audited decisions")
+	}
+}

@@ -1,0 +1,279 @@
+package feed
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vulngate/vulngate/internal/assess"
+)
+
+// Style is how a client shows a refusal; each protocol picks its own.
+type Style int
+
+// Refusal styles, from what each client is known to print.
+const (
+	// StyleJSON: npm prints the "error" field of a JSON body and logs
+	// the npm-notice header.
+	StyleJSON Style = iota
+	// StyleText: go prints up to 8 lines of a text/plain 403 body.
+	StyleText
+	// StyleReason: pip and Maven print only the status line's reason
+	// phrase, so it carries the short message.
+	StyleReason
+	// StyleNuGet: NuGet prints the X-NuGet-Warning header and the reason
+	// phrase.
+	StyleNuGet
+)
+
+// HeaderWarning carries the gate's warning (Caution) or refusal on every
+// protocol.
+const HeaderWarning = "X-Vulngate-Warning"
+
+// Client describes a request's origin for the audit trail.
+func Client(r *http.Request) string {
+	ua := r.UserAgent()
+	if len(ua) > 120 {
+		ua = ua[:120]
+	}
+	return clean(r.RemoteAddr + " " + ua)
+}
+
+// ShortMessage is the one-line refusal or warning (at most ~200
+// printable ASCII characters, fit for a reason phrase or header).
+func ShortMessage(d *Decision) string {
+	verb := "blocked"
+	if d.Effect == assess.Warn {
+		verb = "warns about"
+	}
+	ids := reasonIDs(d)
+	var b strings.Builder
+	fmt.Fprintf(&b, "vulngate %s %s %s (feed %s)", verb, d.Pkg.Name, d.Pkg.Version, d.Feed)
+	if len(ids) > 0 {
+		b.WriteString(": ")
+		b.WriteString(strings.Join(ids, ", "))
+	} else if len(d.NotChecked) > 0 {
+		b.WriteString(": not fully checked")
+	}
+	if d.Effect == assess.Block {
+		b.WriteString("; to use it, have it reassessed in vulngate")
+	}
+	return truncate(clean(b.String()), 220)
+}
+
+// reasonIDs lists the deciding findings as "ID Label", at most 4.
+func reasonIDs(d *Decision) []string {
+	var out []string
+	for i, v := range d.Reasons {
+		if i == 4 {
+			out = append(out, fmt.Sprintf("+%d more", len(d.Reasons)-4))
+			break
+		}
+		out = append(out, v.Finding.ID+" "+v.Label())
+	}
+	return out
+}
+
+// LongMessage explains a refusal in at most 8 lines: what is blocked, the
+// deciding vulnerabilities with their assessment, severity and summary,
+// and how to get it reassessed.
+func LongMessage(d *Decision) string {
+	var lines []string
+	verb := "is blocked"
+	if d.Effect == assess.Warn {
+		verb = "has vulnerabilities to use with caution"
+	}
+	lines = append(lines, fmt.Sprintf("vulngate: %s %s %s by feed %q.", d.Pkg.Name, d.Pkg.Version, verb, d.Feed))
+	for i, v := range d.Reasons {
+		if i == 4 {
+			lines = append(lines, fmt.Sprintf("  ... and %d more", len(d.Reasons)-4))
+			break
+		}
+		line := "  " + v.Finding.ID
+		if others := otherIDs(v.Finding); others != "" {
+			line += " (" + others + ")"
+		}
+		label := v.Label()
+		if v.Assessment == nil {
+			label += ", policy " + string(v.Effect)
+		}
+		line += ": " + label
+		if s, ok := d.Details[v.Finding.ID]; ok {
+			if sev := string(s.Severity.Rating); sev != "" && sev != "UNKNOWN" {
+				line += ", " + sev
+				if assess.HasScore(s.Severity) {
+					line += " " + strconv.FormatFloat(s.Severity.Score, 'f', 1, 64)
+				}
+			}
+			if s.Summary != "" {
+				line += " - " + s.Summary
+			}
+		}
+		lines = append(lines, truncate(clean(line), 160))
+	}
+	if len(d.NotChecked) > 0 {
+		lines = append(lines, truncate(clean("  not fully checked: "+strings.Join(d.NotChecked, "; ")), 160))
+	}
+	if d.Effect == assess.Block {
+		lines = append(lines, fmt.Sprintf("To use it, ask a vulngate assessor to reassess these vulnerabilities (globally or for scope %s),", Scope(d.Feed)))
+		lines = append(lines, "or choose a version without them.")
+	}
+	if len(lines) > 8 {
+		lines = append(lines[:6], lines[len(lines)-2:]...)
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func otherIDs(f assess.Finding) string {
+	var out []string
+	for _, id := range f.IDs {
+		if id != f.ID {
+			out = append(out, id)
+		}
+		if len(out) == 3 {
+			break
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// clean keeps printable ASCII, replacing anything else (control
+// characters, newlines, non-ASCII) with a space, so the text is safe in a
+// status line or header.
+func clean(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e {
+			b[i] = ' '
+		}
+	}
+	return string(b)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}
+
+// Refuse answers a blocked download with 403 in the way the client prints.
+func Refuse(w http.ResponseWriter, r *http.Request, d *Decision, style Style) {
+	short := ShortMessage(d)
+	long := LongMessage(d)
+	h := http.Header{}
+	h.Set(HeaderWarning, short)
+	h.Set("Cache-Control", "no-store")
+	switch style {
+	case StyleJSON:
+		h.Set("npm-notice", short)
+		h.Set("Content-Type", "application/json")
+		body, _ := json.Marshal(map[string]string{"error": strings.Join(strings.Fields(long), " ")})
+		writeResponse(w, r, http.StatusForbidden, "", h, body)
+	case StyleText:
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		writeResponse(w, r, http.StatusForbidden, "", h, []byte(long))
+	case StyleReason:
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		writeResponse(w, r, http.StatusForbidden, short, h, []byte(long))
+	case StyleNuGet:
+		h.Set("X-NuGet-Warning", short)
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		writeResponse(w, r, http.StatusForbidden, short, h, []byte(long))
+	}
+}
+
+// Warn marks a served download whose vulnerabilities call for caution.
+func Warn(w http.ResponseWriter, d *Decision, style Style) {
+	short := ShortMessage(d)
+	w.Header().Set(HeaderWarning, short)
+	switch style {
+	case StyleJSON:
+		w.Header().Set("npm-notice", short)
+	case StyleNuGet:
+		w.Header().Set("X-NuGet-Warning", short)
+	}
+}
+
+// writeResponse writes a complete response. With a reason phrase on
+// HTTP/1.x the connection is hijacked to write the status line, since
+// net/http always writes the standard text; elsewhere (HTTP/2, or a
+// ResponseWriter that cannot be hijacked) the standard text is used.
+func writeResponse(w http.ResponseWriter, r *http.Request, status int, reason string, h http.Header, body []byte) {
+	if reason != "" && r.ProtoMajor == 1 {
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			defer conn.Close()
+			conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			h.Set("Content-Length", strconv.Itoa(len(body)))
+			h.Set("Connection", "close")
+			h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+			fmt.Fprintf(rw, "HTTP/1.%d %03d %s\r\n", r.ProtoMinor, status, clean(reason))
+			h.Write(rw)
+			rw.WriteString("\r\n")
+			if r.Method != http.MethodHead {
+				rw.Write(body)
+			}
+			rw.Flush()
+			return
+		}
+	}
+	for k, v := range h {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+// WriteError answers a request the feed could not serve: 404 when the
+// upstream has no such document, 507 when the cache's disk is full, 502
+// for other upstream failures, 500 otherwise. Messages are plain text
+// (and the reason phrase for clients that print only that).
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error, style Style) {
+	status := http.StatusInternalServerError
+	msg := "vulngate feed: internal error"
+	var ue *UpstreamError
+	switch {
+	case errors.As(err, &ue) && ue.NotFound():
+		status, msg = http.StatusNotFound, "not found upstream"
+	case errors.Is(err, ErrDiskFull):
+		status, msg = http.StatusInsufficientStorage, "vulngate feed: "+ErrDiskFull.Error()+"; ask the administrator to free space"
+		log.Error("feed: cannot cache artifact", "path", r.URL.Path, "err", err)
+	case errors.Is(err, ErrTooLarge):
+		status, msg = http.StatusBadGateway, "vulngate feed: upstream response exceeds the size limit"
+		log.Warn("feed: upstream response too large", "path", r.URL.Path, "err", err)
+	case errors.As(err, &ue):
+		status, msg = http.StatusBadGateway, "vulngate feed: upstream registry unavailable"
+		log.Warn("feed: upstream failed", "path", r.URL.Path, "err", err)
+	default:
+		log.Error("feed: request failed", "path", r.URL.Path, "err", err)
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	reason := ""
+	if style == StyleReason || style == StyleNuGet {
+		if status != http.StatusNotFound {
+			reason = msg
+		}
+	}
+	writeResponse(w, r, status, reason, h, []byte(msg+"\n"))
+}
+
+// BadRequest answers an invalid name or version.
+func BadRequest(w http.ResponseWriter, msg string) {
+	http.Error(w, "vulngate feed: "+clean(msg), http.StatusBadRequest)
+}
+
+// NotFound answers a path the protocol does not serve.
+func NotFound(w http.ResponseWriter) {
+	http.Error(w, "not found", http.StatusNotFound)
+}

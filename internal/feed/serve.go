@@ -1,0 +1,158 @@
+package feed
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/vulngate/vulngate/internal/assess"
+	"github.com/vulngate/vulngate/internal/purl"
+)
+
+// Env is what protocol handlers share.
+type Env struct {
+	Cache *Cache
+	Gate  *Gate
+	Log   *slog.Logger
+}
+
+// Request is a request routed to a feed.
+type Request struct {
+	Feed Feed
+	// Base is the feed's public URL without a trailing slash, e.g.
+	// "http://host:8080/feeds/npm-proxy"; rewritten metadata points here.
+	Base string
+	// Path is the escaped request path after Base, without the leading
+	// "/" (e.g. "@scope%2fname" or "simple/django/").
+	Path string
+}
+
+type ctxKey struct{}
+
+// WithRequest attaches the routed request to ctx.
+func WithRequest(ctx context.Context, fr *Request) context.Context {
+	return context.WithValue(ctx, ctxKey{}, fr)
+}
+
+// RequestFrom returns the routed request, or nil.
+func RequestFrom(ctx context.Context) *Request {
+	fr, _ := ctx.Value(ctxKey{}).(*Request)
+	return fr
+}
+
+// Type is the feed's type.
+func (fr *Request) Type() Type { return Type(fr.Feed.Type) }
+
+// ServeArtifact gates a download of pkg and, unless it is refused, serves
+// the artifact from the cache (fetching it on a miss). When the gate
+// cannot decide, the download is refused with 503 (fail closed).
+func (e *Env) ServeArtifact(w http.ResponseWriter, r *http.Request, fr *Request, pkg purl.Package, style Style, areq ArtifactRequest) {
+	ctx := r.Context()
+	d, err := e.Gate.Check(ctx, fr.Feed, pkg, Client(r))
+	if err != nil {
+		e.Log.Error("feed: gate could not decide; refusing", "feed", fr.Feed.Name, "purl", pkg.PURL, "err", err)
+		h := http.Header{}
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		msg := "vulngate feed: the vulnerability gate could not decide; try again later"
+		reason := ""
+		if style == StyleReason || style == StyleNuGet {
+			reason = msg
+		}
+		writeResponse(w, r, http.StatusServiceUnavailable, reason, h, []byte(msg+"\n"))
+		return
+	}
+	switch d.Effect {
+	case assess.Block:
+		e.Log.Info("feed: download blocked", "feed", fr.Feed.Name, "purl", pkg.PURL, "reasons", d.Message())
+		Refuse(w, r, d, style)
+		return
+	case assess.Warn:
+		e.Log.Info("feed: download with caution", "feed", fr.Feed.Name, "purl", pkg.PURL, "reasons", d.Message())
+		Warn(w, d, style)
+	}
+	areq.Feed = fr.Feed
+	a, err := e.Cache.Artifact(ctx, areq)
+	if err != nil {
+		w.Header().Del(HeaderWarning)
+		WriteError(w, r, e.Log, err, style)
+		return
+	}
+	ServeFile(w, r, a)
+}
+
+// ServeFile serves a cached artifact (with Range and HEAD support).
+func ServeFile(w http.ResponseWriter, r *http.Request, a *Artifact) {
+	f, err := os.Open(a.Path)
+	if err != nil {
+		http.Error(w, "vulngate feed: cached file unavailable", http.StatusInternalServerError)
+		return
+	}
+	defer f.Close()
+	ct := a.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("ETag", `"`+a.SHA256+`"`)
+	w.Header().Set("Cache-Control", "private, max-age=0")
+	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// ServeMeta writes a (rendered) metadata body.
+func ServeMeta(w http.ResponseWriter, r *http.Request, m *Meta, contentType string, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "private, max-age=0")
+	if m != nil && m.Stale {
+		h.Set("X-Vulngate-Cache", "stale")
+		h.Set("Warning", `110 - "Response is Stale"`)
+	}
+	if r.Method == http.MethodHead {
+		return
+	}
+	w.Write(body)
+}
+
+// BlockedVersions returns the versions of name that the gate blocks,
+// when the feed filters blocked versions out of metadata (nil otherwise).
+// Versions that do not form a valid package are left alone.
+func (e *Env) BlockedVersions(ctx context.Context, fr *Request, name string, versions []string) (map[string]bool, error) {
+	if !fr.Feed.FilterBlocked || len(versions) == 0 {
+		return nil, nil
+	}
+	var pkgs []purl.Package
+	var vs []string
+	for _, v := range versions {
+		p, err := PackageFor(fr.Type(), name, v)
+		if err != nil {
+			continue
+		}
+		pkgs = append(pkgs, p)
+		vs = append(vs, v)
+	}
+	ds, err := e.Gate.Evaluate(ctx, fr.Feed, pkgs)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for i, d := range ds {
+		if d.Blocked() {
+			out[vs[i]] = true
+		}
+	}
+	return out, nil
+}
+
+// RenderKey is the extra key for Cache.Rendered: what a rendered body
+// depends on besides the upstream document.
+func (e *Env) RenderKey(ctx context.Context, fr *Request, variant string) string {
+	k := fr.Base + "\x00" + variant
+	if fr.Feed.FilterBlocked {
+		k += "\x00f\x00" + e.Gate.Version(ctx)
+	}
+	return k
+}

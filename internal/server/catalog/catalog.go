@@ -1,0 +1,278 @@
+// Package catalog keeps the server's browsing index of mirrored advisories
+// (the store's advisory_summary table) in step with the advisory store: it
+// parses new and changed records into summaries (severity, summary line,
+// packages) and drops those of removed records and purged partitions. It
+// also shapes one advisory's records into the detail view the API and UI
+// show.
+//
+// It leaves out matching (internal/match) and mirroring (osvmirror).
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vulngate/vulngate/internal/osv"
+	"github.com/vulngate/vulngate/internal/severity"
+	"github.com/vulngate/vulngate/internal/store"
+)
+
+// Store is what the index needs from the store.
+type Store interface {
+	Partitions(ctx context.Context) ([]store.PartitionState, error)
+	RecordVersions(ctx context.Context, part string) (map[string]time.Time, error)
+	SummaryPartitions(ctx context.Context) ([]string, error)
+	SummaryVersions(ctx context.Context, part string) (map[string]time.Time, error)
+	EachRecord(ctx context.Context, part string, want func(string, time.Time) bool, fn func(string, []byte) error) error
+	ReplaceSummaries(ctx context.Context, part string, deleteAll bool, deletes []string, upserts []store.AdvisorySummary) error
+}
+
+const batch = 2000
+
+// Refresh brings the summaries up to date with the store.
+func Refresh(ctx context.Context, st Store, log *slog.Logger) error {
+	parts, err := st.Partitions(ctx)
+	if err != nil {
+		return err
+	}
+	live := map[string]store.PartitionState{}
+	for _, p := range parts {
+		live[p.Name] = p
+	}
+	have, err := st.SummaryPartitions(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range have {
+		if _, ok := live[p]; !ok {
+			if err := st.ReplaceSummaries(ctx, p, true, nil, nil); err != nil {
+				return err
+			}
+			log.Info("index: dropped partition", "partition", p)
+		}
+	}
+	for _, p := range parts {
+		if err := refreshPartition(ctx, st, p, log); err != nil {
+			return fmt.Errorf("index %s: %w", p.Name, err)
+		}
+	}
+	return nil
+}
+
+func refreshPartition(ctx context.Context, st Store, p store.PartitionState, log *slog.Logger) error {
+	have, err := st.SummaryVersions(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	cur, err := st.RecordVersions(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	var deletes []string
+	for id := range have {
+		if _, ok := cur[id]; !ok {
+			deletes = append(deletes, id)
+		}
+	}
+	changed := map[string]bool{}
+	for id, mod := range cur {
+		if old, ok := have[id]; !ok || !old.Equal(mod) {
+			changed[id] = true
+		}
+	}
+	if len(deletes) == 0 && len(changed) == 0 {
+		return nil
+	}
+	base := osv.BaseEcosystem(p.Name)
+	var pending []store.AdvisorySummary
+	bad := 0
+	flush := func() error {
+		err := st.ReplaceSummaries(ctx, p.Name, false, deletes, pending)
+		deletes, pending = nil, pending[:0]
+		return err
+	}
+	err = st.EachRecord(ctx, p.Name, func(id string, _ time.Time) bool { return changed[id] }, func(id string, data []byte) error {
+		v, err := osv.Parse(data)
+		if err != nil {
+			bad++
+			return nil
+		}
+		pending = append(pending, Summarize(v, p.Name, p.Source, base))
+		if len(pending) >= batch {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	log.Info("index: partition updated", "partition", p.Name, "indexed", len(changed)-bad, "unreadable", bad)
+	return nil
+}
+
+// Summarize derives the index entry of a record.
+func Summarize(v *osv.Vulnerability, part, source, base string) store.AdvisorySummary {
+	sc := severity.ForVulnerability(v)
+	seen := map[string]bool{}
+	var pkgs []string
+	for _, a := range v.Affected {
+		if osv.BaseEcosystem(a.Package.Ecosystem) != base || a.Package.Name == "" || seen[a.Package.Name] {
+			continue
+		}
+		seen[a.Package.Name] = true
+		pkgs = append(pkgs, a.Package.Name)
+	}
+	sort.Strings(pkgs)
+	rating := string(sc.Rating)
+	if rating == "" {
+		rating = string(severity.Unknown)
+	}
+	return store.AdvisorySummary{
+		Partition: part, ID: v.ID, Modified: v.Modified.Time, Published: v.Published.Time,
+		Source: source, Ecosystem: base, Packages: pkgs, Aliases: v.Aliases,
+		Severity: rating, Score: sc.Score, Summary: SummaryLine(v), Withdrawn: v.IsWithdrawn(),
+	}
+}
+
+// SummaryLine is the record's summary, else the first line of its details.
+func SummaryLine(v *osv.Vulnerability) string {
+	s := strings.TrimSpace(v.Summary)
+	if s == "" {
+		s = strings.TrimSpace(v.Details)
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			s = s[:i]
+		}
+	}
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:200]) + "…"
+	}
+	return s
+}
+
+// Detail is one vulnerability as the API and UI show it: every stored
+// record whose ID or alias matched, with their union of aliases and the
+// highest severity.
+type Detail struct {
+	ID        string    `json:"id"`
+	Aliases   []string  `json:"aliases"`
+	Summary   string    `json:"summary"`
+	Severity  Severity  `json:"severity"`
+	Sources   []string  `json:"sources"`
+	Withdrawn bool      `json:"withdrawn"`
+	Records   []Record  `json:"records"`
+	Modified  time.Time `json:"modified"`
+}
+
+// Severity is a scored severity.
+type Severity struct {
+	Rating string  `json:"rating"`
+	Score  float64 `json:"score"`
+	Type   string  `json:"type,omitempty"`
+	Vector string  `json:"vector,omitempty"`
+}
+
+// Record is one stored OSV record.
+type Record struct {
+	ID         string          `json:"id"`
+	Source     string          `json:"source"`
+	Partition  string          `json:"partition"`
+	Modified   time.Time       `json:"modified"`
+	Published  time.Time       `json:"published,omitzero"`
+	Withdrawn  bool            `json:"withdrawn"`
+	Summary    string          `json:"summary,omitempty"`
+	Details    string          `json:"details,omitempty"`
+	Aliases    []string        `json:"aliases"`
+	Severity   Severity        `json:"severity"`
+	Vectors    []osv.Severity  `json:"vectors"`
+	Affected   []osv.Affected  `json:"affected"`
+	References []osv.Reference `json:"references"`
+}
+
+// BuildDetail shapes stored advisories (from AdvisoriesByID) into a
+// Detail. Unreadable records are skipped; it reports false when none is
+// left.
+func BuildDetail(id string, advs []store.Advisory) (Detail, bool) {
+	d := Detail{ID: id, Aliases: []string{}, Sources: []string{}, Records: []Record{}, Severity: Severity{Rating: string(severity.Unknown)}}
+	aliases, sources := map[string]bool{}, map[string]bool{}
+	best := severity.Score{Rating: severity.Unknown}
+	allWithdrawn := true
+	for _, a := range advs {
+		v, err := osv.Parse(a.Data)
+		if err != nil {
+			continue
+		}
+		sc := severity.ForVulnerability(v)
+		if sc.Score > best.Score || (sc.Score == best.Score && sc.Rating.AtLeast(best.Rating) && sc.Rating != best.Rating) {
+			best = sc
+		}
+		r := Record{ID: v.ID, Source: a.Source, Partition: a.Partition, Modified: v.Modified.Time, Published: v.Published.Time,
+			Withdrawn: v.IsWithdrawn(), Summary: v.Summary, Details: v.Details, Aliases: nonNil(v.Aliases),
+			Severity: Severity{Rating: string(sc.Rating), Score: sc.Score, Type: sc.Type, Vector: sc.Vector},
+			Vectors:  v.Severity, Affected: v.Affected, References: v.References}
+		if r.Vectors == nil {
+			r.Vectors = []osv.Severity{}
+		}
+		if r.Affected == nil {
+			r.Affected = []osv.Affected{}
+		}
+		if r.References == nil {
+			r.References = []osv.Reference{}
+		}
+		d.Records = append(d.Records, r)
+		if d.Summary == "" {
+			d.Summary = SummaryLine(v)
+		}
+		if v.Modified.After(d.Modified) {
+			d.Modified = v.Modified.Time
+		}
+		allWithdrawn = allWithdrawn && r.Withdrawn
+		sources[a.Source] = true
+		for _, x := range append([]string{v.ID}, v.Aliases...) {
+			aliases[x] = true
+		}
+	}
+	if len(d.Records) == 0 {
+		return d, false
+	}
+	if len(d.Records) == 1 || !aliases[id] {
+		d.ID = d.Records[0].ID
+	}
+	for _, r := range d.Records {
+		if r.ID == id {
+			d.ID = id
+		}
+	}
+	delete(aliases, d.ID)
+	for a := range aliases {
+		d.Aliases = append(d.Aliases, a)
+	}
+	for s := range sources {
+		d.Sources = append(d.Sources, s)
+	}
+	sort.Strings(d.Aliases)
+	sort.Strings(d.Sources)
+	d.Severity = Severity{Rating: string(best.Rating), Score: best.Score, Type: best.Type, Vector: best.Vector}
+	d.Withdrawn = allWithdrawn
+	return d, true
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// SafeURL reports whether a reference URL may be shown as a link: only
+// absolute http(s) URLs.
+func SafeURL(u string) bool {
+	l := strings.ToLower(strings.TrimSpace(u))
+	return (strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://")) && !strings.ContainsAny(u, " \t\r\n\"'<>")
+}

@@ -1,0 +1,188 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/vulngate/vulngate/internal/auth"
+)
+
+type ctxKey int
+
+const principalKey ctxKey = 1
+
+// principal returns the authenticated caller, or nil.
+func principal(r *http.Request) *auth.Principal {
+	p, _ := r.Context().Value(principalKey).(*auth.Principal)
+	return p
+}
+
+const sessionCookie = "vulngate_session"
+
+// wrap adds, outermost first: panic recovery, metrics and request logs,
+// security headers, CSRF protection and authentication.
+func (s *Server) wrap(mux *http.ServeMux) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		problem(w, r, http.StatusForbidden, "cross-origin request refused (CSRF protection)")
+	}))
+	h := s.authenticate(mux)
+	h = cop.Handler(h)
+	h = securityHeaders(h)
+	return s.observe(mux, h)
+}
+
+// authenticate resolves the caller from an API key ("Authorization:
+// Bearer vg_...") or the session cookie. A bad API key is refused
+// outright; a stale session cookie is ignored.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p *auth.Principal
+		if h := r.Header.Get("Authorization"); h != "" {
+			key, ok := strings.CutPrefix(h, "Bearer ")
+			if !ok {
+				problem(w, r, http.StatusUnauthorized, "unsupported Authorization scheme: send \"Authorization: Bearer vg_...\"")
+				return
+			}
+			var err error
+			p, err = s.auth.APIKey(r.Context(), strings.TrimSpace(key))
+			if err != nil {
+				if !errors.Is(err, auth.ErrBadCredentials) {
+					s.log.Error("api key lookup failed", "err", err)
+				}
+				w.Header().Set("WWW-Authenticate", `Bearer realm="vulngate", error="invalid_token"`)
+				problem(w, r, http.StatusUnauthorized, "invalid or revoked API key")
+				return
+			}
+		} else if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+			if sp, err := s.auth.Session(r.Context(), c.Value); err == nil {
+				p = sp
+			}
+		}
+		if p != nil {
+			r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		next.ServeHTTP(w, r)
+	})
+}
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	jobRuns  *prometheus.CounterVec
+	jobTime  *prometheus.HistogramVec
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vulngate_http_requests_total", Help: "HTTP requests by route pattern, method and status code."}, []string{"route", "method", "code"}),
+		latency:  prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vulngate_http_request_duration_seconds", Help: "HTTP request latency by route pattern.", Buckets: prometheus.DefBuckets}, []string{"route", "method"}),
+		jobRuns:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vulngate_job_runs_total", Help: "Finished job runs by job and status."}, []string{"job", "status"}),
+		jobTime:  prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vulngate_job_run_duration_seconds", Help: "Job run duration.", Buckets: []float64{.1, 1, 10, 60, 300, 1800, 7200}}, []string{"job"}),
+	}
+	reg.MustRegister(m.requests, m.latency, m.jobRuns, m.jobTime,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) jobFinished(job, status string, d time.Duration) {
+	m.jobRuns.WithLabelValues(job, status).Inc()
+	m.jobTime.WithLabelValues(job).Observe(d.Seconds())
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach Flush.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe recovers panics, counts requests by route pattern and logs them.
+func (s *Server) observe(mux *http.ServeMux, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		_, pattern := mux.Handler(r)
+		route := "unmatched"
+		if pattern != "" {
+			route = pattern
+			if _, p, ok := strings.Cut(pattern, " "); ok {
+				route = p
+			}
+		}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("handler panicked", "method", r.Method, "route", route, "panic", v)
+				if sw.status == 0 {
+					problem(sw, r, http.StatusInternalServerError, "internal error")
+				}
+			}
+			if sw.status == 0 {
+				sw.status = http.StatusOK
+			}
+			d := time.Since(start)
+			s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
+			s.metrics.latency.WithLabelValues(route, r.Method).Observe(d.Seconds())
+			level := slog.LevelInfo
+			if route == "/healthz" || route == "/readyz" || route == "/metrics" || strings.HasPrefix(route, "/static/") {
+				level = slog.LevelDebug
+			}
+			s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "route", route,
+				"status", sw.status, "bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000, "remote", clientIP(r))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// clientIP is the address of the peer (proxies' headers are not trusted).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

@@ -1,0 +1,271 @@
+// Package server implements "vulngate serve": the HTTP server with its
+// REST API under /api/v1 (JSON, errors as application/problem+json, an
+// OpenAPI 3 document at /api/openapi.json), the server-rendered web UI,
+// health and readiness probes, Prometheus metrics, authentication
+// (sessions, API keys) and role checks including assess grants per scope,
+// the assessment routes and pages over internal/assess and internal/vex
+// (types, single and bulk assessments, history, policies, the findings
+// list, VEX export and import, package decisions), and the scheduled jobs
+// it registers (OSV mirror, advisory index, assessment expiry, session
+// cleanup). Scans and package pages consult OSS Index when it is enabled
+// in the settings.
+//
+// It leaves out TLS termination (run it behind a proxy, or set
+// Options.SecureCookies when the proxy terminates TLS), end-to-end tests
+// on PostgreSQL (its listing queries are covered by the store suite), and
+// an OSS Index cache refresh job (internal/source/ossindex has no refresh or prune function
+// yet; cached answers are refetched once older than their TTL).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vulngate/vulngate/internal/assess"
+	"github.com/vulngate/vulngate/internal/auth"
+	"github.com/vulngate/vulngate/internal/feed/proxy"
+	"github.com/vulngate/vulngate/internal/jobs"
+	"github.com/vulngate/vulngate/internal/store"
+)
+
+// Options configures a Server.
+type Options struct {
+	Store   *store.Store
+	DataDir string // holds tmp/ for mirror downloads
+	Logger  *slog.Logger
+	Version string
+	// AdminPassword is the first admin's password (from
+	// VULNGATE_ADMIN_PASSWORD); empty generates one, printed once to Notice.
+	AdminPassword string
+	Notice        io.Writer
+	Argon2        auth.Argon2Params // zero: auth.DefaultArgon2
+	// SecureCookies marks session cookies Secure (set when served over TLS).
+	SecureCookies bool
+	// LoginBurst attempts per client and user name, then one per LoginEvery.
+	LoginBurst int
+	LoginEvery time.Duration
+	// HTTPClient fetches from vulnerability sources; nil for the default.
+	HTTPClient *http.Client
+	// SeedOSV, when set, configures the OSV source at start-up if no
+	// ecosystems are configured yet (later changes made in the UI or API
+	// are kept across restarts).
+	SeedOSV *OSVSettings
+	// NoStartupJobs skips the start-up runs of jobs (tests).
+	NoStartupJobs bool
+}
+
+// Server is a configured vulngate server.
+type Server struct {
+	opts    Options
+	st      *store.Store
+	log     *slog.Logger
+	auth    *auth.Service
+	assess  *assess.Service
+	limiter *auth.LoginLimiter
+	runner  *jobs.Runner
+	metrics *metrics
+	reg     *prometheus.Registry
+	mux     *http.ServeMux
+	routes  []route
+	pages   map[string]*template.Template
+	handler http.Handler
+	mirror  sync.Mutex // serializes index refreshes
+}
+
+type route struct {
+	Method, Path string
+	Need         auth.Role // "" = public
+	API          bool
+	// Grant marks assessing routes: beyond the role, assessors need an
+	// assess grant covering the scope (checked by the handler).
+	Grant bool
+}
+
+// New builds a server: it creates the first admin when the store has no
+// user and registers the jobs. Call Start to start the schedules.
+func New(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Store == nil {
+		return nil, errors.New("server: no store")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Notice == nil {
+		opts.Notice = io.Discard
+	}
+	if opts.Argon2.Time == 0 {
+		opts.Argon2 = auth.DefaultArgon2
+	}
+	if opts.LoginBurst <= 0 {
+		opts.LoginBurst = 5
+	}
+	if opts.LoginEvery <= 0 {
+		opts.LoginEvery = 12 * time.Second
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	s := &Server{
+		opts:    opts,
+		st:      opts.Store,
+		log:     opts.Logger,
+		auth:    auth.NewService(opts.Store, opts.Argon2),
+		assess:  assess.New(opts.Store),
+		limiter: auth.NewLoginLimiter(opts.LoginBurst, opts.LoginEvery),
+		mux:     http.NewServeMux(),
+		reg:     prometheus.NewRegistry(),
+	}
+	s.metrics = newMetrics(s.reg)
+	if _, err := s.auth.Bootstrap(ctx, opts.AdminPassword, opts.Notice); err != nil {
+		return nil, err
+	}
+	r, err := jobs.New(opts.Store, jobs.Options{Logger: opts.Logger, OnFinish: s.metrics.jobFinished})
+	if err != nil {
+		return nil, err
+	}
+	s.runner = r
+	if o := opts.SeedOSV; o != nil {
+		cur, err := s.osvSettings(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(cur.Ecosystems) == 0 {
+			if _, err := s.putOSVSettings(ctx, *o); err != nil {
+				return nil, fmt.Errorf("configuring the OSV source: %w", err)
+			}
+		}
+	}
+	if err := s.registerJobs(ctx); err != nil {
+		return nil, err
+	}
+	if s.pages, err = parsePages(); err != nil {
+		return nil, err
+	}
+	s.registerRoutes()
+	if opts.DataDir != "" {
+		// Package feeds (internal/feed): read-only registry proxies at /feeds/NAME/.
+		feeds, err := proxy.New(proxy.Options{Store: opts.Store, DataDir: opts.DataDir, Logger: opts.Logger})
+		if err != nil {
+			return nil, err
+		}
+		s.mux.Handle(proxy.Prefix, feeds)
+	}
+	s.handler = s.wrap(s.mux)
+	return s, nil
+}
+
+// Handler is the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Runner is the server's job runner.
+func (s *Server) Runner() *jobs.Runner { return s.runner }
+
+// Start starts the job schedules and the start-up runs.
+func (s *Server) Start(ctx context.Context) error {
+	if s.opts.NoStartupJobs {
+		return s.runner.StartSchedulesOnly(ctx)
+	}
+	return s.runner.Start(ctx)
+}
+
+// Shutdown stops the jobs, waiting at most until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error { return s.runner.Shutdown(ctx) }
+
+// Serve serves on l until ctx ends, then shuts down gracefully: it stops
+// accepting, lets requests in flight finish (up to grace) and stops jobs.
+func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(l) }()
+	s.log.Info("listening", "addr", "http://"+l.Addr().String(), "version", s.opts.Version)
+	select {
+	case err := <-errc:
+		s.Shutdown(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := hs.Shutdown(sctx) // SSE streams end with the request context
+	if jerr := s.Shutdown(sctx); err == nil {
+		err = jerr
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		hs.Close()
+	}
+	s.log.Info("stopped")
+	return err
+}
+
+func (s *Server) tempDir() string {
+	if s.opts.DataDir == "" {
+		return ""
+	}
+	return filepath.Join(s.opts.DataDir, "tmp")
+}
+
+// handle registers a route. need is the least role allowed ("" public).
+func (s *Server) handle(pattern string, need auth.Role, h http.HandlerFunc) {
+	method, path, _ := strings.Cut(pattern, " ")
+	api := strings.HasPrefix(path, "/api/")
+	s.routes = append(s.routes, route{Method: method, Path: path, Need: need, API: api})
+	s.mux.Handle(pattern, s.guard(need, api, h))
+}
+
+// handleAssess registers an assessing route: assessors and admins pass
+// the role check; the handler checks the assess grant for the scope.
+func (s *Server) handleAssess(pattern string, h http.HandlerFunc) {
+	s.handle(pattern, auth.Assessor, h)
+	s.routes[len(s.routes)-1].Grant = true
+}
+
+// guard checks the caller's role before h.
+func (s *Server) guard(need auth.Role, api bool, h http.HandlerFunc) http.Handler {
+	if need == "" {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principal(r)
+		if p == nil {
+			if api {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="vulngate"`)
+				problem(w, r, http.StatusUnauthorized, "authentication required: log in, or send an API key as \"Authorization: Bearer vg_...\"")
+				return
+			}
+			http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		if !p.Is(need) {
+			msg := fmt.Sprintf("this needs the %s role; you are %s", need, p.Role)
+			if api {
+				problem(w, r, http.StatusForbidden, msg)
+				return
+			}
+			s.renderError(w, r, http.StatusForbidden, msg)
+			return
+		}
+		h(w, r)
+	})
+}

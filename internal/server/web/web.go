@@ -1,0 +1,17 @@
+// Package web holds the server's HTML templates and static assets,
+// embedded in the binary (no CDN, no build step): a stylesheet and one
+// small script that streams job logs with EventSource.
+package web
+
+import "embed"
+
+// Templates are the html/template files; layout.html defines the page
+// frame and each other file one page's "content".
+//
+//go:embed templates/*.html
+var Templates embed.FS
+
+// Static holds the assets served under /static/.
+//
+//go:embed static
+var Static embed.FS

@@ -1,0 +1,479 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+)
+
+// AdvisorySummary is the browsing index entry of one advisory in one
+// partition. The server derives it from the record (severity, summary,
+// packages); the store only keeps and filters it.
+type AdvisorySummary struct {
+	Partition string
+	ID        string
+	Modified  time.Time
+	Published time.Time
+	Source    string
+	Ecosystem string   // the partition's base ecosystem
+	Packages  []string // affected package names in that ecosystem
+	Aliases   []string
+	Severity  string // rating, e.g. "HIGH", "UNKNOWN"
+	Score     float64
+	Summary   string
+	Withdrawn bool
+}
+
+// SummaryVersions returns id -> modified of a partition's summaries.
+func (s *Store) SummaryVersions(ctx context.Context, part string) (map[string]time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT id, modified FROM advisory_summary WHERE part = ?`), part)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id, mod string
+		if err := rows.Scan(&id, &mod); err != nil {
+			return nil, err
+		}
+		out[id] = parseTime(mod)
+	}
+	return out, rows.Err()
+}
+
+// SummaryPartitions lists the partitions that have summaries.
+func (s *Store) SummaryPartitions(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT part FROM advisory_summary`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// EachRecord calls fn with every live record of a partition for which want
+// returns true, inflated. It reads the partition's current generation.
+func (s *Store) EachRecord(ctx context.Context, part string, want func(id string, modified time.Time) bool, fn func(id string, data []byte) error) error {
+	rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT a.id, a.modified, a.data FROM advisory a JOIN partition_state p ON p.name = a.part AND p.generation = a.generation WHERE a.part = ?`), part)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, mod string
+		var data []byte
+		if err := rows.Scan(&id, &mod, &data); err != nil {
+			return err
+		}
+		if !want(id, parseTime(mod)) {
+			continue
+		}
+		raw, err := Inflate(data)
+		if err != nil {
+			return err
+		}
+		if err := fn(id, raw); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// ReplaceSummaries deletes the given IDs' summaries of a partition and
+// inserts upserts, in one transaction. deleteAll drops the partition's
+// summaries first.
+func (s *Store) ReplaceSummaries(ctx context.Context, part string, deleteAll bool, deletes []string, upserts []AdvisorySummary) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if deleteAll {
+			if _, err := tx.ExecContext(ctx, s.Rebind(`DELETE FROM advisory_summary WHERE part = ?`), part); err != nil {
+				return err
+			}
+		}
+		del, err := tx.PrepareContext(ctx, s.Rebind(`DELETE FROM advisory_summary WHERE part = ? AND id = ?`))
+		if err != nil {
+			return err
+		}
+		defer del.Close()
+		for _, id := range deletes {
+			if _, err := del.ExecContext(ctx, part, id); err != nil {
+				return err
+			}
+		}
+		for _, a := range upserts {
+			if _, err := del.ExecContext(ctx, part, a.ID); err != nil {
+				return err
+			}
+		}
+		ins, err := tx.PrepareContext(ctx, s.Rebind(`INSERT INTO advisory_summary (part, id, modified, published, source, ecosystem, packages, aliases, severity, score, summary, withdrawn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for _, a := range upserts {
+			if _, err := ins.ExecContext(ctx, part, a.ID, fmtTime(a.Modified), fmtTime(a.Published), a.Source, a.Ecosystem,
+				strings.Join(a.Packages, "\n"), strings.Join(a.Aliases, "\n"), a.Severity, a.Score, a.Summary, srvBool(a.Withdrawn)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SummaryFilter selects advisories to list. Empty fields match everything.
+type SummaryFilter struct {
+	Severities []string
+	Sources    []string
+	Ecosystems []string
+	Query      string // substring of ID, alias, package or summary
+	Withdrawn  bool   // include withdrawn advisories
+	// Assessment keeps advisories by their assessment in AssessScope:
+	// a type name, AssessedNone ("unassessed") or AssessedAny ("assessed").
+	// The assessment of an advisory is that of its ID or one of its
+	// aliases, the scope's own over the global one, then the most recent;
+	// assessments expired at Now do not count.
+	Assessment  string
+	AssessScope string // "" or "global" for global assessments only
+	// InScope keeps advisories that an open recorded finding of this scope
+	// (e.g. "project:app", "feed:npm") carries.
+	InScope string
+	Now     time.Time
+	Offset  int
+	Limit   int
+}
+
+// Assessment filter values besides type names.
+const (
+	AssessedNone = "unassessed"
+	AssessedAny  = "assessed"
+)
+
+// globalScope is the scope of global assessments (assess.Global).
+const globalScope = "global"
+
+// summaryAssessment is the SQL expression of an advisory summary's (alias
+// s) assessment type name in a scope, NULL when unassessed. Its three
+// placeholders take the scope, the scope again and now.
+const summaryAssessment = `(SELECT a.type_name FROM assessment a
+ WHERE a.scope IN (?, 'global') AND (a.expires_at = '' OR a.expires_at > ?)
+ AND (a.vuln_id = s.id OR a.vuln_id IN (SELECT x.alias FROM advisory_alias x JOIN partition_state p ON p.name = x.part AND p.generation = x.generation WHERE x.part = s.part AND x.id = s.id))
+ ORDER BY CASE WHEN a.scope = ? THEN 0 ELSE 1 END, a.assessed_at DESC LIMIT 1)`
+
+func assessScope(sc string) string {
+	if sc == "" {
+		return globalScope
+	}
+	return sc
+}
+
+func (f SummaryFilter) where() (string, []any) {
+	var conds []string
+	var args []any
+	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		conds = append(conds, col+" IN (?"+strings.Repeat(", ?", len(vals)-1)+")")
+		for _, v := range vals {
+			args = append(args, v)
+		}
+	}
+	in("severity", f.Severities)
+	in("source", f.Sources)
+	in("ecosystem", f.Ecosystems)
+	if !f.Withdrawn {
+		conds = append(conds, "withdrawn = 0")
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q)) + "%"
+		conds = append(conds, `(LOWER(id) LIKE ? ESCAPE '\' OR LOWER(aliases) LIKE ? ESCAPE '\' OR LOWER(packages) LIKE ? ESCAPE '\' OR LOWER(summary) LIKE ? ESCAPE '\')`)
+		args = append(args, like, like, like, like)
+	}
+	if f.InScope != "" {
+		conds = append(conds, `s.id IN (SELECT x.id FROM finding f JOIN finding_vuln fv ON fv.finding_id = f.id
+ JOIN advisory_alias x ON x.alias = fv.vuln_id JOIN partition_state p ON p.name = x.part AND p.generation = x.generation
+ WHERE f.scope = ? AND f.closed_at = ''
+ UNION SELECT fv.vuln_id FROM finding f JOIN finding_vuln fv ON fv.finding_id = f.id WHERE f.scope = ? AND f.closed_at = '')`)
+		args = append(args, f.InScope, f.InScope)
+	}
+	if f.Assessment != "" {
+		sc, now := assessScope(f.AssessScope), fmtTime(f.Now)
+		switch f.Assessment {
+		case AssessedNone:
+			conds = append(conds, summaryAssessment+` IS NULL`)
+			args = append(args, sc, now, sc)
+		case AssessedAny:
+			conds = append(conds, summaryAssessment+` IS NOT NULL`)
+			args = append(args, sc, now, sc)
+		default:
+			// Candidates first (advisories with any assessment of the
+			// type), then the exact rule on those.
+			conds = append(conds, `s.id IN (SELECT a.vuln_id FROM assessment a WHERE a.type_name = ?
+ UNION SELECT x.id FROM assessment a JOIN advisory_alias x ON x.alias = a.vuln_id WHERE a.type_name = ?)`, summaryAssessment+` = ?`)
+			args = append(args, f.Assessment, f.Assessment, sc, now, sc, f.Assessment)
+		}
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// ListSummaries returns one page of matching advisories, most severe and
+// newest first, and the number of matches.
+func (s *Store) ListSummaries(ctx context.Context, f SummaryFilter) ([]AdvisorySummary, int, error) {
+	where, args := f.where()
+	var total int
+	if err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM advisory_summary s`+where), args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT part, id, modified, published, source, ecosystem, packages, aliases, severity, score, summary, withdrawn FROM advisory_summary s`+
+		where+` ORDER BY score DESC, modified DESC, id, part LIMIT ? OFFSET ?`), append(args, limit, max(f.Offset, 0))...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []AdvisorySummary{}
+	for rows.Next() {
+		var a AdvisorySummary
+		var mod, pub, pkgs, aliases string
+		var wd int
+		if err := rows.Scan(&a.Partition, &a.ID, &mod, &pub, &a.Source, &a.Ecosystem, &pkgs, &aliases, &a.Severity, &a.Score, &a.Summary, &wd); err != nil {
+			return nil, 0, err
+		}
+		a.Modified, a.Published, a.Withdrawn = parseTime(mod), parseTime(pub), wd != 0
+		a.Packages, a.Aliases = splitLines(pkgs), splitLines(aliases)
+		out = append(out, a)
+	}
+	return out, total, rows.Err()
+}
+
+func splitLines(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, "\n")
+}
+
+// SummaryCount is a number of live advisories by a key.
+type SummaryCount struct {
+	Key   string
+	Count int
+}
+
+// CountSummaries counts live advisories grouped by col: "severity",
+// "ecosystem" or "source".
+func (s *Store) CountSummaries(ctx context.Context, col string) ([]SummaryCount, error) {
+	switch col {
+	case "severity", "ecosystem", "source":
+	default:
+		col = "severity"
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+col+`, COUNT(*) FROM advisory_summary WHERE withdrawn = 0 GROUP BY `+col+` ORDER BY `+col)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SummaryCount
+	for rows.Next() {
+		var c SummaryCount
+		if err := rows.Scan(&c.Key, &c.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// FindingPageFilter selects recorded open findings to list, one page at a
+// time. Empty fields match everything.
+type FindingPageFilter struct {
+	Scopes     []string // scopes the findings were recorded in
+	Ecosystems []string // base or exact ecosystems
+	Ratings    []string // severity ratings (upper case)
+	Sources    []string // currently attributed to one of these sources
+	Query      string   // substring of an ID or alias, or of the package URL
+	// Assessment keeps findings by the assessment that applies to them
+	// in their scope (the scope's own over the global one, then the most
+	// recent, of any ID of the group, not expired at Now): a type name,
+	// AssessedNone or AssessedAny.
+	Assessment string
+	Now        time.Time
+	Offset     int
+	Limit      int
+}
+
+// FindingRow is one listed finding with the name of the assessment type
+// that applies to it ("" when unassessed).
+type FindingRow struct {
+	StoredFinding
+	Assessment string
+}
+
+// findingAssessment is the SQL expression of a finding's (alias f)
+// assessment type name, NULL when unassessed; its placeholder takes now.
+const findingAssessment = `(SELECT a.type_name FROM finding_vuln fv JOIN assessment a ON a.vuln_id = fv.vuln_id
+ WHERE fv.finding_id = f.id AND (a.scope = f.scope OR a.scope = 'global') AND (a.expires_at = '' OR a.expires_at > ?)
+ ORDER BY CASE WHEN a.scope = f.scope THEN 0 ELSE 1 END, a.assessed_at DESC LIMIT 1)`
+
+func likePattern(q string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q)) + "%"
+}
+
+// ListOpenFindings returns one page of open findings, most severe first,
+// with the assessment that applies to each, and the number of matches.
+// It reads a page's IDs and sources with one query each, so that a page
+// costs the same however many findings are recorded.
+func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]FindingRow, int, error) {
+	conds := []string{`f.closed_at = ''`}
+	var args []any
+	in := func(expr string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		conds = append(conds, expr+" IN (?"+strings.Repeat(", ?", len(vals)-1)+")")
+		for _, v := range vals {
+			args = append(args, v)
+		}
+	}
+	in("f.scope", f.Scopes)
+	in("f.rating", f.Ratings)
+	if len(f.Ecosystems) > 0 {
+		var ors []string
+		for _, e := range f.Ecosystems {
+			ors = append(ors, `f.ecosystem = ? OR f.ecosystem LIKE ?`)
+			args = append(args, e, e+":%")
+		}
+		conds = append(conds, "("+strings.Join(ors, " OR ")+")")
+	}
+	if len(f.Sources) > 0 {
+		conds = append(conds, `f.id IN (SELECT finding_id FROM finding_source WHERE ended_at = '' AND source IN (?`+strings.Repeat(", ?", len(f.Sources)-1)+`))`)
+		for _, v := range f.Sources {
+			args = append(args, v)
+		}
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		like := likePattern(q)
+		conds = append(conds, `(LOWER(f.purl) LIKE ? ESCAPE '\' OR f.id IN (SELECT finding_id FROM finding_vuln WHERE LOWER(vuln_id) LIKE ? ESCAPE '\'))`)
+		args = append(args, like, like)
+	}
+	now := fmtTime(f.Now)
+	switch f.Assessment {
+	case "":
+	case AssessedNone:
+		conds = append(conds, findingAssessment+` IS NULL`)
+		args = append(args, now)
+	case AssessedAny:
+		conds = append(conds, findingAssessment+` IS NOT NULL`)
+		args = append(args, now)
+	default:
+		conds = append(conds, `f.id IN (SELECT fv.finding_id FROM finding_vuln fv JOIN assessment a ON a.vuln_id = fv.vuln_id WHERE a.type_name = ?)`, findingAssessment+` = ?`)
+		args = append(args, f.Assessment, now, f.Assessment)
+	}
+	where := " WHERE " + strings.Join(conds, " AND ")
+	var total int
+	if err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM finding f`+where), args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	q := `SELECT f.id, f.scope, f.purl, f.ecosystem, f.name, f.version, f.vuln_id, f.rating, f.score, f.summary, f.first_seen, f.last_seen, ` +
+		`COALESCE(` + findingAssessment + `, '') FROM finding f` + where + ` ORDER BY f.score DESC, f.vuln_id, f.scope, f.purl, f.id LIMIT ? OFFSET ?`
+	rows, err := s.db.QueryContext(ctx, s.Rebind(q), append(append([]any{now}, args...), limit, max(f.Offset, 0))...)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := []FindingRow{}
+	byID := map[int64]int{}
+	for rows.Next() {
+		var x FindingRow
+		var first, last string
+		if err := rows.Scan(&x.ID, &x.Scope, &x.PURL, &x.Ecosystem, &x.Name, &x.Version, &x.VulnID, &x.Rating, &x.Score, &x.Summary, &first, &last, &x.Assessment); err != nil {
+			rows.Close()
+			return nil, 0, err
+		}
+		x.FirstSeen, x.LastSeen = parseTime(first), parseTime(last)
+		byID[x.ID] = len(out)
+		out = append(out, x)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if len(out) == 0 {
+		return out, total, nil
+	}
+	ids := make([]any, 0, len(out))
+	for _, x := range out {
+		ids = append(ids, x.ID)
+	}
+	marks := "?" + strings.Repeat(", ?", len(ids)-1)
+	rows, err = s.db.QueryContext(ctx, s.Rebind(`SELECT finding_id, vuln_id FROM finding_vuln WHERE finding_id IN (`+marks+`) ORDER BY finding_id, vuln_id`), ids...)
+	if err != nil {
+		return nil, 0, err
+	}
+	for rows.Next() {
+		var fid int64
+		var v string
+		if err := rows.Scan(&fid, &v); err != nil {
+			rows.Close()
+			return nil, 0, err
+		}
+		x := &out[byID[fid]]
+		x.IDs = append(x.IDs, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	rows, err = s.db.QueryContext(ctx, s.Rebind(`SELECT finding_id, source, first_seen, last_seen, ended_at FROM finding_source WHERE finding_id IN (`+marks+`) ORDER BY finding_id, source`), ids...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var fid int64
+		var src FindingSource
+		var first, last, ended string
+		if err := rows.Scan(&fid, &src.Source, &first, &last, &ended); err != nil {
+			return nil, 0, err
+		}
+		src.FirstSeen, src.LastSeen, src.EndedAt = parseTime(first), parseTime(last), parseTime(ended)
+		x := &out[byID[fid]]
+		x.Sources = append(x.Sources, src)
+	}
+	return out, total, rows.Err()
+}
+
+// FindingScopes lists the scopes that have open recorded findings.
+func (s *Store) FindingScopes(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT scope FROM finding WHERE closed_at = '' ORDER BY scope`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var sc string
+		if err := rows.Scan(&sc); err != nil {
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	return out, rows.Err()
+}
