@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/testutil"
+
 	"github.com/chromedp/chromedp"
 
 	"github.com/vulngate/vulngate/internal/store"
@@ -28,7 +30,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Skip("browser test skipped in -short mode")
 	}
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("\n\n*** BROWSER E2E TEST SKIPPED: %s not found. Install it with: apt-get install -y chromium ***\n", chromiumPath)
+		testutil.Unavailable(t, "browser e2e test: %s not found; install it with: apt-get install -y chromium", chromiumPath)
 	}
 	dir := corpus.Dir(t)
 	artifacts := os.Getenv("VULNGATE_TEST_ARTIFACTS")

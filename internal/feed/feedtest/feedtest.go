@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/testutil"
+
 	"github.com/vulngate/vulngate/internal/assess"
 	"github.com/vulngate/vulngate/internal/feed"
 	"github.com/vulngate/vulngate/internal/feed/proxy"
@@ -215,7 +217,7 @@ func Need(t testing.TB, bin string) string {
 	t.Helper()
 	p, err := exec.LookPath(bin)
 	if err != nil {
-		t.Skipf("SKIPPED: %s is not installed (%v); CI must install it to run this real-client test", bin, err)
+		testutil.Unavailable(t, "%s is not installed (%v); CI must install it to run this real-client test", bin, err)
 	}
 	return p
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vulngate/vulngate/internal/testutil"
+
 	"github.com/vulngate/vulngate/internal/feed/feedtest"
 	"github.com/vulngate/vulngate/internal/store"
 )
@@ -103,10 +105,10 @@ func mvnIn(t testing.TB, home, feedURL string, args ...string) feedtest.Result {
 func TestMavenClient(t *testing.T) {
 	feedtest.Need(t, "mvn")
 	if _, err := os.Stat("/usr/share/maven-repo/org/apache/maven/plugins/maven-dependency-plugin/3.5.0"); err != nil {
-		t.Skip("SKIPPED: Debian's libmaven-dependency-plugin-java is not installed; CI must install it to run this real-client test")
+		testutil.Unavailable(t, "Debian's libmaven-dependency-plugin-java is not installed; CI must install it to run this real-client test")
 	}
 	if _, err := os.Stat("/usr/share/maven-repo/junit/junit/4.x"); err != nil {
-		t.Skip("SKIPPED: Debian's junit4 (a dependency of the dependency plugin) is not installed; CI must install it")
+		testutil.Unavailable(t, "Debian's junit4 (a dependency of the dependency plugin) is not installed; CI must install it")
 	}
 	env := feedtest.New(t, feedtest.Options{Ecosystems: []string{"Maven"}})
 	up := feedtest.NewUpstream(t)

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vulngate/vulngate/internal/testutil"
+
 	"github.com/vulngate/vulngate/internal/feed/feedtest"
 	"github.com/vulngate/vulngate/internal/feed/pypi"
 	"github.com/vulngate/vulngate/internal/store"
@@ -69,7 +71,7 @@ func python(t testing.TB) string {
 	feedtest.Need(t, "python3")
 	out, err := exec.Command("python3", "-c", "import sys, pip; print(sys.executable)").Output()
 	if err != nil {
-		t.Skipf("SKIPPED: python3 with pip is not usable (%v); CI must install python3-pip", err)
+		testutil.Unavailable(t, "python3 with pip is not usable (%v); CI must install python3-pip", err)
 	}
 	return strings.TrimSpace(string(out))
 }
