@@ -515,7 +515,8 @@ func TestJobsRunNowConflictAndLiveLog(t *testing.T) {
 	}
 	var list []jobOut
 	e.do(auth.Viewer, "GET", "/api/v1/jobs", nil).json(t, &list)
-	if len(list) != 5 {
+	// advisory-index, assessment-expiry, blocker, ossindex-refresh, osv-mirror, session-cleanup
+	if len(list) != 6 {
 		t.Fatalf("jobs: %+v", list)
 	}
 	// Metrics count requests and runs.

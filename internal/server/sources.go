@@ -181,6 +181,8 @@ const (
 	JobAssessmentExpiry = "assessment-expiry"
 	// JobSessionCleanup deletes expired login sessions.
 	JobSessionCleanup = "session-cleanup"
+	// JobOSSIndexRefresh refreshes stale OSS Index answers and prunes old ones.
+	JobOSSIndexRefresh = "ossindex-refresh"
 )
 
 func (s *Server) registerJobs(ctx context.Context) error {
@@ -236,12 +238,31 @@ func (s *Server) registerJobs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// TODO(OSS Index): register an "ossindex-refresh" job once
-	// internal/source/ossindex offers a cache refresh/prune function (today it
-	// has only Source.Lookup; the store has OSSIndexComponents/PutOSSIndex and
-	// no prune). Build the source with ossindex.New(ossindex.Options{BaseURL,
-	// Username, Token: ossindex.Secret(token), Cache: s.st}) from
-	// s.ossIndexSettings, and gate it with Enabled on that setting.
+	err = s.runner.Register(ctx, jobs.Job{
+		Name:        JobOSSIndexRefresh,
+		Title:       "OSS Index cache refresh",
+		Description: "Asks OSS Index again about components whose cached answers are older than 12 hours, then deletes answers unused for 30 days.",
+		DefaultCron: "0 4 * * *",
+		Enabled: func(ctx context.Context) bool {
+			v, err := s.ossIndexSettings(ctx)
+			return err == nil && v.Enabled && v.Token != ""
+		},
+		Run: func(ctx context.Context, log *slog.Logger) error {
+			src, err := s.ossIndexSource(ctx)
+			if err != nil || src == nil {
+				return err
+			}
+			rep, err := src.Refresh(ctx, 30*24*time.Hour)
+			if err != nil {
+				return err
+			}
+			log.Info("OSS Index cache refreshed", "refreshed", rep.Refreshed, "pruned", rep.Pruned)
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
 	return s.runner.Register(ctx, jobs.Job{
 		Name:        JobAdvisoryIndex,
 		Title:       "Advisory index",

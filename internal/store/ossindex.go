@@ -161,3 +161,44 @@ func ossArgs(s []string) []any {
 	}
 	return out
 }
+
+// StaleOSSIndexCoordinates returns up to limit cached coordinates fetched
+// before the given time, oldest first: the candidates for a refresh.
+func (s *Store) StaleOSSIndexCoordinates(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT coordinate FROM ossindex_component WHERE fetched_at < ? ORDER BY fetched_at LIMIT ?`), fmtTime(before), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: reading OSS Index cache: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// PruneOSSIndex deletes cached answers and vulnerabilities fetched before
+// the given time. A pruned vulnerability still named by a kept answer makes
+// that answer incomplete, which the source treats as a miss and asks again.
+func (s *Store) PruneOSSIndex(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, table := range []string{"ossindex_component", "ossindex_vulnerability"} {
+			res, err := tx.ExecContext(ctx, s.Rebind(`DELETE FROM `+table+` WHERE fetched_at < ?`), fmtTime(before))
+			if err != nil {
+				return err
+			}
+			k, _ := res.RowsAffected()
+			n += k
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: pruning OSS Index cache: %w", err)
+	}
+	return n, nil
+}
