@@ -156,13 +156,15 @@ func (s *Store) RecordIDs(ctx context.Context, part string) (map[string]struct{}
 
 // AdvisoriesFor returns the live, non-withdrawn advisories that index the
 // package (base ecosystem, normalized name), one per ID across partitions.
+// The join starts from the (few) partitions, so each probes the package
+// index by its primary key prefix.
 func (s *Store) AdvisoriesFor(ctx context.Context, ecosystem, name string) ([]Advisory, error) {
 	rows, err := s.db.QueryContext(ctx, s.Rebind(`
 SELECT a.part, p.source, a.id, a.modified, a.withdrawn, a.data
-FROM advisory_package k
-JOIN partition_state p ON p.name = k.part AND p.generation = k.generation
+FROM partition_state p
+CROSS JOIN advisory_package k
 JOIN advisory a ON a.part = k.part AND a.generation = k.generation AND a.id = k.id
-WHERE k.ecosystem = ? AND k.name = ? AND a.withdrawn = 0
+WHERE k.part = p.name AND k.generation = p.generation AND k.ecosystem = ? AND k.name = ? AND a.withdrawn = 0
 ORDER BY a.id, a.modified DESC`), ecosystem, name)
 	if err != nil {
 		return nil, err

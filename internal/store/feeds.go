@@ -83,37 +83,103 @@ func (s *Store) FeedByName(ctx context.Context, name string) (Feed, error) {
 
 // CreateFeed inserts a feed; a taken name gives an error wrapping ErrFeedExists.
 func (s *Store) CreateFeed(ctx context.Context, f Feed, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM feed WHERE name = ?`), f.Name).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return fmt.Errorf("feed %q: %w", f.Name, ErrFeedExists)
-		}
-		_, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO feed (`+feedCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			f.Name, f.Type, f.Upstream, strings.Join(f.Sources, ","), f.Unassessed, boolInt(f.FilterBlocked),
-			int64(f.MetadataTTL/time.Second), f.Description, fmtTime(now), fmtTime(now))
-		return err
-	})
+	return s.SaveFeed(ctx, f, true, nil, now)
 }
 
 // UpdateFeed rewrites a feed's settings (not its name, type or created
 // time); an unknown name gives an error wrapping ErrNotFound.
 func (s *Store) UpdateFeed(ctx context.Context, f Feed, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, s.Rebind(`UPDATE feed SET upstream = ?, sources = ?, unassessed = ?, filter_blocked = ?, metadata_ttl = ?, description = ?, updated = ? WHERE name = ?`),
-		f.Upstream, strings.Join(f.Sources, ","), f.Unassessed, boolInt(f.FilterBlocked), int64(f.MetadataTTL/time.Second), f.Description, fmtTime(now), f.Name)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("feed %q: %w", f.Name, ErrNotFound)
-	}
-	return nil
+	return s.SaveFeed(ctx, f, false, nil, now)
 }
 
-// DeleteFeed removes a feed with its cache index and tracked packages (the
-// decision audit is kept). It returns the SHA-256 digests of artifacts no
+// FeedAssessScope is the grant scope of a feed's assessors, "feed:NAME".
+func FeedAssessScope(name string) string { return "feed:" + name }
+
+// SaveFeed creates (create true) or updates a feed and, when assessors is
+// not nil, makes exactly those users (by name) hold the "assess" grant of
+// scope "feed:NAME", all in one transaction. A taken name gives an error
+// wrapping ErrFeedExists, an unknown feed one wrapping ErrNotFound, an
+// unknown user one wrapping ErrMissing.
+func (s *Store) SaveFeed(ctx context.Context, f Feed, create bool, assessors []string, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if create {
+			var n int
+			if err := tx.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM feed WHERE name = ?`), f.Name).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return fmt.Errorf("feed %q: %w", f.Name, ErrFeedExists)
+			}
+			if _, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO feed (`+feedCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				f.Name, f.Type, f.Upstream, strings.Join(f.Sources, ","), f.Unassessed, boolInt(f.FilterBlocked),
+				int64(f.MetadataTTL/time.Second), f.Description, fmtTime(now), fmtTime(now)); err != nil {
+				return err
+			}
+		} else {
+			res, err := tx.ExecContext(ctx, s.Rebind(`UPDATE feed SET upstream = ?, sources = ?, unassessed = ?, filter_blocked = ?, metadata_ttl = ?, description = ?, updated = ? WHERE name = ?`),
+				f.Upstream, strings.Join(f.Sources, ","), f.Unassessed, boolInt(f.FilterBlocked), int64(f.MetadataTTL/time.Second), f.Description, fmtTime(now), f.Name)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return fmt.Errorf("feed %q: %w", f.Name, ErrNotFound)
+			}
+		}
+		if assessors == nil {
+			return nil
+		}
+		scope := FeedAssessScope(f.Name)
+		ids := make([]int64, 0, len(assessors))
+		for _, u := range assessors {
+			var id int64
+			err := tx.QueryRowContext(ctx, s.Rebind(`SELECT id FROM app_user WHERE username = ?`), u).Scan(&id)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("assessor %q: no such user: %w", u, ErrMissing)
+			}
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if _, err := tx.ExecContext(ctx, s.Rebind(`DELETE FROM user_grant WHERE permission = 'assess' AND scope = ?`), scope); err != nil {
+			return err
+		}
+		seen := map[int64]bool{}
+		for _, id := range ids {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if _, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO user_grant (user_id, permission, scope) VALUES (?, 'assess', ?)`), id, scope); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// FeedAssessors lists the users (by name) holding the "assess" grant of
+// scope "feed:NAME" itself (not "*").
+func (s *Store) FeedAssessors(ctx context.Context, name string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT u.username FROM user_grant g JOIN app_user u ON u.id = g.user_id
+		WHERE g.permission = 'assess' AND g.scope = ? ORDER BY u.username`), FeedAssessScope(name))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// DeleteFeed removes a feed with its cache index, tracked packages and the
+// grants of its scope (the decision audit is kept). It returns the SHA-256 digests of artifacts no
 // other feed references, so that the caller can remove the files.
 func (s *Store) DeleteFeed(ctx context.Context, name string) ([]string, error) {
 	var orphans []string
@@ -137,6 +203,11 @@ func (s *Store) DeleteFeed(ctx context.Context, name string) ([]string, error) {
 			if _, err := tx.ExecContext(ctx, s.Rebind(q), name); err != nil {
 				return err
 			}
+		}
+		// Grants of the feed's scope would otherwise carry over to a
+		// later feed of the same name.
+		if _, err := tx.ExecContext(ctx, s.Rebind(`DELETE FROM user_grant WHERE scope = ?`), FeedAssessScope(name)); err != nil {
+			return err
 		}
 		res, err := tx.ExecContext(ctx, s.Rebind(`DELETE FROM feed WHERE name = ?`), name)
 		if err != nil {
@@ -346,6 +417,87 @@ func (s *Store) FeedDecisions(ctx context.Context, feed string, limit int) ([]Fe
 	return out, rows.Err()
 }
 
+// FeedDecisionPage returns one page of a feed's audited decisions, newest
+// first, optionally only those with effect ("" for all), and how many
+// there are in all.
+func (s *Store) FeedDecisionPage(ctx context.Context, feed, effect string, offset, limit int) ([]FeedDecision, int, error) {
+	where, args := ` WHERE feed = ?`, []any{feed}
+	if effect != "" {
+		where += ` AND effect = ?`
+		args = append(args, effect)
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM feed_decision`+where), args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT seq, feed, purl, effect, reasons, client, at FROM feed_decision`+where+` ORDER BY seq DESC LIMIT ? OFFSET ?`),
+		append(args, limit, offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []FeedDecision{}
+	for rows.Next() {
+		var d FeedDecision
+		var at string
+		if err := rows.Scan(&d.Seq, &d.Feed, &d.PURL, &d.Effect, &d.Reasons, &d.Client, &at); err != nil {
+			return nil, 0, err
+		}
+		d.At = parseTime(at)
+		out = append(out, d)
+	}
+	return out, total, rows.Err()
+}
+
+// FeedPackagePage returns one page of a feed's tracked packages by
+// package URL, optionally only those whose last decision is decision ("" for
+// all), and how many there are in all.
+func (s *Store) FeedPackagePage(ctx context.Context, feed, decision string, offset, limit int) ([]FeedPackage, int, error) {
+	where, args := ` WHERE feed = ?`, []any{feed}
+	if decision != "" {
+		where += ` AND decision = ?`
+		args = append(args, decision)
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM feed_package`+where), args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT feed, purl, ecosystem, name, version, first_seen, last_seen, decision, downloads, refused FROM feed_package`+where+` ORDER BY purl LIMIT ? OFFSET ?`),
+		append(args, limit, offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []FeedPackage{}
+	for rows.Next() {
+		var p FeedPackage
+		var first, last string
+		if err := rows.Scan(&p.Feed, &p.PURL, &p.Ecosystem, &p.Name, &p.Version, &first, &last, &p.Decision, &p.Downloads, &p.Refused); err != nil {
+			return nil, 0, err
+		}
+		p.FirstSeen, p.LastSeen = parseTime(first), parseTime(last)
+		out = append(out, p)
+	}
+	return out, total, rows.Err()
+}
+
+// SetFeedPackageDecisions records the current decision (allow, warn,
+// block) of tracked packages after a re-evaluation, by package URL, in
+// one transaction; packages no longer tracked are skipped.
+func (s *Store) SetFeedPackageDecisions(ctx context.Context, feed string, decisions map[string]string) error {
+	if len(decisions) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for p, d := range decisions {
+			if _, err := tx.ExecContext(ctx, s.Rebind(`UPDATE feed_package SET decision = ? WHERE feed = ? AND purl = ?`), d, feed, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // FeedPackages lists the packages tracked by a feed ("" for all feeds).
 func (s *Store) FeedPackages(ctx context.Context, feed string) ([]FeedPackage, error) {
 	q := `SELECT feed, purl, ecosystem, name, version, first_seen, last_seen, decision, downloads, refused FROM feed_package`
@@ -374,8 +526,8 @@ func (s *Store) FeedPackages(ctx context.Context, feed string) ([]FeedPackage, e
 }
 
 // GateVersion summarizes everything a gate decision depends on (mirrored
-// partitions, OSS Index answers, assessment types, assessments, policies,
-// feed settings) as a short digest that changes whenever any of it does.
+// partitions, OSS Index answers and settings, assessment types,
+// assessments, policies, feed settings) as a short digest that changes whenever any of it does.
 // Gates poll it to invalidate cached decisions.
 func (s *Store) GateVersion(ctx context.Context) (string, error) {
 	h := sha256.New()
@@ -387,6 +539,8 @@ func (s *Store) GateVersion(ctx context.Context) (string, error) {
 		`SELECT scope || ':' || effect || ':' || set_at FROM assess_policy ORDER BY scope`,
 		`SELECT COALESCE(MAX(fetched_at), '') || ':' || COUNT(*) FROM ossindex_component`,
 		`SELECT name || ':' || updated FROM feed ORDER BY name`,
+		// When the OSS Index settings change (not their secret values).
+		`SELECT name || ':' || updated FROM setting WHERE name = 'source.ossindex'`,
 	} {
 		rows, err := s.db.QueryContext(ctx, q)
 		if err != nil {

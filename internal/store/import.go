@@ -251,9 +251,9 @@ func insertRecords(ctx context.Context, s *Store, tx *sql.Tx, part string, gen i
 		if data == nil {
 			data = Deflate(r.Data)
 		}
-		adv = append(adv, []any{part, gen, r.ID, fmtTime(r.Modified), wd, data})
+		adv = append(adv, []any{part, gen, r.ID, fmtTime(r.Modified), wd, data, encodeKeys(r.Packages)})
 		for _, k := range r.Packages {
-			pkg = append(pkg, []any{k.Ecosystem, k.Name, part, gen, r.ID})
+			pkg = append(pkg, []any{part, gen, k.Ecosystem, k.Name, r.ID})
 		}
 		seen := map[string]bool{r.ID: true}
 		for _, a := range r.Aliases {
@@ -263,10 +263,10 @@ func insertRecords(ctx context.Context, s *Store, tx *sql.Tx, part string, gen i
 			}
 		}
 	}
-	if err := insertMany(ctx, s, tx, "advisory", []string{"part", "generation", "id", "modified", "withdrawn", "data"}, adv); err != nil {
+	if err := insertMany(ctx, s, tx, "advisory", []string{"part", "generation", "id", "modified", "withdrawn", "data", "pkgs"}, adv); err != nil {
 		return err
 	}
-	if err := insertMany(ctx, s, tx, "advisory_package", []string{"ecosystem", "name", "part", "generation", "id"}, pkg); err != nil {
+	if err := insertMany(ctx, s, tx, "advisory_package", []string{"part", "generation", "ecosystem", "name", "id"}, pkg); err != nil {
 		return err
 	}
 	return insertMany(ctx, s, tx, "advisory_alias", []string{"alias", "part", "generation", "id"}, alias)
@@ -322,7 +322,31 @@ func insertSQL(s *Store, table string, cols []string, n int) string {
 }
 
 func deleteRecords(ctx context.Context, s *Store, tx *sql.Tx, part string, gen int64, ids []string) error {
-	for _, table := range []string{"advisory_package", "advisory_alias", "advisory"} {
+	// Index rows are found by primary key from the keys the record keeps.
+	sel, err := tx.PrepareContext(ctx, s.Rebind(`SELECT pkgs FROM advisory WHERE part = ? AND generation = ? AND id = ?`))
+	if err != nil {
+		return err
+	}
+	defer sel.Close()
+	delPkg, err := tx.PrepareContext(ctx, s.Rebind(`DELETE FROM advisory_package WHERE part = ? AND generation = ? AND ecosystem = ? AND name = ? AND id = ?`))
+	if err != nil {
+		return err
+	}
+	defer delPkg.Close()
+	for _, id := range ids {
+		var pkgs string
+		if err := sel.QueryRowContext(ctx, part, gen, id).Scan(&pkgs); errors.Is(err, sql.ErrNoRows) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		for _, k := range decodeKeys(pkgs) {
+			if _, err := delPkg.ExecContext(ctx, part, gen, k.Ecosystem, k.Name, id); err != nil {
+				return err
+			}
+		}
+	}
+	for _, table := range []string{"advisory_alias", "advisory"} {
 		st, err := tx.PrepareContext(ctx, s.Rebind(`DELETE FROM `+table+` WHERE part = ? AND generation = ? AND id = ?`))
 		if err != nil {
 			return err
@@ -336,6 +360,28 @@ func deleteRecords(ctx context.Context, s *Store, tx *sql.Tx, part string, gen i
 		st.Close()
 	}
 	return nil
+}
+
+// encodeKeys renders index keys for the advisory.pkgs column.
+func encodeKeys(keys []PackageKey) string {
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k.Ecosystem)
+		b.WriteByte('\t')
+		b.WriteString(k.Name)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func decodeKeys(s string) []PackageKey {
+	var out []PackageKey
+	for line := range strings.SplitSeq(s, "\n") {
+		if eco, name, ok := strings.Cut(line, "\t"); ok {
+			out = append(out, PackageKey{Ecosystem: eco, Name: name})
+		}
+	}
+	return out
 }
 
 // deleteGeneration removes every row of one generation in bounded batches,

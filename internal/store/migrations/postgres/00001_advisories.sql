@@ -38,21 +38,25 @@ CREATE TABLE advisory (
     id          TEXT NOT NULL,
     modified    TEXT NOT NULL,
     withdrawn   INTEGER NOT NULL DEFAULT 0,
-    data        BYTEA NOT NULL
+    data        BYTEA NOT NULL,
+    -- The record's index keys, one "ecosystem<TAB>name" per line, so that
+    -- its advisory_package rows can be found by primary key on delete.
+    pkgs        TEXT NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX advisory_key ON advisory (part, generation, id);
 
 -- One row per affected package the partition indexes: (base ecosystem,
--- normalized name) -> advisory. Lookups touch only that package's rows.
+-- normalized name) -> advisory. The key starts with the partition and
+-- generation, so a lookup seeks once per live partition and a replaced
+-- generation is deleted as one key range, without a second index.
 CREATE TABLE advisory_package (
-    ecosystem   TEXT NOT NULL,
-    name        TEXT NOT NULL,
     part        TEXT NOT NULL,
     generation  BIGINT NOT NULL,
+    ecosystem   TEXT NOT NULL,
+    name        TEXT NOT NULL,
     id          TEXT NOT NULL,
-    PRIMARY KEY (ecosystem, name, part, generation, id)
+    PRIMARY KEY (part, generation, ecosystem, name, id)
 );
-CREATE INDEX advisory_package_by_record ON advisory_package (part, generation, id);
 
 CREATE TABLE advisory_alias (
     alias       TEXT NOT NULL,
