@@ -32,6 +32,7 @@ type feedFlags struct {
 	typ, upstream, sources, unassessed, description string
 	filter                                          bool
 	ttl                                             time.Duration
+	assessors                                       []string
 }
 
 func (ff *feedFlags) bind(cmd *cobra.Command, create bool) {
@@ -45,6 +46,21 @@ func (ff *feedFlags) bind(cmd *cobra.Command, create bool) {
 	fl.BoolVar(&ff.filter, "filter-blocked", false, "remove blocked versions from metadata so resolvers pick a safe version")
 	fl.DurationVar(&ff.ttl, "metadata-ttl", feed.DefaultMetadataTTL, "how long cached metadata is used before asking the upstream again")
 	fl.StringVar(&ff.description, "description", "", "free text")
+	fl.StringSliceVar(&ff.assessors, "assessors", nil, "users who may assess for the feed (the assess grant of scope feed:NAME; replaces the list)")
+}
+
+// assessorList is the --assessors value when given, else nil (keep).
+func (ff *feedFlags) assessorList(cmd *cobra.Command) []string {
+	if !cmd.Flags().Changed("assessors") {
+		return nil
+	}
+	out := []string{}
+	for _, a := range ff.assessors {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func (e *env) feedCreateCmd() *cobra.Command {
@@ -72,7 +88,7 @@ func (e *env) feedCreateCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			if err := st.CreateFeed(cmd.Context(), f, time.Now()); err != nil {
+			if err := st.SaveFeed(cmd.Context(), f, true, ff.assessorList(cmd), time.Now()); err != nil {
 				if errors.Is(err, store.ErrFeedExists) {
 					return fmt.Errorf("a feed named %q already exists (change it with \"vulngate feed set\")", f.Name)
 				}
@@ -144,6 +160,11 @@ func (e *env) feedShowCmd() *cobra.Command {
 				f.Name, f.Type, f.Upstream, strings.Join(f.Sources, ","), unassessedLabel(f.Unassessed), f.FilterBlocked, f.MetadataTTL, f.Name)
 			if f.Description != "" {
 				fmt.Fprintf(w, "description:     %s\n", f.Description)
+			}
+			if as, err := st.FeedAssessors(ctx, f.Name); err != nil {
+				return err
+			} else if len(as) > 0 {
+				fmt.Fprintf(w, "assessors:       %s\n", strings.Join(as, ", "))
 			}
 			pkgs, err := st.FeedPackages(ctx, f.Name)
 			if err != nil {
@@ -219,13 +240,14 @@ func (e *env) feedSetCmd() *cobra.Command {
 			if fl.Changed("description") {
 				f.Description, changed = ff.description, true
 			}
+			changed = changed || fl.Changed("assessors")
 			if !changed {
-				return errors.New("nothing to change: give at least one of --upstream, --sources, --unassessed, --filter-blocked, --metadata-ttl, --description")
+				return errors.New("nothing to change: give at least one of --upstream, --sources, --unassessed, --filter-blocked, --metadata-ttl, --description, --assessors")
 			}
 			if err := feed.Validate(&f); err != nil {
 				return err
 			}
-			if err := st.UpdateFeed(ctx, f, time.Now()); err != nil {
+			if err := st.SaveFeed(ctx, f, false, ff.assessorList(cmd), time.Now()); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "updated feed %s\n", f.Name)

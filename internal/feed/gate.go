@@ -92,6 +92,10 @@ type Gate struct {
 	audit     chan auditMsg
 	auditDone chan struct{}
 	closeOnce sync.Once
+	// closing guards audit: senders hold it for reading, Close for
+	// writing, so that nothing is sent on the closed channel.
+	closing sync.RWMutex
+	closed  bool
 }
 
 // NewGate returns a gate; Close flushes its audit trail.
@@ -114,10 +118,14 @@ func NewGate(opts GateOptions) *Gate {
 	return g
 }
 
-// Close stops the gate after writing the pending audit rows.
+// Close stops the gate after writing the pending audit rows. Decisions
+// taken afterwards are still answered but no longer audited.
 func (g *Gate) Close() {
 	g.closeOnce.Do(func() {
+		g.closing.Lock()
+		g.closed = true
 		close(g.audit)
+		g.closing.Unlock()
 		<-g.auditDone
 	})
 }
@@ -162,13 +170,19 @@ func PackageFor(t Type, name, version string) (purl.Package, error) {
 // An error means the gate could not decide (the store failed); callers
 // refuse the download then.
 func (g *Gate) Check(ctx context.Context, f Feed, pkg purl.Package, client string) (*Decision, error) {
-	ds, err := g.evaluate(ctx, f, []purl.Package{pkg}, true)
+	ds, err := g.evaluate(ctx, f, []purl.Package{pkg}, true, false)
 	if err != nil {
 		return nil, err
 	}
 	d := ds[0]
 	fd := store.FeedDecision{Feed: f.Name, PURL: pkg.PURL, Effect: string(d.Effect), Reasons: d.Message(), Client: client,
 		Ecosystem: pkg.Ecosystem, Name: pkg.Name, Version: pkg.Version, At: g.opts.Now().UTC()}
+	g.closing.RLock()
+	defer g.closing.RUnlock()
+	if g.closed {
+		g.log.Error("feed gate: audit row dropped: the gate is closed (shutting down)", "feed", f.Name, "purl", pkg.PURL, "effect", d.Effect)
+		return d, nil
+	}
 	select {
 	case g.audit <- auditMsg{d: fd}:
 	case <-ctx.Done():
@@ -182,7 +196,20 @@ func (g *Gate) Check(ctx context.Context, f Feed, pkg purl.Package, client strin
 // Evaluate decides on many versions of packages without recording
 // anything, for filtering metadata. Results keep the input order.
 func (g *Gate) Evaluate(ctx context.Context, f Feed, pkgs []purl.Package) ([]*Decision, error) {
-	return g.evaluate(ctx, f, pkgs, false)
+	return g.evaluate(ctx, f, pkgs, false, false)
+}
+
+// Reevaluate decides afresh on packages a feed tracks, after new
+// advisories arrived: it rescans them from the store's current data
+// (ignoring cached decisions), records their findings in the feed's scope
+// (auto-assessing new ones) and replaces the cached decisions, so the
+// next download sees the result. Nothing is added to the audit trail.
+// Results keep the input order.
+func (g *Gate) Reevaluate(ctx context.Context, f Feed, pkgs []purl.Package) ([]*Decision, error) {
+	g.mu.Lock()
+	g.polled = time.Time{} // look at the store's data version now
+	g.mu.Unlock()
+	return g.evaluate(ctx, f, pkgs, true, true)
 }
 
 // Version is the data version decisions are currently based on; it
@@ -271,14 +298,14 @@ func (g *Gate) policy(f Feed) assess.Effect {
 	return g.policies.For(Scope(f.Name))
 }
 
-func (g *Gate) evaluate(ctx context.Context, f Feed, pkgs []purl.Package, record bool) ([]*Decision, error) {
+func (g *Gate) evaluate(ctx context.Context, f Feed, pkgs []purl.Package, record, fresh bool) ([]*Decision, error) {
 	g.poll(ctx)
 	now := g.opts.Now()
 	out := make([]*Decision, len(pkgs))
 	var todo []int
 	g.mu.Lock()
 	for i, p := range pkgs {
-		if d, ok := g.cache[f.Name+"\x00"+p.PURL]; ok && now.Sub(d.at) < g.opts.MaxAge && (d.recorded || !record) {
+		if d, ok := g.cache[f.Name+"\x00"+p.PURL]; ok && !fresh && now.Sub(d.at) < g.opts.MaxAge && (d.recorded || !record) {
 			out[i] = d
 			continue
 		}
@@ -411,9 +438,16 @@ func (g *Gate) auditLoop() {
 	}
 }
 
-// Flush waits until the audit rows queued so far are written.
+// Flush waits until the audit rows queued so far are written (at once
+// after Close, which wrote them all).
 func (g *Gate) Flush() {
 	ch := make(chan struct{})
+	g.closing.RLock()
+	if g.closed {
+		g.closing.RUnlock()
+		return
+	}
 	g.audit <- auditMsg{flushed: ch}
+	g.closing.RUnlock()
 	<-ch
 }

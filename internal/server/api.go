@@ -77,6 +77,9 @@ func (s *Server) registerRoutes() {
 	// Assessments, policies, findings, VEX.
 	s.registerAssessRoutes()
 
+	// Package feeds.
+	s.registerFeedRoutes()
+
 	// Anything else under /api/ is a problem, not an HTML page.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)

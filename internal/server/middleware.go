@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/vulngate/vulngate/internal/auth"
+	"github.com/vulngate/vulngate/internal/feed/proxy"
+	"github.com/vulngate/vulngate/internal/store"
 )
 
 type ctxKey int
@@ -44,9 +46,17 @@ func (s *Server) wrap(mux *http.ServeMux) http.Handler {
 
 // authenticate resolves the caller from an API key ("Authorization:
 // Bearer vg_...") or the session cookie. A bad API key is refused
-// outright; a stale session cookie is ignored.
+// outright; a stale session cookie is ignored. Package feeds (/feeds/)
+// need no caller: package clients send credentials meant for other
+// registries (npm sends its configured "Bearer" token), so feed requests
+// skip authentication and their Authorization header is neither checked
+// nor logged.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, proxy.Prefix) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		var p *auth.Principal
 		if h := r.Header.Get("Authorization"); h != "" {
 			key, ok := strings.CutPrefix(h, "Bearer ")
@@ -60,6 +70,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				if !errors.Is(err, auth.ErrBadCredentials) {
 					s.log.Error("api key lookup failed", "err", err)
 				}
+				if store.IsUnavailable(err) {
+					w.Header().Set("Retry-After", "5")
+					problem(w, r, http.StatusServiceUnavailable, "the API key could not be checked: the database is unavailable; retry shortly")
+					return
+				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="vulngate", error="invalid_token"`)
 				problem(w, r, http.StatusUnauthorized, "invalid or revoked API key")
 				return
@@ -67,6 +82,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		} else if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
 			if sp, err := s.auth.Session(r.Context(), c.Value); err == nil {
 				p = sp
+			} else if store.IsUnavailable(err) {
+				w.Header().Set("Retry-After", "5")
+				problem(w, r, http.StatusServiceUnavailable, "the session could not be checked: the database is unavailable; retry shortly")
+				return
 			}
 		}
 		if p != nil {

@@ -33,6 +33,10 @@ func (s *Server) storeProblem(w http.ResponseWriter, r *http.Request, err error)
 		problem(w, r, http.StatusNotFound, err.Error())
 	case errors.Is(err, store.ErrTaken):
 		problem(w, r, http.StatusConflict, err.Error())
+	case store.IsUnavailable(err):
+		s.log.Error("database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "5")
+		problem(w, r, http.StatusServiceUnavailable, "the database is unavailable; retry shortly")
 	default:
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		problem(w, r, http.StatusInternalServerError, "internal error; see the server log")

@@ -5,10 +5,13 @@
 // (sessions, API keys) and role checks including assess grants per scope,
 // the assessment routes and pages over internal/assess and internal/vex
 // (types, single and bulk assessments, history, policies, the findings
-// list, VEX export and import, package decisions), and the scheduled jobs
-// it registers (OSV mirror, advisory index, assessment expiry, session
-// cleanup). Scans and package pages consult OSS Index when it is enabled
-// in the settings.
+// list, VEX export and import, package decisions), package feeds (the
+// proxy of internal/feed/proxy mounted at /feeds/ without authentication,
+// managed under /api/v1/feeds and Administration › Feeds, with its
+// decision audit and tracked packages), and the scheduled jobs it
+// registers (OSV mirror, which then re-evaluates the packages feeds track,
+// advisory index, assessment expiry, session cleanup). Scans, package
+// pages and feeds consult OSS Index when it is enabled in the settings.
 //
 // It leaves out TLS termination (run it behind a proxy, or set
 // Options.SecureCookies when the proxy terminates TLS), end-to-end tests
@@ -82,6 +85,8 @@ type Server struct {
 	pages   map[string]*template.Template
 	handler http.Handler
 	mirror  sync.Mutex // serializes index refreshes
+	// feeds serves /feeds/ (nil without a data directory).
+	feeds *proxy.Handler
 }
 
 type route struct {
@@ -156,11 +161,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.registerRoutes()
 	if opts.DataDir != "" {
 		// Package feeds (internal/feed): read-only registry proxies at /feeds/NAME/.
-		feeds, err := proxy.New(proxy.Options{Store: opts.Store, DataDir: opts.DataDir, Logger: opts.Logger})
-		if err != nil {
+		if s.feeds, err = s.newFeedProxy(); err != nil {
 			return nil, err
 		}
-		s.mux.Handle(proxy.Prefix, feeds)
+		s.mux.Handle(proxy.Prefix, s.feeds)
 	}
 	s.handler = s.wrap(s.mux)
 	return s, nil
@@ -180,8 +184,15 @@ func (s *Server) Start(ctx context.Context) error {
 	return s.runner.Start(ctx)
 }
 
-// Shutdown stops the jobs, waiting at most until ctx ends.
-func (s *Server) Shutdown(ctx context.Context) error { return s.runner.Shutdown(ctx) }
+// Shutdown stops the jobs, waiting at most until ctx ends, then writes
+// the feeds' pending audit rows. Call it after the HTTP server stopped.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.runner.Shutdown(ctx)
+	if s.feeds != nil {
+		s.feeds.Close()
+	}
+	return err
+}
 
 // Serve serves on l until ctx ends, then shuts down gracefully: it stops
 // accepting, lets requests in flight finish (up to grace) and stops jobs.

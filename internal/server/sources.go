@@ -189,7 +189,7 @@ func (s *Server) registerJobs(ctx context.Context) error {
 	err := s.runner.Register(ctx, jobs.Job{
 		Name:        JobOSVMirror,
 		Title:       "OSV mirror",
-		Description: "Mirrors the selected OSV ecosystems into the local store, then updates the advisory index.",
+		Description: "Mirrors the selected OSV ecosystems into the local store, then updates the advisory index and re-evaluates the packages feeds track.",
 		DefaultCron: "0 2 * * *",
 		RunAtStart:  true,
 		Enabled: func(ctx context.Context) bool {
@@ -313,6 +313,10 @@ func (s *Server) runOSVMirror(ctx context.Context, log *slog.Logger) error {
 		}
 	}
 	if err := s.refreshIndex(ctx, log); err != nil {
+		return err
+	}
+	// New advisories may block packages that feeds already served.
+	if err := s.reevaluateFeeds(ctx, log); err != nil {
 		return err
 	}
 	if rep.Failed() {

@@ -103,6 +103,7 @@ var flashes = map[string]string{
 	"bulkassessed": "The selected vulnerabilities were assessed.",
 	"cleared":      "Assessment cleared.",
 	"typecreated":  "Assessment type created.",
+	"feedcreated":  "Feed created. Point a client at it as shown below.",
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page, title string, data any, errMsg string) {

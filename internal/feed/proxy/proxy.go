@@ -1,6 +1,8 @@
 // Package proxy routes /feeds/{feed}/... to the protocol handler of the
 // feed's type (internal/feed/npm, pypi, gomod, maven, nuget) and builds
-// the shared machinery (upstream client, cache, gate) from the store.
+// the shared machinery (upstream client, cache, gate) from the store. It
+// also re-evaluates the packages feeds track when new advisories arrive
+// (Handler.Reevaluate).
 //
 // It leaves out authentication (feeds are read-only proxies; put the
 // server's access control in front when they must not be public) and TLS.

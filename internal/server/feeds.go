@@ -1,0 +1,486 @@
+package server
+
+// This file holds the package feed routes of the API (/api/v1/feeds), the
+// server's side of the feed proxy (internal/feed/proxy): OSS Index from the
+// settings, re-evaluation of tracked packages after each OSV mirror run.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vulngate/vulngate/internal/assess"
+	"github.com/vulngate/vulngate/internal/auth"
+	"github.com/vulngate/vulngate/internal/feed"
+	"github.com/vulngate/vulngate/internal/feed/proxy"
+	"github.com/vulngate/vulngate/internal/match"
+	"github.com/vulngate/vulngate/internal/purl"
+	"github.com/vulngate/vulngate/internal/source/ossindex"
+	"github.com/vulngate/vulngate/internal/store"
+)
+
+func (s *Server) registerFeedRoutes() {
+	s.handle("GET /api/v1/feeds", auth.Viewer, s.apiFeeds)
+	s.handle("POST /api/v1/feeds", auth.Admin, s.apiCreateFeed)
+	s.handle("GET /api/v1/feeds/{name}", auth.Viewer, s.apiFeed)
+	s.handle("PATCH /api/v1/feeds/{name}", auth.Admin, s.apiUpdateFeed)
+	s.handle("DELETE /api/v1/feeds/{name}", auth.Admin, s.apiDeleteFeed)
+	s.handle("GET /api/v1/feeds/{name}/decisions", auth.Viewer, s.apiFeedDecisions)
+	s.handle("GET /api/v1/feeds/{name}/packages", auth.Viewer, s.apiFeedPackages)
+	s.registerFeedUI()
+}
+
+// newFeedProxy builds the feed proxy mounted at /feeds/.
+func (s *Server) newFeedProxy() (*proxy.Handler, error) {
+	return proxy.New(proxy.Options{Store: s.st, DataDir: s.opts.DataDir, Logger: s.log, Assessor: s.assess,
+		OSSIndex: &feedOSSIndex{s: s}, Upstream: feed.UpstreamOptions{UserAgent: "vulngate/" + s.opts.Version}})
+}
+
+// feedOSSIndex is OSS Index as configured in the settings when a feed
+// asks (Administration > Vulnerability sources), built the way scans build
+// it (Server.ossIndexSource) and kept while the settings stay the same.
+type feedOSSIndex struct {
+	s   *Server
+	mu  sync.Mutex
+	key OSSIndexSettings
+	src *ossindex.Source
+}
+
+func (o *feedOSSIndex) Name() string  { return ossindex.SourceName }
+func (o *feedOSSIndex) Title() string { return "OSS Index" }
+
+func (o *feedOSSIndex) Lookup(ctx context.Context, pkgs []purl.Package) ([]match.SourceAnswer, error) {
+	v, err := o.s.ossIndexSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !v.Enabled || v.Token == "" {
+		out := make([]match.SourceAnswer, len(pkgs))
+		for i := range out {
+			out[i].Err = errors.New("it is not enabled with a token under Administration > Vulnerability sources")
+		}
+		return out, nil
+	}
+	o.mu.Lock()
+	src := o.src
+	if src == nil || o.key != v {
+		if src, err = o.s.ossIndexSource(ctx); err != nil {
+			o.mu.Unlock()
+			return nil, err
+		}
+		o.src, o.key = src, v
+	}
+	o.mu.Unlock()
+	return src.Lookup(ctx, pkgs)
+}
+
+// reevaluateFeeds re-decides the packages every feed tracks after new
+// advisories arrived (see proxy.Handler.Reevaluate).
+func (s *Server) reevaluateFeeds(ctx context.Context, log *slog.Logger) error {
+	if s.feeds == nil {
+		return nil
+	}
+	rep, err := s.feeds.Reevaluate(ctx, log)
+	if err != nil {
+		return fmt.Errorf("re-evaluating the packages tracked by feeds: %w", err)
+	}
+	log.Info("feeds: tracked packages re-evaluated", "feeds", rep.Feeds, "packages", rep.Packages, "changed", rep.Changed, "blocked", rep.Blocked)
+	return nil
+}
+
+// --- API ---
+
+type feedJSON struct {
+	Name        string    `json:"name"`
+	Type        string    `json:"type"`
+	Upstream    string    `json:"upstream"`
+	Sources     []string  `json:"sources"`
+	Unassessed  string    `json:"unassessed"`
+	Filter      bool      `json:"filter_blocked"`
+	TTL         int64     `json:"metadata_ttl_seconds"`
+	Description string    `json:"description"`
+	Assessors   []string  `json:"assessors"`
+	Path        string    `json:"path"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
+}
+
+func feedOut(f store.Feed, assessors []string) feedJSON {
+	u := f.Unassessed
+	if u == "" {
+		u = "inherit"
+	}
+	return feedJSON{Name: f.Name, Type: f.Type, Upstream: f.Upstream, Sources: nonNilS(f.Sources), Unassessed: u, Filter: f.FilterBlocked,
+		TTL: int64(f.MetadataTTL / time.Second), Description: f.Description, Assessors: nonNilS(assessors), Path: proxy.Prefix + f.Name + "/",
+		Created: f.Created, Updated: f.Updated}
+}
+
+// feedInput creates a feed (all fields but name, type and upstream
+// optional) or changes one (nil fields are kept; name and type cannot
+// change).
+type feedInput struct {
+	Name        *string   `json:"name"`
+	Type        *string   `json:"type"`
+	Upstream    *string   `json:"upstream"`
+	Sources     *[]string `json:"sources"`
+	Unassessed  *string   `json:"unassessed"`
+	Filter      *bool     `json:"filter_blocked"`
+	TTL         *int64    `json:"metadata_ttl_seconds"`
+	Description *string   `json:"description"`
+	Assessors   *[]string `json:"assessors"`
+}
+
+// applyFeed validates in onto f (a new feed when create).
+func applyFeed(f *store.Feed, in feedInput, create bool) error {
+	if create {
+		if in.Name == nil || strings.TrimSpace(*in.Name) == "" {
+			return errInput{errors.New("name: required")}
+		}
+		if in.Type == nil || strings.TrimSpace(*in.Type) == "" {
+			return errInput{errors.New("type: required (npm, pypi, go, maven, nuget)")}
+		}
+		*f = store.Feed{Name: strings.TrimSpace(*in.Name), Type: *in.Type, Sources: []string{feed.SourceOSV}, MetadataTTL: feed.DefaultMetadataTTL}
+	} else {
+		if in.Name != nil && *in.Name != f.Name {
+			return errInput{errors.New("name: a feed cannot be renamed; create a new one")}
+		}
+		if in.Type != nil && !strings.EqualFold(strings.TrimSpace(*in.Type), f.Type) {
+			return errInput{errors.New("type: a feed's type cannot change; create a new feed")}
+		}
+	}
+	if in.Upstream != nil {
+		f.Upstream = *in.Upstream
+	}
+	if in.Sources != nil {
+		src, err := feed.ParseSources(strings.Join(*in.Sources, ","))
+		if err != nil {
+			return errInput{fmt.Errorf("sources: %w", err)}
+		}
+		f.Sources = src
+	}
+	if in.Unassessed != nil {
+		f.Unassessed = *in.Unassessed
+	}
+	if in.Filter != nil {
+		f.FilterBlocked = *in.Filter
+	}
+	if in.TTL != nil {
+		if *in.TTL < 0 || *in.TTL > int64(feed.MaxMetadataTTL/time.Second) {
+			return errInput{fmt.Errorf("metadata_ttl_seconds %d: want 0 to %d", *in.TTL, int64(feed.MaxMetadataTTL/time.Second))}
+		}
+		f.MetadataTTL = time.Duration(*in.TTL) * time.Second
+	}
+	if in.Description != nil {
+		f.Description = *in.Description
+	}
+	if err := feed.Validate(f); err != nil {
+		return errInput{err}
+	}
+	return nil
+}
+
+// cleanAssessors trims and de-duplicates user names (nil stays nil: keep).
+func cleanAssessors(in *[]string) []string {
+	if in == nil {
+		return nil
+	}
+	out := []string{}
+	seen := map[string]bool{}
+	for _, u := range *in {
+		if u = strings.TrimSpace(u); u != "" && !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// saveFeed creates or updates a feed with its assessors and makes the
+// proxy see the change at once.
+func (s *Server) saveFeed(r *http.Request, name string, in feedInput, create bool) (store.Feed, error) {
+	var f store.Feed
+	if !create {
+		var err error
+		if f, err = s.st.FeedByName(r.Context(), name); err != nil {
+			return f, err
+		}
+	}
+	if err := applyFeed(&f, in, create); err != nil {
+		return f, err
+	}
+	if err := s.st.SaveFeed(r.Context(), f, create, cleanAssessors(in.Assessors), time.Now()); err != nil {
+		if errors.Is(err, store.ErrMissing) { // an unknown assessor
+			return f, errInput{err}
+		}
+		return f, err
+	}
+	if s.feeds != nil {
+		s.feeds.Forget(f.Name)
+	}
+	action := "feed updated"
+	if create {
+		action = "feed created"
+	}
+	s.log.Info(action, "by", principal(r).Username, "feed", f.Name, "type", f.Type, "upstream", f.Upstream)
+	return s.st.FeedByName(r.Context(), f.Name)
+}
+
+// deleteFeed removes a feed, its cache index and the cached files no
+// other feed uses.
+func (s *Server) deleteFeed(r *http.Request, name string) error {
+	orphans, err := s.st.DeleteFeed(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	if s.feeds != nil {
+		s.feeds.Env().Cache.RemoveBlobs(orphans)
+		s.feeds.Forget(name)
+	}
+	s.log.Info("feed deleted", "by", principal(r).Username, "feed", name, "cached_files_removed", len(orphans))
+	return nil
+}
+
+// feedProblem answers a feed error: bad input 422, unknown feed 404, a
+// taken name 409.
+func (s *Server) feedProblem(w http.ResponseWriter, r *http.Request, err error) {
+	var ie errInput
+	switch {
+	case errors.As(err, &ie):
+		problem(w, r, http.StatusUnprocessableEntity, ie.Error())
+	case errors.Is(err, store.ErrNotFound):
+		problem(w, r, http.StatusNotFound, err.Error())
+	case errors.Is(err, store.ErrFeedExists):
+		problem(w, r, http.StatusConflict, err.Error())
+	default:
+		s.storeProblem(w, r, err)
+	}
+}
+
+func (s *Server) feedWithAssessors(ctx context.Context, f store.Feed) (feedJSON, error) {
+	as, err := s.st.FeedAssessors(ctx, f.Name)
+	if err != nil {
+		return feedJSON{}, err
+	}
+	return feedOut(f, as), nil
+}
+
+func (s *Server) apiFeeds(w http.ResponseWriter, r *http.Request) {
+	fs, err := s.st.Feeds(r.Context())
+	if err != nil {
+		s.storeProblem(w, r, err)
+		return
+	}
+	out := make([]feedJSON, 0, len(fs))
+	for _, f := range fs {
+		o, err := s.feedWithAssessors(r.Context(), f)
+		if err != nil {
+			s.storeProblem(w, r, err)
+			return
+		}
+		out = append(out, o)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) apiFeed(w http.ResponseWriter, r *http.Request) {
+	f, err := s.st.FeedByName(r.Context(), r.PathValue("name"))
+	if err != nil {
+		s.feedProblem(w, r, err)
+		return
+	}
+	o, err := s.feedWithAssessors(r.Context(), f)
+	if err != nil {
+		s.storeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+func (s *Server) apiCreateFeed(w http.ResponseWriter, r *http.Request) {
+	var in feedInput
+	if !readJSON(w, r, &in) {
+		return
+	}
+	f, err := s.saveFeed(r, "", in, true)
+	if err != nil {
+		s.feedProblem(w, r, err)
+		return
+	}
+	o, err := s.feedWithAssessors(r.Context(), f)
+	if err != nil {
+		s.storeProblem(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/feeds/"+f.Name)
+	writeJSON(w, http.StatusCreated, o)
+}
+
+func (s *Server) apiUpdateFeed(w http.ResponseWriter, r *http.Request) {
+	var in feedInput
+	if !readJSON(w, r, &in) {
+		return
+	}
+	f, err := s.saveFeed(r, r.PathValue("name"), in, false)
+	if err != nil {
+		s.feedProblem(w, r, err)
+		return
+	}
+	o, err := s.feedWithAssessors(r.Context(), f)
+	if err != nil {
+		s.storeProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+func (s *Server) apiDeleteFeed(w http.ResponseWriter, r *http.Request) {
+	if err := s.deleteFeed(r, r.PathValue("name")); err != nil {
+		s.feedProblem(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// pageParams reads offset (default 0) and limit (default def, at most 500).
+func pageParams(r *http.Request, def int) (offset, limit int, err error) {
+	limit = def
+	for _, p := range []struct {
+		k      string
+		dst    *int
+		lo, hi int
+	}{{"offset", &offset, 0, 1 << 30}, {"limit", &limit, 1, 500}} {
+		v := r.URL.Query().Get(p.k)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < p.lo || n > p.hi {
+			return 0, 0, fmt.Errorf("%s %q: want a number from %d to %d", p.k, v, p.lo, p.hi)
+		}
+		*p.dst = n
+	}
+	return offset, limit, nil
+}
+
+// effectParam reads an optional allow/warn/block filter.
+func effectParam(r *http.Request, k string) (string, error) {
+	v := strings.TrimSpace(r.URL.Query().Get(k))
+	if v == "" {
+		return "", nil
+	}
+	e, err := assess.ParseEffect(v)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", k, err)
+	}
+	return string(e), nil
+}
+
+type feedDecisionJSON struct {
+	Seq     int64     `json:"seq"`
+	PURL    string    `json:"purl"`
+	Effect  string    `json:"effect"`
+	Reasons string    `json:"reasons"`
+	Client  string    `json:"client"`
+	At      time.Time `json:"at"`
+}
+
+type feedDecisionPage struct {
+	Total  int                `json:"total"`
+	Offset int                `json:"offset"`
+	Limit  int                `json:"limit"`
+	Items  []feedDecisionJSON `json:"items"`
+}
+
+// feedDecisions reads one page of a feed's audit; the audit of a deleted
+// feed stays readable.
+func (s *Server) feedDecisions(r *http.Request, name string, def int) (feedDecisionPage, error) {
+	offset, limit, err := pageParams(r, def)
+	if err != nil {
+		return feedDecisionPage{}, errInput{err}
+	}
+	eff, err := effectParam(r, "effect")
+	if err != nil {
+		return feedDecisionPage{}, errInput{err}
+	}
+	ds, total, err := s.st.FeedDecisionPage(r.Context(), name, eff, offset, limit)
+	if err != nil {
+		return feedDecisionPage{}, err
+	}
+	if total == 0 {
+		if _, err := s.st.FeedByName(r.Context(), name); err != nil {
+			return feedDecisionPage{}, err
+		}
+	}
+	out := feedDecisionPage{Total: total, Offset: offset, Limit: limit, Items: make([]feedDecisionJSON, 0, len(ds))}
+	for _, d := range ds {
+		out.Items = append(out.Items, feedDecisionJSON{Seq: d.Seq, PURL: d.PURL, Effect: d.Effect, Reasons: d.Reasons, Client: d.Client, At: d.At})
+	}
+	return out, nil
+}
+
+func (s *Server) apiFeedDecisions(w http.ResponseWriter, r *http.Request) {
+	out, err := s.feedDecisions(r, r.PathValue("name"), 50)
+	if err != nil {
+		s.feedProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type feedPackageJSON struct {
+	PURL      string    `json:"purl"`
+	Ecosystem string    `json:"ecosystem"`
+	Name      string    `json:"name"`
+	Version   string    `json:"version"`
+	Decision  string    `json:"decision"`
+	Downloads int64     `json:"downloads"`
+	Refused   int64     `json:"refused"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+}
+
+type feedPackagePage struct {
+	Total  int               `json:"total"`
+	Offset int               `json:"offset"`
+	Limit  int               `json:"limit"`
+	Items  []feedPackageJSON `json:"items"`
+}
+
+func (s *Server) feedPackages(r *http.Request, name string, def int) (feedPackagePage, error) {
+	if _, err := s.st.FeedByName(r.Context(), name); err != nil {
+		return feedPackagePage{}, err
+	}
+	offset, limit, err := pageParams(r, def)
+	if err != nil {
+		return feedPackagePage{}, errInput{err}
+	}
+	dec, err := effectParam(r, "decision")
+	if err != nil {
+		return feedPackagePage{}, errInput{err}
+	}
+	ps, total, err := s.st.FeedPackagePage(r.Context(), name, dec, offset, limit)
+	if err != nil {
+		return feedPackagePage{}, err
+	}
+	out := feedPackagePage{Total: total, Offset: offset, Limit: limit, Items: make([]feedPackageJSON, 0, len(ps))}
+	for _, p := range ps {
+		out.Items = append(out.Items, feedPackageJSON{PURL: p.PURL, Ecosystem: p.Ecosystem, Name: p.Name, Version: p.Version, Decision: p.Decision,
+			Downloads: p.Downloads, Refused: p.Refused, FirstSeen: p.FirstSeen, LastSeen: p.LastSeen})
+	}
+	return out, nil
+}
+
+func (s *Server) apiFeedPackages(w http.ResponseWriter, r *http.Request) {
+	out, err := s.feedPackages(r, r.PathValue("name"), 50)
+	if err != nil {
+		s.feedProblem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,277 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/vulngate/vulngate/internal/auth"
+	"github.com/vulngate/vulngate/internal/feed"
+	"github.com/vulngate/vulngate/internal/feed/proxy"
+	"github.com/vulngate/vulngate/internal/store"
+)
+
+// The feed pages: Administration › Feeds lists feeds and creates them
+// (admins); a feed's page shows its settings, how to point clients at it,
+// its recent gate decisions and tracked packages, and lets admins change
+// or delete it. Reading needs any role, as in the API.
+func (s *Server) registerFeedUI() {
+	s.handle("GET /admin/feeds", auth.Viewer, s.uiFeeds)
+	s.handle("POST /admin/feeds", auth.Admin, s.uiCreateFeed)
+	s.handle("GET /admin/feeds/{name}", auth.Viewer, s.uiFeed)
+	s.handle("POST /admin/feeds/{name}", auth.Admin, s.uiUpdateFeed)
+	s.handle("POST /admin/feeds/{name}/delete", auth.Admin, s.uiDeleteFeed)
+}
+
+var (
+	feedPolicies = []string{"inherit", "allow", "warn", "block"}
+	feedEffects  = []string{"allow", "warn", "block"}
+)
+
+// feedForm is what the create and edit forms show.
+type feedForm struct {
+	Name, Type, Upstream, Unassessed, TTL, Description string
+	Sources                                            map[string]bool
+	Filter                                             bool
+	Assessors                                          map[string]bool
+}
+
+func formOf(f store.Feed, assessors []string) feedForm {
+	ff := feedForm{Name: f.Name, Type: f.Type, Upstream: f.Upstream, Unassessed: f.Unassessed, TTL: f.MetadataTTL.String(),
+		Description: f.Description, Filter: f.FilterBlocked, Sources: map[string]bool{}, Assessors: map[string]bool{}}
+	if ff.Unassessed == "" {
+		ff.Unassessed = "inherit"
+	}
+	for _, src := range f.Sources {
+		ff.Sources[src] = true
+	}
+	for _, a := range assessors {
+		ff.Assessors[a] = true
+	}
+	return ff
+}
+
+// readFeedForm turns the posted form into feed input; name and type only
+// when creating.
+func readFeedForm(r *http.Request, create bool) (feedInput, feedForm, error) {
+	r.ParseForm()
+	pf := r.PostForm
+	ff := feedForm{Name: strings.TrimSpace(pf.Get("name")), Type: pf.Get("type"), Upstream: strings.TrimSpace(pf.Get("upstream")),
+		Unassessed: pf.Get("unassessed"), TTL: strings.TrimSpace(pf.Get("metadata_ttl")), Description: pf.Get("description"),
+		Filter: pf.Get("filter_blocked") != "", Sources: map[string]bool{}, Assessors: map[string]bool{}}
+	sources := pf["sources"]
+	for _, src := range sources {
+		ff.Sources[src] = true
+	}
+	assessors := pf["assessors"]
+	for _, a := range assessors {
+		ff.Assessors[a] = true
+	}
+	in := feedInput{Upstream: &ff.Upstream, Sources: &sources, Unassessed: &ff.Unassessed, Filter: &ff.Filter,
+		Description: &ff.Description, Assessors: &assessors}
+	if assessors == nil {
+		empty := []string{}
+		in.Assessors = &empty
+	}
+	if create {
+		in.Name, in.Type = &ff.Name, &ff.Type
+	}
+	if ff.TTL != "" {
+		d, err := time.ParseDuration(ff.TTL)
+		if err != nil {
+			return in, ff, errInput{fmt.Errorf("metadata TTL %q: want a duration such as 5m, 1h or 0s", ff.TTL)}
+		}
+		secs := int64(d / time.Second)
+		in.TTL = &secs
+	}
+	return in, ff, nil
+}
+
+type feedRow struct {
+	feedJSON
+	Packages int
+}
+
+// assessorChoices lists the users who may get an assess grant: assessors,
+// plus anyone already holding one for the feed.
+func (s *Server) assessorChoices(r *http.Request, holding map[string]bool) ([]string, error) {
+	us, err := s.st.Users(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, u := range us {
+		if u.Role == string(auth.Assessor) || holding[u.Username] {
+			out = append(out, u.Username)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) feedsPage(w http.ResponseWriter, r *http.Request, status int, form feedForm, errMsg string) {
+	fs, err := s.st.Feeds(r.Context())
+	if err != nil {
+		s.uiInternal(w, r, err)
+		return
+	}
+	rows := make([]feedRow, 0, len(fs))
+	for _, f := range fs {
+		o, err := s.feedWithAssessors(r.Context(), f)
+		if err != nil {
+			s.uiInternal(w, r, err)
+			return
+		}
+		_, n, err := s.st.FeedPackagePage(r.Context(), f.Name, "", 0, 1)
+		if err != nil {
+			s.uiInternal(w, r, err)
+			return
+		}
+		rows = append(rows, feedRow{feedJSON: o, Packages: n})
+	}
+	choices, err := s.assessorChoices(r, form.Assessors)
+	if err != nil {
+		s.uiInternal(w, r, err)
+		return
+	}
+	if form.Sources == nil {
+		form = formOf(store.Feed{Type: string(feed.NPM), Sources: []string{feed.SourceOSV}, MetadataTTL: feed.DefaultMetadataTTL}, nil)
+	}
+	s.render(w, r, status, "feeds", "Feeds", map[string]any{"Feeds": rows, "Form": form, "Types": feed.Types,
+		"Users": choices, "Base": s.publicBase(r), "Policies": feedPolicies}, errMsg)
+}
+
+func (s *Server) uiFeeds(w http.ResponseWriter, r *http.Request) {
+	s.feedsPage(w, r, http.StatusOK, feedForm{}, "")
+}
+
+// uiFeedError re-renders a form with the problem, or fails the page.
+func (s *Server) uiFeedError(w http.ResponseWriter, r *http.Request, err error, again func(status int, msg string)) {
+	var ie errInput
+	switch {
+	case errors.As(err, &ie):
+		again(http.StatusUnprocessableEntity, ie.Error())
+	case errors.Is(err, store.ErrFeedExists):
+		again(http.StatusConflict, err.Error())
+	case errors.Is(err, store.ErrNotFound):
+		s.renderError(w, r, http.StatusNotFound, err.Error())
+	default:
+		s.uiInternal(w, r, err)
+	}
+}
+
+func (s *Server) uiCreateFeed(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	in, form, err := readFeedForm(r, true)
+	if err == nil {
+		_, err = s.saveFeed(r, "", in, true)
+	}
+	if err != nil {
+		s.uiFeedError(w, r, err, func(status int, msg string) { s.feedsPage(w, r, status, form, msg) })
+		return
+	}
+	http.Redirect(w, r, "/admin/feeds/"+url.PathEscape(form.Name)+"?ok=feedcreated", http.StatusSeeOther)
+}
+
+// publicBase is the server's URL as the browser sees it, for the client
+// set-up shown on the pages.
+func (s *Server) publicBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || s.opts.SecureCookies {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func (s *Server) feedPage(w http.ResponseWriter, r *http.Request, status int, form *feedForm, errMsg string) {
+	name := r.PathValue("name")
+	f, err := s.st.FeedByName(r.Context(), name)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			s.renderError(w, r, http.StatusNotFound, fmt.Sprintf("There is no feed named %q.", name))
+			return
+		}
+		s.uiInternal(w, r, err)
+		return
+	}
+	o, err := s.feedWithAssessors(r.Context(), f)
+	if err != nil {
+		s.uiInternal(w, r, err)
+		return
+	}
+	if form == nil {
+		ff := formOf(f, o.Assessors)
+		form = &ff
+	}
+	choices, err := s.assessorChoices(r, form.Assessors)
+	if err != nil {
+		s.uiInternal(w, r, err)
+		return
+	}
+	data := map[string]any{"F": o, "Form": form, "Users": choices, "Scope": feed.Scope(f.Name),
+		"URL": s.publicBase(r) + proxy.Prefix + f.Name, "Policies": feedPolicies, "Effects": feedEffects}
+	// The lists page with their own offsets (?doffset=, ?poffset=).
+	q := r.URL.Query()
+	dr := &http.Request{URL: &url.URL{RawQuery: url.Values{"offset": {q.Get("doffset")}, "limit": {"25"}, "effect": {q.Get("effect")}}.Encode()}}
+	dr = dr.WithContext(r.Context())
+	decisions, err := s.feedDecisions(dr, f.Name, 25)
+	if err != nil {
+		s.uiFeedError(w, r, err, func(status int, msg string) { s.renderError(w, r, http.StatusBadRequest, msg) })
+		return
+	}
+	pr := (&http.Request{URL: &url.URL{RawQuery: url.Values{"offset": {q.Get("poffset")}, "limit": {"50"}, "decision": {q.Get("decision")}}.Encode()}}).WithContext(r.Context())
+	packages, err := s.feedPackages(pr, f.Name, 50)
+	if err != nil {
+		s.uiFeedError(w, r, err, func(status int, msg string) { s.renderError(w, r, http.StatusBadRequest, msg) })
+		return
+	}
+	data["Decisions"], data["Packages"] = decisions, packages
+	data["Effect"], data["Decision"] = q.Get("effect"), q.Get("decision")
+	data["DNext"], data["PNext"] = pagerLink(r, "doffset", decisions.Offset, decisions.Limit, decisions.Total), pagerLink(r, "poffset", packages.Offset, packages.Limit, packages.Total)
+	data["DPrev"], data["PPrev"] = pagerLink(r, "doffset", decisions.Offset, -decisions.Limit, decisions.Total), pagerLink(r, "poffset", packages.Offset, -packages.Limit, packages.Total)
+	s.render(w, r, status, "feeds", "Feed "+f.Name, data, errMsg)
+}
+
+// pagerLink is the page's URL with key moved by step, or "" when that
+// leaves the list.
+func pagerLink(r *http.Request, key string, offset, step, total int) string {
+	n := offset + step
+	if n < 0 && offset > 0 {
+		n = 0
+	}
+	if n < 0 || n >= total || n == offset {
+		return ""
+	}
+	q := r.URL.Query()
+	q.Del("ok")
+	q.Set(key, fmt.Sprint(n))
+	return r.URL.Path + "?" + q.Encode()
+}
+
+func (s *Server) uiFeed(w http.ResponseWriter, r *http.Request) {
+	s.feedPage(w, r, http.StatusOK, nil, "")
+}
+
+func (s *Server) uiUpdateFeed(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	name := r.PathValue("name")
+	in, form, err := readFeedForm(r, false)
+	if err == nil {
+		_, err = s.saveFeed(r, name, in, false)
+	}
+	if err != nil {
+		s.uiFeedError(w, r, err, func(status int, msg string) { s.feedPage(w, r, status, &form, msg) })
+		return
+	}
+	http.Redirect(w, r, "/admin/feeds/"+url.PathEscape(name)+"?ok=saved", http.StatusSeeOther)
+}
+
+func (s *Server) uiDeleteFeed(w http.ResponseWriter, r *http.Request) {
+	if err := s.deleteFeed(r, r.PathValue("name")); err != nil {
+		s.uiFeedError(w, r, err, func(status int, msg string) { s.renderError(w, r, status, msg) })
+		return
+	}
+	http.Redirect(w, r, "/admin/feeds?ok=deleted", http.StatusSeeOther)
+}
