@@ -166,6 +166,15 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 	if err := im.finish(); err != nil {
 		return stats, err
 	}
+	if _, err := im.s.Partition(ctx, im.part); err == nil && im.s.dialect == Postgres {
+		// Freshly written rows have no planner statistics until autovacuum
+		// gets to them; without them PostgreSQL compares and deletes whole
+		// generations with nested loops (quadratic in the partition size).
+		// A first import has no generation to compare with or delete.
+		if _, err := im.s.db.ExecContext(ctx, `ANALYZE advisory, advisory_package, advisory_alias`); err != nil {
+			return stats, fmt.Errorf("store: commit import of %s: analyze: %w", im.part, err)
+		}
+	}
 	var old int64 = -1
 	err := im.s.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, im.s.Rebind(`SELECT generation FROM partition_state WHERE name = ?`), im.part).Scan(&old)
@@ -187,6 +196,12 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		return stats, fmt.Errorf("store: commit import of %s: %w", im.part, err)
 	}
 	im.done = true
+	if im.s.dialect == Postgres {
+		// Lookups start from partition_state; with its statistics the
+		// planner probes the package index per partition instead of
+		// scanning it. Best effort: the import is committed already.
+		im.s.db.ExecContext(ctx, `ANALYZE partition_state`)
+	}
 	if old >= 0 {
 		return stats, im.s.deleteGeneration(ctx, im.part, old)
 	}
@@ -389,8 +404,14 @@ func decodeKeys(s string) []PackageKey {
 func (s *Store) deleteGeneration(ctx context.Context, part string, gen int64) error {
 	for _, table := range []string{"advisory_package", "advisory_alias", "advisory"} {
 		q := s.Rebind(`DELETE FROM ` + table + ` WHERE part = ? AND generation = ? AND id IN (SELECT id FROM ` + table + ` WHERE part = ? AND generation = ? LIMIT 5000)`)
+		args := []any{part, gen, part, gen}
+		if s.dialect == Postgres {
+			// The batch's row addresses are computed once (an InitPlan),
+			// whatever the planner's statistics say about the generation.
+			q, args = s.Rebind(`DELETE FROM `+table+` WHERE ctid = ANY(ARRAY(SELECT ctid FROM `+table+` WHERE part = ? AND generation = ? LIMIT 5000))`), args[:2]
+		}
 		for {
-			res, err := s.db.ExecContext(ctx, q, part, gen, part, gen)
+			res, err := s.db.ExecContext(ctx, q, args...)
 			if err != nil {
 				return fmt.Errorf("store: delete generation %d of %s: %w", gen, part, err)
 			}
