@@ -18,11 +18,18 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-# Short fuzzing runs of every parser fuzz target.
+# Short fuzzing runs of every parser fuzz target (FUZZTIME each).
+FUZZTIME ?= 30s
+FUZZ_TARGETS = \
+	internal/purl:FuzzParse internal/sbom:FuzzRead internal/match:FuzzEvaluate \
+	internal/source/osvmirror:FuzzZipArchive internal/source/ossindex:FuzzReport \
+	internal/source/ossindex:FuzzCoordinate internal/vex:FuzzParse \
+	internal/feed/gomod:FuzzUnescape internal/feed/npm:FuzzValidName internal/feed/pypi:FuzzParse
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/purl/
-	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 30s ./internal/sbom/
-	$(GO) test -run '^$$' -fuzz FuzzEvaluate -fuzztime 30s ./internal/match/
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== $$t"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}/ || exit 1; \
+	done
 
 # Go benchmarks and the comparison harness (see bench/README.md).
 bench:
