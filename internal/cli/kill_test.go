@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -57,19 +58,36 @@ func writeSyntheticBucket(t *testing.T, dir string, n int, modified string) {
 	os.WriteFile(filepath.Join(dir, "PyPI", "modified_id.csv"), []byte(csv.String()), 0o644)
 }
 
+// TestMirrorKilledMidImportKeepsPreviousData SIGKILLs "vulngate mirror" in
+// the middle of a full import, on SQLite and on PostgreSQL: the previous
+// generation stays queryable, and the next run completes and collects what
+// the killed run wrote.
 func TestMirrorKilledMidImportKeepsPreviousData(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes a large synthetic bucket")
 	}
-	data := t.TempDir()
 	v1, v2 := t.TempDir(), t.TempDir()
 	writeSyntheticBucket(t, v1, 10, "2024-01-01T00:00:00Z")
 	writeSyntheticBucket(t, v2, 150000, "2024-06-01T00:00:00Z")
-	if _, errOut, err := run(t, "--data-dir", data, "--log-level", "warn", "mirror", "--base-url", "file://"+v1, "--ecosystems", "PyPI"); err != nil {
+	t.Run("sqlite", func(t *testing.T) {
+		data := t.TempDir()
+		killMidImport(t, v1, v2, []string{"--data-dir", data}, store.Options{DataDir: data})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn, data := pgtest.DSN(t), t.TempDir()
+		killMidImport(t, v1, v2, []string{"--database-url", dsn, "--data-dir", data}, store.Options{DSN: dsn})
+	})
+}
+
+func killMidImport(t *testing.T, v1, v2 string, storeArgs []string, opts store.Options) {
+	cli := func(args ...string) (string, string, error) {
+		return run(t, append(append([]string{}, storeArgs...), args...)...)
+	}
+	if _, errOut, err := cli("--log-level", "warn", "mirror", "--base-url", "file://"+v1, "--ecosystems", "PyPI"); err != nil {
 		t.Fatalf("first mirror: %v %s", err, errOut)
 	}
 
-	cmd := exec.Command(os.Args[0], "--data-dir", data, "--log-format", "json", "mirror", "--base-url", "file://"+v2, "--ecosystems", "PyPI")
+	cmd := exec.Command(os.Args[0], append(append([]string{}, storeArgs...), "--log-format", "json", "mirror", "--base-url", "file://"+v2, "--ecosystems", "PyPI")...)
 	cmd.Env = append(os.Environ(), "VULNGATE_TEST_AS_CLI=1")
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -95,44 +113,54 @@ func TestMirrorKilledMidImportKeepsPreviousData(t *testing.T) {
 	}
 	time.Sleep(700 * time.Millisecond)
 	cmd.Process.Kill() // SIGKILL
-	err := cmd.Wait()
-	if err == nil {
+	if err := cmd.Wait(); err == nil {
 		t.Fatal("the import finished before it could be killed; make the bucket larger")
 	}
 
+	scan := func(purls ...string) scanDoc {
+		t.Helper()
+		out, errOut, err := cli(append([]string{"--log-level", "warn", "scan", "--format", "json"}, purls...)...)
+		var doc scanDoc
+		if jerr := json.Unmarshal([]byte(out), &doc); jerr != nil {
+			t.Fatalf("scan %v: %v %v %s", purls, err, jerr, errOut)
+		}
+		return doc
+	}
+	count := func() (store.PartitionState, int) {
+		t.Helper()
+		st, err := store.Open(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		p, err := st.Partition(context.Background(), "PyPI")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows int
+		st.DB().QueryRow(`SELECT COUNT(*) FROM advisory`).Scan(&rows)
+		return p, rows
+	}
+
 	// The previous generation is intact and queryable.
-	doc := scanJSON(t, data, "pkg:pypi/alpha@1.0", "pkg:pypi/synthetic-5000@1.0")
+	doc := scan("pkg:pypi/alpha@1.0", "pkg:pypi/synthetic-5000@1.0")
 	if len(doc.Components[0].Findings) != 1 || len(doc.Components[1].Findings) != 0 {
 		t.Fatalf("after the kill: alpha findings %d, synthetic-5000 findings %d", len(doc.Components[0].Findings), len(doc.Components[1].Findings))
 	}
-	st, err := store.Open(context.Background(), store.Options{DataDir: data})
-	if err != nil {
-		t.Fatal(err)
+	p, rows := count()
+	if p.Records != 11 {
+		t.Fatalf("partition after the kill: %+v", p)
 	}
-	p, err := st.Partition(context.Background(), "PyPI")
-	var rows int
-	st.DB().QueryRow(`SELECT COUNT(*) FROM advisory`).Scan(&rows)
-	st.Close()
-	if err != nil || p.Records != 11 {
-		t.Fatalf("partition after the kill: %+v %v", p, err)
-	}
-	if rows <= 11 {
-		t.Logf("the killed import had written no batch yet (%d rows)", rows)
-	}
+	t.Logf("the killed import left %d rows", rows-11)
 
 	// The next run completes and removes what the killed run left behind.
-	if _, errOut, err := run(t, "--data-dir", data, "--log-level", "warn", "mirror", "--base-url", "file://"+v2, "--ecosystems", "PyPI"); err != nil {
+	if _, errOut, err := cli("--log-level", "warn", "mirror", "--base-url", "file://"+v2, "--ecosystems", "PyPI"); err != nil {
 		t.Fatalf("mirror after kill: %v %s", err, errOut)
 	}
-	st, _ = store.Open(context.Background(), store.Options{DataDir: data})
-	defer st.Close()
-	p, _ = st.Partition(context.Background(), "PyPI")
-	st.DB().QueryRow(`SELECT COUNT(*) FROM advisory`).Scan(&rows)
-	if p.Records != 150001 || rows != 150001 {
+	if p, rows := count(); p.Records != 150001 || rows != 150001 {
 		t.Fatalf("after recovery: partition records %d, advisory rows %d, want 150001", p.Records, rows)
 	}
-	doc = scanJSON(t, data, "pkg:pypi/synthetic-5000@1.0")
-	if len(doc.Components[0].Findings) != 1 {
-		t.Fatalf("new data not queryable")
+	if doc := scan("pkg:pypi/synthetic-5000@1.0"); len(doc.Components[0].Findings) != 1 {
+		t.Fatal("new data not queryable")
 	}
 }
