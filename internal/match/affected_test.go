@@ -220,7 +220,8 @@ func TestEvaluateNpm(t *testing.T) {
 
 func TestEvaluatePackagist(t *testing.T) {
 	// DRUPAL-CONTRIB-2023-031: ecosystem "Packagist:" followed by the
-	// Drupal repository URL; [0, 1.2.2) and [1.3.0-beta1, 1.3.0-rc3).
+	// repository URL (in this copy an example URL stands for the Drupal
+	// repository's); [0, 1.2.2) and [1.3.0-beta1, 1.3.0-rc3).
 	d, n := load(t, "DRUPAL-CONTRIB-2023-031").Affected[0].Package.Ecosystem, "drupal/symfony_mailer"
 	if !strings.HasPrefix(d, "Packagist:https://") {
 		t.Fatalf("unexpected ecosystem %q", d)
