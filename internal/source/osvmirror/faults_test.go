@@ -116,3 +116,42 @@ func TestSourceTimeoutKeepsPreviousData(t *testing.T) {
 		}
 	})
 }
+
+// TestStalledBodyIsAbortedByIdleTimeout: with the default client (no
+// overall timeout, so large all.zip downloads can take as long as they
+// flow), a body that stops delivering data is aborted after IdleTimeout.
+func TestStalledBodyIsAbortedByIdleTimeout(t *testing.T) {
+	dir := corpus.Dir(t)
+	release := make(chan struct{})
+	defer close(release)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/CRAN/all.zip" {
+			http.ServeFile(w, r, filepath.Join(dir, filepath.FromSlash(r.URL.Path)))
+			return
+		}
+		w.Header().Set("Content-Length", "100000")
+		w.Write(make([]byte, 1000))
+		w.(http.Flusher).Flush()
+		select { // stall until the client gives up or the test ends
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	st := openStore(t)
+	m, err := New(st, Options{BaseURL: srv.URL, Ecosystems: []string{"CRAN"}, IdleTimeout: 300 * time.Millisecond, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	rep, err := m.Sync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := rep.Ecosystems[0].Err; e == nil || !strings.Contains(e.Error(), "no data for") {
+		t.Fatalf("stalled download: %v", rep.Ecosystems[0].Err)
+	}
+	if time.Since(start) > time.Minute {
+		t.Fatalf("gave up only after %v", time.Since(start))
+	}
+}

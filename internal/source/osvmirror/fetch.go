@@ -29,7 +29,7 @@ type fetcher interface {
 	describe(rel string) string
 }
 
-func newFetcher(base string, client *http.Client, userAgent string) (fetcher, error) {
+func newFetcher(base string, client *http.Client, userAgent string, idle time.Duration) (fetcher, error) {
 	u, err := url.Parse(strings.TrimSpace(base))
 	if err != nil {
 		return nil, fmt.Errorf("base URL %q: %w", base, err)
@@ -40,7 +40,7 @@ func newFetcher(base string, client *http.Client, userAgent string) (fetcher, er
 			return nil, fmt.Errorf("base URL %q: no host", base)
 		}
 		u.Path = strings.TrimSuffix(u.Path, "/")
-		return &httpFetcher{base: u, client: client, ua: userAgent}, nil
+		return &httpFetcher{base: u, client: client, ua: userAgent, idle: idle}, nil
 	case "file":
 		p := u.Path
 		if u.Host != "" && u.Host != "localhost" { // file://relative/dir written by hand
@@ -115,6 +115,33 @@ type httpFetcher struct {
 	base   *url.URL
 	client *http.Client
 	ua     string
+	idle   time.Duration // abort a body that delivers nothing this long
+}
+
+// idleBody cancels its request when reads make no progress for a while.
+type idleBody struct {
+	io.ReadCloser
+	timer  *time.Timer
+	idle   time.Duration
+	cancel context.CancelFunc
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.timer.Reset(b.idle)
+	}
+	if err != nil && err != io.EOF && !b.timer.Stop() {
+		err = fmt.Errorf("no data for %s: %w", b.idle, err)
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.timer.Stop()
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 const fetchAttempts = 4
@@ -142,36 +169,53 @@ func (h *httpFetcher) open(ctx context.Context, rel string) (io.ReadCloser, erro
 			case <-time.After(d):
 			}
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-		if err != nil {
+		body, retry, err := h.get(ctx, target)
+		if err == nil {
+			return body, nil
+		}
+		if !retry {
 			return nil, err
 		}
-		req.Header.Set("User-Agent", h.ua)
-		resp, err := h.client.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			lastErr = fmt.Errorf("GET %s: %w", target, err)
-			continue
-		}
-		switch {
-		case resp.StatusCode == http.StatusOK:
-			return resp.Body, nil
-		case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden && strings.Contains(h.base.Host, "storage.googleapis.com"):
-			// GCS answers 403 for objects that do not exist in public buckets.
-			resp.Body.Close()
-			return nil, fmt.Errorf("GET %s: %s: %w", target, resp.Status, errNotFound)
-		case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-			resp.Body.Close()
-			lastErr = fmt.Errorf("GET %s: %s", target, resp.Status)
-			continue
-		default:
-			resp.Body.Close()
-			return nil, fmt.Errorf("GET %s: %s", target, resp.Status)
-		}
+		lastErr = err
 	}
 	return nil, lastErr
+}
+
+// get makes one request. retry reports whether a failure is transient.
+func (h *httpFetcher) get(ctx context.Context, target string) (body io.ReadCloser, retry bool, err error) {
+	rctx, cancel := context.WithCancel(ctx)
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, target, nil)
+	if err != nil {
+		cancel()
+		return nil, false, err
+	}
+	req.Header.Set("User-Agent", h.ua)
+	resp, err := h.client.Do(req)
+	if err != nil {
+		cancel()
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		return nil, true, fmt.Errorf("GET %s: %w", target, err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		idle := h.idle
+		if idle <= 0 {
+			idle = 24 * time.Hour
+		}
+		return &idleBody{ReadCloser: resp.Body, timer: time.AfterFunc(idle, cancel), idle: idle, cancel: cancel}, false, nil
+	}
+	resp.Body.Close()
+	cancel()
+	switch {
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden && strings.Contains(h.base.Host, "storage.googleapis.com"):
+		// GCS answers 403 for objects that do not exist in public buckets.
+		return nil, false, fmt.Errorf("GET %s: %s: %w", target, resp.Status, errNotFound)
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		return nil, true, fmt.Errorf("GET %s: %s", target, resp.Status)
+	default:
+		return nil, false, fmt.Errorf("GET %s: %s", target, resp.Status)
+	}
 }
 
 func (h *httpFetcher) local(ctx context.Context, rel, tmpDir string) (string, func(), error) {

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"sort"
@@ -74,6 +75,9 @@ type Options struct {
 	// ForceFull ignores the incremental path.
 	ForceFull bool
 	UserAgent string
+	// IdleTimeout aborts a download whose body delivers nothing for this
+	// long; default 2 minutes.
+	IdleTimeout time.Duration
 }
 
 // Mirror syncs selected ecosystems into a store.
@@ -90,7 +94,20 @@ func New(st Store, opts Options) (*Mirror, error) {
 		opts.BaseURL = DefaultBaseURL
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 5 * time.Minute}
+		// No overall timeout: the largest all.zip files are close to a
+		// gigabyte. Connections and headers are bounded here, and a body
+		// that stops flowing for IdleTimeout aborts the download.
+		opts.HTTPClient = &http.Client{Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   30 * time.Second,
+			ResponseHeaderTimeout: time.Minute,
+			IdleConnTimeout:       90 * time.Second,
+			MaxIdleConnsPerHost:   fetchWorkers,
+		}}
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 2 * time.Minute
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -110,7 +127,7 @@ func New(st Store, opts Options) (*Mirror, error) {
 	if len(opts.Ecosystems) == 0 {
 		return nil, errors.New("no ecosystems selected")
 	}
-	f, err := newFetcher(opts.BaseURL, opts.HTTPClient, opts.UserAgent)
+	f, err := newFetcher(opts.BaseURL, opts.HTTPClient, opts.UserAgent, opts.IdleTimeout)
 	if err != nil {
 		return nil, err
 	}
