@@ -73,9 +73,6 @@ func (im *Import) writer(ctx context.Context, batches <-chan []Record, werr chan
 	werr <- nil
 }
 
-// Generation is the generation this import writes.
-func (im *Import) Generation() int64 { return im.generation }
-
 // Add queues a record, handing a batch to the writer when enough are
 // queued.
 func (im *Import) Add(ctx context.Context, r Record) error {

@@ -149,6 +149,36 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 	return rep
 }
 
+// fetchRecord downloads and checks <base>/<id>.json. A record that is too
+// large or not a usable OSV record comes back marked malformed; the error
+// is for download failures only.
+func (m *Mirror) fetchRecord(ctx context.Context, base, id string) (fetchedRecord, error) {
+	rc, err := m.fetch.open(ctx, base+"/"+id+".json")
+	if err != nil {
+		return fetchedRecord{}, err
+	}
+	var data []byte
+	_, err = readAllLimited(rc, &data, maxRecordSize)
+	rc.Close()
+	switch {
+	case errors.Is(err, errTooLarge):
+		return fetchedRecord{malformed: "record exceeds the size limit"}, nil
+	case err != nil:
+		return fetchedRecord{}, err
+	}
+	fr := fetchedRecord{data: data}
+	v, err := osv.ParseHeader(data)
+	switch {
+	case err != nil:
+		fr.malformed = err.Error()
+	case v.ID != id:
+		fr.malformed = fmt.Sprintf("file holds record %q", v.ID)
+	default:
+		fr.v = v
+	}
+	return fr, nil
+}
+
 type fetchedRecord struct {
 	v         *osv.Header
 	data      []byte
@@ -171,43 +201,16 @@ func (m *Mirror) fetchRecords(ctx context.Context, base string, ids []string) (m
 		go func() {
 			defer wg.Done()
 			for id := range jobs {
-				rel := base + "/" + id + ".json"
-				rc, err := m.fetch.open(ctx, rel)
-				var data []byte
-				if err == nil {
-					var buf []byte
-					_, err = readAllLimited(rc, &buf, maxRecordSize)
-					rc.Close()
-					if errors.Is(err, errTooLarge) {
-						err = nil
-						mu.Lock()
-						out[id] = fetchedRecord{malformed: "record exceeds the size limit"}
-						mu.Unlock()
-						continue
-					}
-					data = buf
-				}
+				fr, err := m.fetchRecord(ctx, base, id)
+				mu.Lock()
 				if err != nil {
-					mu.Lock()
 					if firstErr == nil {
 						firstErr = err
 						cancel()
 					}
-					mu.Unlock()
-					continue
+				} else {
+					out[id] = fr
 				}
-				fr := fetchedRecord{data: data}
-				v, perr := osv.ParseHeader(data)
-				switch {
-				case perr != nil:
-					fr.malformed = perr.Error()
-				case v.ID != id:
-					fr.malformed = fmt.Sprintf("file holds record %q", v.ID)
-				default:
-					fr.v = v
-				}
-				mu.Lock()
-				out[id] = fr
 				mu.Unlock()
 			}
 		}()
