@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -28,6 +29,7 @@ type Import struct {
 	generation int64
 	buf        []Record
 	done       bool
+	skipped    []Skipped
 
 	batches chan []Record
 	werr    chan error // the writer's result, sent once when it stops
@@ -184,6 +186,9 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		st.Name, st.Source, st.Generation = im.part, im.source, im.generation
 		st.Records, st.Withdrawn = stats.Records, stats.Withdrawn
 		if err := upsertPartition(ctx, im.s, tx, st); err != nil {
+			return err
+		}
+		if err := replaceSkipped(ctx, im.s, tx, im.part, true, nil, im.skipped); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, im.s.Rebind(`DELETE FROM pending_generation WHERE generation = ?`), im.generation)
@@ -420,11 +425,22 @@ func (s *Store) deleteGeneration(ctx context.Context, part string, gen int64) er
 	return nil
 }
 
+// Delta is one incremental change of a partition.
+type Delta struct {
+	Upserts []Record
+	Deletes []string  // IDs removed upstream
+	Skipped []Skipped // records found malformed; they are remembered
+	// Unskipped are IDs no longer to remember as skipped (read fine now,
+	// or removed upstream).
+	Unskipped []string
+}
+
 // ApplyDelta replaces and deletes individual records of the partition's live
 // generation and records the new state, all in one transaction. The record
 // and withdrawn counts of st are recomputed from what the partition holds;
 // the state written is returned.
-func (s *Store) ApplyDelta(ctx context.Context, part string, upserts []Record, deletes []string, st PartitionState) (PartitionState, error) {
+func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st PartitionState) (PartitionState, error) {
+	upserts, deletes := d.Upserts, d.Deletes
 	cur, err := s.Partition(ctx, part)
 	if err != nil {
 		return st, err
@@ -446,6 +462,10 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, upserts []Record, d
 			return err
 		}
 		if err := insertRecords(ctx, s, tx, part, gen, upserts); err != nil {
+			return err
+		}
+		drop := append(append(slices.Clone(d.Unskipped), deletes...), skippedIDs(d.Skipped)...)
+		if err := replaceSkipped(ctx, s, tx, part, false, drop, d.Skipped); err != nil {
 			return err
 		}
 		st.Name, st.Source, st.Generation = part, cur.Source, gen
@@ -473,6 +493,9 @@ func (s *Store) Purge(ctx context.Context, part string) error {
 		return err
 	}
 	if _, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM partition_state WHERE name = ?`), part); err != nil {
+		return fmt.Errorf("store: purge %s: %w", part, err)
+	}
+	if _, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM advisory_skipped WHERE part = ?`), part); err != nil {
 		return fmt.Errorf("store: purge %s: %w", part, err)
 	}
 	return s.deleteGeneration(ctx, part, st.Generation)

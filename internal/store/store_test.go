@@ -125,7 +125,7 @@ func TestDeltaAndPurge(t *testing.T) {
 		importAll(t, s, "PyPI", record("A", t0, "requests"), record("B", t0, "requests"))
 		wd := record("B", t0.Add(time.Hour), "requests")
 		wd.Withdrawn = true
-		st, err := s.ApplyDelta(ctx, "PyPI", []Record{wd, record("D", t0, "flask")}, []string{"A"}, PartitionState{Watermark: t0.Add(time.Hour)})
+		st, err := s.ApplyDelta(ctx, "PyPI", Delta{Upserts: []Record{wd, record("D", t0, "flask")}, Deletes: []string{"A"}}, PartitionState{Watermark: t0.Add(time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}

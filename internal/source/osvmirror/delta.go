@@ -66,12 +66,18 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 	if err != nil {
 		return EcosystemReport{Err: err}
 	}
+	skipped, err := m.store.SkippedIDs(ctx, eco)
+	if err != nil {
+		return EcosystemReport{Err: err}
+	}
 
 	// A record changed when upstream modified it after the newest
 	// modification seen at the last sync (OSV's modified only grows), or
 	// when it is upstream but not stored (published late with an older
 	// timestamp). Release-filtered partitions skip the second rule: they
-	// deliberately do not store records of other releases.
+	// deliberately do not store records of other releases. Records skipped
+	// as malformed count as seen: only a newer modified time fetches them
+	// again.
 	var changed, removed []string
 	var watermark time.Time
 	for id, mod := range upstream {
@@ -79,7 +85,8 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 			watermark = mod
 		}
 		_, have := stored[id]
-		if mod.After(st.Watermark) || (!have && release == "") {
+		_, skip := skipped[id]
+		if mod.After(st.Watermark) || (!have && !skip && release == "") {
 			changed = append(changed, id)
 		}
 	}
@@ -88,11 +95,17 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 			removed = append(removed, id)
 		}
 	}
+	var delta store.Delta
+	for id := range skipped {
+		if _, ok := upstream[id]; !ok {
+			delta.Unskipped = append(delta.Unskipped, id)
+		}
+	}
 	if watermark.Before(st.Watermark) {
 		watermark = st.Watermark
 	}
 	rep := EcosystemReport{Mode: ModeIncremental}
-	if len(changed) == 0 && len(removed) == 0 {
+	if len(changed) == 0 && len(removed) == 0 && len(delta.Unskipped) == 0 {
 		rep.Mode, rep.Records, rep.Withdrawn = ModeUnchanged, st.Records, st.Withdrawn
 		if err := m.store.TouchPartition(ctx, eco, m.opts.Now()); err != nil {
 			rep.Err = err
@@ -117,7 +130,11 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 		f := fetched[id]
 		if f.malformed != "" {
 			rep.malformed(base+"/"+id+".json", f.malformed)
+			delta.Skipped = append(delta.Skipped, store.Skipped{ID: id, Reason: f.malformed})
 			continue
+		}
+		if _, ok := skipped[id]; ok {
+			delta.Unskipped = append(delta.Unskipped, id)
 		}
 		keys, keep := keysFor(f.v, eco)
 		_, had := stored[id]
@@ -135,7 +152,8 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 		upserts = append(upserts, recordFor(f.v, keys, f.data, nil))
 	}
 	rep.Removed = len(removed)
-	written, err := m.store.ApplyDelta(ctx, eco, upserts, removed, store.PartitionState{
+	delta.Upserts, delta.Deletes = upserts, removed
+	written, err := m.store.ApplyDelta(ctx, eco, delta, store.PartitionState{
 		BaseURL:   m.opts.BaseURL,
 		LastSync:  m.opts.Now(),
 		Watermark: watermark,

@@ -128,6 +128,9 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 			return fail(fmt.Errorf("%s: %s: %w", eco, where, r.fatal))
 		case r.malformed != "":
 			rep.malformed(r.name, r.malformed)
+			if checkEntryName(r.name) == "" {
+				im.Skip(strings.TrimSuffix(r.name, ".json"), r.malformed)
+			}
 			continue
 		}
 		if r.modified.After(watermark) {

@@ -42,8 +42,9 @@ const SourceLabel = "OSV"
 type Store interface {
 	Partition(ctx context.Context, name string) (store.PartitionState, error)
 	RecordIDs(ctx context.Context, part string) (map[string]struct{}, error)
+	SkippedIDs(ctx context.Context, part string) (map[string]struct{}, error)
 	BeginImport(ctx context.Context, part, source string) (*store.Import, error)
-	ApplyDelta(ctx context.Context, part string, upserts []store.Record, deletes []string, st store.PartitionState) (store.PartitionState, error)
+	ApplyDelta(ctx context.Context, part string, d store.Delta, st store.PartitionState) (store.PartitionState, error)
 	TouchPartition(ctx context.Context, part string, lastSync time.Time) error
 	CollectGarbage(ctx context.Context) error
 }

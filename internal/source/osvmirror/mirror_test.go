@@ -435,3 +435,42 @@ func TestModifiedCSV(t *testing.T) {
 }
 
 var _ = osv.BaseEcosystem
+
+// A record skipped as malformed (PYSEC-2024-55 has no modified time) must
+// not make every later sync take the partition for incomplete and import
+// all.zip again; when upstream fixes it (newer modified), it is fetched.
+func TestMalformedRecordDoesNotForceFullReimport(t *testing.T) {
+	dir := corpus.Dir(t)
+	st := openStore(t)
+	rep := doSync(t, st, "file://"+dir, "PyPI")
+	if e := rep.Ecosystems[0]; e.Err != nil || e.Mode != ModeFull || e.MalformedCount == 0 {
+		t.Fatalf("first sync: %+v", e)
+	}
+	rep = doSync(t, st, "file://"+dir, "PyPI")
+	if e := rep.Ecosystems[0]; e.Err != nil || e.Mode != ModeUnchanged {
+		t.Fatalf("second sync of unchanged data: mode %s, fallback %q, err %v", e.Mode, e.Fallback, e.Err)
+	}
+
+	bucket := t.TempDir()
+	writeBucket(t, bucket, map[string]map[string]string{"PyPI": {
+		"GOOD-1.json":  rec("GOOD-1", "PyPI", "requests", ""),
+		"NOMOD-1.json": `{"id": "NOMOD-1", "affected": [{"package": {"ecosystem": "PyPI", "name": "requests"}}]}`,
+	}})
+	st = openStore(t)
+	doSync(t, st, "file://"+bucket, "PyPI")
+	if e := doSync(t, st, "file://"+bucket, "PyPI").Ecosystems[0]; e.Mode != ModeUnchanged {
+		t.Fatalf("sync after a malformed record: mode %s (%s)", e.Mode, e.Fallback)
+	}
+	// Upstream fixes the record: a newer modified time and its own file.
+	fixed := rec("NOMOD-1", "PyPI", "requests", "")
+	fixed = strings.Replace(fixed, "2024-01-01", "2024-03-01", 1)
+	os.WriteFile(filepath.Join(bucket, "PyPI", "NOMOD-1.json"), []byte(fixed), 0o644)
+	os.WriteFile(filepath.Join(bucket, "PyPI", "modified_id.csv"), []byte("2024-03-01T00:00:00Z,NOMOD-1\n2024-01-01T00:00:00Z,GOOD-1\n"), 0o644)
+	e := doSync(t, st, "file://"+bucket, "PyPI").Ecosystems[0]
+	if e.Err != nil || e.Mode != ModeIncremental || e.Added != 1 || e.Records != 2 {
+		t.Fatalf("sync after the fix: %+v", e)
+	}
+	if skipped, err := st.SkippedIDs(context.Background(), "PyPI"); err != nil || len(skipped) != 0 {
+		t.Errorf("fixed record still remembered as skipped: %v %v", skipped, err)
+	}
+}
