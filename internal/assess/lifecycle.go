@@ -34,6 +34,18 @@ type RecordReport struct {
 // findings that have no assessment in the scope: the type whose CVSS range
 // holds the finding's score is recorded globally, with the type's expiry.
 func (s *Service) RecordScan(ctx context.Context, scope string, results []match.ComponentResult) (RecordReport, error) {
+	return s.RecordScanWith(ctx, scope, results, RecordOptions{})
+}
+
+// RecordOptions tunes RecordScanWith.
+type RecordOptions struct {
+	// AutoInScope records auto-assessments in the scan's scope instead of
+	// globally (projects: an SBOM's findings do not decide for feeds).
+	AutoInScope bool
+}
+
+// RecordScanWith is RecordScan with options.
+func (s *Service) RecordScanWith(ctx context.Context, scope string, results []match.ComponentResult, o RecordOptions) (RecordReport, error) {
 	sc, err := ParseScope(scope)
 	if err != nil {
 		return RecordReport{}, err
@@ -60,7 +72,14 @@ func (s *Service) RecordScan(ctx context.Context, scope string, results []match.
 	if len(res.New) == 0 {
 		return rep, nil
 	}
-	rep.Auto, err = s.autoAssess(ctx, sc, res.New)
+	autoScope := Global
+	if o.AutoInScope {
+		autoScope = sc
+	}
+	rep.Auto, err = s.autoAssessIn(ctx, sc, autoScope, res.New)
+	if err == nil && s.OnNewFindings != nil {
+		s.OnNewFindings(ctx, sc, res.New)
+	}
 	return rep, err
 }
 
@@ -82,6 +101,12 @@ func storedScore(f store.StoredFinding) severity.Score {
 // autoAssess assesses the findings that are unassessed in their scope by
 // the auto-assessment ranges, in one transaction.
 func (s *Service) autoAssess(ctx context.Context, scope string, findings []store.StoredFinding) ([]Assessment, error) {
+	return s.autoAssessIn(ctx, scope, Global, findings)
+}
+
+// autoAssessIn is autoAssess recording the assessments in target scope
+// (Global, or the findings' own scope).
+func (s *Service) autoAssessIn(ctx context.Context, scope, target string, findings []store.StoredFinding) ([]Assessment, error) {
 	types, err := s.Types(ctx)
 	if err != nil {
 		return nil, err
@@ -103,7 +128,9 @@ func (s *Service) autoAssess(ctx context.Context, scope string, findings []store
 				return nil, err
 			}
 			for _, a := range out { // made earlier in this run, not stored yet
-				idx.byID[a.VulnID] = append(idx.byID[a.VulnID], a)
+				if a.Scope == Global || a.Scope == sc {
+					idx.byID[a.VulnID] = append(idx.byID[a.VulnID], a)
+				}
 			}
 			indexes[sc] = idx
 		}
@@ -115,7 +142,7 @@ func (s *Service) autoAssess(ctx context.Context, scope string, findings []store
 		if !ok {
 			continue
 		}
-		a := Assessment{VulnID: f.VulnID, Scope: Global, Type: t.Name, Effect: t.Effect, By: ActorAuto, At: now, Auto: true,
+		a := Assessment{VulnID: f.VulnID, Scope: target, Type: t.Name, Effect: t.Effect, By: ActorAuto, At: now, Auto: true,
 			Comment: fmt.Sprintf("auto-assessed: CVSS %.1f is in the %s range %s", score.Score, t.Name, t.Auto)}
 		if t.Expiry > 0 {
 			a.Expires = now.Add(t.Expiry)
@@ -124,7 +151,9 @@ func (s *Service) autoAssess(ctx context.Context, scope string, findings []store
 		// Later findings of the same group (other packages, other scopes)
 		// see this assessment.
 		for _, x := range indexes {
-			x.byID[a.VulnID] = append(x.byID[a.VulnID], a)
+			if target == Global || x.scope == target {
+				x.byID[a.VulnID] = append(x.byID[a.VulnID], a)
+			}
 		}
 	}
 	if len(out) == 0 {

@@ -16,6 +16,10 @@ type Service struct {
 	st *store.Store
 	// Now is the clock; tests inject one. Defaults to time.Now.
 	Now func() time.Time
+	// OnNewFindings, when set, is called after RecordScan recorded
+	// findings seen for the first time in scope (notifications). It must
+	// not block.
+	OnNewFindings func(ctx context.Context, scope string, fs []store.StoredFinding)
 }
 
 // New returns a service over st.

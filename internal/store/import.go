@@ -183,6 +183,9 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		if err := im.s.countImport(ctx, tx, im.part, im.generation, old, &stats); err != nil {
 			return err
 		}
+		if err := im.s.journalGeneration(ctx, tx, im.part, im.generation, old); err != nil {
+			return err
+		}
 		st.Name, st.Source, st.Generation = im.part, im.source, im.generation
 		st.Records, st.Withdrawn = stats.Records, stats.Withdrawn
 		if err := upsertPartition(ctx, im.s, tx, st); err != nil {
@@ -458,6 +461,9 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 			ids = append(ids, r.ID)
 		}
 		ids = append(ids, deletes...)
+		if err := s.journalDelta(ctx, tx, part, gen, upserts, deletes); err != nil {
+			return err
+		}
 		if err := deleteRecords(ctx, s, tx, part, gen, ids); err != nil {
 			return err
 		}
@@ -492,7 +498,13 @@ func (s *Store) Purge(ctx context.Context, part string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM partition_state WHERE name = ?`), part); err != nil {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.Rebind(`DELETE FROM partition_state WHERE name = ?`), part); err != nil {
+			return err
+		}
+		return s.journal(ctx, tx, part, nil, nil)
+	})
+	if err != nil {
 		return fmt.Errorf("store: purge %s: %w", part, err)
 	}
 	if _, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM advisory_skipped WHERE part = ?`), part); err != nil {

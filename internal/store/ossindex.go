@@ -115,6 +115,9 @@ ON CONFLICT (id) DO UPDATE SET fetched_at = excluded.fetched_at, data = excluded
 				return fmt.Errorf("%s: %w", v.ID, err)
 			}
 		}
+		if err := s.journalOSSIndex(ctx, tx, comps); err != nil {
+			return err
+		}
 		cs, err := tx.PrepareContext(ctx, s.Rebind(`INSERT INTO ossindex_component (coordinate, fetched_at, vuln_ids) VALUES (?, ?, ?)
 ON CONFLICT (coordinate) DO UPDATE SET fetched_at = excluded.fetched_at, vuln_ids = excluded.vuln_ids`))
 		if err != nil {
