@@ -82,6 +82,7 @@ func Execute(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	root.AddCommand(e.assessCmd())
 	root.AddCommand(e.serveCmd())
 	root.AddCommand(e.feedCmd())
+	root.AddCommand(e.projectCmd())
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }

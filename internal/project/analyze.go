@@ -50,7 +50,8 @@ func (s *Service) LastAnalysis(ctx context.Context) (time.Time, error) {
 // results are recorded in each project's scope (new ones auto-assessed
 // there). The work follows the number of components of changed packages,
 // not the size of the portfolio. Run it after each mirror run and OSS Index
-// refresh; the journal makes runs from other processes count too.
+// refresh; the journal makes runs from other processes count too. The
+// portfolio snapshot is the caller's (it costs what the portfolio holds).
 func (s *Service) Analyze(ctx context.Context) (AnalysisReport, error) {
 	start := time.Now()
 	var rep AnalysisReport
@@ -94,9 +95,6 @@ func (s *Service) Analyze(ctx context.Context) (AnalysisReport, error) {
 	}
 	rep.Versions = len(touched)
 	rep.Duration = time.Since(start)
-	if err := s.Snapshot(ctx); err != nil {
-		return rep, err
-	}
 	// The journal is kept a week for consumers that run rarely.
 	return rep, s.st.PrunePackageChanges(ctx, s.now().Add(-7*24*time.Hour))
 }

@@ -30,6 +30,7 @@ import (
 
 	"github.com/vulngate/vulngate/internal/assess"
 	"github.com/vulngate/vulngate/internal/match"
+	"github.com/vulngate/vulngate/internal/osv"
 	"github.com/vulngate/vulngate/internal/store"
 )
 
@@ -190,4 +191,21 @@ func (s *Service) DeleteVersion(ctx context.Context, name, version string) error
 		return err
 	}
 	return s.closeGone(ctx, name)
+}
+
+// StoreScanner scans against the store's mirrored advisories only;
+// components of ecosystems nothing is mirrored for get an error (never a
+// silent clean result).
+func StoreScanner(st *store.Store) func(ctx context.Context) (*match.Scanner, error) {
+	return func(ctx context.Context) (*match.Scanner, error) {
+		parts, err := st.Partitions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		covered := map[string]bool{}
+		for _, p := range parts {
+			covered[osv.BaseEcosystem(p.Name)] = true
+		}
+		return match.NewScanner(st, func(eco string) bool { return covered[eco] }), nil
+	}
 }

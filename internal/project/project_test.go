@@ -221,6 +221,9 @@ func TestProjectLifecycle(t *testing.T) {
 		if ps, _, _ := svc.Portfolio(ctx, project.Filter{Tag: "java"}); len(ps) != 1 || ps[0].Name != "keycloak" {
 			t.Fatalf("tag filter: %+v", ps)
 		}
+		if err := svc.Snapshot(ctx); err != nil {
+			t.Fatal(err)
+		}
 		trend, err := svc.Trend(ctx, 30)
 		if err != nil || len(trend) != 1 || trend[0].Findings != total.Findings {
 			t.Fatalf("trend: %+v %v", trend, err)
