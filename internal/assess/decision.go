@@ -20,6 +20,11 @@ type Assessment struct {
 	At      time.Time
 	Expires time.Time // zero: never
 	Auto    bool      // set by an auto-assessment rule
+	// MalwareOverride marks an admin's assessment, scoped to one project
+	// or feed, that lets a known malicious package through (a reviewed
+	// false positive); only such an assessment overrides the built-in
+	// block (see [Index.Override]).
+	MalwareOverride bool
 }
 
 // Expired reports whether the assessment no longer applies at now.
@@ -34,13 +39,18 @@ type Finding struct {
 	ID       string
 	IDs      []string
 	Severity severity.Score
+	// Malicious is the ID of a record reporting the package as malicious
+	// (match.IsMalicious), "" when none does. Such a finding is blocked
+	// whatever its assessments and the policy, unless a person overrode
+	// it in the decision's own scope (see [Decide]).
+	Malicious string
 }
 
 // FindingsOf converts a scan result's findings.
 func FindingsOf(r match.ComponentResult) []Finding {
 	out := make([]Finding, 0, len(r.Findings))
 	for _, f := range r.Findings {
-		out = append(out, Finding{ID: f.ID, IDs: f.IDs, Severity: f.Severity})
+		out = append(out, Finding{ID: f.ID, IDs: f.IDs, Severity: f.Severity, Malicious: f.MaliciousID})
 	}
 	return out
 }
@@ -94,6 +104,34 @@ func (x *Index) Lookup(f Finding, now time.Time) (Assessment, bool) {
 	return best, found
 }
 
+// Override returns the assessment that lets a malicious finding through
+// at now: among the non-expired assessments of the finding's IDs that an
+// admin recorded as a malware override (Service.Set marks them) in the
+// index's own scope, which must be a project or feed, the most recent.
+// Global assessments never override the built-in block of known malware.
+func (x *Index) Override(f Finding, now time.Time) (Assessment, bool) {
+	var best Assessment
+	found := false
+	if x.scope == Global {
+		return best, false
+	}
+	ids := f.IDs
+	if len(ids) == 0 {
+		ids = []string{f.ID}
+	}
+	for _, id := range ids {
+		for _, a := range x.byID[id] {
+			if a.Expired(now) || a.Auto || !a.MalwareOverride || a.Scope != x.scope {
+				continue
+			}
+			if !found || better(a, best) {
+				best, found = a, true
+			}
+		}
+	}
+	return best, found
+}
+
 func better(a, b Assessment) bool {
 	as, bs := a.Scope != Global, b.Scope != Global
 	if as != bs {
@@ -108,12 +146,22 @@ func better(a, b Assessment) bool {
 // Verdict is the outcome for one finding.
 type Verdict struct {
 	Finding    Finding
-	Assessment *Assessment // nil when unassessed
+	Assessment *Assessment // nil when unassessed (or blocked as malicious)
 	Effect     Effect      // the assessment's effect, or the policy's
+	// Malicious is set when the finding is blocked by the built-in rule
+	// for known malicious packages (Assessment is then nil).
+	Malicious bool
 }
 
-// Label names the verdict for people: the type name, or "Unassessed".
+// LabelMalicious is how a finding blocked as known malware is named.
+const LabelMalicious = "known malicious package"
+
+// Label names the verdict for people: the type name, "Unassessed", or
+// "known malicious package".
 func (v Verdict) Label() string {
+	if v.Malicious {
+		return LabelMalicious
+	}
 	if v.Assessment == nil {
 		return "Unassessed"
 	}
@@ -136,7 +184,10 @@ type Decision struct {
 // effect of its assessment in idx (see [Index.Lookup]), or policy when it
 // is unassessed; the package takes the most severe effect. Ignored
 // (allow) findings never count against it. A package without findings is
-// allowed. Decide does no I/O.
+// allowed. A malicious finding (Finding.Malicious) is blocked whatever its
+// assessments, the CVSS rules and the policy say, unless a person
+// assessed it in idx's own project or feed scope ([Index.Override]): the
+// way through for a reviewed false positive. Decide does no I/O.
 func Decide(pkg string, findings []Finding, idx *Index, policy Effect, now time.Time) Decision {
 	if policy == "" {
 		policy = Warn
@@ -147,6 +198,14 @@ func Decide(pkg string, findings []Finding, idx *Index, policy Effect, now time.
 		if idx != nil {
 			if a, ok := idx.Lookup(f, now); ok {
 				v.Assessment, v.Effect = &a, a.Effect
+			}
+		}
+		if f.Malicious != "" {
+			v.Assessment, v.Effect, v.Malicious = nil, Block, true
+			if idx != nil {
+				if a, ok := idx.Override(f, now); ok {
+					v.Assessment, v.Effect, v.Malicious = &a, a.Effect, false
+				}
 			}
 		}
 		d.Findings = append(d.Findings, v)
@@ -173,7 +232,11 @@ func (d Decision) Message() string {
 	parts := make([]string, 0, len(d.Reasons))
 	for _, v := range d.Reasons {
 		label := v.Label()
-		if v.Assessment == nil {
+		if v.Malicious {
+			if v.Finding.Malicious != v.Finding.ID {
+				label += " " + v.Finding.Malicious
+			}
+		} else if v.Assessment == nil {
 			label += ", policy " + string(v.Effect)
 		} else if v.Assessment.VulnID != v.Finding.ID {
 			label += " as " + v.Assessment.VulnID
@@ -181,6 +244,20 @@ func (d Decision) Message() string {
 		parts = append(parts, fmt.Sprintf("%s (%s)", v.Finding.ID, label))
 	}
 	return string(d.Effect) + ": " + strings.Join(parts, ", ")
+}
+
+// MaliciousBlocked returns the verdicts that block as known malicious
+// packages (not overridden), across decisions.
+func MaliciousBlocked(ds []Decision) []Verdict {
+	var out []Verdict
+	for _, d := range ds {
+		for _, v := range d.Findings {
+			if v.Malicious {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }
 
 // Policies maps scopes to the effect for unassessed vulnerabilities.

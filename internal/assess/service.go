@@ -146,6 +146,9 @@ type SetRequest struct {
 	// now. Never makes the assessment permanent regardless of the type.
 	Expires time.Time
 	Never   bool
+	// Admin says the caller holds the admin role: only an admin may let
+	// a known malicious package through (see [Service.Set]).
+	Admin bool
 }
 
 // prepare validates a request (except the ID) and builds the assessment.
@@ -193,6 +196,18 @@ func (s *Service) Set(ctx context.Context, req SetRequest) (Assessment, error) {
 	a, err := s.prepare(req, types, now)
 	if err != nil {
 		return Assessment{}, err
+	}
+	if a.Effect != Block {
+		mal, err := s.MaliciousRecord(ctx, id)
+		if err != nil {
+			return Assessment{}, err
+		}
+		if mal != "" {
+			if err := canOverrideMalware(id, mal, a.Scope, req.Admin); err != nil {
+				return Assessment{}, err
+			}
+			a.MalwareOverride = true
+		}
 	}
 	if err := s.st.SetAssessments(ctx, []store.Assessment{toStore(a)}, "set", req.By, now); err != nil {
 		return Assessment{}, err
@@ -288,6 +303,18 @@ func (s *Service) SetBulk(ctx context.Context, f BulkFilter, req SetRequest) ([]
 		a, err := s.prepare(r, types, now)
 		if err != nil {
 			return nil, err
+		}
+		if a.Effect != Block {
+			mal, err := s.MaliciousRecord(ctx, sf.VulnID)
+			if err != nil {
+				return nil, err
+			}
+			if mal != "" {
+				if err := canOverrideMalware(sf.VulnID, mal, a.Scope, req.Admin); err != nil {
+					return nil, fmt.Errorf("nothing assessed: %w; narrow the filter to leave it out", err)
+				}
+				a.MalwareOverride = true
+			}
 		}
 		out = append(out, a)
 	}
@@ -468,12 +495,12 @@ func (s *Service) Index(ctx context.Context, scope string) (*Index, error) {
 
 func fromStore(r store.Assessment) Assessment {
 	return Assessment{VulnID: r.VulnID, Scope: r.Scope, Type: r.Type, Effect: Effect(r.Effect), Comment: r.Comment,
-		By: r.By, At: r.At, Expires: r.ExpiresAt, Auto: r.Auto}
+		By: r.By, At: r.At, Expires: r.ExpiresAt, Auto: r.Auto, MalwareOverride: r.MalwareOverride}
 }
 
 func toStore(a Assessment) store.Assessment {
 	return store.Assessment{VulnID: a.VulnID, Scope: a.Scope, Type: a.Type, Effect: string(a.Effect), Comment: a.Comment,
-		By: a.By, At: a.At, ExpiresAt: a.Expires, Auto: a.Auto}
+		By: a.By, At: a.At, ExpiresAt: a.Expires, Auto: a.Auto, MalwareOverride: a.MalwareOverride}
 }
 
 func storeAll(as []Assessment) []store.Assessment {

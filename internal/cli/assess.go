@@ -53,6 +53,24 @@ func (e *env) assessScan(ctx context.Context, st *store.Store, project string, r
 	return svc.Evaluate(ctx, scope, results)
 }
 
+// maliciousSummary names the components blocked as known malicious
+// packages, with the record that says so ("" when none).
+func maliciousSummary(results []match.ComponentResult, ds []assess.Decision) string {
+	var parts []string
+	for i, d := range ds {
+		for _, v := range d.Findings {
+			if v.Malicious {
+				name := d.Package
+				if i < len(results) && results[i].Package.Name != "" {
+					name = results[i].Package.Name + "@" + results[i].Package.Version
+				}
+				parts = append(parts, name+" ("+v.Finding.Malicious+")")
+			}
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
 // blockedSummary names the blocked components and why.
 func blockedSummary(ds []assess.Decision) string {
 	var parts []string
@@ -179,7 +197,10 @@ The expiry defaults to the type's.`,
 			if err != nil {
 				return err
 			}
-			req := assess.SetRequest{Type: typ, Scope: scope, Comment: comment, By: actor(), Expires: exp, Never: never}
+			// The command line works on the store directly, as the owner of
+			// the data directory: it acts as an admin (a known malicious
+			// package may then be let through for one project or feed).
+			req := assess.SetRequest{Type: typ, Scope: scope, Comment: comment, By: actor(), Expires: exp, Never: never, Admin: true}
 			filter := assess.BulkFilter{Ecosystem: ecosystem, Package: pkg, Source: source, OnlyUnassessed: onlyUnassessed}
 			for _, r := range splitList(severities) {
 				if _, err := parseRatingWord(r); err != nil {
@@ -255,7 +276,11 @@ func printAssessments(w io.Writer, as []assess.Assessment) {
 		if a.Auto {
 			by = "auto"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.VulnID, a.Scope, a.Type, a.Effect, by, a.At.UTC().Format(time.RFC3339), exp, oneLine(a.Comment))
+		eff := string(a.Effect)
+		if a.MalwareOverride {
+			eff += " (malware override)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.VulnID, a.Scope, a.Type, eff, by, a.At.UTC().Format(time.RFC3339), exp, oneLine(a.Comment))
 	}
 	tw.Flush()
 }
@@ -337,7 +362,11 @@ func (e *env) assessHistoryCmd() *cobra.Command {
 					if !a.Expires.IsZero() {
 						exp = a.Expires.UTC().Format(time.RFC3339)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time.UTC().Format(time.RFC3339), ev.Action, ev.Actor, a.VulnID, a.Scope, a.Type, exp, oneLine(a.Comment))
+					typ := a.Type
+					if a.MalwareOverride {
+						typ += " (malware override)"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time.UTC().Format(time.RFC3339), ev.Action, ev.Actor, a.VulnID, a.Scope, typ, exp, oneLine(a.Comment))
 				}
 				tw.Flush()
 				if len(h) == 0 {

@@ -36,6 +36,9 @@ $VULNGATE_OSSINDEX_BASE_URL, $VULNGATE_OSSINDEX_CACHE_TTL) or the config file
 
 --fail-on sets exit code 1 when a finding is rated at least that severity;
 --fail-on blocked sets it when any component's assessment decision is block.
+A known malicious package (an OSV MAL- record, malicious-packages origins or
+CWE-506) fails every --fail-on level, unless an admin let it through with an
+assessment scoped to the --project.
 
 Each finding shows its assessment (Ignore, Caution, Blocked, a custom type,
 or Unassessed) and each component the decision (allow, warn, block); see
@@ -127,6 +130,13 @@ assessments and policy.`,
 			}
 			sum := report.Summarize(results)
 			e.log.Info("scan finished", "components", sum.Components, "vulnerable", sum.Vulnerable, "findings", sum.Findings, "with_errors", sum.WithErrors)
+			if failOn != "" {
+				// Known malware fails every level, whatever its CVSS score,
+				// unless an admin let it through for this project.
+				if mal := maliciousSummary(results, decisions); mal != "" {
+					return ExitError{Code: 1, Message: "known malicious package: " + mal}
+				}
+			}
 			if threshold != "" && report.Exceeds(results, threshold) {
 				return ExitError{Code: 1, Message: fmt.Sprintf("findings rated %s or higher", strings.ToLower(string(threshold)))}
 			}

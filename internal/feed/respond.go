@@ -60,7 +60,10 @@ func ShortMessage(d *Decision) string {
 	} else if len(d.NotChecked) > 0 {
 		b.WriteString(": not fully checked")
 	}
-	if d.Effect == assess.Block {
+	switch {
+	case d.Effect == assess.Block && d.Malicious():
+		b.WriteString("; do not install it (a false positive can be let through by a vulngate admin)")
+	case d.Effect == assess.Block:
 		b.WriteString("; to use it, have it reassessed in vulngate")
 	}
 	return truncate(clean(b.String()), 220)
@@ -74,9 +77,23 @@ func reasonIDs(d *Decision) []string {
 			out = append(out, fmt.Sprintf("+%d more", len(d.Reasons)-4))
 			break
 		}
+		if v.Malicious {
+			out = append(out, assess.LabelMalicious+" "+v.Finding.Malicious)
+			continue
+		}
 		out = append(out, v.Finding.ID+" "+v.Label())
 	}
 	return out
+}
+
+// Malicious reports whether the decision blocks a known malicious package.
+func (d *Decision) Malicious() bool {
+	for _, v := range d.Reasons {
+		if v.Malicious {
+			return true
+		}
+	}
+	return false
 }
 
 // LongMessage explains a refusal in at most 8 lines: what is blocked, the
@@ -99,7 +116,11 @@ func LongMessage(d *Decision) string {
 			line += " (" + others + ")"
 		}
 		label := v.Label()
-		if v.Assessment == nil {
+		switch {
+		case v.Malicious && v.Finding.Malicious != v.Finding.ID:
+			label += " (" + v.Finding.Malicious + ")"
+		case v.Malicious:
+		case v.Assessment == nil:
 			label += ", policy " + string(v.Effect)
 		}
 		line += ": " + label
@@ -119,7 +140,11 @@ func LongMessage(d *Decision) string {
 	if len(d.NotChecked) > 0 {
 		lines = append(lines, truncate(clean("  not fully checked: "+strings.Join(d.NotChecked, "; ")), 160))
 	}
-	if d.Effect == assess.Block {
+	switch {
+	case d.Effect == assess.Block && d.Malicious():
+		lines = append(lines, "This is a known malicious package: do not install it. If it is a reviewed false positive,")
+		lines = append(lines, fmt.Sprintf("a vulngate admin can let it through with an assessment scoped to %s.", Scope(d.Feed)))
+	case d.Effect == assess.Block:
 		lines = append(lines, fmt.Sprintf("To use it, ask a vulngate assessor to reassess these vulnerabilities (globally or for scope %s),", Scope(d.Feed)))
 		lines = append(lines, "or choose a version without them.")
 	}

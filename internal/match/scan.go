@@ -35,6 +35,11 @@ type Scored struct {
 	Finding
 	Severity severity.Score
 	Summary  string
+	// Malicious is set when one of the records reports a malicious
+	// package (see [IsMalicious]): a category of its own, above CRITICAL,
+	// whatever the CVSS score. MaliciousID names that record.
+	Malicious   bool
+	MaliciousID string
 }
 
 // ComponentResult is the outcome for one component.
@@ -312,6 +317,8 @@ func score(f Finding) Scored {
 		s.Summary = firstLine(f.Records[0].Details, 160)
 	}
 	s.Severity = best
+	s.MaliciousID = MaliciousRecord(f)
+	s.Malicious = s.MaliciousID != ""
 	return s
 }
 

@@ -59,6 +59,12 @@ type jsonAssessment struct {
 	Expires    string `json:"expires,omitempty"`
 	Comment    string `json:"comment,omitempty"`
 	Auto       bool   `json:"auto,omitempty"`
+	// Builtin names a built-in rule that decided instead of any
+	// assessment: "malicious" (known malicious packages are blocked).
+	Builtin string `json:"builtin,omitempty"`
+	// MalwareOverride marks an admin's scoped assessment letting a known
+	// malicious package through.
+	MalwareOverride bool `json:"malware_override,omitempty"`
 }
 
 type jsonFinding struct {
@@ -71,6 +77,10 @@ type jsonFinding struct {
 	FixedVersions []string        `json:"fixed_versions"`
 	Sources       []string        `json:"sources"`
 	Assessment    *jsonAssessment `json:"assessment,omitempty"`
+	// Malicious marks a known malicious package (a category above
+	// CRITICAL); MaliciousID is the record that says so.
+	Malicious   bool   `json:"malicious,omitempty"`
+	MaliciousID string `json:"malicious_id,omitempty"`
 }
 
 type jsonSeverity struct {
@@ -125,6 +135,8 @@ func writeJSON(w io.Writer, results []match.ComponentResult, meta Meta) error {
 				Summary:       f.Summary,
 				FixedVersions: nonNil(f.Fixed),
 				Sources:       nonNil(f.Sources),
+				Malicious:     f.Malicious,
+				MaliciousID:   f.MaliciousID,
 				Severity: jsonSeverity{
 					Score:  f.Severity.Score,
 					Rating: string(f.Severity.Rating),
@@ -154,10 +166,14 @@ func writeJSON(w io.Writer, results []match.ComponentResult, meta Meta) error {
 func toJSONAssessment(v assess.Verdict) *jsonAssessment {
 	a := v.Assessment
 	if a == nil {
-		return &jsonAssessment{Status: "unassessed", Effect: string(v.Effect)}
+		ja := &jsonAssessment{Status: "unassessed", Effect: string(v.Effect)}
+		if v.Malicious {
+			ja.Builtin = "malicious"
+		}
+		return ja
 	}
 	ja := &jsonAssessment{Status: "assessed", Effect: string(a.Effect), Type: a.Type, AssessedID: a.VulnID, Scope: a.Scope,
-		By: a.By, Comment: a.Comment, Auto: a.Auto, At: a.At.UTC().Format(time.RFC3339)}
+		By: a.By, Comment: a.Comment, Auto: a.Auto, At: a.At.UTC().Format(time.RFC3339), MalwareOverride: a.MalwareOverride}
 	if !a.Expires.IsZero() {
 		ja.Expires = a.Expires.UTC().Format(time.RFC3339)
 	}

@@ -78,6 +78,9 @@ type Summary struct {
 	WithErrors   int            `json:"components_with_errors"`
 	ByRating     map[string]int `json:"by_rating"`
 	HighestScore float64        `json:"highest_score"`
+	// Malicious counts findings of known malicious packages, a category
+	// above CRITICAL (they are also counted in ByRating by their rating).
+	Malicious int `json:"malicious"`
 }
 
 // Summarize counts results.
@@ -92,6 +95,9 @@ func Summarize(results []match.ComponentResult) Summary {
 		}
 		for _, f := range r.Findings {
 			s.Findings++
+			if f.Malicious {
+				s.Malicious++
+			}
 			s.ByRating[string(f.Severity.Rating)]++
 			s.HighestScore = max(s.HighestScore, f.Severity.Score)
 		}
@@ -109,6 +115,15 @@ func Exceeds(results []match.ComponentResult, threshold severity.Rating) bool {
 		}
 	}
 	return false
+}
+
+// SeverityLabel is a finding's severity category for people: "MALICIOUS"
+// for known malicious packages (above CRITICAL), else its rating.
+func SeverityLabel(f match.Scored) string {
+	if f.Malicious {
+		return "MALICIOUS"
+	}
+	return string(f.Severity.Rating)
 }
 
 // aliases returns the group's IDs other than the representative one.

@@ -90,6 +90,14 @@ func writeSARIF(w io.Writer, results []match.ComponentResult, meta Meta) error {
 				if f.Severity.Score > 0 {
 					props["security-severity"] = fmt.Sprintf("%.1f", f.Severity.Score)
 				}
+				if f.Malicious {
+					// Above every CVSS rating: code scanning shows 10.0 as critical.
+					props["rating"] = "MALICIOUS"
+					props["malicious"] = true
+					props["malicious-record"] = f.MaliciousID
+					props["security-severity"] = "10.0"
+					props["tags"] = []string{"security", "malicious"}
+				}
 				run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRule{
 					ID:               f.ID,
 					ShortDescription: sarifText{Text: orInput(f.Summary, f.ID)},
@@ -98,10 +106,15 @@ func writeSARIF(w io.Writer, results []match.ComponentResult, meta Meta) error {
 				})
 			}
 			msg := fmt.Sprintf("%s@%s is affected by %s", orInput(r.Package.Name, r.Input), r.Version, f.ID)
+			lvl := level(f.Severity.Rating)
+			if f.Malicious {
+				msg = fmt.Sprintf("%s@%s is a known malicious package (%s)", orInput(r.Package.Name, r.Input), r.Version, f.MaliciousID)
+				lvl = "error"
+			}
 			if len(f.Fixed) > 0 {
 				msg += "; fixed in " + strings.Join(f.Fixed, ", ")
 			}
-			res := sarifResult{RuleID: f.ID, Level: level(f.Severity.Rating), Message: sarifText{Text: msg}}
+			res := sarifResult{RuleID: f.ID, Level: lvl, Message: sarifText{Text: msg}}
 			if uri != "" {
 				res.Locations = []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri}}}}
 			}

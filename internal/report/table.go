@@ -25,8 +25,8 @@ func writeTable(w io.Writer, results []match.ComponentResult, meta Meta) error {
 			name = r.Package.Ecosystem + "/" + r.Package.Name
 		}
 		for fi, f := range r.Findings {
-			sev := string(f.Severity.Rating)
-			if f.Severity.Score > 0 {
+			sev := SeverityLabel(f)
+			if f.Severity.Score > 0 && !f.Malicious {
 				sev = fmt.Sprintf("%s %.1f", sev, f.Severity.Score)
 			}
 			id := f.ID
@@ -54,8 +54,8 @@ func writeTable(w io.Writer, results []match.ComponentResult, meta Meta) error {
 		return err
 	}
 	s := Summarize(results)
-	_, err := fmt.Fprintf(w, "\n%d components scanned: %d vulnerable, %d findings (%d critical, %d high, %d medium, %d low, %d unknown), %d with errors\n",
-		s.Components, s.Vulnerable, s.Findings, s.ByRating["CRITICAL"], s.ByRating["HIGH"], s.ByRating["MEDIUM"], s.ByRating["LOW"], s.ByRating["UNKNOWN"], s.WithErrors)
+	_, err := fmt.Fprintf(w, "\n%d components scanned: %d vulnerable, %d findings (%d malicious, %d critical, %d high, %d medium, %d low, %d unknown), %d with errors\n",
+		s.Components, s.Vulnerable, s.Findings, s.Malicious, s.ByRating["CRITICAL"], s.ByRating["HIGH"], s.ByRating["MEDIUM"], s.ByRating["LOW"], s.ByRating["UNKNOWN"], s.WithErrors)
 	if err != nil || !assessed {
 		return err
 	}

@@ -38,6 +38,9 @@ type Assessment struct {
 	At        time.Time
 	ExpiresAt time.Time // zero: never
 	Auto      bool
+	// MalwareOverride marks an admin's scoped assessment that lets a
+	// known malicious package through (a reviewed false positive).
+	MalwareOverride bool
 }
 
 // AssessmentEvent is one row of the audit history.
@@ -147,14 +150,14 @@ func boolInt(b bool) int {
 	return 0
 }
 
-const assessCols = `a.vuln_id, a.scope, a.type_name, t.effect, a.comment, a.assessed_by, a.assessed_at, a.expires_at, a.auto`
+const assessCols = `a.vuln_id, a.scope, a.type_name, t.effect, a.comment, a.assessed_by, a.assessed_at, a.expires_at, a.auto, a.malware_override`
 
 func scanAssessment(r scanner) (Assessment, error) {
 	var a Assessment
 	var at, exp string
-	var auto int
-	err := r.Scan(&a.VulnID, &a.Scope, &a.Type, &a.Effect, &a.Comment, &a.By, &at, &exp, &auto)
-	a.At, a.ExpiresAt, a.Auto = parseTime(at), parseTime(exp), auto != 0
+	var auto, override int
+	err := r.Scan(&a.VulnID, &a.Scope, &a.Type, &a.Effect, &a.Comment, &a.By, &at, &exp, &auto, &override)
+	a.At, a.ExpiresAt, a.Auto, a.MalwareOverride = parseTime(at), parseTime(exp), auto != 0, override != 0
 	return a, err
 }
 
@@ -212,8 +215,8 @@ func (s *Store) SetAssessments(ctx context.Context, as []Assessment, action, act
 			if _, err := tx.ExecContext(ctx, s.Rebind(`DELETE FROM assessment WHERE vuln_id = ? AND scope = ?`), a.VulnID, a.Scope); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO assessment (vuln_id, scope, type_name, comment, assessed_by, assessed_at, expires_at, auto) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-				a.VulnID, a.Scope, a.Type, a.Comment, a.By, fmtTime(a.At), fmtTime(a.ExpiresAt), boolInt(a.Auto)); err != nil {
+			if _, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO assessment (vuln_id, scope, type_name, comment, assessed_by, assessed_at, expires_at, auto, malware_override) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				a.VulnID, a.Scope, a.Type, a.Comment, a.By, fmtTime(a.At), fmtTime(a.ExpiresAt), boolInt(a.Auto), boolInt(a.MalwareOverride)); err != nil {
 				return fmt.Errorf("assessing %s: %w", a.VulnID, err)
 			}
 			if err := s.appendHistory(ctx, tx, a, action, actor, now); err != nil {
@@ -225,8 +228,8 @@ func (s *Store) SetAssessments(ctx context.Context, as []Assessment, action, act
 }
 
 func (s *Store) appendHistory(ctx context.Context, tx *sql.Tx, a Assessment, action, actor string, now time.Time) error {
-	_, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO assessment_history (vuln_id, scope, action, type_name, comment, assessed_by, assessed_at, expires_at, auto, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		a.VulnID, a.Scope, action, a.Type, a.Comment, a.By, fmtTime(a.At), fmtTime(a.ExpiresAt), boolInt(a.Auto), actor, fmtTime(now))
+	_, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO assessment_history (vuln_id, scope, action, type_name, comment, assessed_by, assessed_at, expires_at, auto, malware_override, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		a.VulnID, a.Scope, action, a.Type, a.Comment, a.By, fmtTime(a.At), fmtTime(a.ExpiresAt), boolInt(a.Auto), boolInt(a.MalwareOverride), actor, fmtTime(now))
 	return err
 }
 
@@ -284,7 +287,7 @@ func (s *Store) ExpireAssessments(ctx context.Context, now time.Time, actor stri
 
 // AssessmentHistory returns the audit rows of the given IDs, oldest first.
 func (s *Store) AssessmentHistory(ctx context.Context, vulnIDs []string) ([]AssessmentEvent, error) {
-	q, args := inClause(`SELECT seq, vuln_id, scope, action, type_name, comment, assessed_by, assessed_at, expires_at, auto, actor, at FROM assessment_history WHERE 1 = 1`, nil, "vuln_id", vulnIDs)
+	q, args := inClause(`SELECT seq, vuln_id, scope, action, type_name, comment, assessed_by, assessed_at, expires_at, auto, malware_override, actor, at FROM assessment_history WHERE 1 = 1`, nil, "vuln_id", vulnIDs)
 	rows, err := s.db.QueryContext(ctx, s.Rebind(q+` ORDER BY seq`), args...)
 	if err != nil {
 		return nil, err
@@ -294,11 +297,11 @@ func (s *Store) AssessmentHistory(ctx context.Context, vulnIDs []string) ([]Asse
 	for rows.Next() {
 		var e AssessmentEvent
 		var at, exp, when string
-		var auto int
-		if err := rows.Scan(&e.Seq, &e.VulnID, &e.Scope, &e.Action, &e.Type, &e.Comment, &e.By, &at, &exp, &auto, &e.Actor, &when); err != nil {
+		var auto, override int
+		if err := rows.Scan(&e.Seq, &e.VulnID, &e.Scope, &e.Action, &e.Type, &e.Comment, &e.By, &at, &exp, &auto, &override, &e.Actor, &when); err != nil {
 			return nil, err
 		}
-		e.At, e.ExpiresAt, e.Auto, e.Time = parseTime(at), parseTime(exp), auto != 0, parseTime(when)
+		e.At, e.ExpiresAt, e.Auto, e.MalwareOverride, e.Time = parseTime(at), parseTime(exp), auto != 0, override != 0, parseTime(when)
 		out = append(out, e)
 	}
 	return out, rows.Err()

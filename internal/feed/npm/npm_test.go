@@ -87,7 +87,8 @@ func installedVersion(t testing.TB, dir, name string) string {
 
 // TestNPMClient drives the real npm client through a feed whose upstream
 // serves @lottiefiles/lottie-player 2.0.4 (clean) and 2.0.7 (MAL-2024-10301
-// in the corpus: malicious code).
+// in the corpus: malicious code), and ansi-html 0.0.7 (GHSA-whgm-jr23-g3j9,
+// a ReDoS, unassessed) and 0.0.8 (fixed).
 func TestNPMClient(t *testing.T) {
 	feedtest.Need(t, "npm")
 	feedtest.Need(t, "node")
@@ -95,18 +96,32 @@ func TestNPMClient(t *testing.T) {
 	up := feedtest.NewUpstream(t)
 	const pkg = "@lottiefiles/lottie-player"
 	registry(t, up, pkg, "2.0.7", "2.0.4", "2.0.7")
+	registry(t, up, "ansi-html", "0.0.8", "0.0.7", "0.0.8")
 	f := env.AddFeed(t, store.Feed{Name: "npm", Type: "npm", Upstream: up.URL, Unassessed: "allow"})
 	reg := "--registry=" + env.URL("npm") + "/"
 	args := []string{"--no-audit", "--no-fund", reg}
 
-	// Unassessed and allowed: 2.0.7 installs and leaves a lockfile.
+	// Known malware is refused even though the feed allows unassessed
+	// vulnerabilities, and npm says why.
+	mal := project(t)
+	r := feedtest.Run(t, mal, npmEnv(t), "npm", append([]string{"install", pkg + "@2.0.7"}, args...)...)
+	if r.Err == nil || installedVersion(t, mal, pkg) != "" {
+		t.Fatal("install of known malware 2.0.7 succeeded")
+	}
+	for _, want := range []string{"403", "known malicious package", "MAL-2024-10301"} {
+		if !strings.Contains(r.Out, want) {
+			t.Errorf("npm output for malware lacks %q", want)
+		}
+	}
+
+	// Unassessed and allowed: ansi-html 0.0.7 installs and leaves a lockfile.
 	locked := project(t)
-	r := feedtest.Run(t, locked, npmEnv(t), "npm", append([]string{"install", pkg + "@2.0.7"}, args...)...)
-	if r.Err != nil || installedVersion(t, locked, pkg) != "2.0.7" {
-		t.Fatalf("install of unassessed 2.0.7 failed: %v", r.Err)
+	r = feedtest.Run(t, locked, npmEnv(t), "npm", append([]string{"install", "ansi-html@0.0.7"}, args...)...)
+	if r.Err != nil || installedVersion(t, locked, "ansi-html") != "0.0.7" {
+		t.Fatalf("install of unassessed ansi-html 0.0.7 failed: %v", r.Err)
 	}
 	lock, _ := os.ReadFile(filepath.Join(locked, "package-lock.json"))
-	if !strings.Contains(string(lock), env.URL("npm")+"/"+pkg+"/-/lottie-player-2.0.7.tgz") {
+	if !strings.Contains(string(lock), env.URL("npm")+"/ansi-html/-/ansi-html-0.0.7.tgz") {
 		t.Fatalf("lockfile does not resolve through the feed:\n%s", lock)
 	}
 
@@ -117,13 +132,13 @@ func TestNPMClient(t *testing.T) {
 	}
 
 	// Assessed Blocked: installing it fails, and npm shows why.
-	env.Assess(t, "MAL-2024-10301", "Blocked")
+	env.Assess(t, "GHSA-whgm-jr23-g3j9", "Blocked")
 	blocked := project(t)
-	r = feedtest.Run(t, blocked, npmEnv(t), "npm", append([]string{"install", pkg + "@2.0.7"}, args...)...)
+	r = feedtest.Run(t, blocked, npmEnv(t), "npm", append([]string{"install", "ansi-html@0.0.7"}, args...)...)
 	if r.Err == nil {
-		t.Fatal("install of Blocked 2.0.7 succeeded")
+		t.Fatal("install of Blocked ansi-html 0.0.7 succeeded")
 	}
-	for _, want := range []string{"403", "MAL-2024-10301", "Blocked", "reassess", "npm notice"} {
+	for _, want := range []string{"403", "GHSA-whgm-jr23-g3j9", "Blocked", "reassess", "npm notice"} {
 		if !strings.Contains(r.Out, want) {
 			t.Errorf("npm output lacks %q", want)
 		}
@@ -133,7 +148,7 @@ func TestNPMClient(t *testing.T) {
 	// package Blocked after it was locked is refused from then on.
 	os.RemoveAll(filepath.Join(locked, "node_modules"))
 	r = feedtest.Run(t, locked, npmEnv(t), "npm", append([]string{"ci"}, args...)...)
-	if r.Err == nil || !strings.Contains(r.Out, "MAL-2024-10301") {
+	if r.Err == nil || !strings.Contains(r.Out, "GHSA-whgm-jr23-g3j9") {
 		t.Fatalf("npm ci of a locked, now Blocked version: err %v", r.Err)
 	}
 
@@ -157,8 +172,8 @@ func TestNPMClient(t *testing.T) {
 			blocks++
 		}
 	}
-	if blocks < 2 {
-		t.Errorf("audit has %d block decisions, want at least 2: %+v", blocks, ds)
+	if blocks < 3 {
+		t.Errorf("audit has %d block decisions, want at least 3: %+v", blocks, ds)
 	}
 }
 
