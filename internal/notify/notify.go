@@ -1,0 +1,365 @@
+// Package notify implements notifications: rules that send events to
+// destinations. Events: new findings in a project or feed scope (with a
+// severity threshold), a package version refused by a feed, assessments
+// expiring within N days or expired, and failed mirror or OSS Index jobs.
+// Destinations: a generic webhook (JSON body signed with HMAC-SHA256 in
+// the X-Vulngate-Signature header), Slack- and Microsoft-Teams-compatible
+// incoming webhooks, and e-mail over SMTP (STARTTLS, PLAIN auth).
+//
+// Publish never blocks: events are matched against the rules in memory and
+// queued (a bounded queue; when it is full the event is dropped and
+// logged). Workers deliver with retries and exponential back-off and keep
+// every delivery in the store's delivery log. Secrets (webhook secret, SMTP
+// password) are write-only: sealed before they are stored, never returned.
+//
+// It leaves out digests (one message per event), templates chosen by
+// users, and delivery across restarts (a delivery in flight when the
+// process stops is logged as "sending").
+package notify
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vulngate/vulngate/internal/severity"
+	"github.com/vulngate/vulngate/internal/store"
+)
+
+// Event kinds.
+const (
+	EventNewFinding   = "finding.new"
+	EventFeedRefused  = "feed.refused"
+	EventExpiring     = "assessment.expiring"
+	EventExpired      = "assessment.expired"
+	EventJobFailed    = "job.failed"
+	maxFindingsPerMsg = 50
+)
+
+// Events lists the event kinds rules may name.
+var Events = []string{EventNewFinding, EventFeedRefused, EventExpiring, EventExpired, EventJobFailed}
+
+// Finding is one finding carried by a new-finding event.
+type Finding struct {
+	ID      string   `json:"id"`
+	Aliases []string `json:"aliases,omitempty"`
+	Rating  string   `json:"rating"`
+	Summary string   `json:"summary"`
+	Package string   `json:"package"` // package URL
+}
+
+// Event is something that happened.
+type Event struct {
+	Kind     string    `json:"event"`
+	Scope    string    `json:"scope,omitempty"` // project:NAME or feed:NAME
+	Subject  string    `json:"subject"`         // one line for people
+	Text     string    `json:"text"`            // the message body for people
+	Findings []Finding `json:"findings,omitempty"`
+	Package  string    `json:"package,omitempty"`
+	VulnID   string    `json:"vulnerability,omitempty"`
+	Job      string    `json:"job,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	Expires  time.Time `json:"expires,omitzero"`
+	At       time.Time `json:"at"`
+	// Dedupe, when set, makes a rule deliver the event only once.
+	Dedupe string `json:"-"`
+}
+
+// SMTP is the mail server configuration (setting "notify.smtp").
+type SMTP struct {
+	Host     string `json:"host"`
+	Port     int    `json:"port"`
+	Username string `json:"username"`
+	Password string `json:"password"` // sealed in the store
+	From     string `json:"from"`
+	// StartTLS upgrades the connection before authenticating; required
+	// whenever a password is set.
+	StartTLS bool `json:"starttls"`
+}
+
+// SMTPSetting is the store setting holding SMTP.
+const SMTPSetting = "notify.smtp"
+
+// Options configures a Service.
+type Options struct {
+	Store      *store.Store
+	Logger     *slog.Logger
+	HTTPClient *http.Client // default: 15 s timeout
+	// TLS is the client TLS configuration for STARTTLS (tests add their
+	// CA); the server name is set per connection.
+	TLS *tls.Config
+	// QueueSize bounds the events waiting for delivery; default 1000.
+	QueueSize int
+	// Attempts per delivery (default 5) and the first back-off (default
+	// 2 s, doubled each time).
+	Attempts int
+	Backoff  time.Duration
+	Workers  int // default 2
+	Now      func() time.Time
+}
+
+// Service matches events with rules and delivers them.
+type Service struct {
+	o     Options
+	log   *slog.Logger
+	queue chan job
+
+	mu    sync.RWMutex
+	rules []store.NotifyRule
+	wg    sync.WaitGroup
+	stop  chan struct{}
+	once  sync.Once
+
+	// Dropped counts events dropped because the queue was full.
+	dropped int64
+}
+
+type job struct {
+	rule store.NotifyRule
+	ev   Event
+}
+
+// New starts a service's workers; Close stops them.
+func New(ctx context.Context, o Options) (*Service, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 1000
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = 5
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = 2 * time.Second
+	}
+	if o.Workers <= 0 {
+		o.Workers = 2
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Service{o: o, log: o.Logger, queue: make(chan job, o.QueueSize), stop: make(chan struct{})}
+	if err := s.Reload(ctx); err != nil {
+		return nil, err
+	}
+	for range o.Workers {
+		s.wg.Add(1)
+		go s.work()
+	}
+	return s, nil
+}
+
+// Close stops the workers after the deliveries in progress; queued events
+// are dropped.
+func (s *Service) Close() {
+	s.once.Do(func() { close(s.stop) })
+	s.wg.Wait()
+}
+
+// Reload reads the rules again (after a change, or from another instance).
+func (s *Service) Reload(ctx context.Context) error {
+	rules, err := s.o.Store.NotifyRules(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.rules = rules
+	s.mu.Unlock()
+	return nil
+}
+
+// Rules returns the rules in memory with an event kind (all when "").
+func (s *Service) Rules(kind string) []store.NotifyRule {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []store.NotifyRule
+	for _, r := range s.rules {
+		if r.Enabled && (kind == "" || r.Event == kind) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Publish queues the event for every enabled rule it matches. It never
+// blocks: when the queue is full the delivery is dropped and logged.
+func (s *Service) Publish(ev Event) {
+	if ev.At.IsZero() {
+		ev.At = s.o.Now().UTC()
+	}
+	for _, r := range s.Rules(ev.Kind) {
+		e, ok := filter(r, ev)
+		if !ok {
+			continue
+		}
+		select {
+		case s.queue <- job{rule: r, ev: e}:
+		default:
+			s.mu.Lock()
+			s.dropped++
+			s.mu.Unlock()
+			s.log.Warn("notification dropped: the queue is full", "rule", r.Name, "event", ev.Kind, "subject", ev.Subject)
+		}
+	}
+}
+
+// Dropped reports how many deliveries were dropped for a full queue.
+func (s *Service) Dropped() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.dropped
+}
+
+// filter applies a rule's scope and threshold to an event; for new
+// findings it keeps only the findings at or above the threshold.
+func filter(r store.NotifyRule, ev Event) (Event, bool) {
+	if !scopeMatches(r.Scope, ev.Scope) {
+		return ev, false
+	}
+	if ev.Kind == EventNewFinding {
+		min := severity.Rating(r.MinSeverity)
+		var keep []Finding
+		for _, f := range ev.Findings {
+			if min == "" || severity.Rating(f.Rating).AtLeast(min) {
+				keep = append(keep, f)
+			}
+		}
+		if len(keep) == 0 {
+			return ev, false
+		}
+		ev.Findings = keep
+		ev.Subject, ev.Text = findingText(ev.Scope, keep)
+	}
+	if ev.Kind == EventExpiring && r.Days > 0 && !ev.Expires.IsZero() && ev.Expires.Sub(ev.At) > time.Duration(r.Days)*24*time.Hour {
+		return ev, false
+	}
+	return ev, true
+}
+
+func scopeMatches(rule, scope string) bool {
+	switch {
+	case rule == "" || rule == "*":
+		return true
+	case strings.HasSuffix(rule, ":*"):
+		return strings.HasPrefix(scope, strings.TrimSuffix(rule, "*"))
+	}
+	return rule == scope
+}
+
+// findingText words a new-findings event.
+func findingText(scope string, fs []Finding) (string, string) {
+	subject := fmt.Sprintf("%d new finding(s) in %s", len(fs), scope)
+	if len(fs) == 1 {
+		subject = fmt.Sprintf("New finding in %s: %s (%s) in %s", scope, fs[0].ID, fs[0].Rating, fs[0].Package)
+	}
+	var b strings.Builder
+	for i, f := range fs {
+		if i == maxFindingsPerMsg {
+			fmt.Fprintf(&b, "... and %d more\n", len(fs)-i)
+			break
+		}
+		fmt.Fprintf(&b, "%s [%s] %s: %s\n", f.ID, f.Rating, f.Package, f.Summary)
+	}
+	return subject, b.String()
+}
+
+// NewFindings builds the event for findings first recorded in scope (the
+// assessment service's hook), most severe first.
+func NewFindings(scope string, fs []store.StoredFinding) Event {
+	ev := Event{Kind: EventNewFinding, Scope: scope}
+	for _, f := range fs {
+		var aliases []string
+		for _, id := range f.IDs {
+			if id != f.VulnID {
+				aliases = append(aliases, id)
+			}
+		}
+		ev.Findings = append(ev.Findings, Finding{ID: f.VulnID, Aliases: aliases, Rating: f.Rating, Summary: f.Summary, Package: f.PURL})
+	}
+	slices.SortStableFunc(ev.Findings, func(a, b Finding) int { return rank(b.Rating) - rank(a.Rating) })
+	ev.Subject, ev.Text = findingText(scope, ev.Findings)
+	return ev
+}
+
+func (s *Service) work() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case j := <-s.queue:
+			s.deliver(j)
+		}
+	}
+}
+
+// deliver sends one event by one rule with retries, logging each attempt.
+func (s *Service) deliver(j job) {
+	ctx := context.Background()
+	id, ok, err := s.o.Store.StartDelivery(ctx, store.NotifyDelivery{RuleID: j.rule.ID, RuleName: j.rule.Name, Event: j.ev.Kind, Subject: j.ev.Subject, Status: "sending", Dedupe: j.ev.Dedupe}, s.o.Now())
+	if err != nil {
+		s.log.Error("notification log", "rule", j.rule.Name, "err", err)
+		return
+	}
+	if !ok {
+		return // delivered before
+	}
+	wait := s.o.Backoff
+	for attempt := 1; ; attempt++ {
+		err := s.send(ctx, j.rule, j.ev)
+		status, text := "sent", ""
+		if err != nil {
+			status, text = "failed", err.Error()
+			if attempt < s.o.Attempts {
+				status = "retrying"
+			}
+		}
+		if uerr := s.o.Store.UpdateDelivery(ctx, id, status, attempt, text, s.o.Now()); uerr != nil {
+			s.log.Error("notification log", "rule", j.rule.Name, "err", uerr)
+		}
+		if err == nil {
+			s.log.Info("notification sent", "rule", j.rule.Name, "event", j.ev.Kind, "attempts", attempt)
+			return
+		}
+		s.log.Warn("notification failed", "rule", j.rule.Name, "event", j.ev.Kind, "attempt", attempt, "err", err)
+		if attempt >= s.o.Attempts {
+			return
+		}
+		select {
+		case <-s.stop:
+			return
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
+// send delivers one event to the rule's destination.
+func (s *Service) send(ctx context.Context, r store.NotifyRule, ev Event) error {
+	switch r.Kind {
+	case KindWebhook, KindSlack, KindTeams:
+		return s.postWebhook(ctx, r, ev)
+	case KindEmail:
+		return s.sendMail(ctx, r, ev)
+	}
+	return fmt.Errorf("unknown destination kind %q", r.Kind)
+}
+
+func rank(r string) int {
+	for i, x := range []severity.Rating{severity.Low, severity.Medium, severity.High, severity.Critical} {
+		if severity.Rating(r) == x {
+			return i + 1
+		}
+	}
+	return 0
+}

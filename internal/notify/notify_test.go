@@ -1,0 +1,330 @@
+package notify_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/vulngate/vulngate/internal/notify"
+	"github.com/vulngate/vulngate/internal/store"
+	"github.com/vulngate/vulngate/internal/testutil/pgtest"
+	"github.com/vulngate/vulngate/internal/testutil/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// MailServer is a real SMTP server (go-smtp) on loopback that requires
+// STARTTLS before AUTH PLAIN and keeps the messages it accepts.
+type MailServer struct {
+	Addr   string
+	Pool   *x509.CertPool
+	mu     sync.Mutex
+	Msgs   []Mail
+	user   string
+	pass   string
+	server *smtp.Server
+}
+
+// Mail is one accepted message.
+type Mail struct {
+	From string
+	To   []string
+	Data string
+	TLS  bool
+}
+
+// StartMailServer starts the server; it stops when the test ends.
+func StartMailServer(t testing.TB, user, pass string) *MailServer {
+	t.Helper()
+	cert, pool := selfSigned(t)
+	ms := &MailServer{Pool: pool, user: user, pass: pass}
+	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &mailSession{ms: ms, c: c}, nil }))
+	s.Domain = "127.0.0.1"
+	s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms.Addr, ms.server = l.Addr().String(), s
+	go s.Serve(l)
+	t.Cleanup(func() { s.Close() })
+	return ms
+}
+
+// Messages returns the accepted messages.
+func (m *MailServer) Messages() []Mail {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Mail(nil), m.Msgs...)
+}
+
+type mailSession struct {
+	ms     *MailServer
+	c      *smtp.Conn
+	authed bool
+	cur    Mail
+}
+
+func (s *mailSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (s *mailSession) Auth(mech string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if user != s.ms.user || pass != s.ms.pass {
+			return errors.New("bad credentials")
+		}
+		s.authed = true
+		return nil
+	}), nil
+}
+func (s *mailSession) Mail(from string, _ *smtp.MailOptions) error {
+	if !s.authed {
+		return errors.New("authenticate first")
+	}
+	_, isTLS := s.c.TLSConnectionState()
+	s.cur = Mail{From: from, TLS: isTLS}
+	return nil
+}
+func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.cur.To = append(s.cur.To, to)
+	return nil
+}
+func (s *mailSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	s.cur.Data = string(b)
+	s.ms.mu.Lock()
+	s.ms.Msgs = append(s.ms.Msgs, s.cur)
+	s.ms.mu.Unlock()
+	return err
+}
+func (s *mailSession) Reset()        {}
+func (s *mailSession) Logout() error { return nil }
+
+func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(c)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
+}
+
+// receiver is a real HTTP receiver that fails its first `fail` requests.
+type receiver struct {
+	mu     sync.Mutex
+	fail   int
+	bodies [][]byte
+	sigs   []string
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.fail > 0 {
+		rc.fail--
+		http.Error(w, "try later", http.StatusServiceUnavailable)
+		return
+	}
+	rc.bodies = append(rc.bodies, b)
+	rc.sigs = append(rc.sigs, r.Header.Get(notify.SignatureHeader))
+}
+
+func (rc *receiver) got() ([][]byte, []string) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([][]byte(nil), rc.bodies...), append([]string(nil), rc.sigs...)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestDeliveries(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		mail := StartMailServer(t, "vg", "mail-secret")
+		hook := &receiver{fail: 2}
+		slack, teams := &receiver{}, &receiver{}
+		for _, rc := range []*receiver{hook, slack, teams} {
+			srv := httptest.NewServer(rc)
+			t.Cleanup(srv.Close)
+			switch rc {
+			case hook:
+				hookURL = srv.URL
+			case slack:
+				slackURL = srv.URL
+			case teams:
+				teamsURL = srv.URL
+			}
+		}
+		svc, err := notify.New(ctx, notify.Options{Store: st, Backoff: 10 * time.Millisecond, Attempts: 4, TLS: &tls.Config{RootCAs: mail.Pool}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer svc.Close()
+		host, port, _ := net.SplitHostPort(mail.Addr)
+		var portN int
+		json.Unmarshal([]byte(port), &portN)
+		pw := "mail-secret"
+		if _, err := svc.SetSMTP(ctx, notify.SMTPInput{Host: host, Port: portN, Username: "vg", Password: &pw, From: "vulngate <vg@example.com>"}); !errors.Is(err, notify.ErrInvalid) {
+			t.Fatalf("password without STARTTLS accepted: %v", err)
+		}
+		view, err := svc.SetSMTP(ctx, notify.SMTPInput{Host: host, Port: portN, Username: "vg", Password: &pw, From: "vulngate <vg@example.com>", StartTLS: true})
+		if err != nil || !view.PasswordSet {
+			t.Fatalf("smtp: %+v %v", view, err)
+		}
+		raw, _ := json.Marshal(view)
+		if strings.Contains(string(raw), pw) {
+			t.Fatal("the SMTP password is shown")
+		}
+		secret := "hook-secret"
+		rules := []notify.RuleInput{
+			{Name: "hook", Event: notify.EventNewFinding, Scope: "project:*", MinSeverity: "HIGH", Kind: notify.KindWebhook, URL: hookURL, Secret: &secret},
+			{Name: "slack", Event: notify.EventNewFinding, Scope: "project:keycloak", Kind: notify.KindSlack, URL: slackURL},
+			{Name: "teams", Event: notify.EventJobFailed, Kind: notify.KindTeams, URL: teamsURL},
+			{Name: "mail", Event: notify.EventNewFinding, Kind: notify.KindEmail, Recipients: []string{"sec@example.com"}},
+		}
+		for _, in := range rules {
+			r, err := svc.SaveRule(ctx, 0, in)
+			if err != nil {
+				t.Fatal(in.Name, err)
+			}
+			if raw, _ := json.Marshal(r); strings.Contains(string(raw), secret) {
+				t.Fatal("a webhook secret is shown")
+			}
+		}
+		if _, err := svc.SaveRule(ctx, 0, notify.RuleInput{Name: "bad", Event: "nope", Kind: notify.KindWebhook, URL: "ftp://x"}); !errors.Is(err, notify.ErrInvalid) {
+			t.Fatalf("bad rule: %v", err)
+		}
+
+		ev := notify.NewFindings("project:keycloak", []store.StoredFinding{
+			{VulnID: "GO-2099-0001", IDs: []string{"GO-2099-0001"}, Rating: "MEDIUM", Summary: "synthetic", PURL: "pkg:golang/example.com/s@v1.0.0"},
+			{VulnID: "CVE-2020-1", IDs: []string{"CVE-2020-1", "GHSA-x"}, Rating: "CRITICAL", Summary: "bad", PURL: "pkg:maven/a/b@1"},
+		})
+		start := time.Now()
+		svc.Publish(ev)
+		if time.Since(start) > time.Second {
+			t.Fatal("Publish blocked")
+		}
+		svc.JobFailed("osv-mirror", "OSV mirror", "Go: connection refused")
+
+		waitFor(t, "webhook (after two failures)", func() bool { b, _ := hook.got(); return len(b) == 1 })
+		bodies, sigs := hook.got()
+		if sigs[0] != notify.Sign(secret, bodies[0]) {
+			t.Fatalf("signature %q does not verify", sigs[0])
+		}
+		var got notify.Event
+		json.Unmarshal(bodies[0], &got)
+		if got.Kind != notify.EventNewFinding || len(got.Findings) != 1 || got.Findings[0].ID != "CVE-2020-1" {
+			t.Fatalf("webhook body (threshold HIGH): %s", bodies[0])
+		}
+		waitFor(t, "slack", func() bool { b, _ := slack.got(); return len(b) == 1 })
+		if b, _ := slack.got(); !strings.Contains(string(b[0]), `"text"`) || !strings.Contains(string(b[0]), "GO-2099-0001") {
+			t.Fatalf("slack body: %s", b[0])
+		}
+		waitFor(t, "teams", func() bool { b, _ := teams.got(); return len(b) == 1 })
+		if b, _ := teams.got(); !strings.Contains(string(b[0]), "MessageCard") || !strings.Contains(string(b[0]), "osv-mirror") && !strings.Contains(string(b[0]), "OSV mirror") {
+			t.Fatalf("teams body: %s", b[0])
+		}
+		waitFor(t, "e-mail", func() bool { return len(mail.Messages()) == 1 })
+		m := mail.Messages()[0]
+		if !m.TLS || m.From != "vg@example.com" || len(m.To) != 1 || !strings.Contains(m.Data, "GO-2099-0001") || !strings.Contains(m.Data, "Subject: ") {
+			t.Fatalf("mail: %+v", m)
+		}
+
+		waitFor(t, "delivery log", func() bool {
+			ds, _ := svc.Deliveries(ctx, 10)
+			sent := 0
+			for _, d := range ds {
+				if d.Status == "sent" {
+					sent++
+				}
+			}
+			return sent == 4
+		})
+		ds, _ := svc.Deliveries(ctx, 10)
+		for _, d := range ds {
+			if d.RuleName == "hook" && d.Attempts != 3 {
+				t.Fatalf("hook delivery attempts: %+v", d)
+			}
+		}
+
+		// A receiver that never accepts ends failed after every attempt,
+		// without the event waiting for it.
+		hook.mu.Lock()
+		hook.fail = 100
+		hook.mu.Unlock()
+		svc.Publish(ev)
+		waitFor(t, "failed delivery", func() bool {
+			ds, _ := svc.Deliveries(ctx, 20)
+			for _, d := range ds {
+				if d.RuleName == "hook" && d.Status == "failed" && d.Attempts == 4 && strings.Contains(d.LastError, "503") {
+					return true
+				}
+			}
+			return false
+		})
+	})
+}
+
+var hookURL, slackURL, teamsURL string
+
+func TestQueueNeverBlocks(t *testing.T) {
+	st := storetest.SQLite(t)
+	ctx := context.Background()
+	block := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-block }))
+	defer srv.Close()
+	defer close(block)
+	svc, err := notify.New(ctx, notify.Options{Store: st, QueueSize: 2, Workers: 1, Attempts: 1, HTTPClient: &http.Client{Timeout: 30 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SaveRule(ctx, 0, notify.RuleInput{Name: "slow", Event: notify.EventJobFailed, Kind: notify.KindWebhook, URL: srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for range 20 {
+		svc.JobFailed("osv-mirror", "OSV mirror", "boom")
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Fatal("Publish blocked on a full queue")
+	}
+	if svc.Dropped() < 17 {
+		t.Fatalf("dropped %d, want at least 17", svc.Dropped())
+	}
+}
