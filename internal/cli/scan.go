@@ -164,17 +164,24 @@ func (e *env) readInputs(args []string) ([]match.Component, error) {
 		case strings.HasPrefix(a, "pkg:"):
 			comps = append(comps, match.Component{Input: a})
 		case a == "-":
-			cs, _, err := sbom.Read(bufio.NewReader(io.LimitReader(e.stdin, 1<<30)), "stdin")
+			d, err := sbom.ReadDocument(bufio.NewReader(io.LimitReader(e.stdin, 1<<30)), "stdin")
 			if err != nil {
 				return nil, err
 			}
-			comps = append(comps, fromSBOM(cs)...)
+			e.sbomWarnings("stdin", d)
+			comps = append(comps, fromSBOM(d.Components)...)
 		default:
-			cs, _, err := sbom.ReadFile(a)
+			f, err := os.Open(a)
 			if err != nil {
 				return nil, err
 			}
-			comps = append(comps, fromSBOM(cs)...)
+			d, err := sbom.ReadDocument(f, a)
+			f.Close()
+			if err != nil {
+				return nil, err
+			}
+			e.sbomWarnings(a, d)
+			comps = append(comps, fromSBOM(d.Components)...)
 		}
 	}
 	return comps, nil
@@ -183,7 +190,14 @@ func (e *env) readInputs(args []string) ([]match.Component, error) {
 func fromSBOM(cs []sbom.Component) []match.Component {
 	out := make([]match.Component, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, match.Component{Input: c.PURL, Name: c.Name, Version: c.Version, BOMRef: c.BOMRef, Path: c.Path})
+		out = append(out, match.Component{Input: c.PURL, Name: c.Name, Version: c.Version, BOMRef: c.BOMRef, Path: c.Path, InputError: c.Err})
 	}
 	return out
+}
+
+// sbomWarnings logs what of an SBOM was not read.
+func (e *env) sbomWarnings(input string, d *sbom.Document) {
+	for _, w := range d.Warnings {
+		e.log.Warn("part of the input was not read", "input", input, "detail", w)
+	}
 }

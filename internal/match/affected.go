@@ -45,6 +45,20 @@ type Result struct {
 	Err error
 }
 
+// ErrComponentVersion is wrapped by Result.Err when the component's own
+// version (rather than a range boundary of the record) cannot be read
+// under the range's ordering: the same problem then shows for every
+// record, and callers report it once per component.
+var ErrComponentVersion = errors.New("component version")
+
+// componentVersionError marks an error about the component's version
+// without changing its text.
+type componentVersionError struct{ err error }
+
+func (e componentVersionError) Error() string        { return e.err.Error() }
+func (e componentVersionError) Unwrap() error        { return e.err }
+func (e componentVersionError) Is(target error) bool { return target == ErrComponentVersion }
+
 // ErrNoVersion is wrapped by Result.Err when an applicable record is
 // evaluated for an empty version.
 var ErrNoVersion = errors.New("no version")
@@ -144,6 +158,9 @@ func (e *evaluation) parsed(rangeType string) (semantic.Version, error) {
 	if rangeType == osv.RangeSemver {
 		if !e.semverOK {
 			e.semver, e.semverErr = parseSemver(e.version)
+			if e.semverErr != nil {
+				e.semverErr = componentVersionError{e.semverErr}
+			}
 			e.semverOK = true
 		}
 		return e.semver, e.semverErr
@@ -154,6 +171,9 @@ func (e *evaluation) parsed(rangeType string) (semantic.Version, error) {
 		}
 		if e.ecoErr == nil {
 			e.eco, e.ecoErr = e.parse(osv.RangeEcosystem, e.version)
+		}
+		if e.ecoErr != nil {
+			e.ecoErr = componentVersionError{e.ecoErr}
 		}
 		e.ecoOK = true
 	}

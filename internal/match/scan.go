@@ -2,6 +2,7 @@ package match
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -28,6 +29,10 @@ type Component struct {
 	Version string
 	BOMRef  string
 	Path    []string
+	// InputError, when set, says why the input could not give this
+	// component a package URL (a malformed line of a PURL list); the
+	// component is reported with it and not scanned.
+	InputError string
 }
 
 // Scored is a finding with its severity and a one-line summary.
@@ -240,6 +245,10 @@ func (s *Scanner) addSource(ctx context.Context, src ComponentSource, out []Comp
 
 func (s *Scanner) scanOne(c Component, get func(store.PackageKey) ([]store.Advisory, error), cache *recordCache) (ComponentResult, error) {
 	r := ComponentResult{Component: c}
+	if c.InputError != "" {
+		r.Errors = append(r.Errors, c.InputError)
+		return r, nil
+	}
 	if c.Input == "" {
 		r.Errors = append(r.Errors, "not identifiable: no package URL")
 		return r, nil
@@ -257,6 +266,10 @@ func (s *Scanner) scanOne(c Component, get func(store.PackageKey) ([]store.Advis
 		r.Version = pkg.Version
 	}
 	base := osv.BaseEcosystem(pkg.Ecosystem)
+	if err := purl.CheckVersion(pkg.Ecosystem, purl.MatchVersion(pkg.Ecosystem, pkg.Version)); err != nil {
+		r.Errors = append(r.Errors, err.Error()+": not checked")
+		return r, nil
+	}
 	if s.noOSV {
 		return r, nil
 	}
@@ -276,7 +289,10 @@ func (s *Scanner) scanOne(c Component, get func(store.PackageKey) ([]store.Advis
 	nameMatches := func(p osv.Package) bool {
 		return osv.BaseEcosystem(p.Ecosystem) == base && purl.NormalizeName(base, p.Name) == key.Name
 	}
-	var hits []Hit
+	var (
+		hits       []Hit
+		versionErr []string // records that could not compare the component's version
+	)
 	for _, a := range advs {
 		v, source, err := cache.get(a)
 		if err != nil {
@@ -285,7 +301,14 @@ func (s *Scanner) scanOne(c Component, get func(store.PackageKey) ([]store.Advis
 		}
 		res := Evaluate(v, pkg.Ecosystem, nameMatches, version)
 		if res.Err != nil {
-			r.Errors = append(r.Errors, fmt.Sprintf("%s: %v", v.ID, res.Err))
+			if errors.Is(res.Err, ErrComponentVersion) || errors.Is(res.Err, ErrNoVersion) {
+				if versionErr == nil {
+					r.Errors = append(r.Errors, versionProblem(pkg, res.Err))
+				}
+				versionErr = append(versionErr, v.ID)
+				continue
+			}
+			r.Errors = append(r.Errors, res.Err.Error()) // names the record
 			continue
 		}
 		if res.Affected {
@@ -297,6 +320,19 @@ func (s *Scanner) scanOne(c Component, get func(store.PackageKey) ([]store.Advis
 		r.Findings = append(r.Findings, score(f))
 	}
 	return r, nil
+}
+
+// versionProblem describes, once per component, why its version could
+// not be compared with the advisories' ranges.
+func versionProblem(pkg purl.Package, err error) string {
+	if errors.Is(err, ErrNoVersion) {
+		return fmt.Sprintf("no version: %s advisories for %s could not be evaluated", pkg.Ecosystem, pkg.Name)
+	}
+	var cv componentVersionError
+	if errors.As(err, &cv) {
+		err = cv.err
+	}
+	return fmt.Sprintf("version %q could not be compared with the advisories' ranges: %v", pkg.Version, err)
 }
 
 // score picks the finding's severity (the highest of its records) and

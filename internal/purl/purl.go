@@ -16,6 +16,7 @@
 package purl
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -127,11 +128,15 @@ func FromOSV(pkg osv.Package) (ecosystem, normalizedName string) {
 
 // MatchVersion returns version in the form OSV ranges of the ecosystem use.
 // For Go it drops a leading "v" (and the "go" of toolchain versions such as
-// "go1.22.1"), since OSV Go ranges are SEMVER without the prefix. Other
-// ecosystems' versions are returned unchanged.
+// "go1.22.1"), since OSV Go ranges are SEMVER without the prefix. For
+// RubyGems it drops a platform suffix ("3.21.7-x86_64-linux" -> "3.21.7").
+// Other ecosystems' versions are returned unchanged.
 func MatchVersion(ecosystem, version string) string {
-	if osv.BaseEcosystem(ecosystem) == ecoGo {
+	switch osv.BaseEcosystem(ecosystem) {
+	case ecoGo:
 		return goMatchVersion(version)
+	case ecoRubyGems:
+		return rubyGemsMatchVersion(version)
 	}
 	return version
 }
@@ -170,7 +175,7 @@ func Parse(s string) (Package, error) {
 	}
 	p, err := conv(&u)
 	if err != nil {
-		return Package{}, fmt.Errorf("purl %q: %v", s, err)
+		return Package{}, fmt.Errorf("purl %q: %w", s, err)
 	}
 	p.PURL = u.ToString()
 	return p, nil
@@ -266,6 +271,16 @@ func qualifier(u *packageurl.PackageURL, key string) string {
 		}
 	}
 	return ""
+}
+
+// ErrCannotMatch is wrapped by Parse's error for a valid PURL that names
+// a package no OSV ecosystem covers (a private Hex organisation package, a
+// Conan recipe outside ConanCenter).
+var ErrCannotMatch = errors.New("cannot be matched")
+
+// cannotMatch returns an error wrapping ErrCannotMatch.
+func cannotMatch(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrCannotMatch}, args...)...)
 }
 
 // noNamespace reports an error if the PURL has a namespace; for types whose

@@ -3,7 +3,9 @@ package sbom
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
+	"slices"
 	"strings"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
@@ -17,23 +19,122 @@ import (
 // spec version ("http://cyclonedx.org/schema/bom/1.5").
 const cyclonedxXMLNamespace = "http://cyclonedx.org/schema/bom/"
 
-func readCycloneDXJSON(data []byte) ([]Component, error) {
+// cyclonedxRead are the top-level CycloneDX fields this package reads;
+// others are named in a warning when the document could only be read by
+// the minimal reader, or when they carry data a user may expect to count
+// (embedded vulnerabilities).
+var cyclonedxRead = map[string]bool{"bomFormat": true, "specVersion": true, "serialNumber": true, "version": true, "metadata": true, "components": true, "$schema": true}
+
+func readCycloneDXJSON(data []byte, probe map[string]json.RawMessage, d *Document) error {
 	var bom cdx.BOM
-	if err := json.Unmarshal(data, &bom); err != nil {
-		return nil, fmt.Errorf("not a valid CycloneDX JSON document: %v", err)
+	err := guard("CycloneDX JSON", func() error { return json.Unmarshal(data, &bom) })
+	if err == nil {
+		if probe["vulnerabilities"] != nil {
+			d.Warnings = append(d.Warnings, "vulnerabilities embedded in the SBOM were ignored (findings come from vulngate's own advisories)")
+		}
+		d.Components, err = cyclonedxComponents(&bom)
+		return err
 	}
-	return cyclonedxComponents(&bom)
+	// Newer spec versions, or fields whose shape cyclonedx-go does not
+	// know: read the components' identities, which every version keeps.
+	var min minimalBOM
+	if json.Unmarshal(data, &min) != nil || min.Components == nil && min.Metadata.Component == nil {
+		return fmt.Errorf("not a valid CycloneDX JSON document: %v", err)
+	}
+	var ignored []string
+	for k := range probe {
+		if !cyclonedxRead[k] {
+			ignored = append(ignored, k)
+		}
+	}
+	slices.Sort(ignored)
+	w := fmt.Sprintf("CycloneDX %s: cyclonedx-go could not read the document (%v); components were read by their name, group, version, purl and bom-ref only", min.SpecVersion, err)
+	if len(ignored) > 0 {
+		w += "; ignored top-level fields: " + strings.Join(ignored, ", ")
+	}
+	d.Warnings = append(d.Warnings, w)
+	d.Components, err = cyclonedxComponents(min.toBOM())
+	return err
 }
 
-func readCycloneDXXML(data []byte) ([]Component, error) {
+// minimalBOM is the part of a CycloneDX JSON document that identifies its
+// components, which has kept its shape in every spec version.
+type minimalBOM struct {
+	SpecVersion string `json:"specVersion"`
+	Metadata    struct {
+		Component *minimalComponent `json:"component"`
+	} `json:"metadata"`
+	Components *[]minimalComponent `json:"components"`
+}
+
+type minimalComponent struct {
+	BOMRef     string              `json:"bom-ref" xml:"bom-ref,attr"`
+	Group      string              `json:"group" xml:"group"`
+	Name       string              `json:"name" xml:"name"`
+	Version    string              `json:"version" xml:"version"`
+	PURL       string              `json:"purl" xml:"purl"`
+	Components *[]minimalComponent `json:"components" xml:"components>component"`
+}
+
+func (m *minimalBOM) toBOM() *cdx.BOM {
+	b := &cdx.BOM{}
+	if m.Metadata.Component != nil {
+		c := m.Metadata.Component.toComponent()
+		b.Metadata = &cdx.Metadata{Component: &c}
+	}
+	if m.Components != nil {
+		b.Components = toComponents(*m.Components)
+	}
+	return b
+}
+
+func (m minimalComponent) toComponent() cdx.Component {
+	c := cdx.Component{BOMRef: m.BOMRef, Group: m.Group, Name: m.Name, Version: m.Version, PackageURL: m.PURL}
+	if m.Components != nil {
+		c.Components = toComponents(*m.Components)
+	}
+	return c
+}
+
+func toComponents(ms []minimalComponent) *[]cdx.Component {
+	out := make([]cdx.Component, len(ms))
+	for i, m := range ms {
+		out[i] = m.toComponent()
+	}
+	return &out
+}
+
+// minimalXMLBOM is minimalBOM for XML documents.
+type minimalXMLBOM struct {
+	XMLName     xml.Name
+	SpecVersion string `xml:"version,attr"`
+	Metadata    struct {
+		Component *minimalComponent `xml:"component"`
+	} `xml:"metadata"`
+	Components *[]minimalComponent `xml:"components>component"`
+}
+
+func readCycloneDXXML(data []byte, d *Document) error {
 	var bom cdx.BOM
-	if err := cdx.NewBOMDecoder(bytes.NewReader(data), cdx.BOMFileFormatXML).Decode(&bom); err != nil {
-		return nil, fmt.Errorf("not a CycloneDX XML document: %v", err)
+	err := cdx.NewBOMDecoder(bytes.NewReader(data), cdx.BOMFileFormatXML).Decode(&bom)
+	if err == nil {
+		if !strings.HasPrefix(bom.XMLNS, cyclonedxXMLNamespace) {
+			return fmt.Errorf("not a CycloneDX XML document: root element <bom> has namespace %q", bom.XMLNS)
+		}
+		d.Components, err = cyclonedxComponents(&bom)
+		return err
 	}
-	if !strings.HasPrefix(bom.XMLNS, cyclonedxXMLNamespace) {
-		return nil, fmt.Errorf("not a CycloneDX XML document: root element <bom> has namespace %q", bom.XMLNS)
+	var min minimalXMLBOM
+	if xml.Unmarshal(data, &min) != nil || min.XMLName.Local != "bom" || !strings.HasPrefix(min.XMLName.Space, cyclonedxXMLNamespace) ||
+		min.Components == nil && min.Metadata.Component == nil {
+		return fmt.Errorf("not a CycloneDX XML document: %v", err)
 	}
-	return cyclonedxComponents(&bom)
+	d.Warnings = append(d.Warnings, fmt.Sprintf("CycloneDX %s: cyclonedx-go could not read the document (%v); components were read by their name, group, version, purl and bom-ref only",
+		strings.TrimPrefix(min.XMLName.Space, cyclonedxXMLNamespace), err))
+	mb := minimalBOM{Components: min.Components}
+	mb.Metadata.Component = min.Metadata.Component
+	d.Components, err = cyclonedxComponents(mb.toBOM())
+	return err
 }
 
 func cyclonedxComponents(bom *cdx.BOM) ([]Component, error) {

@@ -11,9 +11,11 @@ import (
 
 // PURL list: one PURL per line. Blank lines and lines whose first
 // non-space character is "#" are skipped; there are no trailing comments,
-// since "#" inside a PURL starts its subpath. Every other line must be a
-// syntactically valid PURL; whether its type maps to an OSV ecosystem is
-// left to the caller.
+// since "#" inside a PURL starts its subpath. The first other line must be
+// a PURL (that is what makes the content a PURL list); any later line that
+// is not a syntactically valid PURL becomes a component carrying the error,
+// so one bad line does not hide the others. Whether a PURL's type maps to
+// an OSV ecosystem is left to the caller.
 
 func readPURLList(data []byte) ([]Component, error) {
 	var out []Component
@@ -28,13 +30,15 @@ func readPURLList(data []byte) ([]Component, error) {
 			if out == nil {
 				return nil, fmt.Errorf("not a CycloneDX or SPDX document or a PURL list: line %d is %s", n, truncate(line))
 			}
-			return nil, fmt.Errorf("line %d: not a PURL: %s", n, truncate(line))
+			out = append(out, Component{Name: line, Line: n, Err: fmt.Sprintf("line %d: not a PURL: %s", n, truncate(line))})
+			continue
 		}
 		u, err := packageurl.FromString(line)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: invalid PURL %s: %v", n, truncate(line), err)
+			out = append(out, Component{Name: line, Line: n, Err: fmt.Sprintf("line %d: invalid PURL %s: %v", n, truncate(line), err)})
+			continue
 		}
-		out = append(out, Component{Name: joinNonEmpty(u.Namespace, u.Name), Version: u.Version, PURL: line})
+		out = append(out, Component{Name: joinNonEmpty(u.Namespace, u.Name), Version: u.Version, PURL: line, Line: n})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err

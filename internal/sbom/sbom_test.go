@@ -127,12 +127,16 @@ func TestReadFixtures(t *testing.T) {
 			{Name: "lodash", Version: "4.17.20", PURL: "pkg:npm/lodash@4.17.20", BOMRef: "SPDXRef-Package-lodash"},
 			{Name: "log4j-core", Version: "2.14.1", PURL: "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1", BOMRef: "SPDXRef-Package-log4j"},
 		}},
+		{"app.spdx3.json", FormatSPDX3JSON, []Component{
+			{Name: "lodash", Version: "4.17.20", PURL: "pkg:npm/lodash@4.17.20", BOMRef: "https://example.com/Package/lodash"},
+			{Name: "django", Version: "3.2.0", PURL: "pkg:pypi/django@3.2.0", BOMRef: "https://example.com/Package/django"},
+		}},
 		{"list.txt", FormatPURLList, []Component{
-			{Name: "lodash", Version: "4.17.20", PURL: "pkg:npm/lodash@4.17.20"},
-			{Name: "requests", Version: "2.31.0", PURL: "pkg:pypi/requests@2.31.0"},
-			{Name: "org.apache.logging.log4j/log4j-core", Version: "2.14.1", PURL: "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1?type=jar"},
-			{Name: "debian/openssl", Version: "3.0.11-1~deb12u2", PURL: "pkg:deb/debian/openssl@3.0.11-1~deb12u2?distro=debian-12"},
-			{Name: "openssl", Version: "3.0.0", PURL: "pkg:generic/openssl@3.0.0"},
+			{Name: "lodash", Version: "4.17.20", PURL: "pkg:npm/lodash@4.17.20", Line: 3},
+			{Name: "requests", Version: "2.31.0", PURL: "pkg:pypi/requests@2.31.0", Line: 4},
+			{Name: "org.apache.logging.log4j/log4j-core", Version: "2.14.1", PURL: "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1?type=jar", Line: 8},
+			{Name: "debian/openssl", Version: "3.0.11-1~deb12u2", PURL: "pkg:deb/debian/openssl@3.0.11-1~deb12u2?distro=debian-12", Line: 9},
+			{Name: "openssl", Version: "3.0.0", PURL: "pkg:generic/openssl@3.0.0", Line: 10},
 		}},
 	} {
 		got, format, err := ReadFile(filepath.Join("testdata", tc.file))
@@ -159,9 +163,6 @@ func TestReadErrors(t *testing.T) {
 		{"other-bom.xml", `other-bom.xml: not a CycloneDX XML document: root element <bom> has namespace "urn:example:not-cyclonedx"`},
 		{"package.json", "package.json: not a CycloneDX or SPDX document: the JSON object has neither bomFormat nor spdxVersion"},
 		{"spdx-future.json", "spdx-future.json: not a valid SPDX JSON document: unsupported SDPX version: SPDX-9.9"},
-		{"cdx-future.json", "cdx-future.json: not a valid CycloneDX JSON document: invalid specification version"},
-		{"bad-purl.txt", `bad-purl.txt: line 2: invalid PURL "pkg:npm/@1": purl is missing name`},
-		{"not-purl-line.txt", `not-purl-line.txt: line 2: not a PURL: "lodash 4.17.20"`},
 	} {
 		_, _, err := ReadFile(filepath.Join("testdata", tc.file))
 		if err == nil {
@@ -262,5 +263,69 @@ func TestMetadataComponentWithoutPURLIsNotScanned(t *testing.T) {
 	}
 	if comps[0].Path[0] != "my-app" {
 		t.Errorf("nested component path = %v", comps[0].Path)
+	}
+}
+
+// TestReadHardening covers inputs found in other projects' test suites
+// that crashed or were rejected whole.
+func TestReadHardening(t *testing.T) {
+	for _, tc := range []struct {
+		name, content string
+		format        Format
+		want          []Component
+		warning       string // substring of the one warning expected
+		wantErr       string
+	}{
+		// tools-golang's own fixture: the parser dereferences the null
+		// package; the panic must become an error naming the file.
+		{name: "null.spdx.json", content: `{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","packages":[null]}`,
+			wantErr: "null.spdx.json: not a valid SPDX JSON document: the SPDX JSON parser failed on this input"},
+		// A later CycloneDX version: components read, what was skipped named.
+		{name: "cdx-future.json", content: `{"bomFormat":"CycloneDX","specVersion":"9.9","declarations":{"attestations":[]},"components":[{"type":"library","name":"lodash","version":"4.17.20","purl":"pkg:npm/lodash@4.17.20","bom-ref":"l"}]}`,
+			format: FormatCycloneDXJSON, want: []Component{{Name: "lodash", Version: "4.17.20", PURL: "pkg:npm/lodash@4.17.20", BOMRef: "l"}},
+			warning: "ignored top-level fields: declarations"},
+		{name: "cdx-future.xml", content: `<bom xmlns="http://cyclonedx.org/schema/bom/9.9" version="2.0"><components><component type="library" bom-ref="q"><name>qs</name><version>6.7.0</version><purl>pkg:npm/qs@6.7.0</purl><newThing/></component></components></bom>`,
+			format: FormatCycloneDXXML, want: []Component{{Name: "qs", Version: "6.7.0", PURL: "pkg:npm/qs@6.7.0", BOMRef: "q"}},
+			warning: "CycloneDX 9.9: cyclonedx-go could not read the document"},
+		{name: "vex.cdx.json", content: `{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"type":"library","name":"qs","purl":"pkg:npm/qs@6.7.0"}],"vulnerabilities":[{"id":"CVE-2022-24999"}]}`,
+			format: FormatCycloneDXJSON, want: []Component{{Name: "qs", PURL: "pkg:npm/qs@6.7.0"}}, warning: "vulnerabilities embedded in the SBOM were ignored"},
+		// One bad line is an error on that line's component only.
+		{name: "purls.txt", content: "pkg:npm/lodash@4.17.20\npkg:npm/@1\nlodash 4.17.20\npkg:pypi/django@3.2.0\n", format: FormatPURLList, want: []Component{
+			{Name: "lodash", Version: "4.17.20", PURL: "pkg:npm/lodash@4.17.20", Line: 1},
+			{Name: "pkg:npm/@1", Line: 2, Err: `line 2: invalid PURL "pkg:npm/@1": purl is missing name`},
+			{Name: "lodash 4.17.20", Line: 3, Err: `line 3: not a PURL: "lodash 4.17.20"`},
+			{Name: "django", Version: "3.2.0", PURL: "pkg:pypi/django@3.2.0", Line: 4},
+		}},
+		// A TOML lockfile is not called invalid JSON.
+		{name: "lock", content: "[[package]]\nname = \"serde\"\nversion = \"1.0.0\"\n", wantErr: "lock: not an SBOM: a TOML file"},
+		// SPDX tag-value and YAML.
+		{name: "app.spdx", content: "SPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\nSPDXID: SPDXRef-DOCUMENT\nDocumentName: app\nDocumentNamespace: https://example.com/app\nCreator: Tool: test\nCreated: 2024-01-01T00:00:00Z\n\nPackageName: lodash\nSPDXID: SPDXRef-lodash\nPackageVersion: 4.17.20\nPackageDownloadLocation: NOASSERTION\nExternalRef: PACKAGE-MANAGER purl pkg:npm/lodash@4.17.20\n",
+			format: FormatSPDXTagValue, want: []Component{{Name: "lodash", Version: "4.17.20", PURL: "pkg:npm/lodash@4.17.20", BOMRef: "SPDXRef-lodash"}}},
+		{name: "app.spdx.yaml", content: "spdxVersion: SPDX-2.3\ndataLicense: CC0-1.0\nSPDXID: SPDXRef-DOCUMENT\nname: app\ndocumentNamespace: https://example.com/app\ncreationInfo:\n  created: \"2024-01-01T00:00:00Z\"\n  creators: [\"Tool: test\"]\npackages:\n  - name: django\n    SPDXID: SPDXRef-django\n    versionInfo: 3.2.0\n    downloadLocation: NOASSERTION\n    externalRefs:\n      - referenceCategory: PACKAGE-MANAGER\n        referenceType: purl\n        referenceLocator: pkg:pypi/django@3.2.0\n",
+			format: FormatSPDXYAML, want: []Component{{Name: "django", Version: "3.2.0", PURL: "pkg:pypi/django@3.2.0", BOMRef: "SPDXRef-django"}}},
+	} {
+		d, err := ReadDocument(strings.NewReader(tc.content), tc.name)
+		if tc.wantErr != "" {
+			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+				t.Errorf("%s: error %v, want prefix %q", tc.name, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if d.Format != tc.format {
+			t.Errorf("%s: format %q, want %q", tc.name, d.Format, tc.format)
+		}
+		if diff := cmp.Diff(tc.want, d.Components); diff != "" {
+			t.Errorf("%s: components (-want +got):\n%s", tc.name, diff)
+		}
+		switch {
+		case tc.warning == "" && len(d.Warnings) > 0:
+			t.Errorf("%s: unexpected warnings %q", tc.name, d.Warnings)
+		case tc.warning != "" && (len(d.Warnings) != 1 || !strings.Contains(d.Warnings[0], tc.warning)):
+			t.Errorf("%s: warnings %q, want one containing %q", tc.name, d.Warnings, tc.warning)
+		}
 	}
 }

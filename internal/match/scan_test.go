@@ -1,0 +1,89 @@
+package match
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vulngate/vulngate/internal/osv"
+	"github.com/vulngate/vulngate/internal/purl"
+	"github.com/vulngate/vulngate/internal/store"
+)
+
+// memAdvisories is an in-memory Advisories keyed like the store.
+type memAdvisories map[store.PackageKey][]store.Advisory
+
+func (m memAdvisories) AdvisoriesFor(_ context.Context, eco, name string) ([]store.Advisory, error) {
+	return m[store.PackageKey{Ecosystem: eco, Name: name}], nil
+}
+
+func (m memAdvisories) add(t *testing.T, id string, v *osv.Vulnerability) {
+	t.Helper()
+	v.ID = id
+	v.Modified = osv.Time{Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range v.Affected {
+		k := store.PackageKey{Ecosystem: osv.BaseEcosystem(a.Package.Ecosystem), Name: purl.NormalizeName(a.Package.Ecosystem, a.Package.Name)}
+		m[k] = append(m[k], store.Advisory{Partition: k.Ecosystem, Source: "OSV", ID: id, Data: data})
+	}
+}
+
+func named(v *osv.Vulnerability, name string) *osv.Vulnerability {
+	v.Affected[0].Package.Name = name
+	return v
+}
+
+func TestScanVersionValidity(t *testing.T) {
+	m := memAdvisories{}
+	m.add(t, "GHSA-gin", named(record("Go", osv.RangeSemver, nil, osv.Event{Introduced: "0"}, osv.Event{Fixed: "1.9.1"}), "github.com/gin-gonic/gin"))
+	m.add(t, "GHSA-protobuf", named(record("RubyGems", osv.RangeEcosystem, nil, osv.Event{Introduced: "0"}, osv.Event{Fixed: "3.21.7"}), "google-protobuf"))
+	m.add(t, "GHSA-lodash-1", named(record("npm", osv.RangeSemver, nil, osv.Event{Introduced: "0"}, osv.Event{Fixed: "4.17.21"}), "lodash"))
+	m.add(t, "GHSA-lodash-2", named(record("npm", osv.RangeSemver, nil, osv.Event{Introduced: "0"}, osv.Event{Fixed: "4.17.12"}), "lodash"))
+	m.add(t, "GHSA-maven-1", named(record("Maven", osv.RangeEcosystem, nil, osv.Event{Introduced: "0"}, osv.Event{Fixed: "2.0"}), "g:a"))
+	m.add(t, "GHSA-maven-2", named(record("Maven", osv.RangeEcosystem, nil, osv.Event{Introduced: "0"}, osv.Event{Fixed: "3.0"}), "g:a"))
+
+	res, err := NewScanner(m, nil).Scan(context.Background(), []Component{
+		{Input: "pkg:golang/github.com/gin-gonic/gin@234fd47e07d1004f0aed9c"}, // a commit, not a version
+		{Input: "pkg:golang/github.com/gin-gonic/gin@v0.0.0-20190101000000-234fd47e07d1"},
+		{Input: "pkg:gem/google-protobuf@3.21.7-x86_64-linux"}, // fixed, with a platform
+		{Input: "pkg:gem/google-protobuf@3.21.6-x86_64-linux"},
+		{Input: "pkg:npm/lodash@1.5.x"},
+		{Input: "pkg:npm/lodash@4.17.11"},
+		{Input: "pkg:hex/acme/foo@1.0.0"},
+		{Input: "pkg:maven/g/a"}, // no version: one error, not one per advisory
+		{Name: "bad line", InputError: "line 3: not a PURL: \"bad line\""},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []struct {
+		findings int
+		err      string
+	}{
+		{0, `version "234fd47e07d1004f0aed9c" is not a valid Go module version (Go): not checked`},
+		{1, ""},
+		{0, ""},
+		{1, ""},
+		{0, `version "1.5.x" is not a valid SemVer 2.0 version (npm): not checked`},
+		{2, ""},
+		{0, `cannot be matched: Hex organisation "acme"`},
+		{0, "no version: Maven advisories for g:a could not be evaluated"},
+		{0, `line 3: not a PURL: "bad line"`},
+	} {
+		r := res[i]
+		if len(r.Findings) != want.findings {
+			t.Errorf("%s: %d findings, want %d", r.Input, len(r.Findings), want.findings)
+		}
+		switch {
+		case want.err == "" && len(r.Errors) > 0:
+			t.Errorf("%s: unexpected errors %q", r.Input, r.Errors)
+		case want.err != "" && (len(r.Errors) != 1 || !strings.Contains(r.Errors[0], want.err)):
+			t.Errorf("%s: errors %q, want exactly one containing %q", r.Input, r.Errors, want.err)
+		}
+	}
+}
