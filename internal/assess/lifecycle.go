@@ -226,6 +226,9 @@ func (s *Service) Import(ctx context.Context, as []Assessment, actor string) (im
 	var errs []error
 	for i, a := range as {
 		id, err := s.ResolveID(ctx, a.VulnID)
+		if err != nil && !errors.Is(err, store.ErrInvalid) {
+			return nil, nil, err
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("statement %d: %w", i+1, err))
 			continue
@@ -254,7 +257,7 @@ func (s *Service) Import(ctx context.Context, as []Assessment, actor string) (im
 		imported = append(imported, a)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, nil, fmt.Errorf("nothing imported: %w", err)
+		return nil, nil, store.Invalid(fmt.Errorf("nothing imported: %w", err))
 	}
 	if len(imported) > 0 {
 		if err := s.st.SetAssessments(ctx, storeAll(imported), "import", actor, now); err != nil {

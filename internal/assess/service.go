@@ -62,7 +62,7 @@ func (s *Service) UpdateType(ctx context.Context, t Type) error {
 
 func (s *Service) saveType(ctx context.Context, t Type, create bool) error {
 	if err := t.Validate(); err != nil {
-		return err
+		return store.Invalid(err)
 	}
 	types, err := s.Types(ctx)
 	if err != nil {
@@ -71,14 +71,14 @@ func (s *Service) saveType(ctx context.Context, t Type, create bool) error {
 	old, exists := FindType(types, t.Name)
 	switch {
 	case create && exists:
-		return fmt.Errorf("assessment type %q already exists", old.Name)
+		return fmt.Errorf("assessment type %q: %w", old.Name, store.ErrConflict)
 	case !create && !exists:
 		return fmt.Errorf("assessment type %q: %w", t.Name, store.ErrNotFound)
 	case exists:
 		t.Name = old.Name
 		t.Builtin = old.Builtin
 		if old.Builtin && t.Effect != old.Effect {
-			return fmt.Errorf("assessment type %s is built in: its effect (%s) cannot be changed", old.Name, old.Effect)
+			return store.Invalid(fmt.Errorf("assessment type %s is built in: its effect (%s) cannot be changed", old.Name, old.Effect))
 		}
 	default:
 		t.Builtin = false
@@ -90,7 +90,7 @@ func (s *Service) saveType(ctx context.Context, t Type, create bool) error {
 		for _, r := range all {
 			ts = append(ts, typeFromStore(r))
 		}
-		return ValidateTypes(ts)
+		return store.Invalid(ValidateTypes(ts))
 	})
 }
 
@@ -114,7 +114,7 @@ func (s *Service) DeleteType(ctx context.Context, name string) error {
 func (s *Service) ResolveID(ctx context.Context, id string) (string, error) {
 	id = strings.TrimSpace(id)
 	if id == "" {
-		return "", errors.New("no vulnerability ID given")
+		return "", store.Invalid(errors.New("no vulnerability ID given"))
 	}
 	for _, cand := range []string{id, strings.ToUpper(id)} {
 		adv, err := s.st.AdvisoriesByID(ctx, cand)
@@ -132,7 +132,7 @@ func (s *Service) ResolveID(ctx context.Context, id string) (string, error) {
 			return cand, nil
 		}
 	}
-	return "", fmt.Errorf("unknown vulnerability ID %q: no mirrored advisory has it as ID or alias and no recorded finding carries it", id)
+	return "", store.Invalid(fmt.Errorf("unknown vulnerability ID %q: no mirrored advisory has it as ID or alias and no recorded finding carries it", id))
 }
 
 // SetRequest asks for one assessment.
@@ -155,7 +155,7 @@ type SetRequest struct {
 func (s *Service) prepare(req SetRequest, types []Type, now time.Time) (Assessment, error) {
 	scope, err := ParseScope(req.Scope)
 	if err != nil {
-		return Assessment{}, err
+		return Assessment{}, store.Invalid(err)
 	}
 	t, ok := FindType(types, req.Type)
 	if !ok {
@@ -163,14 +163,14 @@ func (s *Service) prepare(req SetRequest, types []Type, now time.Time) (Assessme
 		for _, t := range types {
 			names = append(names, t.Name)
 		}
-		return Assessment{}, fmt.Errorf("unknown assessment type %q (have %s)", req.Type, strings.Join(names, ", "))
+		return Assessment{}, store.Invalid(fmt.Errorf("unknown assessment type %q (have %s)", req.Type, strings.Join(names, ", ")))
 	}
 	a := Assessment{VulnID: req.VulnID, Scope: scope, Type: t.Name, Effect: t.Effect, Comment: req.Comment, By: req.By, At: now}
 	switch {
 	case req.Never:
 	case !req.Expires.IsZero():
 		if !req.Expires.After(now) {
-			return Assessment{}, fmt.Errorf("expiry %s is not in the future", req.Expires.UTC().Format(time.RFC3339))
+			return Assessment{}, store.Invalid(fmt.Errorf("expiry %s is not in the future", req.Expires.UTC().Format(time.RFC3339)))
 		}
 		a.Expires = req.Expires.UTC()
 	case t.Expiry > 0:
@@ -220,14 +220,14 @@ func (s *Service) Set(ctx context.Context, req SetRequest) (Assessment, error) {
 func (s *Service) Clear(ctx context.Context, id, scope, by string) error {
 	sc, err := ParseScope(scope)
 	if err != nil {
-		return err
+		return store.Invalid(err)
 	}
 	ok, err := s.st.ClearAssessment(ctx, strings.TrimSpace(id), sc, by, s.now())
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("%s has no assessment in scope %s", id, sc)
+		return fmt.Errorf("%s has no assessment in scope %s: %w", id, sc, store.ErrNotFound)
 	}
 	return nil
 }
@@ -254,13 +254,13 @@ func (f BulkFilter) empty() bool {
 // nothing matches.
 func (s *Service) SetBulk(ctx context.Context, f BulkFilter, req SetRequest) ([]Assessment, error) {
 	if f.empty() {
-		return nil, errors.New("bulk assessment needs a filter (severity, ecosystem, package, source or project)")
+		return nil, store.Invalid(errors.New("bulk assessment needs a filter (severity, ecosystem, package, source or project)"))
 	}
 	ff := store.FindingFilter{Ecosystem: f.Ecosystem, Name: f.Package, Source: f.Source}
 	if f.Scope != "" {
 		sc, err := ParseScope(f.Scope)
 		if err != nil {
-			return nil, err
+			return nil, store.Invalid(err)
 		}
 		ff.Scope = sc
 	}
@@ -280,7 +280,7 @@ func (s *Service) SetBulk(ctx context.Context, f BulkFilter, req SetRequest) ([]
 	if f.OnlyUnassessed {
 		sc, err := ParseScope(req.Scope)
 		if err != nil {
-			return nil, err
+			return nil, store.Invalid(err)
 		}
 		if idx, err = s.Index(ctx, sc); err != nil {
 			return nil, err
@@ -319,7 +319,7 @@ func (s *Service) SetBulk(ctx context.Context, f BulkFilter, req SetRequest) ([]
 		out = append(out, a)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no recorded open finding matches the filter (findings are recorded by \"vulngate scan --project NAME\")")
+		return nil, store.Invalid(errors.New("no recorded open finding matches the filter (findings are recorded by \"vulngate scan --project NAME\")"))
 	}
 	if err := s.st.SetAssessments(ctx, storeAll(out), "set", req.By, now); err != nil {
 		return nil, err
@@ -343,7 +343,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Assessment, error) 
 	if f.Scope != "" {
 		sc, err := ParseScope(f.Scope)
 		if err != nil {
-			return nil, err
+			return nil, store.Invalid(err)
 		}
 		sf.Scopes = []string{sc}
 	}
@@ -455,10 +455,10 @@ func (s *Service) Expire(ctx context.Context) ([]Assessment, error) {
 func (s *Service) SetPolicy(ctx context.Context, scope string, e Effect, by string) error {
 	sc, err := ParseScope(scope)
 	if err != nil {
-		return err
+		return store.Invalid(err)
 	}
 	if _, err := ParseEffect(string(e)); err != nil {
-		return err
+		return store.Invalid(err)
 	}
 	return s.st.SetPolicy(ctx, sc, string(e), by, s.now())
 }

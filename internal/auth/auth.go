@@ -265,7 +265,7 @@ func NewService(st Store, p Argon2Params) *Service {
 func (s *Service) Login(ctx context.Context, username, password string) (*Principal, string, time.Time, error) {
 	u, err := s.Store.UserByName(ctx, username)
 	if err != nil {
-		if errors.Is(err, store.ErrMissing) {
+		if errors.Is(err, store.ErrNotFound) {
 			VerifyPassword(s.dummy, password) // same work as for a real user
 			return nil, "", time.Time{}, ErrBadCredentials
 		}
@@ -310,7 +310,7 @@ func (s *Service) APIKey(ctx context.Context, key string) (*Principal, error) {
 	}
 	u, err := s.Store.APIKeyUser(ctx, HashToken(key), s.Now())
 	if err != nil {
-		if errors.Is(err, store.ErrMissing) {
+		if errors.Is(err, store.ErrNotFound) {
 			return nil, ErrBadCredentials
 		}
 		return nil, err
@@ -347,7 +347,7 @@ func (s *Service) Bootstrap(ctx context.Context, envPassword string, notice io.W
 		return false, err
 	}
 	if _, err := s.Store.CreateUser(ctx, store.User{Username: "admin", Role: string(Admin), PasswordHash: hash}); err != nil {
-		if errors.Is(err, store.ErrTaken) {
+		if errors.Is(err, store.ErrConflict) {
 			return false, nil // another instance on the same database created it first
 		}
 		return false, err

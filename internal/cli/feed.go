@@ -89,7 +89,7 @@ func (e *env) feedCreateCmd() *cobra.Command {
 			}
 			defer st.Close()
 			if err := st.SaveFeed(cmd.Context(), f, true, ff.assessorList(cmd), time.Now()); err != nil {
-				if errors.Is(err, store.ErrFeedExists) {
+				if errors.Is(err, store.ErrConflict) {
 					return fmt.Errorf("a feed named %q already exists (change it with \"vulngate feed set\")", f.Name)
 				}
 				return err

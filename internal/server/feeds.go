@@ -1,8 +1,9 @@
 package server
 
-// This file holds the package feed routes of the API (/api/v1/feeds), the
-// server's side of the feed proxy (internal/feed/proxy): OSS Index from the
-// settings, re-evaluation of tracked packages after each OSV mirror run.
+// The server's side of package feeds (internal/feed/proxy): OSS Index from
+// the settings, re-evaluation of tracked packages after each OSV mirror
+// run, and the feed actions the API (api_feeds.go) and the pages
+// (ui_feeds.go) share.
 
 import (
 	"context"
@@ -10,13 +11,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/vulngate/vulngate/internal/assess"
-	"github.com/vulngate/vulngate/internal/auth"
 	"github.com/vulngate/vulngate/internal/feed"
 	"github.com/vulngate/vulngate/internal/feed/proxy"
 	"github.com/vulngate/vulngate/internal/match"
@@ -24,17 +24,6 @@ import (
 	"github.com/vulngate/vulngate/internal/source/ossindex"
 	"github.com/vulngate/vulngate/internal/store"
 )
-
-func (s *Server) registerFeedRoutes() {
-	s.handle("GET /api/v1/feeds", auth.Viewer, s.apiFeeds)
-	s.handle("POST /api/v1/feeds", auth.Admin, s.apiCreateFeed)
-	s.handle("GET /api/v1/feeds/{name}", auth.Viewer, s.apiFeed)
-	s.handle("PATCH /api/v1/feeds/{name}", auth.Admin, s.apiUpdateFeed)
-	s.handle("DELETE /api/v1/feeds/{name}", auth.Admin, s.apiDeleteFeed)
-	s.handle("GET /api/v1/feeds/{name}/decisions", auth.Viewer, s.apiFeedDecisions)
-	s.handle("GET /api/v1/feeds/{name}/packages", auth.Viewer, s.apiFeedPackages)
-	s.registerFeedUI()
-}
 
 // newFeedProxy builds the feed proxy mounted at /feeds/.
 func (s *Server) newFeedProxy() (*proxy.Handler, error) {
@@ -94,8 +83,6 @@ func (s *Server) reevaluateFeeds(ctx context.Context, log *slog.Logger) error {
 	return nil
 }
 
-// --- API ---
-
 type feedJSON struct {
 	Name        string    `json:"name"`
 	Type        string    `json:"type"`
@@ -140,18 +127,18 @@ type feedInput struct {
 func applyFeed(f *store.Feed, in feedInput, create bool) error {
 	if create {
 		if in.Name == nil || strings.TrimSpace(*in.Name) == "" {
-			return errInput{errors.New("name: required")}
+			return store.Invalid(errors.New("name: required"))
 		}
 		if in.Type == nil || strings.TrimSpace(*in.Type) == "" {
-			return errInput{errors.New("type: required (npm, pypi, go, maven, nuget)")}
+			return store.Invalid(errors.New("type: required (npm, pypi, go, maven, nuget)"))
 		}
 		*f = store.Feed{Name: strings.TrimSpace(*in.Name), Type: *in.Type, Sources: []string{feed.SourceOSV}, MetadataTTL: feed.DefaultMetadataTTL}
 	} else {
 		if in.Name != nil && *in.Name != f.Name {
-			return errInput{errors.New("name: a feed cannot be renamed; create a new one")}
+			return store.Invalid(errors.New("name: a feed cannot be renamed; create a new one"))
 		}
 		if in.Type != nil && !strings.EqualFold(strings.TrimSpace(*in.Type), f.Type) {
-			return errInput{errors.New("type: a feed's type cannot change; create a new feed")}
+			return store.Invalid(errors.New("type: a feed's type cannot change; create a new feed"))
 		}
 	}
 	if in.Upstream != nil {
@@ -160,7 +147,7 @@ func applyFeed(f *store.Feed, in feedInput, create bool) error {
 	if in.Sources != nil {
 		src, err := feed.ParseSources(strings.Join(*in.Sources, ","))
 		if err != nil {
-			return errInput{fmt.Errorf("sources: %w", err)}
+			return store.Invalid(fmt.Errorf("sources: %w", err))
 		}
 		f.Sources = src
 	}
@@ -172,7 +159,7 @@ func applyFeed(f *store.Feed, in feedInput, create bool) error {
 	}
 	if in.TTL != nil {
 		if *in.TTL < 0 || *in.TTL > int64(feed.MaxMetadataTTL/time.Second) {
-			return errInput{fmt.Errorf("metadata_ttl_seconds %d: want 0 to %d", *in.TTL, int64(feed.MaxMetadataTTL/time.Second))}
+			return store.Invalid(fmt.Errorf("metadata_ttl_seconds %d: want 0 to %d", *in.TTL, int64(feed.MaxMetadataTTL/time.Second)))
 		}
 		f.MetadataTTL = time.Duration(*in.TTL) * time.Second
 	}
@@ -180,7 +167,7 @@ func applyFeed(f *store.Feed, in feedInput, create bool) error {
 		f.Description = *in.Description
 	}
 	if err := feed.Validate(f); err != nil {
-		return errInput{err}
+		return store.Invalid(err)
 	}
 	return nil
 }
@@ -215,9 +202,6 @@ func (s *Server) saveFeed(r *http.Request, name string, in feedInput, create boo
 		return f, err
 	}
 	if err := s.st.SaveFeed(r.Context(), f, create, cleanAssessors(in.Assessors), time.Now()); err != nil {
-		if errors.Is(err, store.ErrMissing) { // an unknown assessor
-			return f, errInput{err}
-		}
 		return f, err
 	}
 	if s.feeds != nil {
@@ -246,22 +230,6 @@ func (s *Server) deleteFeed(r *http.Request, name string) error {
 	return nil
 }
 
-// feedProblem answers a feed error: bad input 422, unknown feed 404, a
-// taken name 409.
-func (s *Server) feedProblem(w http.ResponseWriter, r *http.Request, err error) {
-	var ie errInput
-	switch {
-	case errors.As(err, &ie):
-		problem(w, r, http.StatusUnprocessableEntity, ie.Error())
-	case errors.Is(err, store.ErrNotFound):
-		problem(w, r, http.StatusNotFound, err.Error())
-	case errors.Is(err, store.ErrFeedExists):
-		problem(w, r, http.StatusConflict, err.Error())
-	default:
-		s.storeProblem(w, r, err)
-	}
-}
-
 func (s *Server) feedWithAssessors(ctx context.Context, f store.Feed) (feedJSON, error) {
 	as, err := s.st.FeedAssessors(ctx, f.Name)
 	if err != nil {
@@ -270,107 +238,9 @@ func (s *Server) feedWithAssessors(ctx context.Context, f store.Feed) (feedJSON,
 	return feedOut(f, as), nil
 }
 
-func (s *Server) apiFeeds(w http.ResponseWriter, r *http.Request) {
-	fs, err := s.st.Feeds(r.Context())
-	if err != nil {
-		s.storeProblem(w, r, err)
-		return
-	}
-	out := make([]feedJSON, 0, len(fs))
-	for _, f := range fs {
-		o, err := s.feedWithAssessors(r.Context(), f)
-		if err != nil {
-			s.storeProblem(w, r, err)
-			return
-		}
-		out = append(out, o)
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) apiFeed(w http.ResponseWriter, r *http.Request) {
-	f, err := s.st.FeedByName(r.Context(), r.PathValue("name"))
-	if err != nil {
-		s.feedProblem(w, r, err)
-		return
-	}
-	o, err := s.feedWithAssessors(r.Context(), f)
-	if err != nil {
-		s.storeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, o)
-}
-
-func (s *Server) apiCreateFeed(w http.ResponseWriter, r *http.Request) {
-	var in feedInput
-	if !readJSON(w, r, &in) {
-		return
-	}
-	f, err := s.saveFeed(r, "", in, true)
-	if err != nil {
-		s.feedProblem(w, r, err)
-		return
-	}
-	o, err := s.feedWithAssessors(r.Context(), f)
-	if err != nil {
-		s.storeProblem(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/api/v1/feeds/"+f.Name)
-	writeJSON(w, http.StatusCreated, o)
-}
-
-func (s *Server) apiUpdateFeed(w http.ResponseWriter, r *http.Request) {
-	var in feedInput
-	if !readJSON(w, r, &in) {
-		return
-	}
-	f, err := s.saveFeed(r, r.PathValue("name"), in, false)
-	if err != nil {
-		s.feedProblem(w, r, err)
-		return
-	}
-	o, err := s.feedWithAssessors(r.Context(), f)
-	if err != nil {
-		s.storeProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, o)
-}
-
-func (s *Server) apiDeleteFeed(w http.ResponseWriter, r *http.Request) {
-	if err := s.deleteFeed(r, r.PathValue("name")); err != nil {
-		s.feedProblem(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// pageParams reads offset (default 0) and limit (default def, at most 500).
-func pageParams(r *http.Request, def int) (offset, limit int, err error) {
-	limit = def
-	for _, p := range []struct {
-		k      string
-		dst    *int
-		lo, hi int
-	}{{"offset", &offset, 0, 1 << 30}, {"limit", &limit, 1, 500}} {
-		v := r.URL.Query().Get(p.k)
-		if v == "" {
-			continue
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < p.lo || n > p.hi {
-			return 0, 0, fmt.Errorf("%s %q: want a number from %d to %d", p.k, v, p.lo, p.hi)
-		}
-		*p.dst = n
-	}
-	return offset, limit, nil
-}
-
 // effectParam reads an optional allow/warn/block filter.
-func effectParam(r *http.Request, k string) (string, error) {
-	v := strings.TrimSpace(r.URL.Query().Get(k))
+func effectParam(q url.Values, k string) (string, error) {
+	v := strings.TrimSpace(q.Get(k))
 	if v == "" {
 		return "", nil
 	}
@@ -397,23 +267,23 @@ type feedDecisionPage struct {
 	Items  []feedDecisionJSON `json:"items"`
 }
 
-// feedDecisions reads one page of a feed's audit; the audit of a deleted
-// feed stays readable.
-func (s *Server) feedDecisions(r *http.Request, name string, def int) (feedDecisionPage, error) {
-	offset, limit, err := pageParams(r, def)
+// feedDecisions reads one page of a feed's audit (offset, limit, effect in
+// q); the audit of a deleted feed stays readable.
+func (s *Server) feedDecisions(ctx context.Context, name string, q url.Values, def int) (feedDecisionPage, error) {
+	offset, limit, err := pageParams(q, def)
 	if err != nil {
-		return feedDecisionPage{}, errInput{err}
+		return feedDecisionPage{}, store.Invalid(err)
 	}
-	eff, err := effectParam(r, "effect")
+	eff, err := effectParam(q, "effect")
 	if err != nil {
-		return feedDecisionPage{}, errInput{err}
+		return feedDecisionPage{}, store.Invalid(err)
 	}
-	ds, total, err := s.st.FeedDecisionPage(r.Context(), name, eff, offset, limit)
+	ds, total, err := s.st.FeedDecisionPage(ctx, name, eff, offset, limit)
 	if err != nil {
 		return feedDecisionPage{}, err
 	}
 	if total == 0 {
-		if _, err := s.st.FeedByName(r.Context(), name); err != nil {
+		if _, err := s.st.FeedByName(ctx, name); err != nil {
 			return feedDecisionPage{}, err
 		}
 	}
@@ -422,15 +292,6 @@ func (s *Server) feedDecisions(r *http.Request, name string, def int) (feedDecis
 		out.Items = append(out.Items, feedDecisionJSON{Seq: d.Seq, PURL: d.PURL, Effect: d.Effect, Reasons: d.Reasons, Client: d.Client, At: d.At})
 	}
 	return out, nil
-}
-
-func (s *Server) apiFeedDecisions(w http.ResponseWriter, r *http.Request) {
-	out, err := s.feedDecisions(r, r.PathValue("name"), 50)
-	if err != nil {
-		s.feedProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 type feedPackageJSON struct {
@@ -452,19 +313,21 @@ type feedPackagePage struct {
 	Items  []feedPackageJSON `json:"items"`
 }
 
-func (s *Server) feedPackages(r *http.Request, name string, def int) (feedPackagePage, error) {
-	if _, err := s.st.FeedByName(r.Context(), name); err != nil {
+// feedPackages reads one page of the packages a feed tracks (offset,
+// limit, decision in q).
+func (s *Server) feedPackages(ctx context.Context, name string, q url.Values, def int) (feedPackagePage, error) {
+	if _, err := s.st.FeedByName(ctx, name); err != nil {
 		return feedPackagePage{}, err
 	}
-	offset, limit, err := pageParams(r, def)
+	offset, limit, err := pageParams(q, def)
 	if err != nil {
-		return feedPackagePage{}, errInput{err}
+		return feedPackagePage{}, store.Invalid(err)
 	}
-	dec, err := effectParam(r, "decision")
+	dec, err := effectParam(q, "decision")
 	if err != nil {
-		return feedPackagePage{}, errInput{err}
+		return feedPackagePage{}, store.Invalid(err)
 	}
-	ps, total, err := s.st.FeedPackagePage(r.Context(), name, dec, offset, limit)
+	ps, total, err := s.st.FeedPackagePage(ctx, name, dec, offset, limit)
 	if err != nil {
 		return feedPackagePage{}, err
 	}
@@ -474,13 +337,4 @@ func (s *Server) feedPackages(r *http.Request, name string, def int) (feedPackag
 			Downloads: p.Downloads, Refused: p.Refused, FirstSeen: p.FirstSeen, LastSeen: p.LastSeen})
 	}
 	return out, nil
-}
-
-func (s *Server) apiFeedPackages(w http.ResponseWriter, r *http.Request) {
-	out, err := s.feedPackages(r, r.PathValue("name"), 50)
-	if err != nil {
-		s.feedProblem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
 }

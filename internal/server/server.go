@@ -10,14 +10,20 @@
 // managed under /api/v1/feeds and Administration › Feeds, with its
 // decision audit and tracked packages), and the scheduled jobs it
 // registers (OSV mirror, which then re-evaluates the packages feeds track,
-// advisory index, assessment expiry, session cleanup). Scans, package
-// pages and feeds consult OSS Index when it is enabled in the settings.
+// advisory index, assessment expiry, session cleanup, OSS Index cache
+// refresh). Scans, package pages and feeds consult OSS Index when it is
+// enabled in the settings.
+//
+// Layout: one file per resource, api_<resource>.go for its REST routes
+// and ui_<resource>.go for its pages, each returning its rows of the route
+// table (routes.go: pattern, least role, assess grant). API handlers
+// return (value, error) and serveAPI writes the answer; every error is
+// classified once by statusOf (respond.go), for the API and the pages.
+// Middleware (middleware.go) wraps all routes: panic recovery, metrics,
+// request logs, security headers, CSRF protection, authentication.
 //
 // It leaves out TLS termination (run it behind a proxy, or set
-// Options.SecureCookies when the proxy terminates TLS), end-to-end tests
-// on PostgreSQL (its listing queries are covered by the store suite), and
-// an OSS Index cache refresh job (internal/source/ossindex has no refresh or prune function
-// yet; cached answers are refetched once older than their TTL).
+// Options.SecureCookies when the proxy terminates TLS).
 package server
 
 import (
@@ -30,7 +36,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -87,15 +92,6 @@ type Server struct {
 	mirror  sync.Mutex // serializes index refreshes
 	// feeds serves /feeds/ (nil without a data directory).
 	feeds *proxy.Handler
-}
-
-type route struct {
-	Method, Path string
-	Need         auth.Role // "" = public
-	API          bool
-	// Grant marks assessing routes: beyond the role, assessors need an
-	// assess grant covering the scope (checked by the handler).
-	Grant bool
 }
 
 // New builds a server: it creates the first admin when the store has no
@@ -235,48 +231,4 @@ func (s *Server) tempDir() string {
 		return ""
 	}
 	return filepath.Join(s.opts.DataDir, "tmp")
-}
-
-// handle registers a route. need is the least role allowed ("" public).
-func (s *Server) handle(pattern string, need auth.Role, h http.HandlerFunc) {
-	method, path, _ := strings.Cut(pattern, " ")
-	api := strings.HasPrefix(path, "/api/")
-	s.routes = append(s.routes, route{Method: method, Path: path, Need: need, API: api})
-	s.mux.Handle(pattern, s.guard(need, api, h))
-}
-
-// handleAssess registers an assessing route: assessors and admins pass
-// the role check; the handler checks the assess grant for the scope.
-func (s *Server) handleAssess(pattern string, h http.HandlerFunc) {
-	s.handle(pattern, auth.Assessor, h)
-	s.routes[len(s.routes)-1].Grant = true
-}
-
-// guard checks the caller's role before h.
-func (s *Server) guard(need auth.Role, api bool, h http.HandlerFunc) http.Handler {
-	if need == "" {
-		return h
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := principal(r)
-		if p == nil {
-			if api {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="vulngate"`)
-				problem(w, r, http.StatusUnauthorized, "authentication required: log in, or send an API key as \"Authorization: Bearer vg_...\"")
-				return
-			}
-			http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
-			return
-		}
-		if !p.Is(need) {
-			msg := fmt.Sprintf("this needs the %s role; you are %s", need, p.Role)
-			if api {
-				problem(w, r, http.StatusForbidden, msg)
-				return
-			}
-			s.renderError(w, r, http.StatusForbidden, msg)
-			return
-		}
-		h(w, r)
-	})
 }

@@ -6,7 +6,6 @@ package server
 // same origin; http.CrossOriginProtection refuses cross-site posts.
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,14 +14,18 @@ import (
 	"github.com/vulngate/vulngate/internal/auth"
 )
 
-func (s *Server) registerAssessUI() {
-	s.handleAssess("POST /vulnerabilities/{id}/assess", s.uiAssess)
-	s.handleAssess("POST /vulnerabilities/{id}/clear", s.uiClear)
-	s.handleAssess("POST /vulnerabilities/assess", s.uiBulkAssess)
-	s.handle("GET /admin/assessment", auth.Admin, s.uiAssessAdmin)
-	s.handle("POST /admin/assessment/types", auth.Admin, s.uiCreateType)
-	s.handle("POST /admin/assessment/types/{name}/delete", auth.Admin, s.uiDeleteType)
-	s.handle("POST /admin/assessment/policies", auth.Admin, s.uiSetPolicy)
+// assessPages: assessing from the vulnerability pages, and
+// Administration › Assessment.
+func (s *Server) assessPages() []route {
+	return []route{
+		s.plain("POST /vulnerabilities/{id}/assess", "", s.uiAssess).assessing(),
+		s.plain("POST /vulnerabilities/{id}/clear", "", s.uiClear).assessing(),
+		s.plain("POST /vulnerabilities/assess", "", s.uiBulkAssess).assessing(),
+		s.plain("GET /admin/assessment", auth.Admin, s.uiAssessAdmin),
+		s.plain("POST /admin/assessment/types", auth.Admin, s.uiCreateType),
+		s.plain("POST /admin/assessment/types/{name}/delete", auth.Admin, s.uiDeleteType),
+		s.plain("POST /admin/assessment/policies", auth.Admin, s.uiSetPolicy),
+	}
 }
 
 // scopeChoices lists the scopes offered in forms: global, then the scopes
@@ -57,10 +60,7 @@ func (s *Server) vulnAssessData(r *http.Request, id string, data map[string]any)
 	if err != nil {
 		return err
 	}
-	var tj []typeJSON
-	for _, t := range types {
-		tj = append(tj, typeOut(t))
-	}
+	tj := typesOut(types)
 	// Newest first on the page.
 	for i, j := 0, len(hist)-1; i < j; i, j = i+1, j-1 {
 		hist[i], hist[j] = hist[j], hist[i]
@@ -80,45 +80,34 @@ func (s *Server) uiAssess(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	id := r.PathValue("id")
 	in := assessRequest{VulnID: id, Scope: r.PostFormValue("scope"), Type: r.PostFormValue("type"), Comment: r.PostFormValue("comment"), Expires: r.PostFormValue("expires")}
-	sc := scopeOf(in.Scope)
-	if !principal(r).CanAssess(sc) {
-		s.renderError(w, r, http.StatusForbidden, fmt.Sprintf("You may not assess in scope %s: this needs the admin role or an assess grant for that scope.", sc))
+	if _, err := s.assessOne(r, in); err != nil {
+		s.uiFail(w, r, err, s.vulnAgain(w, r, id))
 		return
 	}
-	req, err := s.setRequest(r, in)
-	var a assess.Assessment
-	if err == nil {
-		a, err = s.assess.Set(r.Context(), req)
-	}
-	if err != nil {
-		if isDBError(err) {
-			s.uiInternal(w, r, err)
+	http.Redirect(w, r, "/vulnerabilities/"+url.PathEscape(id)+"?ok=assessed#assessments", http.StatusSeeOther)
+}
+
+// vulnAgain re-renders a vulnerability's page with a caller's mistake;
+// refusals (403) get an error page.
+func (s *Server) vulnAgain(w http.ResponseWriter, r *http.Request, id string) func(int, string) {
+	return func(status int, msg string) {
+		if status == http.StatusForbidden {
+			s.renderError(w, r, status, msg)
 			return
 		}
-		s.vulnPage(w, r, id, http.StatusUnprocessableEntity, err.Error())
-		return
+		s.vulnPage(w, r, id, status, msg)
 	}
-	s.log.Info("assessed", "by", req.By, "vulnerability", a.VulnID, "scope", a.Scope, "type", a.Type)
-	http.Redirect(w, r, "/vulnerabilities/"+url.PathEscape(id)+"?ok=assessed#assessments", http.StatusSeeOther)
 }
 
 func (s *Server) uiClear(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
-	id, sc := r.PathValue("id"), scopeOf(r.PostFormValue("scope"))
+	id := r.PathValue("id")
 	vid := strings.TrimSpace(r.PostFormValue("vuln_id"))
 	if vid == "" {
 		vid = id
 	}
-	if !principal(r).CanAssess(sc) {
-		s.renderError(w, r, http.StatusForbidden, fmt.Sprintf("You may not assess in scope %s.", sc))
-		return
-	}
-	if err := s.assess.Clear(r.Context(), vid, sc, principal(r).Username); err != nil {
-		if isDBError(err) {
-			s.uiInternal(w, r, err)
-			return
-		}
-		s.vulnPage(w, r, id, http.StatusUnprocessableEntity, err.Error())
+	if err := s.clearAssessment(r, vid, r.PostFormValue("scope")); err != nil {
+		s.uiFail(w, r, err, s.vulnAgain(w, r, id))
 		return
 	}
 	http.Redirect(w, r, "/vulnerabilities/"+url.PathEscape(id)+"?ok=cleared#assessments", http.StatusSeeOther)
@@ -132,21 +121,15 @@ func (s *Server) uiBulkAssess(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(back, "/vulnerabilities") {
 		back = "/vulnerabilities"
 	}
-	sc := scopeOf(in.Scope)
-	if !principal(r).CanAssess(sc) {
-		s.renderError(w, r, http.StatusForbidden, fmt.Sprintf("You may not assess in scope %s: this needs the admin role or an assess grant for that scope.", sc))
+	if _, err := s.bulkAssess(r, in); err != nil {
+		s.uiFail(w, r, err, func(status int, msg string) {
+			if status != http.StatusForbidden {
+				msg = "Nothing was assessed: " + msg
+			}
+			s.renderError(w, r, status, msg)
+		})
 		return
 	}
-	as, err := s.bulkAssess(r, in)
-	if err != nil {
-		if isDBError(err) {
-			s.uiInternal(w, r, err)
-			return
-		}
-		s.renderError(w, r, http.StatusUnprocessableEntity, "Nothing was assessed: "+err.Error())
-		return
-	}
-	s.log.Info("assessed in bulk", "by", principal(r).Username, "count", len(as), "scope", sc, "type", in.Type)
 	sep := "?"
 	if strings.Contains(back, "?") {
 		sep = "&"
@@ -157,19 +140,15 @@ func (s *Server) uiBulkAssess(w http.ResponseWriter, r *http.Request) {
 func (s *Server) assessAdminPage(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
 	types, err := s.assess.Types(r.Context())
 	if err != nil {
-		s.uiInternal(w, r, err)
+		s.uiFail(w, r, err, nil)
 		return
-	}
-	var tj []typeJSON
-	for _, t := range types {
-		tj = append(tj, typeOut(t))
 	}
 	ps, err := s.policies(r.Context())
 	if err != nil {
-		s.uiInternal(w, r, err)
+		s.uiFail(w, r, err, nil)
 		return
 	}
-	s.render(w, r, status, "assessment", "Assessment", map[string]any{"Types": tj, "Policies": ps, "Scopes": s.scopeChoices(r),
+	s.render(w, r, status, "assessment", "Assessment", map[string]any{"Types": typesOut(types), "Policies": ps, "Scopes": s.scopeChoices(r),
 		"Effects": []assess.Effect{assess.Allow, assess.Warn, assess.Block}}, errMsg)
 }
 
@@ -178,11 +157,7 @@ func (s *Server) uiAssessAdmin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) uiAdminError(w http.ResponseWriter, r *http.Request, err error) {
-	if isDBError(err) {
-		s.uiInternal(w, r, err)
-		return
-	}
-	s.assessAdminPage(w, r, http.StatusUnprocessableEntity, err.Error())
+	s.uiFail(w, r, err, func(status int, msg string) { s.assessAdminPage(w, r, status, msg) })
 }
 
 func (s *Server) uiCreateType(w http.ResponseWriter, r *http.Request) {
@@ -221,23 +196,4 @@ func (s *Server) uiSetPolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/admin/assessment?ok=saved", http.StatusSeeOther)
-}
-
-// vulnPage renders the vulnerability detail with its assessments.
-func (s *Server) vulnPage(w http.ResponseWriter, r *http.Request, id string, status int, errMsg string) {
-	d, ok, err := s.advisoryDetail(r, id)
-	if err != nil {
-		s.uiInternal(w, r, err)
-		return
-	}
-	if !ok {
-		s.renderError(w, r, http.StatusNotFound, fmt.Sprintf("No advisory has the ID or alias %q.", id))
-		return
-	}
-	data := map[string]any{"D": d}
-	if err := s.vulnAssessData(r, d.ID, data); err != nil {
-		s.uiInternal(w, r, err)
-		return
-	}
-	s.render(w, r, status, "vuln", d.ID, data, errMsg)
 }

@@ -18,12 +18,14 @@ import (
 // (admins); a feed's page shows its settings, how to point clients at it,
 // its recent gate decisions and tracked packages, and lets admins change
 // or delete it. Reading needs any role, as in the API.
-func (s *Server) registerFeedUI() {
-	s.handle("GET /admin/feeds", auth.Viewer, s.uiFeeds)
-	s.handle("POST /admin/feeds", auth.Admin, s.uiCreateFeed)
-	s.handle("GET /admin/feeds/{name}", auth.Viewer, s.uiFeed)
-	s.handle("POST /admin/feeds/{name}", auth.Admin, s.uiUpdateFeed)
-	s.handle("POST /admin/feeds/{name}/delete", auth.Admin, s.uiDeleteFeed)
+func (s *Server) feedPages() []route {
+	return []route{
+		s.plain("GET /admin/feeds", auth.Viewer, s.uiFeeds),
+		s.plain("POST /admin/feeds", auth.Admin, s.uiCreateFeed),
+		s.plain("GET /admin/feeds/{name}", auth.Viewer, s.uiFeed),
+		s.plain("POST /admin/feeds/{name}", auth.Admin, s.uiUpdateFeed),
+		s.plain("POST /admin/feeds/{name}/delete", auth.Admin, s.uiDeleteFeed),
+	}
 }
 
 var (
@@ -82,7 +84,7 @@ func readFeedForm(r *http.Request, create bool) (feedInput, feedForm, error) {
 	if ff.TTL != "" {
 		d, err := time.ParseDuration(ff.TTL)
 		if err != nil {
-			return in, ff, errInput{fmt.Errorf("metadata TTL %q: want a duration such as 5m, 1h or 0s", ff.TTL)}
+			return in, ff, store.Invalid(fmt.Errorf("metadata TTL %q: want a duration such as 5m, 1h or 0s", ff.TTL))
 		}
 		secs := int64(d / time.Second)
 		in.TTL = &secs
@@ -114,26 +116,26 @@ func (s *Server) assessorChoices(r *http.Request, holding map[string]bool) ([]st
 func (s *Server) feedsPage(w http.ResponseWriter, r *http.Request, status int, form feedForm, errMsg string) {
 	fs, err := s.st.Feeds(r.Context())
 	if err != nil {
-		s.uiInternal(w, r, err)
+		s.uiFail(w, r, err, nil)
 		return
 	}
 	rows := make([]feedRow, 0, len(fs))
 	for _, f := range fs {
 		o, err := s.feedWithAssessors(r.Context(), f)
 		if err != nil {
-			s.uiInternal(w, r, err)
+			s.uiFail(w, r, err, nil)
 			return
 		}
 		_, n, err := s.st.FeedPackagePage(r.Context(), f.Name, "", 0, 1)
 		if err != nil {
-			s.uiInternal(w, r, err)
+			s.uiFail(w, r, err, nil)
 			return
 		}
 		rows = append(rows, feedRow{feedJSON: o, Packages: n})
 	}
 	choices, err := s.assessorChoices(r, form.Assessors)
 	if err != nil {
-		s.uiInternal(w, r, err)
+		s.uiFail(w, r, err, nil)
 		return
 	}
 	if form.Sources == nil {
@@ -147,21 +149,6 @@ func (s *Server) uiFeeds(w http.ResponseWriter, r *http.Request) {
 	s.feedsPage(w, r, http.StatusOK, feedForm{}, "")
 }
 
-// uiFeedError re-renders a form with the problem, or fails the page.
-func (s *Server) uiFeedError(w http.ResponseWriter, r *http.Request, err error, again func(status int, msg string)) {
-	var ie errInput
-	switch {
-	case errors.As(err, &ie):
-		again(http.StatusUnprocessableEntity, ie.Error())
-	case errors.Is(err, store.ErrFeedExists):
-		again(http.StatusConflict, err.Error())
-	case errors.Is(err, store.ErrNotFound):
-		s.renderError(w, r, http.StatusNotFound, err.Error())
-	default:
-		s.uiInternal(w, r, err)
-	}
-}
-
 func (s *Server) uiCreateFeed(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	in, form, err := readFeedForm(r, true)
@@ -169,7 +156,7 @@ func (s *Server) uiCreateFeed(w http.ResponseWriter, r *http.Request) {
 		_, err = s.saveFeed(r, "", in, true)
 	}
 	if err != nil {
-		s.uiFeedError(w, r, err, func(status int, msg string) { s.feedsPage(w, r, status, form, msg) })
+		s.uiFail(w, r, err, func(status int, msg string) { s.feedsPage(w, r, status, form, msg) })
 		return
 	}
 	http.Redirect(w, r, "/admin/feeds/"+url.PathEscape(form.Name)+"?ok=feedcreated", http.StatusSeeOther)
@@ -188,17 +175,17 @@ func (s *Server) publicBase(r *http.Request) string {
 func (s *Server) feedPage(w http.ResponseWriter, r *http.Request, status int, form *feedForm, errMsg string) {
 	name := r.PathValue("name")
 	f, err := s.st.FeedByName(r.Context(), name)
+	if errors.Is(err, store.ErrNotFound) {
+		s.renderError(w, r, http.StatusNotFound, fmt.Sprintf("There is no feed named %q.", name))
+		return
+	}
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			s.renderError(w, r, http.StatusNotFound, fmt.Sprintf("There is no feed named %q.", name))
-			return
-		}
-		s.uiInternal(w, r, err)
+		s.uiFail(w, r, err, nil)
 		return
 	}
 	o, err := s.feedWithAssessors(r.Context(), f)
 	if err != nil {
-		s.uiInternal(w, r, err)
+		s.uiFail(w, r, err, nil)
 		return
 	}
 	if form == nil {
@@ -207,24 +194,22 @@ func (s *Server) feedPage(w http.ResponseWriter, r *http.Request, status int, fo
 	}
 	choices, err := s.assessorChoices(r, form.Assessors)
 	if err != nil {
-		s.uiInternal(w, r, err)
+		s.uiFail(w, r, err, nil)
 		return
 	}
 	data := map[string]any{"F": o, "Form": form, "Users": choices, "Scope": feed.Scope(f.Name),
 		"URL": s.publicBase(r) + proxy.Prefix + f.Name, "Policies": feedPolicies, "Effects": feedEffects}
 	// The lists page with their own offsets (?doffset=, ?poffset=).
 	q := r.URL.Query()
-	dr := &http.Request{URL: &url.URL{RawQuery: url.Values{"offset": {q.Get("doffset")}, "limit": {"25"}, "effect": {q.Get("effect")}}.Encode()}}
-	dr = dr.WithContext(r.Context())
-	decisions, err := s.feedDecisions(dr, f.Name, 25)
+	badParam := func(_ int, msg string) { s.renderError(w, r, http.StatusBadRequest, msg) }
+	decisions, err := s.feedDecisions(r.Context(), f.Name, url.Values{"offset": {q.Get("doffset")}, "effect": {q.Get("effect")}}, 25)
 	if err != nil {
-		s.uiFeedError(w, r, err, func(status int, msg string) { s.renderError(w, r, http.StatusBadRequest, msg) })
+		s.uiFail(w, r, err, badParam)
 		return
 	}
-	pr := (&http.Request{URL: &url.URL{RawQuery: url.Values{"offset": {q.Get("poffset")}, "limit": {"50"}, "decision": {q.Get("decision")}}.Encode()}}).WithContext(r.Context())
-	packages, err := s.feedPackages(pr, f.Name, 50)
+	packages, err := s.feedPackages(r.Context(), f.Name, url.Values{"offset": {q.Get("poffset")}, "decision": {q.Get("decision")}}, 50)
 	if err != nil {
-		s.uiFeedError(w, r, err, func(status int, msg string) { s.renderError(w, r, http.StatusBadRequest, msg) })
+		s.uiFail(w, r, err, badParam)
 		return
 	}
 	data["Decisions"], data["Packages"] = decisions, packages
@@ -262,7 +247,7 @@ func (s *Server) uiUpdateFeed(w http.ResponseWriter, r *http.Request) {
 		_, err = s.saveFeed(r, name, in, false)
 	}
 	if err != nil {
-		s.uiFeedError(w, r, err, func(status int, msg string) { s.feedPage(w, r, status, &form, msg) })
+		s.uiFail(w, r, err, func(status int, msg string) { s.feedPage(w, r, status, &form, msg) })
 		return
 	}
 	http.Redirect(w, r, "/admin/feeds/"+url.PathEscape(name)+"?ok=saved", http.StatusSeeOther)
@@ -270,7 +255,7 @@ func (s *Server) uiUpdateFeed(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) uiDeleteFeed(w http.ResponseWriter, r *http.Request) {
 	if err := s.deleteFeed(r, r.PathValue("name")); err != nil {
-		s.uiFeedError(w, r, err, func(status int, msg string) { s.renderError(w, r, status, msg) })
+		s.uiFail(w, r, err, nil)
 		return
 	}
 	http.Redirect(w, r, "/admin/feeds?ok=deleted", http.StatusSeeOther)

@@ -52,12 +52,6 @@ type AssessmentEvent struct {
 	Time   time.Time
 }
 
-// ErrNotFound is returned when a named row does not exist.
-var ErrNotFound = errors.New("not found")
-
-// ErrInUse is returned when deleting a type that assessments still use.
-var ErrInUse = errors.New("in use")
-
 const typeCols = `name, effect, builtin, auto_min, auto_max, expiry_seconds, description, created_at`
 
 func scanType(r scanner) (AssessType, error) {
@@ -129,7 +123,7 @@ func (s *Store) DeleteAssessType(ctx context.Context, name string) error {
 			return err
 		}
 		if t.Builtin {
-			return fmt.Errorf("assessment type %q is built in and cannot be deleted", name)
+			return Invalid(fmt.Errorf("assessment type %q is built in and cannot be deleted", name))
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM assessment WHERE type_name = ?`), name).Scan(&n); err != nil {

@@ -30,9 +30,6 @@ type Feed struct {
 	Updated       time.Time
 }
 
-// ErrFeedExists is returned when creating a feed whose name is taken.
-var ErrFeedExists = errors.New("already exists")
-
 const feedCols = `name, type, upstream, sources, unassessed, filter_blocked, metadata_ttl, description, created, updated`
 
 func scanFeed(r scanner) (Feed, error) {
@@ -81,7 +78,7 @@ func (s *Store) FeedByName(ctx context.Context, name string) (Feed, error) {
 	return f, err
 }
 
-// CreateFeed inserts a feed; a taken name gives an error wrapping ErrFeedExists.
+// CreateFeed inserts a feed; a taken name gives an error wrapping ErrConflict.
 func (s *Store) CreateFeed(ctx context.Context, f Feed, now time.Time) error {
 	return s.SaveFeed(ctx, f, true, nil, now)
 }
@@ -98,8 +95,8 @@ func FeedAssessScope(name string) string { return "feed:" + name }
 // SaveFeed creates (create true) or updates a feed and, when assessors is
 // not nil, makes exactly those users (by name) hold the "assess" grant of
 // scope "feed:NAME", all in one transaction. A taken name gives an error
-// wrapping ErrFeedExists, an unknown feed one wrapping ErrNotFound, an
-// unknown user one wrapping ErrMissing.
+// wrapping ErrConflict, an unknown feed one wrapping ErrNotFound, an
+// unknown user one wrapping ErrInvalid.
 func (s *Store) SaveFeed(ctx context.Context, f Feed, create bool, assessors []string, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if create {
@@ -108,7 +105,7 @@ func (s *Store) SaveFeed(ctx context.Context, f Feed, create bool, assessors []s
 				return err
 			}
 			if n > 0 {
-				return fmt.Errorf("feed %q: %w", f.Name, ErrFeedExists)
+				return fmt.Errorf("feed %q: %w", f.Name, ErrConflict)
 			}
 			if _, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO feed (`+feedCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 				f.Name, f.Type, f.Upstream, strings.Join(f.Sources, ","), f.Unassessed, boolInt(f.FilterBlocked),
@@ -134,7 +131,7 @@ func (s *Store) SaveFeed(ctx context.Context, f Feed, create bool, assessors []s
 			var id int64
 			err := tx.QueryRowContext(ctx, s.Rebind(`SELECT id FROM app_user WHERE username = ?`), u).Scan(&id)
 			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("assessor %q: no such user: %w", u, ErrMissing)
+				return Invalid(fmt.Errorf("assessor %q: no such user", u))
 			}
 			if err != nil {
 				return err
@@ -378,7 +375,7 @@ func (s *Store) RecordFeedDecisions(ctx context.Context, ds []FeedDecision) erro
 			if _, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO feed_package (feed, purl, ecosystem, name, version, first_seen, last_seen, decision, downloads, refused) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 				d.Feed, d.PURL, d.Ecosystem, d.Name, d.Version, at, at, d.Effect, tr.downloads, tr.refused); err != nil {
 				// The feed may have been deleted meanwhile; keep the audit rows.
-				if strings.Contains(err.Error(), "FOREIGN KEY") {
+				if isForeignKeyViolation(err) {
 					continue
 				}
 				return err

@@ -20,7 +20,7 @@ func TestFeedManagement(t *testing.T) {
 			t.Fatal(err)
 		}
 		f := Feed{Name: "npm", Type: "npm", Upstream: "http://127.0.0.1:1", Sources: []string{"osv"}, MetadataTTL: time.Minute}
-		if err := s.SaveFeed(ctx, f, true, []string{"alice", "nobody"}, now); !errors.Is(err, ErrMissing) {
+		if err := s.SaveFeed(ctx, f, true, []string{"alice", "nobody"}, now); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("unknown assessor: %v", err)
 		}
 		if _, err := s.FeedByName(ctx, "npm"); !errors.Is(err, ErrNotFound) {
@@ -29,7 +29,7 @@ func TestFeedManagement(t *testing.T) {
 		if err := s.SaveFeed(ctx, f, true, []string{"alice"}, now); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SaveFeed(ctx, f, true, nil, now); !errors.Is(err, ErrFeedExists) {
+		if err := s.SaveFeed(ctx, f, true, nil, now); !errors.Is(err, ErrConflict) {
 			t.Fatalf("duplicate: %v", err)
 		}
 		if as, err := s.FeedAssessors(ctx, "npm"); err != nil || len(as) != 1 || as[0] != "alice" {

@@ -89,7 +89,7 @@ func (s *Store) JobRuns(ctx context.Context, job string, limit int) ([]JobRun, e
 func (s *Store) JobRun(ctx context.Context, job string, id int64) (JobRun, error) {
 	jr, err := scanJobRun(s.db.QueryRowContext(ctx, s.Rebind(`SELECT `+jobRunCols+`, log FROM job_run WHERE job = ? AND id = ?`), job, id), true)
 	if errors.Is(err, sql.ErrNoRows) {
-		return JobRun{}, fmt.Errorf("run %d of job %s: %w", id, job, ErrMissing)
+		return JobRun{}, fmt.Errorf("run %d of job %s: %w", id, job, ErrNotFound)
 	}
 	return jr, err
 }

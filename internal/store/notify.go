@@ -56,13 +56,13 @@ func (s *Store) NotifyRule(ctx context.Context, id int64) (NotifyRule, error) {
 }
 
 // SaveNotifyRule creates (ID 0) or updates a rule and returns its id. A
-// taken name gives an error wrapping ErrFeedExists ("already exists").
+// taken name gives an error wrapping ErrConflict ("already exists").
 func (s *Store) SaveNotifyRule(ctx context.Context, x NotifyRule, now time.Time) (int64, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var other int64
 		err := tx.QueryRowContext(ctx, s.Rebind(`SELECT id FROM notify_rule WHERE name = ?`), x.Name).Scan(&other)
 		if err == nil && other != x.ID {
-			return fmt.Errorf("notification rule %q: %w", x.Name, ErrFeedExists)
+			return fmt.Errorf("notification rule %q: %w", x.Name, ErrConflict)
 		}
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err

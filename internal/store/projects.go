@@ -110,7 +110,7 @@ func (s *Store) ProjectByName(ctx context.Context, name string) (Project, error)
 }
 
 // CreateProject adds a project; a taken name gives an error wrapping
-// ErrFeedExists ("already exists").
+// ErrConflict ("already exists").
 func (s *Store) CreateProject(ctx context.Context, p Project, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := s.ensureProject(ctx, tx, p, now, true)
@@ -125,7 +125,7 @@ func (s *Store) ensureProject(ctx context.Context, tx *sql.Tx, p Project, now ti
 	err := tx.QueryRowContext(ctx, s.Rebind(`SELECT id FROM project WHERE name = ?`), p.Name).Scan(&id)
 	switch {
 	case err == nil && mustCreate:
-		return 0, fmt.Errorf("project %q: %w", p.Name, ErrFeedExists)
+		return 0, fmt.Errorf("project %q: %w", p.Name, ErrConflict)
 	case err == nil:
 		return id, nil
 	case !errors.Is(err, sql.ErrNoRows):
@@ -595,7 +595,7 @@ func (s *Store) PortfolioSnapshots(ctx context.Context, since string) ([]Portfol
 
 // SetGrantHolders makes exactly the named users hold the grant (perm,
 // scope), in one transaction; an unknown user gives an error wrapping
-// ErrMissing and changes nothing.
+// ErrNotFound and changes nothing.
 func (s *Store) SetGrantHolders(ctx context.Context, perm, scope string, users []string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		ids := map[int64]bool{}
@@ -603,7 +603,7 @@ func (s *Store) SetGrantHolders(ctx context.Context, perm, scope string, users [
 			var id int64
 			err := tx.QueryRowContext(ctx, s.Rebind(`SELECT id FROM app_user WHERE username = ?`), u).Scan(&id)
 			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("user %q: no such user: %w", u, ErrMissing)
+				return fmt.Errorf("user %q: no such user: %w", u, ErrNotFound)
 			}
 			if err != nil {
 				return err

@@ -21,7 +21,7 @@ func TestServerTables(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.CreateUser(ctx, User{Username: "alice", Role: "viewer", PasswordHash: "h"}); !errors.Is(err, ErrTaken) {
+		if _, err := s.CreateUser(ctx, User{Username: "alice", Role: "viewer", PasswordHash: "h"}); !errors.Is(err, ErrConflict) {
 			t.Fatalf("duplicate user: %v", err)
 		}
 		dis := true

@@ -1,13 +1,19 @@
 // Package store implements vulngate's persistent state behind database/sql:
 // mirrored advisories indexed by (ecosystem, normalized package name), the
-// per-partition sync state the mirror needs for incremental refreshes, and
-// the schema migrations (embedded, applied with goose on open).
+// per-partition sync state the mirror needs for incremental refreshes, the
+// browsing index, assessments and their history, recorded findings, users,
+// sessions and API keys, settings, job runs and leases, feeds with their
+// decision audit and tracked packages, the OSS Index answer cache, and the
+// schema migrations (embedded, applied with goose on open). The errors
+// every layer shares (ErrNotFound, ErrConflict, ErrInUse, ErrInvalid) are
+// in errors.go.
 //
-// The embedded engine is SQLite (modernc.org/sqlite, pure Go) in WAL mode in
-// the data directory. Queries are written once with "?" placeholders and
-// rebound per dialect so that a PostgreSQL engine can follow behind the same
-// type; it is not implemented here. The store knows nothing about OSV
-// semantics: callers hand it records with their index keys already computed.
+// Two engines sit behind the same type: SQLite (modernc.org/sqlite, pure
+// Go) in WAL mode in the data directory, the default, and PostgreSQL (pgx)
+// given a DSN, for several instances sharing one database. Queries are
+// written once with "?" placeholders and rebound per dialect; migrations
+// exist once per engine. The store knows nothing about OSV semantics:
+// callers hand it records with their index keys already computed.
 package store
 
 import (

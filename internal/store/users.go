@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -39,16 +38,6 @@ type APIKey struct {
 	LastUsed time.Time
 }
 
-// ErrMissing is returned for a user, key, session or run that does not exist.
-var ErrMissing = errors.New("not found")
-
-// ErrTaken is returned when a unique name is already taken.
-var ErrTaken = errors.New("already exists")
-
-func srvUnique(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint") || strings.Contains(err.Error(), "duplicate key"))
-}
-
 // CountUsers returns the number of accounts.
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	var n int
@@ -63,8 +52,8 @@ func (s *Store) CreateUser(ctx context.Context, u User) (int64, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, s.Rebind(`INSERT INTO app_user (username, role, password_hash, disabled, created, updated) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
 			u.Username, u.Role, u.PasswordHash, srvBool(u.Disabled), now, now).Scan(&id)
-		if srvUnique(err) {
-			return fmt.Errorf("user %q: %w", u.Username, ErrTaken)
+		if isUniqueViolation(err) {
+			return fmt.Errorf("user %q: %w", u.Username, ErrConflict)
 		}
 		if err != nil {
 			return err
@@ -105,7 +94,7 @@ func (s *Store) UserByName(ctx context.Context, username string) (User, error) {
 func (s *Store) userWhere(ctx context.Context, where string, arg any) (User, error) {
 	u, err := scanUser(s.db.QueryRowContext(ctx, s.Rebind(`SELECT `+userCols+` FROM app_user WHERE `+where), arg))
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, fmt.Errorf("user %v: %w", arg, ErrMissing)
+		return User{}, fmt.Errorf("user %v: %w", arg, ErrNotFound)
 	}
 	if err != nil {
 		return User{}, err
@@ -192,7 +181,7 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, up UserUpdate) error {
 			return err
 		}
 		if n == 0 {
-			return fmt.Errorf("user %d: %w", id, ErrMissing)
+			return fmt.Errorf("user %d: %w", id, ErrNotFound)
 		}
 		now := fmtTime(time.Now())
 		set := func(col string, v any) error {
@@ -244,7 +233,7 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("user %d: %w", id, ErrMissing)
+			return fmt.Errorf("user %d: %w", id, ErrNotFound)
 		}
 		return nil
 	})
@@ -263,14 +252,14 @@ func (s *Store) SessionUser(ctx context.Context, tokenHash string, now time.Time
 	var exp string
 	err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT user_id, expires FROM user_session WHERE token_hash = ?`), tokenHash).Scan(&uid, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, fmt.Errorf("session: %w", ErrMissing)
+		return User{}, fmt.Errorf("session: %w", ErrNotFound)
 	}
 	if err != nil {
 		return User{}, err
 	}
 	if !parseTime(exp).After(now) {
 		s.DeleteSession(ctx, tokenHash)
-		return User{}, fmt.Errorf("session expired: %w", ErrMissing)
+		return User{}, fmt.Errorf("session expired: %w", ErrNotFound)
 	}
 	return s.UserByID(ctx, uid)
 }
@@ -322,7 +311,7 @@ func (s *Store) DeleteAPIKey(ctx context.Context, userID, keyID int64) error {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("api key %d: %w", keyID, ErrMissing)
+		return fmt.Errorf("api key %d: %w", keyID, ErrNotFound)
 	}
 	return nil
 }
@@ -332,7 +321,7 @@ func (s *Store) APIKeyUser(ctx context.Context, keyHash string, now time.Time) (
 	var id, uid int64
 	err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT id, user_id FROM api_key WHERE key_hash = ?`), keyHash).Scan(&id, &uid)
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, fmt.Errorf("api key: %w", ErrMissing)
+		return User{}, fmt.Errorf("api key: %w", ErrNotFound)
 	}
 	if err != nil {
 		return User{}, err

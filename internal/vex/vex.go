@@ -279,17 +279,17 @@ type ImportResult struct {
 }
 
 // ImportInto parses a VEX document and records its assessments, all or
-// nothing. scope, when not "", imports statements without a scope (or
+// nothing. Errors in the document wrap store.ErrInvalid. scope, when not "", imports statements without a scope (or
 // with the global one) into that scope instead.
 func ImportInto(ctx context.Context, s *assess.Service, r io.Reader, name, scope, actor string) (ImportResult, error) {
 	f, as, skipped, err := Parse(r, name)
 	if err != nil {
-		return ImportResult{}, err
+		return ImportResult{}, store.Invalid(err)
 	}
 	if scope != "" {
 		sc, err := assess.ParseScope(scope)
 		if err != nil {
-			return ImportResult{}, err
+			return ImportResult{}, store.Invalid(err)
 		}
 		for i := range as {
 			if as[i].Scope == "" || as[i].Scope == assess.Global {

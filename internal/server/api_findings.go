@@ -1,0 +1,167 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vulngate/vulngate/internal/assess"
+	"github.com/vulngate/vulngate/internal/auth"
+	"github.com/vulngate/vulngate/internal/store"
+)
+
+// findingRoutes: the recorded open findings across scopes.
+func (s *Server) findingRoutes() []route {
+	return []route{
+		s.api("GET /api/v1/findings", auth.Viewer, s.apiFindings),
+	}
+}
+
+type findingRecordJSON struct {
+	ID         int64           `json:"id"`
+	Scope      string          `json:"scope"`
+	PURL       string          `json:"purl"`
+	Ecosystem  string          `json:"ecosystem"`
+	Name       string          `json:"name"`
+	Version    string          `json:"version"`
+	VulnID     string          `json:"vuln_id"`
+	IDs        []string        `json:"ids"`
+	Severity   string          `json:"severity"`
+	Score      *float64        `json:"score,omitempty"`
+	Summary    string          `json:"summary"`
+	Sources    []string        `json:"sources"`
+	FirstSeen  time.Time       `json:"first_seen"`
+	LastSeen   time.Time       `json:"last_seen"`
+	Assessment *findingAssessJ `json:"assessment"`
+	// Effect is the assessment type's effect, or the scope's policy for
+	// unassessed vulnerabilities.
+	Effect string `json:"effect"`
+}
+
+type findingAssessJ struct {
+	Type   string `json:"type"`
+	Effect string `json:"effect"`
+}
+
+type findingPage struct {
+	Total  int                 `json:"total"`
+	Offset int                 `json:"offset"`
+	Limit  int                 `json:"limit"`
+	Items  []findingRecordJSON `json:"items"`
+}
+
+// assessmentFilter validates an assessment filter value: a type name (any
+// letter case), "unassessed" or "assessed". A bad value is a 400 error.
+func (s *Server) assessmentFilter(ctx context.Context, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	switch strings.ToLower(v) {
+	case "", "any":
+		return "", nil
+	case store.AssessedNone, store.AssessedAny:
+		return strings.ToLower(v), nil
+	}
+	ts, err := s.assess.Types(ctx)
+	if err != nil {
+		return "", err
+	}
+	t, ok := assess.FindType(ts, v)
+	if !ok {
+		names := []string{store.AssessedNone, store.AssessedAny}
+		for _, t := range ts {
+			names = append(names, t.Name)
+		}
+		return "", errStatus(http.StatusBadRequest, "assessment %q: want one of %s", v, strings.Join(names, ", "))
+	}
+	return t.Name, nil
+}
+
+// findingScopes reads scope (repeatable), project and feed parameters.
+func findingScopes(r *http.Request) ([]string, error) {
+	q := r.URL.Query()
+	var out []string
+	add := func(raw string) error {
+		sc, err := assess.ParseScope(raw)
+		if err != nil {
+			return err
+		}
+		out = append(out, sc)
+		return nil
+	}
+	for _, v := range multi(q, "scope") {
+		if err := add(v); err != nil {
+			return nil, fmt.Errorf("scope: %w", err)
+		}
+	}
+	for _, k := range []string{"project", "feed"} {
+		for _, v := range multi(q, k) {
+			if err := add(k + ":" + v); err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) parseFindingFilter(r *http.Request) (store.FindingPageFilter, error) {
+	base, err := parseFilter(r) // severity, source, ecosystem, q, offset, limit
+	if err != nil {
+		return store.FindingPageFilter{}, badRequest(err)
+	}
+	f := store.FindingPageFilter{Ratings: base.Severities, Sources: base.Sources, Ecosystems: base.Ecosystems, Query: base.Query,
+		Offset: base.Offset, Limit: base.Limit, Now: s.assess.Now().UTC()}
+	if f.Scopes, err = findingScopes(r); err != nil {
+		return f, badRequest(err)
+	}
+	if f.Assessment, err = s.assessmentFilter(r.Context(), r.URL.Query().Get("assessment")); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+func (s *Server) listFindings(ctx context.Context, f store.FindingPageFilter) (findingPage, error) {
+	rows, total, err := s.st.ListOpenFindings(ctx, f)
+	if err != nil {
+		return findingPage{}, err
+	}
+	ts, err := s.assess.Types(ctx)
+	if err != nil {
+		return findingPage{}, err
+	}
+	ps, err := s.assess.Policies(ctx)
+	if err != nil {
+		return findingPage{}, err
+	}
+	page := findingPage{Total: total, Offset: f.Offset, Limit: f.Limit, Items: make([]findingRecordJSON, 0, len(rows))}
+	for _, x := range rows {
+		o := findingRecordJSON{ID: x.ID, Scope: x.Scope, PURL: x.PURL, Ecosystem: x.Ecosystem, Name: x.Name, Version: x.Version, VulnID: x.VulnID,
+			IDs: nonNilS(x.IDs), Severity: x.Rating, Summary: x.Summary, Sources: []string{}, FirstSeen: x.FirstSeen, LastSeen: x.LastSeen}
+		if x.Score >= 0 {
+			sc := float64(x.Score) / 10
+			o.Score = &sc
+		}
+		for _, src := range x.Sources {
+			if src.EndedAt.IsZero() {
+				o.Sources = append(o.Sources, src.Source)
+			}
+		}
+		o.Effect = string(ps.For(x.Scope))
+		if x.Assessment != "" {
+			if t, ok := assess.FindType(ts, x.Assessment); ok {
+				o.Assessment = &findingAssessJ{Type: t.Name, Effect: string(t.Effect)}
+				o.Effect = string(t.Effect)
+			}
+		}
+		page.Items = append(page.Items, o)
+	}
+	return page, nil
+}
+
+func (s *Server) apiFindings(r *http.Request) (any, error) {
+	f, err := s.parseFindingFilter(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.listFindings(r.Context(), f)
+}

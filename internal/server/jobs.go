@@ -1,0 +1,168 @@
+package server
+
+// The scheduled jobs the server registers (internal/jobs): OSV mirror,
+// advisory index, assessment expiry, session cleanup, OSS Index refresh.
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/vulngate/vulngate/internal/jobs"
+	"github.com/vulngate/vulngate/internal/server/catalog"
+	"github.com/vulngate/vulngate/internal/source/osvmirror"
+)
+
+// Job names.
+const (
+	JobOSVMirror     = "osv-mirror"
+	JobAdvisoryIndex = "advisory-index"
+	// JobAssessmentExpiry sweeps expired assessments (internal/assess).
+	JobAssessmentExpiry = "assessment-expiry"
+	// JobSessionCleanup deletes expired login sessions.
+	JobSessionCleanup = "session-cleanup"
+	// JobOSSIndexRefresh refreshes stale OSS Index answers and prunes old ones.
+	JobOSSIndexRefresh = "ossindex-refresh"
+)
+
+func (s *Server) registerJobs(ctx context.Context) error {
+	err := s.runner.Register(ctx, jobs.Job{
+		Name:        JobOSVMirror,
+		Title:       "OSV mirror",
+		Description: "Mirrors the selected OSV ecosystems into the local store, then updates the advisory index and re-evaluates the packages feeds track.",
+		DefaultCron: "0 2 * * *",
+		RunAtStart:  true,
+		Enabled: func(ctx context.Context) bool {
+			v, err := s.osvSettings(ctx)
+			return err == nil && v.Enabled && len(v.Ecosystems) > 0
+		},
+		Run: s.runOSVMirror,
+	})
+	if err != nil {
+		return err
+	}
+	err = s.runner.Register(ctx, jobs.Job{
+		Name:        JobAssessmentExpiry,
+		Title:       "Assessment expiry sweep",
+		Description: "Returns vulnerabilities whose assessment has expired to unassessed (history is kept).",
+		DefaultCron: "15 * * * *",
+		RunAtStart:  true,
+		Run: func(ctx context.Context, log *slog.Logger) error {
+			expired, err := s.assess.Expire(ctx)
+			if err != nil {
+				return err
+			}
+			for _, a := range expired {
+				log.Info("assessment expired", "vulnerability", a.VulnID, "scope", a.Scope, "type", a.Type)
+			}
+			log.Info("sweep done", "expired", len(expired))
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	err = s.runner.Register(ctx, jobs.Job{
+		Name:        JobSessionCleanup,
+		Title:       "Session cleanup",
+		Description: "Deletes expired login sessions.",
+		DefaultCron: "30 3 * * *",
+		Run: func(ctx context.Context, log *slog.Logger) error {
+			if err := s.st.DeleteExpiredSessions(ctx, time.Now()); err != nil {
+				return err
+			}
+			log.Info("expired sessions deleted")
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	err = s.runner.Register(ctx, jobs.Job{
+		Name:        JobOSSIndexRefresh,
+		Title:       "OSS Index cache refresh",
+		Description: "Asks OSS Index again about components whose cached answers are older than 12 hours, then deletes answers unused for 30 days.",
+		DefaultCron: "0 4 * * *",
+		Enabled: func(ctx context.Context) bool {
+			v, err := s.ossIndexSettings(ctx)
+			return err == nil && v.Enabled && v.Token != ""
+		},
+		Run: func(ctx context.Context, log *slog.Logger) error {
+			src, err := s.ossIndexSource(ctx)
+			if err != nil || src == nil {
+				return err
+			}
+			rep, err := src.Refresh(ctx, 30*24*time.Hour)
+			if err != nil {
+				return err
+			}
+			log.Info("OSS Index cache refreshed", "refreshed", rep.Refreshed, "pruned", rep.Pruned)
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	return s.runner.Register(ctx, jobs.Job{
+		Name:        JobAdvisoryIndex,
+		Title:       "Advisory index",
+		Description: "Updates the browsing index (severity, summary, packages) from the mirrored advisories; runs after every mirror.",
+		RunAtStart:  true,
+		Run: func(ctx context.Context, log *slog.Logger) error {
+			return s.refreshIndex(ctx, log)
+		},
+	})
+}
+
+func (s *Server) refreshIndex(ctx context.Context, log *slog.Logger) error {
+	s.mirror.Lock()
+	defer s.mirror.Unlock()
+	return catalog.Refresh(ctx, s.st, log)
+}
+
+func (s *Server) runOSVMirror(ctx context.Context, log *slog.Logger) error {
+	v, err := s.osvSettings(ctx)
+	if err != nil {
+		return err
+	}
+	if len(v.Ecosystems) == 0 {
+		return errors.New("no OSV ecosystems selected: choose them under Administration > Vulnerability sources")
+	}
+	if !v.Enabled {
+		log.Warn("the OSV source is disabled; running because it was requested")
+	}
+	log.Info("mirroring OSV", "base_url", v.BaseURL, "ecosystems", strings.Join(v.Ecosystems, ","))
+	m, err := osvmirror.New(s.st, osvmirror.Options{
+		BaseURL:    v.BaseURL,
+		Ecosystems: v.Ecosystems,
+		TempDir:    s.tempDir(),
+		HTTPClient: s.opts.HTTPClient,
+		Logger:     log,
+		UserAgent:  "vulngate/" + s.opts.Version,
+	})
+	if err != nil {
+		return err
+	}
+	rep, err := m.Sync(ctx)
+	if err != nil {
+		return err
+	}
+	for _, e := range rep.Ecosystems {
+		if e.MalformedCount > 0 {
+			log.Warn("malformed records skipped", "ecosystem", e.Ecosystem, "count", e.MalformedCount)
+		}
+	}
+	if err := s.refreshIndex(ctx, log); err != nil {
+		return err
+	}
+	// New advisories may block packages that feeds already served.
+	if err := s.reevaluateFeeds(ctx, log); err != nil {
+		return err
+	}
+	if rep.Failed() {
+		return errors.New("some ecosystems failed to sync; the data mirrored before is kept")
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/vulngate/vulngate/internal/auth"
+)
+
+// route is one row of the route table: the pattern, who may call it and
+// the handler. Every resource file returns its rows (api_<resource>.go for
+// the REST API, ui_<resource>.go for pages); registerRoutes registers them
+// all behind the role check, and tests walk the table (TestRoutePermissions,
+// TestOpenAPIMatchesRoutes).
+type route struct {
+	Method, Path string
+	Need         auth.Role // least role; "" = public
+	API          bool
+	// Grant marks assessing routes: beyond the role, assessors need an
+	// assess grant covering the scope (checked by the handler).
+	Grant bool
+	h     http.Handler
+}
+
+// api is a row for an API handler of the (value, error) shape.
+func (s *Server) api(pattern string, need auth.Role, fn apiFunc) route {
+	return newRoute(pattern, need, s.serveAPI(fn))
+}
+
+// plain is a row for a handler that writes its own answer: pages, event
+// streams, files.
+func (s *Server) plain(pattern string, need auth.Role, h http.HandlerFunc) route {
+	return newRoute(pattern, need, h)
+}
+
+// assessing marks an assessing row: assessors and admins pass the role
+// check; the handler checks the assess grant for the scope.
+func (rt route) assessing() route {
+	rt.Need, rt.Grant = auth.Assessor, true
+	return rt
+}
+
+func newRoute(pattern string, need auth.Role, h http.Handler) route {
+	method, path, _ := strings.Cut(pattern, " ")
+	return route{Method: method, Path: path, Need: need, API: strings.HasPrefix(path, "/api/"), h: h}
+}
+
+// registerRoutes registers the route table: each resource's rows.
+func (s *Server) registerRoutes() {
+	for _, rows := range [][]route{
+		s.probeRoutes(),
+		// REST API.
+		s.sessionRoutes(),
+		s.sourceRoutes(),
+		s.advisoryRoutes(),
+		s.packageRoutes(),
+		s.jobRoutes(),
+		s.userRoutes(),
+		s.assessmentTypeRoutes(),
+		s.assessmentRoutes(),
+		s.policyRoutes(),
+		s.findingRoutes(),
+		s.vexRoutes(),
+		s.feedRoutes(),
+		// Pages.
+		s.staticRoutes(),
+		s.sessionPages(),
+		s.advisoryPages(),
+		s.packagePages(),
+		s.sourcePages(),
+		s.jobPages(),
+		s.userPages(),
+		s.assessPages(),
+		s.feedPages(),
+	} {
+		for _, rt := range rows {
+			s.routes = append(s.routes, rt)
+			s.mux.Handle(rt.Method+" "+rt.Path, s.guard(rt.Need, rt.API, rt.h))
+		}
+	}
+	// Anything else under /api/ is a problem, not an HTML page.
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		problem(w, r, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
+	})
+}
+
+// guard checks the caller's role before h.
+func (s *Server) guard(need auth.Role, api bool, h http.Handler) http.Handler {
+	if need == "" {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principal(r)
+		if p == nil {
+			if api {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="vulngate"`)
+				problem(w, r, http.StatusUnauthorized, "authentication required: log in, or send an API key as \"Authorization: Bearer vg_...\"")
+				return
+			}
+			http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		if !p.Is(need) {
+			msg := fmt.Sprintf("this needs the %s role; you are %s", need, p.Role)
+			if api {
+				problem(w, r, http.StatusForbidden, msg)
+				return
+			}
+			s.renderError(w, r, http.StatusForbidden, msg)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
