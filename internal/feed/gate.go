@@ -53,6 +53,9 @@ type GateOptions struct {
 	MaxAge time.Duration
 	Logger *slog.Logger
 	Now    func() time.Time
+	// OnRefused, when set, is told of every download the gate refuses
+	// (notifications). It must not block.
+	OnRefused func(feed, purl, message string)
 }
 
 // Decision is the gate's answer for one package version in one feed.
@@ -175,6 +178,9 @@ func (g *Gate) Check(ctx context.Context, f Feed, pkg purl.Package, client strin
 		return nil, err
 	}
 	d := ds[0]
+	if d.Blocked() && g.opts.OnRefused != nil {
+		g.opts.OnRefused(f.Name, pkg.PURL, d.Message())
+	}
 	fd := store.FeedDecision{Feed: f.Name, PURL: pkg.PURL, Effect: string(d.Effect), Reasons: d.Message(), Client: client,
 		Ecosystem: pkg.Ecosystem, Name: pkg.Name, Version: pkg.Version, At: g.opts.Now().UTC()}
 	g.closing.RLock()

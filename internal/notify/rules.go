@@ -15,8 +15,8 @@ import (
 	"github.com/vulngate/vulngate/internal/store"
 )
 
-// ErrInvalid marks validation errors (the server answers 400).
-var ErrInvalid = errors.New("invalid")
+// ErrInvalid marks validation errors (the store's shared sentinel).
+var ErrInvalid = store.ErrInvalid
 
 // Rule is a rule as the API shows it: the secret is never included.
 type Rule struct {

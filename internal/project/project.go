@@ -20,7 +20,6 @@ package project
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -72,8 +71,9 @@ func New(o Options) *Service {
 	return s
 }
 
-// Errors of validation; the server maps them to 400.
-var ErrInvalid = errors.New("invalid")
+// ErrInvalid marks validation errors: the store's shared sentinel, which
+// the server maps to a client error.
+var ErrInvalid = store.ErrInvalid
 
 var (
 	nameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)

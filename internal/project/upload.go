@@ -184,18 +184,7 @@ func findingOf(f match.Scored, now time.Time) store.ProjectFinding {
 		score = int(math.Round(f.Severity.Score * 10))
 	}
 	return store.ProjectFinding{VulnID: f.ID, IDs: f.IDs, Rating: string(f.Severity.Rating), Score: score, Summary: f.Summary,
-		Sources: f.Sources, Fixed: f.Fixed, Malicious: isMalicious(f.IDs), FirstSeen: now, LastSeen: now}
-}
-
-// isMalicious reports whether a finding is a malicious-package report
-// (OSV's MAL- records).
-func isMalicious(ids []string) bool {
-	for _, id := range ids {
-		if strings.HasPrefix(id, "MAL-") {
-			return true
-		}
-	}
-	return false
+		Sources: f.Sources, Fixed: f.Fixed, Malicious: f.Malicious, FirstSeen: now, LastSeen: now}
 }
 
 // storedScore turns a stored finding's rating and score back into a score.

@@ -28,7 +28,7 @@ import (
 // newFeedProxy builds the feed proxy mounted at /feeds/.
 func (s *Server) newFeedProxy() (*proxy.Handler, error) {
 	return proxy.New(proxy.Options{Store: s.st, DataDir: s.opts.DataDir, Logger: s.log, Assessor: s.assess,
-		OSSIndex: &feedOSSIndex{s: s}, Upstream: feed.UpstreamOptions{UserAgent: "vulngate/" + s.opts.Version}})
+		OSSIndex: &feedOSSIndex{s: s}, Gate: feed.GateOptions{OnRefused: s.feedRefused}, Upstream: feed.UpstreamOptions{UserAgent: "vulngate/" + s.opts.Version}})
 }
 
 // feedOSSIndex is OSS Index as configured in the settings when a feed

@@ -57,6 +57,9 @@ func (s *Server) registerJobs(ctx context.Context) error {
 			for _, a := range expired {
 				log.Info("assessment expired", "vulnerability", a.VulnID, "scope", a.Scope, "type", a.Type)
 			}
+			if s.notify != nil {
+				s.notify.Expired(expired)
+			}
 			log.Info("sweep done", "expired", len(expired))
 			return nil
 		},
@@ -99,7 +102,7 @@ func (s *Server) registerJobs(ctx context.Context) error {
 				return err
 			}
 			log.Info("OSS Index cache refreshed", "refreshed", rep.Refreshed, "pruned", rep.Pruned)
-			return nil
+			return s.analyzeProjects(ctx, log)
 		},
 	})
 	if err != nil {
@@ -159,6 +162,9 @@ func (s *Server) runOSVMirror(ctx context.Context, log *slog.Logger) error {
 	}
 	// New advisories may block packages that feeds already served.
 	if err := s.reevaluateFeeds(ctx, log); err != nil {
+		return err
+	}
+	if err := s.analyzeProjects(ctx, log); err != nil {
 		return err
 	}
 	if rep.Failed() {

@@ -63,6 +63,7 @@ func (s *Server) registerRoutes() {
 		s.findingRoutes(),
 		s.vexRoutes(),
 		s.feedRoutes(),
+		s.projectRoutes(),
 		// Pages.
 		s.staticRoutes(),
 		s.sessionPages(),
@@ -73,6 +74,7 @@ func (s *Server) registerRoutes() {
 		s.userPages(),
 		s.assessPages(),
 		s.feedPages(),
+		s.projectPages(),
 	} {
 		for _, rt := range rows {
 			s.routes = append(s.routes, rt)

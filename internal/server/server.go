@@ -45,6 +45,8 @@ import (
 	"github.com/vulngate/vulngate/internal/auth"
 	"github.com/vulngate/vulngate/internal/feed/proxy"
 	"github.com/vulngate/vulngate/internal/jobs"
+	"github.com/vulngate/vulngate/internal/notify"
+	"github.com/vulngate/vulngate/internal/project"
 	"github.com/vulngate/vulngate/internal/store"
 )
 
@@ -92,6 +94,9 @@ type Server struct {
 	mirror  sync.Mutex // serializes index refreshes
 	// feeds serves /feeds/ (nil without a data directory).
 	feeds *proxy.Handler
+	// projects and notify: api_projects.go.
+	projects *project.Service
+	notify   *notify.Service
 }
 
 // New builds a server: it creates the first admin when the store has no
@@ -132,7 +137,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if _, err := s.auth.Bootstrap(ctx, opts.AdminPassword, opts.Notice); err != nil {
 		return nil, err
 	}
-	r, err := jobs.New(opts.Store, jobs.Options{Logger: opts.Logger, OnFinish: s.metrics.jobFinished})
+	r, err := jobs.New(opts.Store, jobs.Options{Logger: opts.Logger, OnFinish: func(job, status string, d time.Duration) {
+		s.metrics.jobFinished(job, status, d)
+		s.jobFailed(job, status)
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +163,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.registerRoutes()
+	if err := s.setupProjects(ctx); err != nil {
+		return nil, err
+	}
 	if opts.DataDir != "" {
 		// Package feeds (internal/feed): read-only registry proxies at /feeds/NAME/.
 		if s.feeds, err = s.newFeedProxy(); err != nil {
@@ -184,6 +195,9 @@ func (s *Server) Start(ctx context.Context) error {
 // the feeds' pending audit rows. Call it after the HTTP server stopped.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.runner.Shutdown(ctx)
+	if s.notify != nil {
+		s.notify.Close()
+	}
 	if s.feeds != nil {
 		s.feeds.Close()
 	}
