@@ -81,9 +81,12 @@ func NewIndex(scope string, as []Assessment) *Index {
 func (x *Index) Scope() string { return x.scope }
 
 // Lookup returns the assessment that applies to a finding at now: among
-// the non-expired assessments of any of the finding's IDs, the most
-// specific scope wins (the index's own scope over global), then the most
-// recent. ok is false when the finding is unassessed.
+// the non-expired assessments of any of the finding's IDs, a person's
+// wins over an auto-assessment (a rule's default, such as one a feed
+// download recorded in the feed's scope, never overrides what someone
+// decided globally), then the most specific scope (the index's own scope
+// over global), then the most recent. ok is false when the finding is
+// unassessed.
 func (x *Index) Lookup(f Finding, now time.Time) (Assessment, bool) {
 	var best Assessment
 	found := false
@@ -133,6 +136,9 @@ func (x *Index) Override(f Finding, now time.Time) (Assessment, bool) {
 }
 
 func better(a, b Assessment) bool {
+	if a.Auto != b.Auto {
+		return !a.Auto
+	}
 	as, bs := a.Scope != Global, b.Scope != Global
 	if as != bs {
 		return as

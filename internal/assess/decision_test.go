@@ -169,3 +169,25 @@ func TestParseScopeAndDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestPersonBeatsAutoAssessment: an auto-assessment recorded in a feed's
+// or project's scope never overrides what a person decided globally; a
+// person's scoped assessment still beats their global one.
+func TestPersonBeatsAutoAssessment(t *testing.T) {
+	f := Finding{ID: "GHSA-whgm-jr23-g3j9", IDs: []string{"CVE-2021-23424", "GHSA-whgm-jr23-g3j9"}, Severity: cvss(7.5)}
+	autoCaution := Assessment{VulnID: f.ID, Scope: "feed:npm", Type: Caution, Effect: Warn, By: ActorAuto, At: t0, Auto: true}
+	globalBlocked := Assessment{VulnID: "CVE-2021-23424", Scope: Global, Type: Blocked, Effect: Block, By: "alice", At: t0.Add(-time.Hour)}
+	scopedIgnore := Assessment{VulnID: f.ID, Scope: "feed:npm", Type: Ignore, Effect: Allow, By: "bob", At: t0.Add(-2 * time.Hour)}
+	for _, c := range []struct {
+		as   []Assessment
+		want Effect
+	}{
+		{[]Assessment{autoCaution}, Warn},
+		{[]Assessment{autoCaution, globalBlocked}, Block},
+		{[]Assessment{autoCaution, globalBlocked, scopedIgnore}, Allow},
+	} {
+		if d := Decide("pkg:npm/ansi-html@0.0.7", []Finding{f}, NewIndex("feed:npm", c.as), Warn, t0); d.Effect != c.want {
+			t.Errorf("%d assessments: %s, want %s", len(c.as), d.Message(), c.want)
+		}
+	}
+}

@@ -275,6 +275,29 @@ func (c *Cache) Artifact(ctx context.Context, req ArtifactRequest) (*Artifact, e
 	return v.(*Artifact), nil
 }
 
+// Exists reports, as nil, that the upstream has the artifact (or that it
+// is cached), without downloading it; an *UpstreamError (NotFound when the
+// upstream says it does not exist) otherwise.
+func (c *Cache) Exists(ctx context.Context, req ArtifactRequest) error {
+	k := req.Feed.Name + "\x00" + req.Key
+	if _, ok := c.arts.Load(k); ok {
+		return nil
+	}
+	if _, ok, err := c.st.FeedArtifact(ctx, req.Feed.Name, req.Key); err != nil {
+		return err
+	} else if ok {
+		return nil
+	}
+	_, err := c.flight.do("e\x00"+k, func() (any, error) {
+		url, err := req.URL(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return nil, c.up.Exists(ctx, url)
+	})
+	return err
+}
+
 func (c *Cache) blobPath(sum string) string {
 	return filepath.Join(c.opts.Dir, "sha256", sum[:2], sum)
 }

@@ -25,7 +25,7 @@ import (
 type Assessor interface {
 	Policies(ctx context.Context) (assess.Policies, error)
 	Index(ctx context.Context, scope string) (*assess.Index, error)
-	RecordScan(ctx context.Context, scope string, results []match.ComponentResult) (assess.RecordReport, error)
+	RecordScanWith(ctx context.Context, scope string, results []match.ComponentResult, o assess.RecordOptions) (assess.RecordReport, error)
 }
 
 // GateStore is what the gate needs from the store.
@@ -34,6 +34,7 @@ type GateStore interface {
 	Partitions(ctx context.Context) ([]store.PartitionState, error)
 	GateVersion(ctx context.Context) (string, error)
 	RecordFeedDecisions(ctx context.Context, ds []store.FeedDecision) error
+	PruneFeedPackages(ctx context.Context, feed string, max int) (int, error)
 }
 
 // GateOptions configures a Gate.
@@ -51,8 +52,16 @@ type GateOptions struct {
 	// MaxAge bounds how long a decision is reused even when nothing
 	// changed (assessments expire by time); default 1m.
 	MaxAge time.Duration
-	Logger *slog.Logger
-	Now    func() time.Time
+	// MaxTracked bounds the packages one feed tracks (and rescans after
+	// every mirror); the least recently downloaded are dropped beyond it.
+	// Default 50,000.
+	MaxTracked int
+	// MaxRecording bounds how many downloads record findings at once
+	// (the first download of a package version scans and writes); the
+	// others wait their turn. Default 4.
+	MaxRecording int
+	Logger       *slog.Logger
+	Now          func() time.Time
 	// OnRefused, when set, is told of every download the gate refuses
 	// (notifications). It must not block.
 	OnRefused func(feed, purl, message string)
@@ -92,6 +101,9 @@ type Gate struct {
 	polled   time.Time
 	polling  atomic.Bool
 
+	recording chan struct{} // semaphore of MaxRecording
+	pruned    map[string]time.Time
+
 	audit     chan auditMsg
 	auditDone chan struct{}
 	closeOnce sync.Once
@@ -115,7 +127,14 @@ func NewGate(opts GateOptions) *Gate {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MaxTracked <= 0 {
+		opts.MaxTracked = 50_000
+	}
+	if opts.MaxRecording <= 0 {
+		opts.MaxRecording = 4
+	}
 	g := &Gate{opts: opts, log: opts.Logger, cache: map[string]*Decision{}, indexes: map[string]*assess.Index{},
+		recording: make(chan struct{}, opts.MaxRecording), pruned: map[string]time.Time{},
 		audit: make(chan auditMsg, 4096), auditDone: make(chan struct{})}
 	go g.auditLoop()
 	return g
@@ -168,10 +187,13 @@ func PackageFor(t Type, name, version string) (purl.Package, error) {
 	return purl.Parse(packageurl.NewPackageURL(typ, ns, n, version, nil, "").ToString())
 }
 
-// Check decides on a download of pkg through f, records the decision in
-// the audit trail (client names the requester) and tracks the package.
-// An error means the gate could not decide (the store failed); callers
-// refuse the download then.
+// Check decides on a download of pkg through f, records the package's
+// findings in the feed's scope (auto-assessing new ones there, never
+// globally), records the decision in the audit trail (client names the
+// requester) and tracks the package. Call it only for versions the
+// upstream is known to have (see Env.ServeArtifact): anonymous requests
+// for made-up names must leave nothing behind. An error means the gate
+// could not decide (the store failed); callers refuse the download then.
 func (g *Gate) Check(ctx context.Context, f Feed, pkg purl.Package, client string) (*Decision, error) {
 	ds, err := g.evaluate(ctx, f, []purl.Package{pkg}, true, false)
 	if err != nil {
@@ -197,6 +219,16 @@ func (g *Gate) Check(ctx context.Context, f Feed, pkg purl.Package, client strin
 		g.log.Error("feed gate: audit row dropped", "feed", f.Name, "purl", pkg.PURL, "effect", d.Effect)
 	}
 	return d, nil
+}
+
+// Decide decides on a download of pkg through f without recording
+// anything, from the cached decision when there is one.
+func (g *Gate) Decide(ctx context.Context, f Feed, pkg purl.Package) (*Decision, error) {
+	ds, err := g.evaluate(ctx, f, []purl.Package{pkg}, false, false)
+	if err != nil {
+		return nil, err
+	}
+	return ds[0], nil
 }
 
 // Evaluate decides on many versions of packages without recording
@@ -344,13 +376,21 @@ func (g *Gate) evaluate(ctx context.Context, f Feed, pkgs []purl.Package, record
 	}
 	scope := Scope(f.Name)
 	if record {
-		if _, err := g.opts.Assessor.RecordScan(ctx, scope, results); err != nil {
+		// A feed's automatic work stays in its scope: auto-assessments
+		// of what it downloads decide for this feed only.
+		select {
+		case g.recording <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		_, err := g.opts.Assessor.RecordScanWith(ctx, scope, results, assess.RecordOptions{AutoInScope: true})
+		<-g.recording
+		if err != nil {
 			return nil, fmt.Errorf("feed gate: recording findings: %w", err)
 		}
 		// Recording may have auto-assessed new findings: use them now.
 		g.mu.Lock()
 		delete(g.indexes, scope)
-		delete(g.indexes, assess.Global)
 		g.mu.Unlock()
 	}
 	idx, err := g.index(ctx, scope)
@@ -419,6 +459,7 @@ func (g *Gate) auditLoop() {
 		if err := g.opts.Store.RecordFeedDecisions(ctx, batch); err != nil {
 			g.log.Error("feed gate: writing the decision audit failed", "decisions", len(batch), "err", err)
 		}
+		g.prune(ctx, batch)
 		cancel()
 		batch = batch[:0]
 	}
@@ -441,6 +482,27 @@ func (g *Gate) auditLoop() {
 		case <-tick.C:
 			flush()
 		}
+	}
+}
+
+// prune keeps each feed of batch within MaxTracked tracked packages,
+// looking at a feed at most once a minute.
+func (g *Gate) prune(ctx context.Context, batch []store.FeedDecision) {
+	now := g.opts.Now()
+	for _, d := range batch {
+		if at, ok := g.pruned[d.Feed]; ok && now.Sub(at) < time.Minute {
+			continue
+		}
+		g.pruned[d.Feed] = now
+		n, err := g.opts.Store.PruneFeedPackages(ctx, d.Feed, g.opts.MaxTracked)
+		if err != nil {
+			g.log.Warn("feed gate: bounding the tracked packages failed", "feed", d.Feed, "err", err)
+		} else if n > 0 {
+			g.log.Info("feed gate: stopped tracking the least recently downloaded packages", "feed", d.Feed, "dropped", n, "max", g.opts.MaxTracked)
+		}
+	}
+	if len(g.pruned) > 10_000 {
+		clear(g.pruned)
 	}
 }
 

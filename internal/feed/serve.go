@@ -47,21 +47,33 @@ func RequestFrom(ctx context.Context) *Request {
 func (fr *Request) Type() Type { return Type(fr.Feed.Type) }
 
 // ServeArtifact gates a download of pkg and, unless it is refused, serves
-// the artifact from the cache (fetching it on a miss). When the gate
-// cannot decide, the download is refused with 503 (fail closed).
+// the artifact from the cache (fetching it on a miss). Findings, tracking
+// and the audit row are recorded only for versions the upstream has: an
+// allowed artifact is fetched first, a refused one is asked about; a
+// request for a version the upstream does not have is answered 404 and
+// leaves nothing behind. When the gate cannot decide, the download is
+// refused with 503 (fail closed).
 func (e *Env) ServeArtifact(w http.ResponseWriter, r *http.Request, fr *Request, pkg purl.Package, style Style, areq ArtifactRequest) {
 	ctx := r.Context()
+	areq.Feed = fr.Feed
+	pre, err := e.Gate.Decide(ctx, fr.Feed, pkg)
+	if err != nil {
+		e.undecided(w, r, fr, pkg, style, err)
+		return
+	}
+	var a *Artifact
+	if pre.Blocked() {
+		err = e.Cache.Exists(ctx, areq)
+	} else {
+		a, err = e.Cache.Artifact(ctx, areq)
+	}
+	if err != nil {
+		WriteError(w, r, e.Log, err, style)
+		return
+	}
 	d, err := e.Gate.Check(ctx, fr.Feed, pkg, Client(r))
 	if err != nil {
-		e.Log.Error("feed: gate could not decide; refusing", "feed", fr.Feed.Name, "purl", pkg.PURL, "err", err)
-		h := http.Header{}
-		h.Set("Content-Type", "text/plain; charset=utf-8")
-		msg := "vulngate feed: the vulnerability gate could not decide; try again later"
-		reason := ""
-		if style == StyleReason || style == StyleNuGet {
-			reason = msg
-		}
-		writeResponse(w, r, http.StatusServiceUnavailable, reason, h, []byte(msg+"\n"))
+		e.undecided(w, r, fr, pkg, style, err)
 		return
 	}
 	switch d.Effect {
@@ -71,16 +83,31 @@ func (e *Env) ServeArtifact(w http.ResponseWriter, r *http.Request, fr *Request,
 		return
 	case assess.Warn:
 		e.Log.Info("feed: download with caution", "feed", fr.Feed.Name, "purl", pkg.PURL, "reasons", d.Message())
+	}
+	if a == nil {
+		// Refused a moment ago, allowed now (an assessment changed).
+		if a, err = e.Cache.Artifact(ctx, areq); err != nil {
+			WriteError(w, r, e.Log, err, style)
+			return
+		}
+	}
+	if d.Effect == assess.Warn {
 		Warn(w, d, style)
 	}
-	areq.Feed = fr.Feed
-	a, err := e.Cache.Artifact(ctx, areq)
-	if err != nil {
-		w.Header().Del(HeaderWarning)
-		WriteError(w, r, e.Log, err, style)
-		return
-	}
 	ServeFile(w, r, a)
+}
+
+// undecided refuses a download the gate could not decide on.
+func (e *Env) undecided(w http.ResponseWriter, r *http.Request, fr *Request, pkg purl.Package, style Style, err error) {
+	e.Log.Error("feed: gate could not decide; refusing", "feed", fr.Feed.Name, "purl", pkg.PURL, "err", err)
+	h := http.Header{}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	msg := "vulngate feed: the vulnerability gate could not decide; try again later"
+	reason := ""
+	if style == StyleReason || style == StyleNuGet {
+		reason = msg
+	}
+	writeResponse(w, r, http.StatusServiceUnavailable, reason, h, []byte(msg+"\n"))
 }
 
 // ServeFile serves a cached artifact (with Range and HEAD support).

@@ -173,6 +173,34 @@ func (u *Upstream) Artifact(ctx context.Context, url string) (resp *http.Respons
 	return resp, cancel, nil
 }
 
+// Exists asks whether the upstream has a document, without downloading
+// it: HEAD, or a GET whose body is not read when HEAD is not allowed.
+// nil means it does; an *UpstreamError (NotFound for 404/410) otherwise.
+func (u *Upstream) Exists(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, u.opts.MetadataTimeout)
+	defer cancel()
+	for _, method := range []string{http.MethodHead, http.MethodGet} {
+		req, err := http.NewRequestWithContext(ctx, method, url, nil)
+		if err != nil {
+			return &UpstreamError{URL: url, Err: err}
+		}
+		req.Header.Set("User-Agent", u.opts.UserAgent)
+		resp, err := u.client.Do(req)
+		if err != nil {
+			return &UpstreamError{URL: url, Err: err}
+		}
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode >= 200 && resp.StatusCode <= 299:
+			return nil
+		case method == http.MethodHead && (resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotImplemented):
+			continue
+		}
+		return &UpstreamError{URL: url, Status: resp.StatusCode}
+	}
+	return &UpstreamError{URL: url, Status: http.StatusMethodNotAllowed}
+}
+
 func readLimited(r io.Reader, limit int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
