@@ -24,7 +24,8 @@ FUZZ_TARGETS = \
 	internal/purl:FuzzParse internal/sbom:FuzzRead internal/match:FuzzEvaluate \
 	internal/source/osvmirror:FuzzZipArchive internal/source/ossindex:FuzzReport \
 	internal/source/ossindex:FuzzCoordinate internal/vex:FuzzParse \
-	internal/feed/gomod:FuzzUnescape internal/feed/npm:FuzzValidName internal/feed/pypi:FuzzParse
+	internal/feed/gomod:FuzzUnescape internal/feed/npm:FuzzValidName internal/feed/pypi:FuzzParse \
+	internal/backup/archive:FuzzReader
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "== $$t"; \

@@ -83,6 +83,7 @@ func Execute(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	root.AddCommand(e.serveCmd())
 	root.AddCommand(e.feedCmd())
 	root.AddCommand(e.projectCmd())
+	root.AddCommand(e.backupCmd(), e.restoreCmd(), e.migrateCmd())
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }

@@ -1,0 +1,123 @@
+package backup
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/vulngate/vulngate/internal/store"
+)
+
+// populate fills every table of the store through the store's own
+// functions: each User table (the round trip compares them row by row,
+// and TestFixtureCoversUserTables fails for one left empty), the mirror
+// (one live generation per partition, plus an import left in progress),
+// and the caches and runtime state a backup leaves out. Values include
+// the awkward ones: quotes, newlines, non-ASCII text, binary data, large
+// integers and fractions.
+func populate(t testing.TB, st *store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Mirror: two partitions with records, aliases and package keys.
+	for _, part := range []string{"OSV:Go", "OSV:npm"} {
+		im, err := st.BeginImport(ctx, part, "OSV")
+		must(err)
+		for i := range 3 {
+			id := fmt.Sprintf("GHSA-%s-%04d", part[4:], i)
+			doc := fmt.Sprintf(`{"id":%q,"modified":"2024-01-0%dT00:00:00Z","summary":"naïve \"quoted\"\nline"}`, id, i+1)
+			must(im.Add(ctx, store.Record{ID: id, Modified: now.Add(-time.Duration(i) * time.Hour), Aliases: []string{"CVE-2024-" + fmt.Sprint(1000+i)},
+				Packages: []store.PackageKey{{Ecosystem: part[4:], Name: fmt.Sprintf("pkg-%d", i)}}, Data: []byte(doc)}))
+		}
+		_, err = im.Commit(ctx, store.PartitionState{BaseURL: "file:///osv", LastSync: now, Watermark: now})
+		must(err)
+		must(st.ReplaceSummaries(ctx, part, false, nil, []store.AdvisorySummary{{Partition: part, ID: "GHSA-" + part[4:] + "-0000",
+			Modified: now, Source: "OSV", Ecosystem: part[4:], Packages: []string{"pkg-0"}, Aliases: []string{"CVE-2024-1000"},
+			Severity: "HIGH", Score: 7.5, Summary: "Prototype pollution – ünïcode"}}))
+	}
+	// An import in progress: its rows and its pending_generation row are
+	// runtime state.
+	im, err := st.BeginImport(ctx, "OSV:Go", "OSV")
+	must(err)
+	t.Cleanup(func() { im.Abort(context.Background()) })
+	// Its writer's first batch, as written to the pending generation.
+	db := st.DB()
+	var gen int64
+	must(db.QueryRowContext(ctx, `SELECT generation FROM pending_generation`).Scan(&gen))
+	_, err = db.ExecContext(ctx, st.Rebind(`INSERT INTO advisory (part, generation, id, modified, data, pkgs) VALUES (?, ?, ?, ?, ?, ?)`),
+		"OSV:Go", gen, "GHSA-pending", "2025-01-01T00:00:00Z", store.Deflate([]byte(`{"id":"GHSA-pending"}`)), "Go\tpending")
+	must(err)
+	_, err = db.ExecContext(ctx, st.Rebind(`INSERT INTO advisory_package (part, generation, ecosystem, name, id) VALUES (?, ?, ?, ?, ?)`),
+		"OSV:Go", gen, "Go", "pending", "GHSA-pending")
+	must(err)
+
+	// Assessments, history, custom type, policies, findings.
+	must(st.SaveAssessType(ctx, store.AssessType{Name: "Reviewed", Effect: "allow", AutoMin: -1, AutoMax: -1, ExpirySeconds: 1 << 40, Description: "Checked by the \"security\" team\n(see wiki)", CreatedAt: now}, nil))
+	must(st.SetAssessments(ctx, []store.Assessment{
+		{VulnID: "CVE-2024-1000", Scope: "global", Type: "Blocked", Comment: "Exploited 🚨", By: "alice", At: now, ExpiresAt: now.Add(720 * time.Hour)},
+		{VulnID: "GHSA-Go-0001", Scope: "feed:npm-proxy", Type: "Reviewed", Comment: "", By: "bob", At: now},
+	}, "set", "alice", now))
+	_, err = st.ClearAssessment(ctx, "GHSA-Go-0001", "feed:npm-proxy", "bob", now.Add(time.Minute))
+	must(err)
+	must(st.SetAssessments(ctx, []store.Assessment{{VulnID: "GHSA-Go-0002", Scope: "global", Type: "Ignore", Auto: true, At: now}}, "auto", "vulngate", now))
+	must(st.SetPolicy(ctx, "global", "warn", "alice", now))
+	_, err = st.RecordFindings(ctx, "global", []store.ObservedPackage{{
+		PURL: "pkg:golang/example.com/mod@v1.0.0", Ecosystem: "Go", Name: "example.com/mod", Version: "v1.0.0", Complete: true,
+		Findings: []store.ObservedFinding{{VulnID: "GHSA-Go-0000", IDs: []string{"GHSA-Go-0000", "CVE-2024-1000"}, Rating: "HIGH", Score: 75, Summary: "bad", Sources: []string{"OSV", "OSSINDEX"}}},
+	}}, now)
+	must(err)
+
+	// Users, grants, keys, sessions, settings, job history and a lease.
+	uid, err := st.CreateUser(ctx, store.User{Username: "alice", Role: "assessor", PasswordHash: "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$aGFzaA",
+		Grants: []store.Grant{{Permission: "assess", Scope: "feed:npm-proxy"}}})
+	must(err)
+	_, err = st.CreateAPIKey(ctx, uid, "ci", "vg_abcd", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+	must(err)
+	must(st.CreateSession(ctx, "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210", uid, now.Add(time.Hour)))
+	must(st.PutSetting(ctx, "source.osv", map[string]any{"enabled": true, "base_url": "file:///osv", "ecosystems": []string{"Go", "npm"}}))
+	run, err := st.StartJobRun(ctx, "osv-mirror", "manual:alice", now)
+	must(err)
+	must(st.FinishJobRun(ctx, run, now.Add(time.Minute), store.RunSucceeded, "", "12:00:00 level=INFO msg=\"run started\"\n"))
+	_, err = st.AcquireLease(ctx, "osv-mirror", "host:1:abcd", time.Minute)
+	must(err)
+
+	// Feeds: configuration, decisions and tracked packages, caches.
+	must(st.CreateFeed(ctx, store.Feed{Name: "npm-proxy", Type: "npm", Upstream: "http://127.0.0.1:1/registry", Sources: []string{"osv", "ossindex"},
+		Unassessed: "block", FilterBlocked: true, MetadataTTL: 5 * time.Minute, Description: "Front-end packages"}, now))
+	must(st.RecordFeedDecisions(ctx, []store.FeedDecision{
+		{Feed: "npm-proxy", PURL: "pkg:npm/left-pad@1.3.0", Effect: "allow", Reasons: "no vulnerabilities", Client: "127.0.0.1", Ecosystem: "npm", Name: "left-pad", Version: "1.3.0", At: now},
+		{Feed: "npm-proxy", PURL: "pkg:npm/%40scope/evil@6.6.6", Effect: "block", Reasons: "GHSA-npm-0000 assessed Blocked", Client: "127.0.0.1", Ecosystem: "npm", Name: "@scope/evil", Version: "6.6.6", At: now},
+	}))
+	must(st.PutFeedMetadata(ctx, "npm-proxy", "left-pad", store.FeedMetadata{ContentType: "application/json", ETag: `"x"`, FetchedAt: now, Body: []byte{0, 1, 2, 0xff}}))
+	must(st.PutFeedArtifact(ctx, "npm-proxy", "left-pad/-/left-pad-1.3.0.tgz", store.FeedArtifact{SHA256: "ab", Size: 1234, FetchedAt: now}))
+	must(st.PutOSSIndex(ctx, []store.OSSIndexComponent{{Coordinate: "pkg:npm/left-pad@1.3.0", FetchedAt: now, VulnIDs: []string{"sonatype-1"}}},
+		[]store.OSSIndexVulnerability{{ID: "sonatype-1", FetchedAt: now, Data: []byte(`{"id":"sonatype-1"}`)}}))
+}
+
+// addAssessments adds n global assessments (with their history rows).
+func addAssessments(t testing.TB, st *store.Store, n int) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	types := []string{"Ignore", "Caution", "Blocked"}
+	for start := 0; start < n; start += 500 {
+		var as []store.Assessment
+		for i := start; i < min(n, start+500); i++ {
+			as = append(as, store.Assessment{VulnID: fmt.Sprintf("CVE-2023-%05d", i), Scope: "global", Type: types[i%3],
+				Comment: fmt.Sprintf("assessment %d: reviewed against our usage", i), By: "alice", At: now})
+		}
+		if err := st.SetAssessments(ctx, as, "set", "alice", now); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func m0() time.Time { return time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC) }
