@@ -205,7 +205,7 @@ func Write(ctx context.Context, st *store.Store, w io.Writer, opts Options) (*Ma
 func notes(m *Manifest) []string {
 	n := []string{
 		"Password hashes (argon2id) and API key hashes are carried as stored; login sessions are not: everyone logs in again after a restore.",
-		"Settings are carried as stored, including secret values such as the OSS Index API token: keep this file as private as the database.",
+		"Secret values (the OSS Index API token, notification webhook secrets and SMTP password) are carried as the store keeps them: keep this file as private as the database.",
 	}
 	if m.Advisories {
 		n = append(n, "Mirrored advisories are included as of the snapshot (imports in progress are left out).")

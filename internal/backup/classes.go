@@ -74,6 +74,24 @@ var classes = map[string]tableClass{
 	"feed_artifact": {Class: Cache,
 		Why: "index of the artifact files cached in the data directory (not in the backup): fetched again on the next download"},
 
+	// Projects (internal/project): versions, their components and
+	// findings, and the portfolio's daily metrics. package_change is the
+	// journal of advisory changes the projects' analysis follows with a
+	// cursor kept in a (carried) setting: carried with it so that the
+	// sequence numbers written after a restore continue past the cursor.
+	"project":            {Class: User},
+	"project_version":    {Class: User},
+	"project_component":  {Class: User},
+	"project_finding":    {Class: User},
+	"portfolio_snapshot": {Class: User},
+	"package_change":     {Class: User},
+
+	// Notifications (internal/notify): rules (their secrets sealed as
+	// stored) and the delivery log, whose dedupe keys keep one-time notices
+	// from being sent again.
+	"notify_rule":     {Class: User},
+	"notify_delivery": {Class: User},
+
 	// Mirror (internal/source/osvmirror) and the advisory index.
 	"partition_state":  {Class: Mirror},
 	"generation_seq":   {Class: Mirror, Seeded: true},
@@ -81,6 +99,7 @@ var classes = map[string]tableClass{
 	"advisory_package": {Class: Mirror},
 	"advisory_alias":   {Class: Mirror},
 	"advisory_summary": {Class: Mirror},
+	"advisory_skipped": {Class: Mirror},
 	"pending_generation": {Class: Runtime,
 		Why: "imports in progress at backup time (their rows are left out too)"},
 

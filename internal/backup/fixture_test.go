@@ -28,9 +28,12 @@ func populate(t testing.TB, st *store.Store) {
 	}
 
 	// Mirror: two partitions with records, aliases and package keys.
+	var im *store.Import
+	var err error
 	for _, part := range []string{"OSV:Go", "OSV:npm"} {
-		im, err := st.BeginImport(ctx, part, "OSV")
+		im, err = st.BeginImport(ctx, part, "OSV")
 		must(err)
+		im.Skip("GHSA-"+part[4:]+"-bad", "no modified time")
 		for i := range 3 {
 			id := fmt.Sprintf("GHSA-%s-%04d", part[4:], i)
 			doc := fmt.Sprintf(`{"id":%q,"modified":"2024-01-0%dT00:00:00Z","summary":"naïve \"quoted\"\nline"}`, id, i+1)
@@ -43,9 +46,27 @@ func populate(t testing.TB, st *store.Store) {
 			Modified: now, Source: "OSV", Ecosystem: part[4:], Packages: []string{"pkg-0"}, Aliases: []string{"CVE-2024-1000"},
 			Severity: "HIGH", Score: 7.5, Summary: "Prototype pollution – ünïcode"}}))
 	}
+	// Projects, the portfolio and the change journal.
+	_, err = st.ReplaceProjectVersion(ctx, store.VersionUpload{Project: store.Project{Name: "shop", Description: "Web shop", Tags: []string{"team-a", "web"}},
+		Version: "1.2.0", Format: "CycloneDX JSON", FileName: "bom.json", UploadedBy: "alice",
+		Components: []store.ProjectComponent{{PURL: "pkg:golang/example.com/mod@v1.0.0", Name: "example.com/mod", Version: "v1.0.0", Path: []string{"shop", "example.com/mod"},
+			Ecosystem: "Go", PkgName: "example.com/mod", Findings: []store.ProjectFinding{{VulnID: "GHSA-Go-0000", IDs: []string{"GHSA-Go-0000", "CVE-2024-1000"},
+				Rating: "HIGH", Score: 75, Summary: "bad", Sources: []string{"OSV"}, Fixed: []string{"v1.0.1"}, FirstSeen: now, LastSeen: now}}}},
+	}, now)
+	must(err)
+	must(st.PutPortfolioSnapshot(ctx, store.PortfolioSnapshot{Day: "2025-03-04", Projects: 1, Versions: 1, Components: 1, Findings: 1, High: 1, Taken: now}))
+	must(st.RecordPackageChanges(ctx, "OSV:Go", []store.PackageKey{{Ecosystem: "Go", Name: "example.com/mod"}}, nil))
+
+	// Notification rules and their delivery log.
+	rule, err := st.SaveNotifyRule(ctx, store.NotifyRule{Name: "critical to chat", Event: "new-finding", MinSeverity: "CRITICAL", Kind: "webhook",
+		URL: "http://127.0.0.1:1/hook", Secret: "plain:s3cret", Enabled: true}, now)
+	must(err)
+	_, _, err = st.StartDelivery(ctx, store.NotifyDelivery{RuleID: rule, RuleName: "critical to chat", Event: "new-finding", Subject: "GHSA-Go-0000 in shop 1.2.0", Status: "sent", Dedupe: "x"}, now)
+	must(err)
+
 	// An import in progress: its rows and its pending_generation row are
 	// runtime state.
-	im, err := st.BeginImport(ctx, "OSV:Go", "OSV")
+	im, err = st.BeginImport(ctx, "OSV:Go", "OSV")
 	must(err)
 	t.Cleanup(func() { im.Abort(context.Background()) })
 	// Its writer's first batch, as written to the pending generation.
