@@ -25,7 +25,7 @@ FUZZ_TARGETS = \
 	internal/source/osvmirror:FuzzZipArchive internal/source/ossindex:FuzzReport \
 	internal/source/ossindex:FuzzCoordinate internal/vex:FuzzParse \
 	internal/feed/gomod:FuzzUnescape internal/feed/npm:FuzzValidName internal/feed/pypi:FuzzParse \
-	internal/backup/archive:FuzzReader
+	internal/backup/archive:FuzzReader internal/inventory:FuzzReadBytes
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "== $$t"; \

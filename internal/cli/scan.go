@@ -2,29 +2,40 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vulngate/vulngate/internal/assess"
+	"github.com/vulngate/vulngate/internal/inventory"
 	"github.com/vulngate/vulngate/internal/match"
 	"github.com/vulngate/vulngate/internal/osv"
 	"github.com/vulngate/vulngate/internal/report"
-	"github.com/vulngate/vulngate/internal/sbom"
 	"github.com/vulngate/vulngate/internal/severity"
 )
 
 func (e *env) scanCmd() *cobra.Command {
-	var format, failOn, output, sourceList, configPath, project string
+	var format, failOn, output, sourceList, configPath, project, inputType string
 	cmd := &cobra.Command{
-		Use:   "scan [PURL | SBOM file | PURL-list file | -]...",
+		Use:   "scan [PURL | file | directory | filesystem tarball | -]...",
 		Short: "Scan package URLs and SBOMs against the local advisory store",
-		Long: `Scan package URLs (arguments starting with "pkg:"), CycloneDX SBOMs (JSON
-or XML), SPDX SBOMs (JSON) and files listing one PURL per line ("-" reads
-standard input).
+		Long: `Scan package URLs (arguments starting with "pkg:"), SBOMs (CycloneDX JSON
+or XML; SPDX JSON, tag-value, YAML, 3.0 JSON-LD), files listing one PURL per
+line, lockfiles and manifests (package-lock.json, yarn.lock, pnpm-lock.yaml,
+bun.lock, go.mod, requirements.txt, poetry.lock, Pipfile.lock, pdm.lock,
+uv.lock, pylock.toml, Cargo.lock, composer.lock, Gemfile.lock, pom.xml,
+gradle.lockfile, verification-metadata.xml, packages.lock.json,
+packages.config, *.deps.json, pubspec.lock, mix.lock, renv.lock, conan.lock,
+Package.resolved, Podfile.lock, cabal.project.freeze, stack.yaml.lock) and OS
+package databases (var/lib/dpkg/status, lib/apk/db/installed). A file's kind
+is detected by its name, else its content; --input-type forces it. A
+directory is walked (skipping .git, node_modules, vendor and virtual
+environments) and every file found is listed with its kind; a root
+filesystem directory or an exported filesystem tarball (.tar, .tar.gz)
+scans its OS packages. "-" reads standard input.
 
 Sources (--source): "osv" matches against the local store (run "vulngate
 mirror" first; no network); "ossindex" asks Sonatype OSS Index about each
@@ -61,7 +72,7 @@ assessments and policy.`,
 					return fmt.Errorf("--fail-on: %w", err)
 				}
 			}
-			comps, err := e.readInputs(args)
+			comps, err := e.readInputs(ctx, args, inputType)
 			if err != nil {
 				return err
 			}
@@ -151,53 +162,55 @@ assessments and policy.`,
 	cmd.Flags().StringVar(&project, "project", "", "record findings for this project (auto-assessing new ones) and decide with its assessments and policy")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the report to this file instead of standard output")
 	cmd.Flags().StringVar(&sourceList, "source", "", "vulnerability sources, comma-separated: osv, ossindex (default: osv, plus ossindex when a token is configured)")
+	cmd.Flags().StringVar(&inputType, "input-type", "", "read file arguments as this kind instead of detecting it: "+strings.Join(inventory.Kinds(), ", "))
 	cmd.Flags().StringVar(&configPath, "config", "", "configuration file (default <data-dir>/config.json)")
 	return cmd
 }
 
 // readInputs turns arguments into components: PURL arguments directly,
-// everything else read as an SBOM or PURL list.
-func (e *env) readInputs(args []string) ([]match.Component, error) {
+// everything else (a file, a directory, a filesystem tarball, "-") read
+// through internal/inventory. Every file read is logged with its kind.
+func (e *env) readInputs(ctx context.Context, args []string, inputType string) ([]match.Component, error) {
 	var comps []match.Component
+	opts := inventory.Options{Kind: inputType}
 	for _, a := range args {
+		var (
+			res *inventory.Result
+			err error
+		)
 		switch {
 		case strings.HasPrefix(a, "pkg:"):
 			comps = append(comps, match.Component{Input: a})
+			continue
 		case a == "-":
-			d, err := sbom.ReadDocument(bufio.NewReader(io.LimitReader(e.stdin, 1<<30)), "stdin")
-			if err != nil {
-				return nil, err
-			}
-			e.sbomWarnings("stdin", d)
-			comps = append(comps, fromSBOM(d.Components)...)
+			res, err = inventory.ReadReader(ctx, "stdin", bufio.NewReader(e.stdin), opts)
 		default:
-			f, err := os.Open(a)
-			if err != nil {
-				return nil, err
-			}
-			d, err := sbom.ReadDocument(f, a)
-			f.Close()
-			if err != nil {
-				return nil, err
-			}
-			e.sbomWarnings(a, d)
-			comps = append(comps, fromSBOM(d.Components)...)
+			res, err = inventory.ReadPath(ctx, a, opts)
 		}
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range res.Files {
+			if f.Error != "" {
+				e.log.Warn("input file not read", "file", f.Path, "kind", f.Kind, "err", f.Error)
+				continue
+			}
+			e.log.Info("input file", "file", f.Path, "kind", f.Kind, "components", f.Components)
+			for _, w := range f.Warnings {
+				e.log.Warn("part of the input was not read", "file", f.Path, "detail", w)
+			}
+		}
+		comps = append(comps, FromInventory(res.Components)...)
 	}
 	return comps, nil
 }
 
-func fromSBOM(cs []sbom.Component) []match.Component {
+// FromInventory turns read components into components to scan.
+func FromInventory(cs []inventory.Component) []match.Component {
 	out := make([]match.Component, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, match.Component{Input: c.PURL, Name: c.Name, Version: c.Version, BOMRef: c.BOMRef, Path: c.Path, InputError: c.Err})
+		out = append(out, match.Component{Input: c.PURL, Name: c.Name, Version: c.Version, BOMRef: c.BOMRef, Path: c.Path,
+			InputError: c.Err, File: c.File, Line: c.Line, Relationship: c.Relationship})
 	}
 	return out
-}
-
-// sbomWarnings logs what of an SBOM was not read.
-func (e *env) sbomWarnings(input string, d *sbom.Document) {
-	for _, w := range d.Warnings {
-		e.log.Warn("part of the input was not read", "input", input, "detail", w)
-	}
 }

@@ -33,6 +33,12 @@ type Component struct {
 	// component a package URL (a malformed line of a PURL list); the
 	// component is reported with it and not scanned.
 	InputError string
+	// File and Line locate the component in the input it was read from
+	// (Line 0 when the format gives none); Relationship is "direct",
+	// "transitive" or "" (unknown).
+	File         string
+	Line         int
+	Relationship string
 }
 
 // Scored is a finding with its severity and a one-line summary.

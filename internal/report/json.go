@@ -36,6 +36,17 @@ type jsonComponent struct {
 	Findings  []jsonFinding `json:"findings"`
 	Errors    []string      `json:"errors,omitempty"`
 	Decision  *jsonDecision `json:"decision,omitempty"`
+	// Location is where the component was read (file, and line where
+	// the format gives one); Relationship is "direct" or "transitive"
+	// where the input says which.
+	Location     *jsonLocation `json:"location,omitempty"`
+	Relationship string        `json:"relationship,omitempty"`
+}
+
+// jsonLocation is a component's source location.
+type jsonLocation struct {
+	File string `json:"file"`
+	Line int    `json:"line,omitempty"`
 }
 
 // jsonDecision is a component's assessment decision (only in scans that
@@ -118,9 +129,14 @@ func writeJSON(w io.Writer, results []match.ComponentResult, meta Meta) error {
 			Path:      r.Path,
 			Findings:  make([]jsonFinding, 0, len(r.Findings)),
 			Errors:    r.Errors,
+
+			Relationship: r.Relationship,
 		}
 		if r.Package.PURL != "" {
 			c.PURL = r.Package.PURL
+		}
+		if r.File != "" {
+			c.Location = &jsonLocation{File: r.File, Line: r.Line}
 		}
 		for fi, f := range r.Findings {
 			var recs []string

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/vulngate/vulngate/internal/match"
@@ -59,6 +60,11 @@ type sarifLocation struct {
 
 type sarifPhysical struct {
 	ArtifactLocation sarifArtifact `json:"artifactLocation"`
+	Region           *sarifRegion  `json:"region,omitempty"`
+}
+
+type sarifRegion struct {
+	StartLine int `json:"startLine"`
 }
 
 type sarifArtifact struct {
@@ -115,7 +121,14 @@ func writeSARIF(w io.Writer, results []match.ComponentResult, meta Meta) error {
 				msg += "; fixed in " + strings.Join(f.Fixed, ", ")
 			}
 			res := sarifResult{RuleID: f.ID, Level: lvl, Message: sarifText{Text: msg}}
-			if uri != "" {
+			if r.File != "" {
+				// The file the component was read from, and its line.
+				loc := sarifPhysical{ArtifactLocation: sarifArtifact{URI: filepath.ToSlash(r.File)}}
+				if r.Line > 0 {
+					loc.Region = &sarifRegion{StartLine: r.Line}
+				}
+				res.Locations = []sarifLocation{{PhysicalLocation: loc}}
+			} else if uri != "" {
 				res.Locations = []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri}}}}
 			}
 			run.Results = append(run.Results, res)

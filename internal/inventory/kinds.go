@@ -1,0 +1,148 @@
+package inventory
+
+import (
+	"path"
+	"strings"
+
+	"github.com/google/osv-scalibr/extractor/filesystem"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/cpp/conanlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/dart/pubspec"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/depsjson"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/packagesconfig"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/packageslockjson"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/elixir/mixlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/golang/gomod"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/haskell/cabal"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/haskell/stacklock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/java/gradlelockfile"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/java/gradleverificationmetadataxml"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/java/pomxml"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/bunlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/packagelockjson"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/pnpmlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/yarnlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/php/composerlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/python/pdmlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/python/pipfilelock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/python/poetrylock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/python/pylock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/python/requirements"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/python/uvlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/r/renvlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/ruby/gemfilelock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/rust/cargolock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/swift/packageresolved"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/swift/podfilelock"
+	"github.com/google/osv-scalibr/extractor/filesystem/os/apk"
+	"github.com/google/osv-scalibr/extractor/filesystem/os/dpkg"
+
+	cpb "github.com/google/osv-scalibr/binary/proto/config_go_proto"
+)
+
+// Kind names an input format: an SBOM format of internal/sbom or one of
+// the lockfile, manifest and OS database kinds below (named for the file
+// they come in, as osv-scanner's --lockfile types are).
+type Kind string
+
+// kind describes one lockfile, manifest or OS package database.
+type kind struct {
+	name Kind
+	// file is the canonical file name the extractor expects; an input
+	// detected by content is presented to the extractor under it.
+	file string
+	// match reports whether a slash-separated relative path is of this
+	// kind by its name.
+	match func(rel string) bool
+	// sniff reports whether content is of this kind; nil when the format
+	// has nothing distinctive.
+	sniff func(b []byte) bool
+	// manifest kinds declare dependencies (all direct) rather than lock
+	// a resolved tree.
+	manifest bool
+	// os kinds are installed-package databases, read with the root of the
+	// filesystem they belong to so the release in etc/os-release is found.
+	os  bool
+	new func(*cpb.PluginConfig) (filesystem.Extractor, error)
+}
+
+func base(names ...string) func(string) bool {
+	return func(rel string) bool {
+		b := path.Base(rel)
+		for _, n := range names {
+			if b == n {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func suffix(s string) func(string) bool {
+	return func(rel string) bool { return rel == s || strings.HasSuffix(rel, "/"+s) }
+}
+
+// kinds lists every lockfile, manifest and OS database kind, each read by
+// the osv-scalibr extractor for it. Order matters only for detection by
+// content: the first sniffer that accepts wins.
+var kinds = []kind{
+	{name: "package-lock.json", file: "package-lock.json", match: base("package-lock.json", "npm-shrinkwrap.json"), sniff: sniffPackageLock, new: packagelockjson.New},
+	{name: "yarn.lock", file: "yarn.lock", match: base("yarn.lock"), sniff: sniffYarn, new: yarnlock.New},
+	{name: "pnpm-lock.yaml", file: "pnpm-lock.yaml", match: base("pnpm-lock.yaml"), sniff: sniffPnpm, new: pnpmlock.New},
+	{name: "bun.lock", file: "bun.lock", match: base("bun.lock"), sniff: sniffBun, new: bunlock.New},
+	{name: "go.mod", file: "go.mod", match: base("go.mod"), sniff: sniffGoMod, manifest: true, new: gomod.New},
+	{name: "requirements.txt", file: "requirements.txt", match: matchRequirements, sniff: sniffRequirements, manifest: true, new: requirements.New},
+	{name: "poetry.lock", file: "poetry.lock", match: base("poetry.lock"), sniff: contains("@generated by Poetry"), new: poetrylock.New},
+	{name: "Pipfile.lock", file: "Pipfile.lock", match: base("Pipfile.lock"), sniff: contains(`"pipfile-spec"`), new: pipfilelock.New},
+	{name: "pdm.lock", file: "pdm.lock", match: base("pdm.lock"), sniff: contains("@generated by PDM"), new: pdmlock.New},
+	{name: "uv.lock", file: "uv.lock", match: base("uv.lock"), sniff: sniffUV, new: uvlock.New},
+	{name: "pylock.toml", file: "pylock.toml", match: matchPylock, sniff: sniffPylock, new: pylock.New},
+	{name: "Cargo.lock", file: "Cargo.lock", match: base("Cargo.lock"), sniff: sniffCargo, new: cargolock.New},
+	{name: "composer.lock", file: "composer.lock", match: base("composer.lock"), sniff: sniffComposer, new: composerlock.New},
+	{name: "Gemfile.lock", file: "Gemfile.lock", match: base("Gemfile.lock", "gems.locked"), sniff: sniffGemfileLock, new: gemfilelock.New},
+	{name: "pom.xml", file: "pom.xml", match: base("pom.xml"), sniff: sniffPom, manifest: true, new: pomxml.New},
+	{name: "gradle.lockfile", file: "gradle.lockfile", match: base("gradle.lockfile", "buildscript-gradle.lockfile"), sniff: contains("# This is a Gradle generated file for dependency locking."), new: gradlelockfile.New},
+	{name: "verification-metadata.xml", file: "gradle/verification-metadata.xml", match: suffix("gradle/verification-metadata.xml"), sniff: contains("<verification-metadata"), new: gradleverificationmetadataxml.New},
+	{name: "packages.lock.json", file: "packages.lock.json", match: base("packages.lock.json"), sniff: sniffNuGetLock, new: packageslockjson.New},
+	{name: "packages.config", file: "packages.config", match: base("packages.config"), sniff: sniffPackagesConfig, manifest: true, new: packagesconfig.New},
+	{name: "deps.json", file: "app.deps.json", match: func(rel string) bool { return strings.HasSuffix(path.Base(rel), ".deps.json") }, sniff: contains(`"runtimeTarget"`), new: depsjson.New},
+	{name: "pubspec.lock", file: "pubspec.lock", match: base("pubspec.lock"), sniff: sniffPubspec, new: pubspec.New},
+	{name: "mix.lock", file: "mix.lock", match: base("mix.lock"), sniff: sniffMix, new: mixlock.New},
+	{name: "renv.lock", file: "renv.lock", match: base("renv.lock"), sniff: sniffRenv, new: renvlock.New},
+	{name: "conan.lock", file: "conan.lock", match: base("conan.lock"), sniff: sniffConan, new: conanlock.New},
+	{name: "Package.resolved", file: "Package.resolved", match: base("Package.resolved"), sniff: sniffPackageResolved, new: packageresolved.New},
+	{name: "Podfile.lock", file: "Podfile.lock", match: base("Podfile.lock"), sniff: sniffPodfile, new: podfilelock.New},
+	{name: "cabal.project.freeze", file: "cabal.project.freeze", match: base("cabal.project.freeze"), sniff: sniffCabal, new: cabal.New},
+	{name: "stack.yaml.lock", file: "stack.yaml.lock", match: base("stack.yaml.lock"), sniff: sniffStack, new: stacklock.New},
+	{name: "dpkg-status", file: "var/lib/dpkg/status", match: suffix("var/lib/dpkg/status"), sniff: sniffDpkg, os: true, new: dpkg.New},
+	{name: "apk-installed", file: "lib/apk/db/installed", match: suffix("lib/apk/db/installed"), sniff: sniffApk, os: true, new: apk.New},
+}
+
+// kindByName returns the kind named name (case-insensitively), if any.
+func kindByName(name string) (*kind, bool) {
+	for i := range kinds {
+		if strings.EqualFold(string(kinds[i].name), name) {
+			return &kinds[i], true
+		}
+	}
+	return nil, false
+}
+
+// kindOf returns the kind a relative path has by its name.
+func kindOf(rel string) (*kind, bool) {
+	for i := range kinds {
+		if kinds[i].match(rel) {
+			return &kinds[i], true
+		}
+	}
+	return nil, false
+}
+
+func matchRequirements(rel string) bool {
+	b := path.Base(rel)
+	return strings.HasSuffix(b, ".txt") && strings.Contains(strings.ToLower(b), "requirements")
+}
+
+func matchPylock(rel string) bool {
+	b := path.Base(rel)
+	return b == "pylock.toml" || strings.HasPrefix(b, "pylock.") && strings.HasSuffix(b, ".toml")
+}
