@@ -2,17 +2,10 @@ package notify_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,119 +14,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
-
 	"github.com/vulngate/vulngate/internal/notify"
 	"github.com/vulngate/vulngate/internal/store"
+	"github.com/vulngate/vulngate/internal/testutil/mailtest"
 	"github.com/vulngate/vulngate/internal/testutil/pgtest"
 	"github.com/vulngate/vulngate/internal/testutil/storetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-
-// MailServer is a real SMTP server (go-smtp) on loopback that requires
-// STARTTLS before AUTH PLAIN and keeps the messages it accepts.
-type MailServer struct {
-	Addr   string
-	Pool   *x509.CertPool
-	mu     sync.Mutex
-	Msgs   []Mail
-	user   string
-	pass   string
-	server *smtp.Server
-}
-
-// Mail is one accepted message.
-type Mail struct {
-	From string
-	To   []string
-	Data string
-	TLS  bool
-}
-
-// StartMailServer starts the server; it stops when the test ends.
-func StartMailServer(t testing.TB, user, pass string) *MailServer {
-	t.Helper()
-	cert, pool := selfSigned(t)
-	ms := &MailServer{Pool: pool, user: user, pass: pass}
-	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &mailSession{ms: ms, c: c}, nil }))
-	s.Domain = "127.0.0.1"
-	s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms.Addr, ms.server = l.Addr().String(), s
-	go s.Serve(l)
-	t.Cleanup(func() { s.Close() })
-	return ms
-}
-
-// Messages returns the accepted messages.
-func (m *MailServer) Messages() []Mail {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]Mail(nil), m.Msgs...)
-}
-
-type mailSession struct {
-	ms     *MailServer
-	c      *smtp.Conn
-	authed bool
-	cur    Mail
-}
-
-func (s *mailSession) AuthMechanisms() []string { return []string{sasl.Plain} }
-func (s *mailSession) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != s.ms.user || pass != s.ms.pass {
-			return errors.New("bad credentials")
-		}
-		s.authed = true
-		return nil
-	}), nil
-}
-func (s *mailSession) Mail(from string, _ *smtp.MailOptions) error {
-	if !s.authed {
-		return errors.New("authenticate first")
-	}
-	_, isTLS := s.c.TLSConnectionState()
-	s.cur = Mail{From: from, TLS: isTLS}
-	return nil
-}
-func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.To = append(s.cur.To, to)
-	return nil
-}
-func (s *mailSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	s.cur.Data = string(b)
-	s.ms.mu.Lock()
-	s.ms.Msgs = append(s.ms.Msgs, s.cur)
-	s.ms.mu.Unlock()
-	return err
-}
-func (s *mailSession) Reset()        {}
-func (s *mailSession) Logout() error { return nil }
-
-func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(c)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
-}
 
 // receiver is a real HTTP receiver that fails its first `fail` requests.
 type receiver struct {
@@ -176,7 +64,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestDeliveries(t *testing.T) {
 	storetest.Engines(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		mail := StartMailServer(t, "vg", "mail-secret")
+		mail := mailtest.Start(t, mailtest.Options{TLS: true, User: "vg", Password: "mail-secret"})
 		hook := &receiver{fail: 2}
 		slack, teams := &receiver{}, &receiver{}
 		for _, rc := range []*receiver{hook, slack, teams} {
@@ -196,9 +84,7 @@ func TestDeliveries(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer svc.Close()
-		host, port, _ := net.SplitHostPort(mail.Addr)
-		var portN int
-		json.Unmarshal([]byte(port), &portN)
+		host, portN := mail.Host, mail.Port
 		pw := "mail-secret"
 		if _, err := svc.SetSMTP(ctx, notify.SMTPInput{Host: host, Port: portN, Username: "vg", Password: &pw, From: "vulngate <vg@example.com>"}); !errors.Is(err, notify.ErrInvalid) {
 			t.Fatalf("password without STARTTLS accepted: %v", err)
@@ -262,7 +148,7 @@ func TestDeliveries(t *testing.T) {
 		}
 		waitFor(t, "e-mail", func() bool { return len(mail.Messages()) == 1 })
 		m := mail.Messages()[0]
-		if !m.TLS || m.From != "vg@example.com" || len(m.To) != 1 || !strings.Contains(m.Data, "GO-2099-0001") || !strings.Contains(m.Data, "Subject: ") {
+		if !m.TLS || m.From != "vg@example.com" || len(m.To) != 1 || !strings.Contains(m.Body, "GO-2099-0001") || !strings.Contains(m.Subject, "2 new finding(s) in project:keycloak") {
 			t.Fatalf("mail: %+v", m)
 		}
 

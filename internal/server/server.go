@@ -28,6 +28,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"html/template"
@@ -68,6 +69,9 @@ type Options struct {
 	LoginEvery time.Duration
 	// HTTPClient fetches from vulnerability sources; nil for the default.
 	HTTPClient *http.Client
+	// NotifyTLS is the TLS client configuration of SMTP STARTTLS for
+	// e-mail notifications (e.g. a private CA); nil uses the system roots.
+	NotifyTLS *tls.Config
 	// SeedOSV, when set, configures the OSV source at start-up if no
 	// ecosystems are configured yet (later changes made in the UI or API
 	// are kept across restarts).
