@@ -16,6 +16,7 @@ import (
 func (e *env) serveCmd() *cobra.Command {
 	var addr, osvBase, osvEcos string
 	var secureCookies bool
+	var metricsToken string
 	var grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -33,7 +34,7 @@ error. SIGINT or SIGTERM stop the server gracefully.
 start, so that the mirror job runs at once; afterwards the source is managed
 in Administration > Vulnerability sources and these flags are ignored.
 
-Environment: VULNGATE_ADDR, ` + auth.AdminPasswordEnv + `, VULNGATE_DATA_DIR,
+Environment: VULNGATE_ADDR, ` + auth.AdminPasswordEnv + `, VULNGATE_DATA_DIR, VULNGATE_METRICS_TOKEN,
 VULNGATE_OSV_BASE_URL, VULNGATE_OSV_ECOSYSTEMS,
 VULNGATE_DATABASE_URL (PostgreSQL; several instances may share one database).`,
 		Example: `  VULNGATE_ADMIN_PASSWORD='change-me-now!' vulngate serve --addr 127.0.0.1:8080`,
@@ -58,6 +59,7 @@ VULNGATE_DATABASE_URL (PostgreSQL; several instances may share one database).`,
 				AdminPassword: os.Getenv(auth.AdminPasswordEnv),
 				Notice:        e.stderr,
 				SecureCookies: secureCookies,
+				MetricsToken:  metricsToken,
 			})
 			if err != nil {
 				return err
@@ -75,6 +77,7 @@ VULNGATE_DATABASE_URL (PostgreSQL; several instances may share one database).`,
 	cmd.Flags().StringVar(&osvBase, "osv-base-url", envDefault("VULNGATE_OSV_BASE_URL", osvmirror.DefaultBaseURL), "OSV source for --osv-ecosystems: https://, http:// or file:// URL of the bucket layout")
 	cmd.Flags().StringVar(&osvEcos, "osv-ecosystems", envDefault("VULNGATE_OSV_ECOSYSTEMS", ""), "on a first start, enable the OSV source with these ecosystems (comma-separated)")
 	cmd.Flags().BoolVar(&secureCookies, "secure-cookies", false, "mark session cookies Secure (set when a TLS proxy is in front)")
+	cmd.Flags().StringVar(&metricsToken, "metrics-token", envDefault("VULNGATE_METRICS_TOKEN", ""), "require \"Authorization: Bearer <token>\" on /metrics (empty: /metrics is public)")
 	cmd.Flags().DurationVar(&grace, "shutdown-timeout", 30*time.Second, "how long to wait for requests and jobs on shutdown")
 	return cmd
 }

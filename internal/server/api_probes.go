@@ -3,8 +3,6 @@ package server
 import (
 	_ "embed"
 	"net/http"
-
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 //go:embed openapi.json
@@ -36,8 +34,4 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ready\n"))
-}
-
-func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) {
-	promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 }

@@ -10,15 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vulngate/vulngate/internal/testutil"
-
 	"github.com/chromedp/chromedp"
 
 	"github.com/vulngate/vulngate/internal/store"
 	"github.com/vulngate/vulngate/internal/testutil/corpus"
 )
-
-const chromiumPath = "/usr/bin/chromium"
 
 // TestBrowserEndToEnd drives Debian's chromium through the UI: log in,
 // configure the OSV source against the shared corpus, run the mirror job
@@ -29,9 +25,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		testutil.Unavailable(t, "browser e2e test: %s not found; install it with: apt-get install -y chromium", chromiumPath)
-	}
+	requireChromium(t)
 	dir := corpus.Dir(t)
 	artifacts := os.Getenv("VULNGATE_TEST_ARTIFACTS")
 	if artifacts == "" {
@@ -69,22 +63,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	base := "http://" + l.Addr().String()
 
 	// The browser.
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	bctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
-	defer cancelTimeout()
+	bctx := newBrowser(t, ctx, 90*time.Second)
 
 	shot := 0
 	screenshot := func(name string) {

@@ -7,12 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/vulngate/vulngate/internal/auth"
 	"github.com/vulngate/vulngate/internal/feed/proxy"
@@ -50,10 +46,10 @@ func (s *Server) wrap(mux *http.ServeMux) http.Handler {
 // need no caller: package clients send credentials meant for other
 // registries (npm sends its configured "Bearer" token), so feed requests
 // skip authentication and their Authorization header is neither checked
-// nor logged.
+// nor logged. /metrics checks its own token (Options.MetricsToken).
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, proxy.Prefix) {
+		if strings.HasPrefix(r.URL.Path, proxy.Prefix) || r.URL.Path == "/metrics" {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -106,30 +102,6 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-type metrics struct {
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-	jobRuns  *prometheus.CounterVec
-	jobTime  *prometheus.HistogramVec
-}
-
-func newMetrics(reg *prometheus.Registry) *metrics {
-	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vulngate_http_requests_total", Help: "HTTP requests by route pattern, method and status code."}, []string{"route", "method", "code"}),
-		latency:  prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vulngate_http_request_duration_seconds", Help: "HTTP request latency by route pattern.", Buckets: prometheus.DefBuckets}, []string{"route", "method"}),
-		jobRuns:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vulngate_job_runs_total", Help: "Finished job runs by job and status."}, []string{"job", "status"}),
-		jobTime:  prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vulngate_job_run_duration_seconds", Help: "Job run duration.", Buckets: []float64{.1, 1, 10, 60, 300, 1800, 7200}}, []string{"job"}),
-	}
-	reg.MustRegister(m.requests, m.latency, m.jobRuns, m.jobTime,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
-}
-
-func (m *metrics) jobFinished(job, status string, d time.Duration) {
-	m.jobRuns.WithLabelValues(job, status).Inc()
-	m.jobTime.WithLabelValues(job).Observe(d.Seconds())
-}
-
 type statusWriter struct {
 	http.ResponseWriter
 	status int
@@ -173,7 +145,7 @@ func (s *Server) observe(mux *http.ServeMux, next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("handler panicked", "method", r.Method, "route", route, "panic", v)
+				s.log.Error("handler panicked", "method", methodLabel(r.Method), "route", route, "panic", v)
 				if sw.status == 0 {
 					problem(sw, r, http.StatusInternalServerError, "internal error")
 				}
@@ -182,13 +154,13 @@ func (s *Server) observe(mux *http.ServeMux, next http.Handler) http.Handler {
 				sw.status = http.StatusOK
 			}
 			d := time.Since(start)
-			s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
-			s.metrics.latency.WithLabelValues(route, r.Method).Observe(d.Seconds())
+			method := methodLabel(r.Method)
+			s.metrics.observe(route, method, sw.status, d)
 			level := slog.LevelInfo
 			if route == "/healthz" || route == "/readyz" || route == "/metrics" || strings.HasPrefix(route, "/static/") {
 				level = slog.LevelDebug
 			}
-			s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "route", route,
+			s.log.Log(r.Context(), level, "request", "method", method, "path", r.URL.Path, "route", route,
 				"status", sw.status, "bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000, "remote", clientIP(r))
 		}()
 		next.ServeHTTP(sw, r)

@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vulngate/vulngate/internal/assess"
 	"github.com/vulngate/vulngate/internal/auth"
@@ -78,6 +79,9 @@ type Options struct {
 	SeedOSV *OSVSettings
 	// NoStartupJobs skips the start-up runs of jobs (tests).
 	NoStartupJobs bool
+	// MetricsToken, when set, is required as "Authorization: Bearer
+	// <token>" on /metrics; empty leaves /metrics public.
+	MetricsToken string
 }
 
 // Server is a configured vulngate server.
@@ -91,11 +95,13 @@ type Server struct {
 	runner  *jobs.Runner
 	metrics *metrics
 	reg     *prometheus.Registry
-	mux     *http.ServeMux
-	routes  []route
-	pages   map[string]*template.Template
-	handler http.Handler
-	mirror  sync.Mutex // serializes index refreshes
+	// promHandler serves /metrics from reg.
+	promHandler http.Handler
+	mux         *http.ServeMux
+	routes      []route
+	pages       map[string]*template.Template
+	handler     http.Handler
+	mirror      sync.Mutex // serializes index refreshes
 	// feeds serves /feeds/ (nil without a data directory).
 	feeds *proxy.Handler
 	// projects and notify: api_projects.go.
@@ -138,6 +144,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		reg:     prometheus.NewRegistry(),
 	}
 	s.metrics = newMetrics(s.reg)
+	s.promHandler = promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})
 	if _, err := s.auth.Bootstrap(ctx, opts.AdminPassword, opts.Notice); err != nil {
 		return nil, err
 	}

@@ -147,14 +147,20 @@ func (s *Server) uiFail(w http.ResponseWriter, r *http.Request, err error, again
 	}
 }
 
-// staticRoutes: the UI's stylesheet and scripts.
+// staticRoutes: the UI's stylesheet and scripts. Only files are served:
+// a directory (/static/, /static/x/) is 404, never a listing.
 func (s *Server) staticRoutes() []route {
 	static, _ := fs.Sub(web.Static, "static")
-	fileServer := http.FileServerFS(static)
+	fileServer := http.StripPrefix("/static/", http.FileServerFS(static))
 	return []route{
 		s.plain("GET /static/", "", func(w http.ResponseWriter, r *http.Request) {
+			name := strings.TrimPrefix(r.URL.Path, "/static/")
+			if fi, err := fs.Stat(static, strings.TrimSuffix(name, "/")); name == "" || err != nil || fi.IsDir() {
+				http.NotFound(w, r)
+				return
+			}
 			w.Header().Set("Cache-Control", "public, max-age=3600")
-			http.StripPrefix("/static/", fileServer).ServeHTTP(w, r)
+			fileServer.ServeHTTP(w, r)
 		}),
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/vulngate/vulngate/internal/auth"
@@ -19,13 +20,43 @@ func (s *Server) sessionPages() []route {
 	}
 }
 
-// safeNext keeps post-login redirects on this site.
+// safeNext keeps post-login redirects on this site: it returns next as a
+// path (with its query) on this origin, or "/". The check reads next as a
+// browser would (WHATWG URL parsing): tabs and newlines are removed
+// anywhere, leading and trailing spaces and control characters are
+// trimmed and a backslash counts as "/"; what remains must resolve to this
+// origin, and the path it resolves to, re-encoded, is what is returned, so
+// the Location header says exactly what was checked.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	clean := strings.Map(func(r rune) rune {
+		switch r {
+		case '\t', '\n', '\r':
+			return -1
+		case '\\':
+			return '/'
+		}
+		return r
+	}, next)
+	clean = strings.TrimFunc(clean, func(r rune) bool { return r <= ' ' })
+	if !strings.HasPrefix(clean, "/") || strings.HasPrefix(clean, "//") {
 		return "/"
 	}
-	return next
+	u, err := nextBase.Parse(clean)
+	if err != nil || u.Scheme != nextBase.Scheme || u.Host != nextBase.Host || u.User != nil || u.Opaque != "" {
+		return "/"
+	}
+	out := u.EscapedPath()
+	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") {
+		return "/"
+	}
+	if u.RawQuery != "" {
+		out += "?" + u.RawQuery
+	}
+	return out
 }
+
+// nextBase is the origin post-login targets are resolved against.
+var nextBase = &url.URL{Scheme: "http", Host: "vulngate.invalid", Path: "/"}
 
 func (s *Server) uiLoginPage(w http.ResponseWriter, r *http.Request) {
 	if principal(r) != nil {
