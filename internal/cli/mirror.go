@@ -1,7 +1,11 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -10,12 +14,15 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/vulngate/vulngate/internal/jobs"
+	"github.com/vulngate/vulngate/internal/server"
 	"github.com/vulngate/vulngate/internal/source/osvmirror"
 )
 
 func (e *env) mirrorCmd() *cobra.Command {
 	var baseURL, ecosystems string
 	var full bool
+	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "mirror",
 		Short: "Mirror OSV advisories for the selected ecosystems into the local store",
@@ -26,6 +33,12 @@ The first sync of an ecosystem imports all.zip; later syncs fetch only the
 records modified since. --base-url may be https://, http:// or file:// (a
 local copy, for offline use). Ecosystems not selected keep what was mirrored;
 remove them with "vulngate mirror purge".
+
+The mirror takes the lease of the servers' OSV mirror job on the same
+store, so it never runs beside a server's mirror (or another "vulngate
+mirror"): when one is running it stops with a message naming that run, or
+waits for it with --wait. Its run is recorded in the job's history (cause
+"cli:<user>").
 
 Environment: VULNGATE_OSV_BASE_URL, VULNGATE_OSV_ECOSYSTEMS.`,
 		Args: cobra.NoArgs,
@@ -40,23 +53,45 @@ Environment: VULNGATE_OSV_BASE_URL, VULNGATE_OSV_ECOSYSTEMS.`,
 				return err
 			}
 			defer st.Close()
-			opts := osvmirror.Options{
-				BaseURL:    baseURL,
-				Ecosystems: ecos,
-				TempDir:    filepath.Join(dir, "tmp"),
-				Logger:     e.log,
-				ForceFull:  full,
-				UserAgent:  "vulngate/" + version(),
+			var rep osvmirror.Report
+			err = jobs.RunExclusive(ctx, st, server.JobOSVMirror, jobs.CauseCLI+":"+osUser(), jobs.ExclusiveOptions{
+				Logger: e.log,
+				Wait:   wait,
+				OnWait: func(busy error) {
+					fmt.Fprintf(e.stderr, "vulngate: %v; waiting up to %s for it to finish\n", busy, wait)
+				},
+			}, func(ctx context.Context, log *slog.Logger) error {
+				opts := osvmirror.Options{
+					BaseURL:    baseURL,
+					Ecosystems: ecos,
+					TempDir:    filepath.Join(dir, "tmp"),
+					Logger:     log,
+					ForceFull:  full,
+					UserAgent:  "vulngate/" + version(),
+				}
+				if isTerminal(e.stderr) {
+					opts.NewProgress = func() osvmirror.Progress { return &barProgress{e: e} }
+				}
+				m, err := osvmirror.New(st, opts)
+				if err != nil {
+					return err
+				}
+				if rep, err = m.Sync(ctx); err != nil {
+					return err
+				}
+				if rep.Failed() {
+					return errSomeFailed
+				}
+				return nil
+			})
+			if errors.Is(err, jobs.ErrRunning) {
+				hint := "pass --wait DURATION to wait for it"
+				if wait > 0 {
+					hint = fmt.Sprintf("it did not finish within --wait %s", wait)
+				}
+				return ExitError{Code: 2, Message: fmt.Sprintf("%v; %s", err, hint)}
 			}
-			if isTerminal(e.stderr) {
-				opts.NewProgress = func() osvmirror.Progress { return &barProgress{e: e} }
-			}
-			m, err := osvmirror.New(st, opts)
-			if err != nil {
-				return err
-			}
-			rep, err := m.Sync(ctx)
-			if err != nil {
+			if err != nil && !errors.Is(err, errSomeFailed) {
 				return err
 			}
 			printMirrorReport(e, rep)
@@ -69,8 +104,20 @@ Environment: VULNGATE_OSV_BASE_URL, VULNGATE_OSV_ECOSYSTEMS.`,
 	cmd.Flags().StringVar(&baseURL, "base-url", envDefault("VULNGATE_OSV_BASE_URL", osvmirror.DefaultBaseURL), "OSV source: https://, http:// or file:// URL of the bucket layout")
 	cmd.Flags().StringVar(&ecosystems, "ecosystems", envDefault("VULNGATE_OSV_ECOSYSTEMS", ""), "comma-separated ecosystems, e.g. PyPI,Go,npm,Debian:12")
 	cmd.Flags().BoolVar(&full, "full", false, "re-import all.zip even when an incremental sync is possible")
+	cmd.Flags().DurationVar(&wait, "wait", 0, "when a server's (or another command's) mirror is running on the same store, wait up to this long for it instead of stopping")
 	cmd.AddCommand(e.mirrorStatusCmd(), e.mirrorPurgeCmd(), e.mirrorListCmd())
 	return cmd
+}
+
+// errSomeFailed marks a mirror run in which some ecosystems failed.
+var errSomeFailed = errors.New("some ecosystems failed to sync; the data mirrored before is kept")
+
+// osUser names the person running a command, for job history.
+func osUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "unknown"
 }
 
 func splitList(s string) []string {

@@ -43,13 +43,6 @@ func (s *Store) FinishJobRun(ctx context.Context, id int64, finished time.Time, 
 	return err
 }
 
-// InterruptRunningJobs marks runs left running by a previous process.
-func (s *Store) InterruptRunningJobs(ctx context.Context, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.Rebind(`UPDATE job_run SET status = ?, finished = ?, error = ? WHERE status = ?`),
-		RunInterrupted, fmtTime(now), "the server stopped during the run", RunRunning)
-	return err
-}
-
 const jobRunCols = `id, job, cause, started, finished, status, error`
 
 func scanJobRun(r scanner, withLog bool) (JobRun, error) {

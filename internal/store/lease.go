@@ -30,7 +30,9 @@ var ErrLeaseHeld = errors.New("lease held by another instance")
 var ErrLeaseLost = errors.New("lease lost")
 
 // NewLeaseHolder returns a holder name unique to this process and call:
-// host:pid:random.
+// host:pid:token:random (see processOwner). A lease whose holder is a
+// process of this host that is gone counts as expired (a crashed
+// instance restarted on the same host takes its jobs over at once).
 func NewLeaseHolder() string {
 	var b [4]byte
 	rand.Read(b[:])
@@ -46,8 +48,9 @@ func (s *Store) nowMillis() string {
 }
 
 // AcquireLease takes the lease name for holder for ttl when it is free,
-// expired, or already holder's. When another holder has it, it returns
-// that holder's lease and ErrLeaseHeld.
+// expired, already holder's, or held by a process of this host that is
+// gone. When another holder has it, it returns that holder's lease and
+// ErrLeaseHeld.
 func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error) {
 	now := s.nowMillis()
 	q := `INSERT INTO job_lease (name, holder, expires_at, acquired_at, run_id) VALUES (?, ?, ` + now + ` + ?, ` + now + `, 0)
@@ -67,6 +70,12 @@ RETURNING expires_at`
 		return Lease{}, err
 	}
 	if !ok { // released between the two statements: try once more
+		return s.AcquireLease(ctx, name, holder, ttl)
+	}
+	if ownerDead(l.Holder) { // its process on this host is gone
+		if _, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM job_lease WHERE name = ? AND holder = ?`), name, l.Holder); err != nil {
+			return Lease{}, fmt.Errorf("lease %s: %w", name, err)
+		}
 		return s.AcquireLease(ctx, name, holder, ttl)
 	}
 	return l, fmt.Errorf("%s: %w (%s)", name, ErrLeaseHeld, l.Holder)
@@ -100,32 +109,5 @@ func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 // LeaseState returns the live lease name, reporting false when there is
 // none (never taken, released or expired).
 func (s *Store) LeaseState(ctx context.Context, name string) (Lease, bool, error) {
-	var l Lease
-	var exp int64
-	err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT name, holder, expires_at, run_id FROM job_lease WHERE name = ? AND expires_at >= `+s.nowMillis()), name).
-		Scan(&l.Name, &l.Holder, &exp, &l.RunID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Lease{}, false, nil
-	}
-	if err != nil {
-		return Lease{}, false, fmt.Errorf("lease %s: %w", name, err)
-	}
-	l.ExpiresAt = time.UnixMilli(exp).UTC()
-	return l, true, nil
-}
-
-// InterruptOrphanedJobRuns marks as interrupted the runs recorded as
-// running whose job has no live lease (a job's lease is named after it):
-// their instance stopped or died.
-// With job set, only that job's runs are considered (called right after
-// taking the job's lease, when no other instance can be running it).
-func (s *Store) InterruptOrphanedJobRuns(ctx context.Context, job string, now time.Time) error {
-	q := `UPDATE job_run SET status = ?, finished = ?, error = ? WHERE status = ? AND job NOT IN (SELECT name FROM job_lease WHERE expires_at >= ` + s.nowMillis() + `)`
-	args := []any{RunInterrupted, fmtTime(now), "the instance running it stopped during the run", RunRunning}
-	if job != "" {
-		q = `UPDATE job_run SET status = ?, finished = ?, error = ? WHERE status = ? AND job = ?`
-		args = append(args, job)
-	}
-	_, err := s.db.ExecContext(ctx, s.Rebind(q), args...)
-	return err
+	return leaseState(ctx, s, s.db, name)
 }

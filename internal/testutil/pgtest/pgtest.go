@@ -201,13 +201,27 @@ func Port() int {
 // not this package's own.
 func Restart(t testing.TB, down time.Duration) {
 	t.Helper()
+	Pause(t)
+	time.Sleep(down)
+	Resume(t)
+}
+
+// Pause stops the private server (fast shutdown: connections are cut)
+// until Resume; it skips the test when the server is not this package's
+// own.
+func Pause(t testing.TB) {
+	t.Helper()
 	if dataDir == "" {
 		t.Skip("database restart needs the private test server")
 	}
 	if out, err := runAsPostgres(pgCtl, "-D", dataDir, "-m", "fast", "-w", "stop").CombinedOutput(); err != nil {
 		t.Fatalf("pg_ctl stop: %v %s", err, out)
 	}
-	time.Sleep(down)
+}
+
+// Resume starts the private server again after Pause.
+func Resume(t testing.TB) {
+	t.Helper()
 	root := filepath.Dir(dataDir)
 	opts := fmt.Sprintf("-h 127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", Port(), root)
 	if out, err := runAsPostgres(pgCtl, "-D", dataDir, "-o", opts, "-l", filepath.Join(root, "log"), "-w", "-t", "60", "start").CombinedOutput(); err != nil {
