@@ -59,10 +59,14 @@ var classes = map[string]tableClass{
 	"api_key":    {Class: User},
 	"setting":    {Class: User},
 	"job_run":    {Class: User},
+	// Job schedules set by administrators (internal/jobs).
+	"job_schedule": {Class: User},
 	"user_session": {Class: Runtime,
 		Why: "login sessions: everyone logs in again after a restore"},
 	"job_lease": {Class: Runtime,
 		Why: "leases of jobs running on the instances at backup time"},
+	"job_slot": {Class: Runtime,
+		Why: "scheduled times the instances already claimed a run for"},
 
 	// Feeds: configuration, tracked packages, decision audit; the cached
 	// upstream metadata and artifact index are fetched again.

@@ -107,6 +107,11 @@ func populate(t testing.TB, st *store.Store) {
 	run, err := st.StartJobRun(ctx, "osv-mirror", "manual:alice", now)
 	must(err)
 	must(st.FinishJobRun(ctx, run, now.Add(time.Minute), store.RunSucceeded, "", "12:00:00 level=INFO msg=\"run started\"\n"))
+	must(st.PutJobSchedule(ctx, store.JobSchedule{Job: "osv-mirror", Cron: "0 3 * * *", Updated: now, UpdatedBy: "alice"}))
+	// A scheduled run: it claims its scheduled time (job_slot).
+	swept, _, err := st.StartLeasedRun(ctx, store.RunRequest{Job: "session-cleanup", Holder: "host:1:abcd", Cause: "schedule", TTL: time.Minute, Now: now, Slot: now.Truncate(time.Minute)})
+	must(err)
+	must(st.FinishJobRun(ctx, swept, now.Add(time.Second), store.RunSucceeded, "", ""))
 	_, err = st.AcquireLease(ctx, "osv-mirror", "host:1:abcd", time.Minute)
 	must(err)
 
