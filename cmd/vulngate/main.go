@@ -13,7 +13,9 @@ import (
 )
 
 func main() {
+	stop := startProfiling()
 	err := cli.Execute(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
 	if err == nil {
 		return
 	}

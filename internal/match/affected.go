@@ -183,9 +183,9 @@ func (e *evaluation) parsed(rangeType string) (semantic.Version, error) {
 // parse parses a version string under the range type's ordering.
 func (e *evaluation) parse(rangeType, s string) (semantic.Version, error) {
 	if rangeType == osv.RangeSemver {
-		return parseSemver(s)
+		return cachedParse(osv.RangeSemver, s, parseSemver)
 	}
-	v, err := semantic.Parse(s, e.base)
+	v, err := cachedParse(e.base, s, func(s string) (semantic.Version, error) { return semantic.Parse(s, e.base) })
 	if err != nil {
 		return nil, e.describe(s, err)
 	}

@@ -16,9 +16,11 @@ import (
 
 // Advisories is what the scanner needs from the advisory store.
 type Advisories interface {
-	// AdvisoriesFor returns the live, non-withdrawn advisories indexed
-	// under (base ecosystem, normalized name).
-	AdvisoriesFor(ctx context.Context, ecosystem, name string) ([]store.Advisory, error)
+	// AdvisoriesForNames returns, per normalized name of one base
+	// ecosystem, the live, non-withdrawn advisories indexed under it.
+	// The scanner asks once per ecosystem (with every name of the scan)
+	// and does not modify the returned records.
+	AdvisoriesForNames(ctx context.Context, ecosystem string, names []string) (map[string][]store.Advisory, error)
 }
 
 // Component is one thing to scan.
@@ -139,47 +141,58 @@ func (c *recordCache) get(a store.Advisory) (*osv.Vulnerability, string, error) 
 
 // Scan matches every component; results keep the input order. The error
 // is non-nil only when the store itself fails.
+//
+// It works in three passes: identify every component (PURL, ecosystem,
+// normalized name), look up the advisories of all distinct names with one
+// batched query per ecosystem, then evaluate components in parallel,
+// parsing each record once per scan.
 func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResult, error) {
 	out := make([]ComponentResult, len(comps))
-	cache := &recordCache{m: map[string]*parsed{}}
-	// Components sharing a package share one store lookup.
-	type lookup struct {
-		once sync.Once
-		adv  []store.Advisory
-		err  error
-	}
-	var lmu sync.Mutex
-	lookups := map[store.PackageKey]*lookup{}
-	get := func(k store.PackageKey) ([]store.Advisory, error) {
-		lmu.Lock()
-		l, ok := lookups[k]
-		if !ok {
-			l = &lookup{}
-			lookups[k] = l
+	keys := make([]store.PackageKey, len(comps))
+	byEco := map[string][]string{}
+	for i, c := range comps {
+		var ok bool
+		out[i], keys[i], ok = s.identify(c)
+		if ok {
+			byEco[keys[i].Ecosystem] = append(byEco[keys[i].Ecosystem], keys[i].Name)
 		}
-		lmu.Unlock()
-		l.once.Do(func() { l.adv, l.err = s.src.AdvisoriesFor(ctx, k.Ecosystem, k.Name) })
-		return l.adv, l.err
+	}
+	// Each ecosystem's records are parsed as soon as they are read, and
+	// their JSON dropped: a large scan would otherwise hold every record
+	// twice.
+	cache := &recordCache{m: map[string]*parsed{}}
+	found := map[store.PackageKey][]store.Advisory{}
+	for eco, names := range byEco {
+		m, err := s.src.AdvisoriesForNames(ctx, eco, names)
+		if err != nil {
+			return nil, fmt.Errorf("looking up %s packages: %w", eco, err)
+		}
+		s.parseAll(m, cache)
+		for name, advs := range m {
+			// Keep the records without their JSON (parsed now), so that
+			// it can be freed.
+			kept := make([]store.Advisory, len(advs))
+			for i, a := range advs {
+				a.Data = nil
+				kept[i] = a
+			}
+			found[store.PackageKey{Ecosystem: eco, Name: name}] = kept
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	var firstErr error
-	var emu sync.Mutex
 	for range s.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				r, err := s.scanOne(comps[i], get, cache)
-				if err != nil {
-					emu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					emu.Unlock()
+				if advs := found[keys[i]]; len(advs) > 0 {
+					s.evaluate(&out[i], keys[i], advs, cache)
 				}
-				out[i] = r
 			}
 		}()
 	}
@@ -191,9 +204,6 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 	}
 	close(jobs)
 	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -203,6 +213,33 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 		}
 	}
 	return out, nil
+}
+
+// parseAll parses every distinct record of m into the cache, in
+// parallel.
+func (s *Scanner) parseAll(m map[string][]store.Advisory, cache *recordCache) {
+	todo := make(chan store.Advisory)
+	var wg sync.WaitGroup
+	for range s.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for a := range todo {
+				cache.get(a)
+			}
+		}()
+	}
+	seen := map[string]bool{}
+	for _, advs := range m {
+		for _, a := range advs {
+			if k := a.Partition + "\x00" + a.ID; !seen[k] {
+				seen[k] = true
+				todo <- a
+			}
+		}
+	}
+	close(todo)
+	wg.Wait()
 }
 
 // addSource asks a component source about every identified component with
@@ -249,20 +286,22 @@ func (s *Scanner) addSource(ctx context.Context, src ComponentSource, out []Comp
 	return nil
 }
 
-func (s *Scanner) scanOne(c Component, get func(store.PackageKey) ([]store.Advisory, error), cache *recordCache) (ComponentResult, error) {
-	r := ComponentResult{Component: c}
+// identify parses a component's PURL. ok reports whether the store is to
+// be asked about key.
+func (s *Scanner) identify(c Component) (r ComponentResult, key store.PackageKey, ok bool) {
+	r = ComponentResult{Component: c}
 	if c.InputError != "" {
 		r.Errors = append(r.Errors, c.InputError)
-		return r, nil
+		return r, key, false
 	}
 	if c.Input == "" {
 		r.Errors = append(r.Errors, "not identifiable: no package URL")
-		return r, nil
+		return r, key, false
 	}
 	pkg, err := purl.Parse(c.Input)
 	if err != nil {
 		r.Errors = append(r.Errors, err.Error())
-		return r, nil
+		return r, key, false
 	}
 	r.Package = pkg
 	if r.Name == "" {
@@ -274,26 +313,24 @@ func (s *Scanner) scanOne(c Component, get func(store.PackageKey) ([]store.Advis
 	base := osv.BaseEcosystem(pkg.Ecosystem)
 	if err := purl.CheckVersion(pkg.Ecosystem, purl.MatchVersion(pkg.Ecosystem, pkg.Version)); err != nil {
 		r.Errors = append(r.Errors, err.Error()+": not checked")
-		return r, nil
+		return r, key, false
 	}
 	if s.noOSV {
-		return r, nil
+		return r, key, false
 	}
 	if s.covered != nil && !s.covered(base) {
 		r.Errors = append(r.Errors, fmt.Sprintf("no advisories mirrored for ecosystem %s: not checked", base))
-		return r, nil
+		return r, key, false
 	}
-	key := store.PackageKey{Ecosystem: base, Name: purl.NormalizeName(base, pkg.Name)}
-	advs, err := get(key)
-	if err != nil {
-		return r, fmt.Errorf("looking up %s: %w", c.Input, err)
-	}
-	if len(advs) == 0 {
-		return r, nil
-	}
+	return r, store.PackageKey{Ecosystem: base, Name: purl.NormalizeName(base, pkg.Name)}, true
+}
+
+// evaluate matches one identified component against its advisories.
+func (s *Scanner) evaluate(r *ComponentResult, key store.PackageKey, advs []store.Advisory, cache *recordCache) {
+	pkg := r.Package
 	version := purl.MatchVersion(pkg.Ecosystem, pkg.Version)
 	nameMatches := func(p osv.Package) bool {
-		return osv.BaseEcosystem(p.Ecosystem) == base && purl.NormalizeName(base, p.Name) == key.Name
+		return osv.BaseEcosystem(p.Ecosystem) == key.Ecosystem && purl.NormalizeName(key.Ecosystem, p.Name) == key.Name
 	}
 	var (
 		hits       []Hit
@@ -325,7 +362,6 @@ func (s *Scanner) scanOne(c Component, get func(store.PackageKey) ([]store.Advis
 	for _, f := range Merge(hits) {
 		r.Findings = append(r.Findings, score(f))
 	}
-	return r, nil
 }
 
 // versionProblem describes, once per component, why its version could

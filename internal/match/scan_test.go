@@ -15,8 +15,14 @@ import (
 // memAdvisories is an in-memory Advisories keyed like the store.
 type memAdvisories map[store.PackageKey][]store.Advisory
 
-func (m memAdvisories) AdvisoriesFor(_ context.Context, eco, name string) ([]store.Advisory, error) {
-	return m[store.PackageKey{Ecosystem: eco, Name: name}], nil
+func (m memAdvisories) AdvisoriesForNames(_ context.Context, eco string, names []string) (map[string][]store.Advisory, error) {
+	out := map[string][]store.Advisory{}
+	for _, name := range names {
+		if advs := m[store.PackageKey{Ecosystem: eco, Name: name}]; len(advs) > 0 {
+			out[name] = advs
+		}
+	}
+	return out, nil
 }
 
 func (m memAdvisories) add(t *testing.T, id string, v *osv.Vulnerability) {

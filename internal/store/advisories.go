@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -156,20 +158,119 @@ func (s *Store) RecordIDs(ctx context.Context, part string) (map[string]struct{}
 
 // AdvisoriesFor returns the live, non-withdrawn advisories that index the
 // package (base ecosystem, normalized name), one per ID across partitions.
-// The join starts from the (few) partitions, so each probes the package
-// index by its primary key prefix.
 func (s *Store) AdvisoriesFor(ctx context.Context, ecosystem, name string) ([]Advisory, error) {
-	rows, err := s.db.QueryContext(ctx, s.Rebind(`
-SELECT a.part, p.source, a.id, a.modified, a.withdrawn, a.data
-FROM partition_state p
-CROSS JOIN advisory_package k
-JOIN advisory a ON a.part = k.part AND a.generation = k.generation AND a.id = k.id
-WHERE k.part = p.name AND k.generation = p.generation AND k.ecosystem = ? AND k.name = ? AND a.withdrawn = 0
-ORDER BY a.id, a.modified DESC`), ecosystem, name)
+	m, err := s.AdvisoriesForNames(ctx, ecosystem, []string{name})
+	return m[name], err
+}
+
+// lookupChunk is how many names one lookup statement asks for; a full
+// chunk's statement is prepared once per call.
+const lookupChunk = 256
+
+// AdvisoriesForNames returns, for each of names (normalized package names
+// of one base ecosystem), the live, non-withdrawn advisories that index it,
+// one per ID across partitions. Names without advisories are absent from
+// the map. It asks with a few IN-list statements rather than one per
+// name, and inflates each record once: advisories of several names share
+// their Data, which callers must not modify.
+func (s *Store) AdvisoriesForNames(ctx context.Context, ecosystem string, names []string) (map[string][]Advisory, error) {
+	out := map[string][]Advisory{}
+	names = uniqueSorted(names)
+	if len(names) == 0 {
+		return out, nil
+	}
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return collectAdvisories(rows)
+	defer conn.Close()
+	inflated := map[string][]byte{} // part + "\x00" + id + "\x00" + modified
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	for len(names) > 0 {
+		n := min(lookupChunk, len(names))
+		args := make([]any, 0, n+1)
+		args = append(args, ecosystem)
+		for _, name := range names[:n] {
+			args = append(args, name)
+		}
+		q := s.Rebind(`
+SELECT k.name, a.part, p.source, a.id, a.modified, a.data
+FROM partition_state p
+CROSS JOIN advisory_package k
+JOIN advisory a ON a.part = k.part AND a.generation = k.generation AND a.id = k.id
+WHERE k.part = p.name AND k.generation = p.generation AND k.ecosystem = ? AND k.name IN (?` + strings.Repeat(", ?", n-1) + `) AND a.withdrawn = 0`)
+		var rows *sql.Rows
+		if n == lookupChunk {
+			if full == nil {
+				if full, err = conn.PrepareContext(ctx, q); err != nil {
+					return nil, err
+				}
+			}
+			rows, err = full.QueryContext(ctx, args...)
+		} else {
+			rows, err = conn.QueryContext(ctx, q, args...)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := collectByName(rows, out, inflated); err != nil {
+			return nil, err
+		}
+		names = names[n:]
+	}
+	for _, list := range out {
+		slices.SortFunc(list, func(a, b Advisory) int { return strings.Compare(a.ID, b.ID) })
+	}
+	return out, nil
+}
+
+// collectByName adds rows to out. A record mirrored in two partitions
+// (e.g. "Debian" and "Debian:12") is kept once, in its newest version.
+// Rows come unsorted: sorting them in the engine would carry their
+// documents through a temporary sorter.
+func collectByName(rows *sql.Rows, out map[string][]Advisory, inflated map[string][]byte) error {
+	defer rows.Close()
+	var raw sql.RawBytes
+	for rows.Next() {
+		var a Advisory
+		var name, mod string
+		if err := rows.Scan(&name, &a.Partition, &a.Source, &a.ID, &mod, &raw); err != nil {
+			return err
+		}
+		a.Modified = parseTime(mod)
+		list := out[name]
+		dup := slices.IndexFunc(list, func(b Advisory) bool { return b.ID == a.ID })
+		if dup >= 0 && !a.Modified.After(list[dup].Modified) {
+			continue
+		}
+		key := a.Partition + "\x00" + a.ID + "\x00" + mod
+		data, ok := inflated[key]
+		if !ok {
+			var err error
+			if data, err = Inflate(raw); err != nil {
+				return fmt.Errorf("%s: %w", a.ID, err)
+			}
+			inflated[key] = data
+		}
+		a.Data = data
+		if dup >= 0 {
+			list[dup] = a
+			continue
+		}
+		out[name] = append(list, a)
+	}
+	return rows.Err()
+}
+
+func uniqueSorted(names []string) []string {
+	out := slices.Clone(names)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // AdvisoriesByID returns the live advisories whose ID or alias is id,

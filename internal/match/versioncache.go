@@ -1,0 +1,50 @@
+package match
+
+import (
+	"sync"
+
+	"github.com/google/osv-scalibr/semantic"
+)
+
+// Parsed versions are cached: a scan evaluates the same range boundaries
+// ("introduced: 0", the fixed versions of popular packages) for many
+// components, and parsing them was a fifth of a large scan's CPU time.
+// semantic.Version values are read-only after parsing, so they are shared
+// between goroutines. The cache is bounded: when full it starts over.
+
+const maxCachedVersions = 1 << 17
+
+type versionKey struct {
+	ordering string // osv.RangeSemver or a base ecosystem
+	s        string
+}
+
+type versionVal struct {
+	v   semantic.Version
+	err error
+}
+
+var versions = struct {
+	sync.RWMutex
+	m map[versionKey]versionVal
+}{m: map[versionKey]versionVal{}}
+
+// cachedParse returns parse(s) for the ordering, parsing at most once per
+// (ordering, s) while the cache holds it.
+func cachedParse(ordering, s string, parse func(string) (semantic.Version, error)) (semantic.Version, error) {
+	k := versionKey{ordering, s}
+	versions.RLock()
+	r, ok := versions.m[k]
+	versions.RUnlock()
+	if ok {
+		return r.v, r.err
+	}
+	r.v, r.err = parse(s)
+	versions.Lock()
+	if len(versions.m) >= maxCachedVersions {
+		versions.m = make(map[versionKey]versionVal, len(versions.m)/2)
+	}
+	versions.m[k] = r
+	versions.Unlock()
+	return r.v, r.err
+}
