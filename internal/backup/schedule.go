@@ -111,3 +111,67 @@ func Prune(dir string, keep int) ([]File, error) {
 	}
 	return gone, nil
 }
+
+// Settings configure the scheduled backup job; the server keeps them as
+// the setting SettingName, shared by every instance.
+type Settings struct {
+	Enabled bool `json:"enabled"`
+	// Dir is where backups go: an absolute directory, or "" for the
+	// backups directory in the data directory of the instance that runs
+	// the job (several instances: set a shared directory).
+	Dir string `json:"dir"`
+	// Keep is how many of the newest backups are kept (default 7).
+	Keep              int  `json:"keep"`
+	WithoutAdvisories bool `json:"without_advisories"`
+}
+
+// SettingName is the setting holding Settings.
+const SettingName = "backup"
+
+// DefaultKeep is the retention when none is set.
+const DefaultKeep = 7
+
+// DefaultSettings are the settings until an administrator saves some: off.
+func DefaultSettings() Settings { return Settings{Keep: DefaultKeep} }
+
+// Check validates and normalizes s.
+func (s *Settings) Check() error {
+	s.Dir = strings.TrimSpace(s.Dir)
+	if s.Dir != "" {
+		if !filepath.IsAbs(s.Dir) || strings.ContainsRune(s.Dir, 0) {
+			return fmt.Errorf("dir: %q is not an absolute directory path (leave it empty for the data directory's backups/)", s.Dir)
+		}
+		s.Dir = filepath.Clean(s.Dir)
+	}
+	if s.Keep == 0 {
+		s.Keep = DefaultKeep
+	}
+	if s.Keep < 1 || s.Keep > 1000 {
+		return fmt.Errorf("keep: %d backups; keep between 1 and 1000", s.Keep)
+	}
+	return nil
+}
+
+// Directory is where backups go for an instance with dataDir.
+func (s Settings) Directory(dataDir string) string {
+	if s.Dir != "" {
+		return s.Dir
+	}
+	return filepath.Join(dataDir, "backups")
+}
+
+// Scheduled takes one scheduled backup into s's directory, then deletes
+// the backups beyond the newest s.Keep. It returns the backup and the
+// deleted files.
+func Scheduled(ctx context.Context, st *store.Store, s Settings, dataDir string, opts Options) (*Result, []File, error) {
+	if err := s.Check(); err != nil {
+		return nil, nil, err
+	}
+	opts.WithoutAdvisories = s.WithoutAdvisories
+	res, err := WriteInto(ctx, st, s.Directory(dataDir), opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	gone, err := Prune(s.Directory(dataDir), s.Keep)
+	return res, gone, err
+}

@@ -192,4 +192,18 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Fatalf("package decision %q, want block (%s)", eff, text("#pkg-decision"))
 	}
 	screenshot("package-blocked")
+
+	// Scheduled backups: enable them, run the job now and watch its log.
+	backups := t.TempDir()
+	step("backups", chromedp.Navigate(base+"/admin/backups"), chromedp.WaitVisible(chromedp.ID("backup-form")),
+		chromedp.Click(chromedp.ID("backup-enabled")), chromedp.SetValue(chromedp.ID("backup-dir"), backups), chromedp.SetValue(chromedp.ID("backup-keep"), "3"))
+	step("save backups", chromedp.Click(chromedp.ID("save-backup")), chromedp.WaitVisible(chromedp.ID("flash")))
+	step("run backup", chromedp.Navigate(base+"/admin/jobs"), chromedp.Click(chromedp.ID("run-"+JobBackup)), chromedp.WaitVisible(chromedp.ID("log")))
+	poll("backup finished", `document.getElementById("log").getAttribute("data-done") !== null`)
+	if log := text("#log"); text("#run-status") != "succeeded" || !strings.Contains(log, "backup written") {
+		t.Fatalf("backup run:\n%s", log)
+	}
+	screenshot("backup-log")
+	step("backups listed", chromedp.Navigate(base+"/admin/backups"), chromedp.WaitVisible(chromedp.CSS("#backups td.mono")))
+	screenshot("backups")
 }

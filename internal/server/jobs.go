@@ -1,7 +1,8 @@
 package server
 
 // The scheduled jobs the server registers (internal/jobs): OSV mirror,
-// advisory index, assessment expiry, session cleanup, OSS Index refresh.
+// advisory index, assessment expiry, session cleanup, OSS Index refresh,
+// and the scheduled backup (api_backups.go).
 
 import (
 	"context"
@@ -106,6 +107,9 @@ func (s *Server) registerJobs(ctx context.Context) error {
 		},
 	})
 	if err != nil {
+		return err
+	}
+	if err := s.registerBackupJob(ctx); err != nil {
 		return err
 	}
 	return s.runner.Register(ctx, jobs.Job{

@@ -64,6 +64,7 @@ func (s *Server) registerRoutes() {
 		s.vexRoutes(),
 		s.feedRoutes(),
 		s.projectRoutes(),
+		s.backupRoutes(),
 		// Pages.
 		s.staticRoutes(),
 		s.sessionPages(),
@@ -75,6 +76,7 @@ func (s *Server) registerRoutes() {
 		s.assessPages(),
 		s.feedPages(),
 		s.projectPages(),
+		s.backupPages(),
 	} {
 		for _, rt := range rows {
 			s.routes = append(s.routes, rt)

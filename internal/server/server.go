@@ -11,7 +11,7 @@
 // decision audit and tracked packages), and the scheduled jobs it
 // registers (OSV mirror, which then re-evaluates the packages feeds track,
 // advisory index, assessment expiry, session cleanup, OSS Index cache
-// refresh). Scans, package pages and feeds consult OSS Index when it is
+// refresh, scheduled backups of internal/backup, off by default). Scans, package pages and feeds consult OSS Index when it is
 // enabled in the settings.
 //
 // Layout: one file per resource, api_<resource>.go for its REST routes
