@@ -58,7 +58,11 @@ func (s *Service) RecordScanWith(ctx context.Context, scope string, results []ma
 		p := store.ObservedPackage{PURL: r.Package.PURL, Ecosystem: r.Package.Ecosystem, Name: r.Package.Name,
 			Version: r.Package.Version, Complete: len(r.Errors) == 0}
 		for _, f := range r.Findings {
-			p.Findings = append(p.Findings, store.ObservedFinding{VulnID: f.ID, IDs: f.IDs, Rating: string(f.Severity.Rating),
+			rating := string(f.Severity.Rating)
+			if f.Malicious {
+				rating = match.RatingMalicious
+			}
+			p.Findings = append(p.Findings, store.ObservedFinding{VulnID: f.ID, IDs: f.IDs, Rating: rating,
 				Score: scoreTenths(f.Severity), Summary: f.Summary, Sources: f.Sources})
 		}
 		pkgs = append(pkgs, p)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vulngate/vulngate/internal/match"
 	"github.com/vulngate/vulngate/internal/osv"
+	"github.com/vulngate/vulngate/internal/store"
 )
 
 // ErrMalwareOverride is wrapped by the errors of assessments that would
@@ -44,6 +45,26 @@ func (s *Service) MaliciousRecord(ctx context.Context, id string) (string, error
 	return "", nil
 }
 
+// MalwareOverride checks an assessment of id in scope with effect before
+// it is recorded: when id's group holds a known malicious package and the
+// effect would let it through (not block), only an admin may, and only
+// for one project or feed; override then says to mark the assessment as
+// a malware override. Errors wrap ErrMalwareOverride, and ErrForbidden
+// when the caller is not an admin.
+func (s *Service) MalwareOverride(ctx context.Context, id, scope string, effect Effect, admin bool) (override bool, err error) {
+	if effect == Block {
+		return false, nil
+	}
+	mal, err := s.MaliciousRecord(ctx, id)
+	if err != nil || mal == "" {
+		return false, err
+	}
+	if err := canOverrideMalware(id, mal, scope, admin); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // canOverrideMalware checks an assessment that would let the malicious
 // record mal (in id's group) through: only an admin may, and only for one
 // project or feed.
@@ -69,7 +90,15 @@ type overrideError struct {
 func (e *overrideError) Error() string { return e.msg }
 
 func (e *overrideError) Is(target error) bool {
-	return target == ErrMalwareOverride || (e.forbidden && target == ErrForbidden)
+	switch target {
+	case ErrMalwareOverride:
+		return true
+	case ErrForbidden:
+		return e.forbidden
+	case store.ErrInvalid:
+		return !e.forbidden
+	}
+	return false
 }
 
 // ErrForbidden is wrapped by the errors of malware overrides attempted by

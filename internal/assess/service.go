@@ -197,17 +197,8 @@ func (s *Service) Set(ctx context.Context, req SetRequest) (Assessment, error) {
 	if err != nil {
 		return Assessment{}, err
 	}
-	if a.Effect != Block {
-		mal, err := s.MaliciousRecord(ctx, id)
-		if err != nil {
-			return Assessment{}, err
-		}
-		if mal != "" {
-			if err := canOverrideMalware(id, mal, a.Scope, req.Admin); err != nil {
-				return Assessment{}, err
-			}
-			a.MalwareOverride = true
-		}
+	if a.MalwareOverride, err = s.MalwareOverride(ctx, id, a.Scope, a.Effect, req.Admin); err != nil {
+		return Assessment{}, err
 	}
 	if err := s.st.SetAssessments(ctx, []store.Assessment{toStore(a)}, "set", req.By, now); err != nil {
 		return Assessment{}, err
@@ -304,17 +295,8 @@ func (s *Service) SetBulk(ctx context.Context, f BulkFilter, req SetRequest) ([]
 		if err != nil {
 			return nil, err
 		}
-		if a.Effect != Block {
-			mal, err := s.MaliciousRecord(ctx, sf.VulnID)
-			if err != nil {
-				return nil, err
-			}
-			if mal != "" {
-				if err := canOverrideMalware(sf.VulnID, mal, a.Scope, req.Admin); err != nil {
-					return nil, fmt.Errorf("nothing assessed: %w; narrow the filter to leave it out", err)
-				}
-				a.MalwareOverride = true
-			}
+		if a.MalwareOverride, err = s.MalwareOverride(ctx, sf.VulnID, a.Scope, a.Effect, req.Admin); err != nil {
+			return nil, fmt.Errorf("nothing assessed: %w; narrow the filter to leave it out", err)
 		}
 		out = append(out, a)
 	}

@@ -8,6 +8,10 @@ import (
 	"github.com/vulngate/vulngate/internal/osv"
 )
 
+// RatingMalicious is the severity category of known malicious packages,
+// shown above CRITICAL whatever their CVSS score.
+const RatingMalicious = "MALICIOUS"
+
 // CWEMalicious is "Embedded Malicious Code".
 const CWEMalicious = "CWE-506"
 

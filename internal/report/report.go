@@ -121,7 +121,7 @@ func Exceeds(results []match.ComponentResult, threshold severity.Rating) bool {
 // for known malicious packages (above CRITICAL), else its rating.
 func SeverityLabel(f match.Scored) string {
 	if f.Malicious {
-		return "MALICIOUS"
+		return match.RatingMalicious
 	}
 	return string(f.Severity.Rating)
 }

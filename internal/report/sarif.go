@@ -98,7 +98,7 @@ func writeSARIF(w io.Writer, results []match.ComponentResult, meta Meta) error {
 				}
 				if f.Malicious {
 					// Above every CVSS rating: code scanning shows 10.0 as critical.
-					props["rating"] = "MALICIOUS"
+					props["rating"] = match.RatingMalicious
 					props["malicious"] = true
 					props["malicious-record"] = f.MaliciousID
 					props["security-severity"] = "10.0"

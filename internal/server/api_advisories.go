@@ -89,7 +89,9 @@ type advisoryPage struct {
 	Items  []advisoryOut `json:"items"`
 }
 
-var severities = []string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "NONE", "UNKNOWN"}
+// severities are the index's categories, most severe first: known
+// malicious packages above CRITICAL.
+var severities = []string{catalog.Malicious, "CRITICAL", "HIGH", "MEDIUM", "LOW", "NONE", "UNKNOWN"}
 
 // parseFilter reads list filters from a query: severity, source,
 // ecosystem (each repeatable or comma-separated), q, withdrawn, offset,

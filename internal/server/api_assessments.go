@@ -59,10 +59,14 @@ type assessmentJSON struct {
 	At      time.Time `json:"at"`
 	Expires time.Time `json:"expires,omitzero"`
 	Auto    bool      `json:"auto"`
+	// MalwareOverride marks an admin's scoped assessment letting a known
+	// malicious package through.
+	MalwareOverride bool `json:"malware_override,omitempty"`
 }
 
 func assessmentOut(a assess.Assessment) assessmentJSON {
-	return assessmentJSON{VulnID: a.VulnID, Scope: a.Scope, Type: a.Type, Effect: string(a.Effect), Comment: a.Comment, By: a.By, At: a.At, Expires: a.Expires, Auto: a.Auto}
+	return assessmentJSON{VulnID: a.VulnID, Scope: a.Scope, Type: a.Type, Effect: string(a.Effect), Comment: a.Comment, By: a.By, At: a.At, Expires: a.Expires, Auto: a.Auto,
+		MalwareOverride: a.MalwareOverride}
 }
 
 func assessmentsOut(as []assess.Assessment) []assessmentJSON {
@@ -91,7 +95,8 @@ func (s *Server) setRequest(r *http.Request, in assessRequest) (assess.SetReques
 	if err != nil {
 		return assess.SetRequest{}, store.Invalid(fmt.Errorf("scope: %w", err))
 	}
-	req := assess.SetRequest{VulnID: strings.TrimSpace(in.VulnID), Scope: sc, Type: strings.TrimSpace(in.Type), Comment: strings.TrimSpace(in.Comment), By: principal(r).Username}
+	req := assess.SetRequest{VulnID: strings.TrimSpace(in.VulnID), Scope: sc, Type: strings.TrimSpace(in.Type), Comment: strings.TrimSpace(in.Comment), By: principal(r).Username,
+		Admin: principal(r).Is(auth.Admin)}
 	if req.Type == "" {
 		return req, store.Invalid(errors.New("type: give an assessment type (e.g. Blocked)"))
 	}
@@ -225,9 +230,13 @@ func (s *Server) assessIDs(ctx context.Context, ids []string, req assess.SetRequ
 			continue
 		}
 		seen[id] = true
-		a := assess.Assessment{VulnID: id, Scope: req.Scope, Type: t.Name, Effect: t.Effect, Comment: req.Comment, By: req.By, At: now, Expires: exp}
+		override, err := s.assess.MalwareOverride(ctx, id, req.Scope, t.Effect, req.Admin)
+		if err != nil {
+			return nil, err
+		}
+		a := assess.Assessment{VulnID: id, Scope: req.Scope, Type: t.Name, Effect: t.Effect, Comment: req.Comment, By: req.By, At: now, Expires: exp, MalwareOverride: override}
 		out = append(out, a)
-		rows = append(rows, store.Assessment{VulnID: id, Scope: a.Scope, Type: a.Type, Comment: a.Comment, By: a.By, At: now, ExpiresAt: exp})
+		rows = append(rows, store.Assessment{VulnID: id, Scope: a.Scope, Type: a.Type, Comment: a.Comment, By: a.By, At: now, ExpiresAt: exp, MalwareOverride: override})
 	}
 	if len(unknown) > 0 {
 		return nil, store.Invalid(fmt.Errorf("vuln_ids: unknown vulnerability IDs %s (no mirrored advisory or recorded finding has them); nothing was assessed", strings.Join(unknown, ", ")))

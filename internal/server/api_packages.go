@@ -86,6 +86,13 @@ type findingOut struct {
 	// Effect is the assessment's effect, or the scope's policy for
 	// unassessed vulnerabilities.
 	Effect string `json:"effect"`
+	// Malicious marks a known malicious package (Severity is then
+	// "MALICIOUS", a category above CRITICAL); MaliciousID is the record
+	// that says so. Builtin is "malicious" when that, not an assessment,
+	// decided the effect (block).
+	Malicious   bool   `json:"malicious"`
+	MaliciousID string `json:"malicious_id,omitempty"`
+	Builtin     string `json:"builtin,omitempty"`
 }
 
 type packageOut struct {
@@ -152,11 +159,15 @@ func (s *Server) packageFindings(r *http.Request, p, scope string) (packageOut, 
 				aliases = append(aliases, id)
 			}
 		}
-		fo := findingOut{ID: f.ID, Aliases: nonNilS(aliases), Summary: f.Summary, Severity: string(f.Severity.Rating),
-			Score: f.Severity.Score, Vector: f.Severity.Vector, Fixed: nonNilS(f.Fixed), Sources: nonNilS(f.Sources)}
+		fo := findingOut{ID: f.ID, Aliases: nonNilS(aliases), Summary: f.Summary, Severity: report.SeverityLabel(f),
+			Score: f.Severity.Score, Vector: f.Severity.Vector, Fixed: nonNilS(f.Fixed), Sources: nonNilS(f.Sources),
+			Malicious: f.Malicious, MaliciousID: f.MaliciousID}
 		if i < len(d.Findings) {
 			v := d.Findings[i]
 			fo.Effect = string(v.Effect)
+			if v.Malicious {
+				fo.Builtin = "malicious"
+			}
 			if v.Assessment != nil {
 				a := assessmentOut(*v.Assessment)
 				fo.Assessment = &a

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vulngate/vulngate/internal/assess"
 	"github.com/vulngate/vulngate/internal/jobs"
 	"github.com/vulngate/vulngate/internal/source/ossindex"
 	"github.com/vulngate/vulngate/internal/store"
@@ -75,6 +76,8 @@ func statusOf(err error) int {
 		return he.status
 	case store.IsUnavailable(err), errors.Is(err, jobs.ErrStopped):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, assess.ErrForbidden):
+		return http.StatusForbidden
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, jobs.ErrUnknownJob):
 		return http.StatusNotFound
 	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrInUse), errors.Is(err, jobs.ErrRunning):

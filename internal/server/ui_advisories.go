@@ -44,7 +44,12 @@ func (s *Server) uiDashboard(w http.ResponseWriter, r *http.Request) {
 		}
 		bars = append(bars, bar{Rating: sev, Label: strings.ToLower(sev), Count: n, Y: i * 28, TextY: i*28 + 15, Width: wdt, LabelX: 90 + wdt + 6})
 	}
-	s.render(w, r, http.StatusOK, "dashboard", "Dashboard", map[string]any{"Stats": st, "Bars": bars, "ChartHeight": len(severities) * 28}, "")
+	mal, err := s.malicious(r.Context(), st)
+	if err != nil {
+		s.uiFail(w, r, err, nil)
+		return
+	}
+	s.render(w, r, http.StatusOK, "dashboard", "Dashboard", map[string]any{"Stats": st, "Bars": bars, "ChartHeight": len(severities) * 28, "Malicious": mal}, "")
 }
 
 func (s *Server) uiVulns(w http.ResponseWriter, r *http.Request) {

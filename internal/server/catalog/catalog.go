@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/match"
 	"github.com/vulngate/vulngate/internal/osv"
 	"github.com/vulngate/vulngate/internal/severity"
 	"github.com/vulngate/vulngate/internal/store"
@@ -134,12 +135,20 @@ func Summarize(v *osv.Vulnerability, part, source, base string) store.AdvisorySu
 	if rating == "" {
 		rating = string(severity.Unknown)
 	}
+	if match.IsMalicious(v) {
+		// Known malware is its own category, above CRITICAL.
+		rating = Malicious
+	}
 	return store.AdvisorySummary{
 		Partition: part, ID: v.ID, Modified: v.Modified.Time, Published: v.Published.Time,
 		Source: source, Ecosystem: base, Packages: pkgs, Aliases: v.Aliases,
 		Severity: rating, Score: sc.Score, Summary: SummaryLine(v), Withdrawn: v.IsWithdrawn(),
 	}
 }
+
+// Malicious is the severity category of known malicious packages in the
+// index (match.IsMalicious), above CRITICAL.
+const Malicious = match.RatingMalicious
 
 // SummaryLine is the record's summary, else the first line of its details.
 func SummaryLine(v *osv.Vulnerability) string {
@@ -168,6 +177,9 @@ type Detail struct {
 	Withdrawn bool      `json:"withdrawn"`
 	Records   []Record  `json:"records"`
 	Modified  time.Time `json:"modified"`
+	// Malicious is set when a record reports a known malicious package
+	// (Severity.Rating is then MALICIOUS, above CRITICAL).
+	Malicious bool `json:"malicious"`
 }
 
 // Severity is a scored severity.
@@ -209,6 +221,7 @@ func BuildDetail(id string, advs []store.Advisory) (Detail, bool) {
 			continue
 		}
 		sc := severity.ForVulnerability(v)
+		d.Malicious = d.Malicious || match.IsMalicious(v)
 		if sc.Score > best.Score || (sc.Score == best.Score && sc.Rating.AtLeast(best.Rating) && sc.Rating != best.Rating) {
 			best = sc
 		}
@@ -259,6 +272,9 @@ func BuildDetail(id string, advs []store.Advisory) (Detail, bool) {
 	sort.Strings(d.Aliases)
 	sort.Strings(d.Sources)
 	d.Severity = Severity{Rating: string(best.Rating), Score: best.Score, Type: best.Type, Vector: best.Vector}
+	if d.Malicious {
+		d.Severity.Rating = Malicious
+	}
 	d.Withdrawn = allWithdrawn
 	return d, true
 }
