@@ -79,7 +79,7 @@ func (s *Service) Upload(ctx context.Context, req UploadRequest) (UploadResult, 
 	}
 	data, err := io.ReadAll(io.LimitReader(req.Body, sbom.MaxSize+1))
 	if err != nil {
-		return UploadResult{}, fmt.Errorf("%s: %v", label, err)
+		return UploadResult{}, fmt.Errorf("%s: %w", label, err)
 	}
 	if len(data) > sbom.MaxSize {
 		return UploadResult{}, fmt.Errorf("%s: larger than the %d MiB limit for SBOMs: %w", label, sbom.MaxSize>>20, ErrInvalid)

@@ -25,24 +25,15 @@ func (e *testEnv) mirror(ecos ...string) {
 	e.srv.Runner().Wait()
 }
 
-// user adds an account with grants and an API key usable as e.do(name, ...).
+// user adds an account with assess grants for scopes and an API key
+// usable as e.do(name, ...).
 func (e *testEnv) user(name string, role auth.Role, scopes ...string) {
 	e.t.Helper()
-	ctx := context.Background()
 	var gs []store.Grant
 	for _, sc := range scopes {
 		gs = append(gs, store.Grant{Permission: auth.PermAssess, Scope: sc})
 	}
-	hash, _ := auth.HashPassword(name+"-password-1", fastArgon2)
-	id, err := e.st.CreateUser(ctx, store.User{Username: name, Role: string(role), PasswordHash: hash, Grants: gs})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	key, prefix, khash := auth.NewAPIKey()
-	if _, err := e.st.CreateAPIKey(ctx, id, "test", prefix, khash); err != nil {
-		e.t.Fatal(err)
-	}
-	e.keys[auth.Role(name)] = key
+	e.grantee(name, role, gs...)
 }
 
 func TestAssessAPI(t *testing.T) {

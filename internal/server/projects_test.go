@@ -38,15 +38,7 @@ func (e *testEnv) sendFile(role auth.Role, method, path, file string) resp {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	req, _ := http.NewRequest(method, e.http.URL+path, strings.NewReader(string(data)))
-	req.Header.Set("Authorization", "Bearer "+e.keys[role])
-	res, err := e.http.Client().Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{status: res.StatusCode, header: res.Header, body: b}
+	return e.sendBody(role, method, path, "", data)
 }
 
 // hookReceiver is a real HTTP webhook receiver that keeps what it gets.

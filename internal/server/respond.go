@@ -150,9 +150,12 @@ func created(location string, body any) answer {
 
 // serveAPI adapts an apiFunc: request bodies are limited to maxBody, and
 // the result or error is written.
-func (s *Server) serveAPI(fn apiFunc) http.HandlerFunc {
+func (s *Server) serveAPI(fn apiFunc) http.HandlerFunc { return s.serveAPILimit(maxBody, fn) }
+
+// serveAPILimit is serveAPI with another request body limit (uploads).
+func (s *Server) serveAPILimit(limit int64, fn apiFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		v, err := fn(r)
 		if err != nil {
 			s.fail(w, r, err)

@@ -65,6 +65,7 @@ func (s *Server) registerRoutes() {
 		s.feedRoutes(),
 		s.projectRoutes(),
 		s.backupRoutes(),
+		s.notificationRoutes(),
 		// Pages.
 		s.staticRoutes(),
 		s.sessionPages(),
@@ -77,6 +78,7 @@ func (s *Server) registerRoutes() {
 		s.feedPages(),
 		s.projectPages(),
 		s.backupPages(),
+		s.notificationPages(),
 	} {
 		for _, rt := range rows {
 			s.routes = append(s.routes, rt)

@@ -1,10 +1,10 @@
 package server
 
-// This file holds the pages of projects and notifications: the portfolio
+// The pages of projects: the portfolio
 // (/projects, with the upload form), a project (/projects/{name}: versions,
 // the chosen version's vulnerable components with findings, assessments,
 // decisions and dependency paths, exports, and the comparison of two
-// versions), and Administration › Notifications (rules, SMTP, delivery log).
+// versions).
 
 import (
 	"net/http"
@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/vulngate/vulngate/internal/auth"
-	"github.com/vulngate/vulngate/internal/notify"
 	"github.com/vulngate/vulngate/internal/project"
 )
 
@@ -21,7 +20,6 @@ func (s *Server) projectPages() []route {
 		s.plain("GET /projects", auth.Viewer, s.uiPortfolio),
 		s.plain("POST /projects/upload", auth.Viewer, s.uiUpload),
 		s.plain("GET /projects/{name}", auth.Viewer, s.uiProject),
-		s.plain("GET /admin/notifications", auth.Admin, s.uiNotifications),
 	}
 }
 
@@ -52,11 +50,7 @@ func (s *Server) uiUpload(w http.ResponseWriter, r *http.Request) {
 	defer file.Close()
 	_, err = s.projects.Upload(r.Context(), project.UploadRequest{Project: name, Version: version, FileName: hdr.Filename, Body: file, By: principal(r).Username})
 	if err != nil {
-		if projectStatus(err) == http.StatusInternalServerError {
-			s.uiFail(w, r, err, nil)
-			return
-		}
-		s.renderError(w, r, projectStatus(err), err.Error())
+		s.uiFail(w, r, err, nil)
 		return
 	}
 	http.Redirect(w, r, "/projects/"+url.PathEscape(name)+"?version="+url.QueryEscape(version)+"&ok=saved", http.StatusSeeOther)
@@ -66,10 +60,6 @@ func (s *Server) uiProject(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	rep, err := s.projects.Report(r.Context(), name)
 	if err != nil {
-		if projectStatus(err) == http.StatusNotFound {
-			s.renderError(w, r, http.StatusNotFound, err.Error())
-			return
-		}
 		s.uiFail(w, r, err, nil)
 		return
 	}
@@ -82,7 +72,7 @@ func (s *Server) uiProject(w http.ResponseWriter, r *http.Request) {
 	if version != "" {
 		v, err := s.projects.VersionReport(r.Context(), name, version, q.Get("all") != "true")
 		if err != nil {
-			s.renderError(w, r, projectStatus(err), err.Error())
+			s.uiFail(w, r, err, nil)
 			return
 		}
 		data["V"] = v
@@ -90,29 +80,10 @@ func (s *Server) uiProject(w http.ResponseWriter, r *http.Request) {
 	if from, to := q.Get("from"), q.Get("to"); from != "" && to != "" {
 		d, err := s.projects.Compare(r.Context(), name, from, to)
 		if err != nil {
-			s.renderError(w, r, projectStatus(err), err.Error())
+			s.uiFail(w, r, err, nil)
 			return
 		}
 		data["D"] = d
 	}
 	s.render(w, r, http.StatusOK, "project", "Project "+name, data, "")
-}
-
-func (s *Server) uiNotifications(w http.ResponseWriter, r *http.Request) {
-	rules, err := s.notify.ListRules(r.Context())
-	if err != nil {
-		s.uiFail(w, r, err, nil)
-		return
-	}
-	smtp, err := s.notify.GetSMTP(r.Context())
-	if err != nil {
-		s.uiFail(w, r, err, nil)
-		return
-	}
-	ds, err := s.notify.Deliveries(r.Context(), 100)
-	if err != nil {
-		s.uiFail(w, r, err, nil)
-		return
-	}
-	s.render(w, r, http.StatusOK, "notifications", "Notifications", map[string]any{"Rules": rules, "SMTP": smtp, "Deliveries": ds, "Events": notify.Events, "Kinds": notify.Kinds}, "")
 }

@@ -594,8 +594,8 @@ func (s *Store) PortfolioSnapshots(ctx context.Context, since string) ([]Portfol
 }
 
 // SetGrantHolders makes exactly the named users hold the grant (perm,
-// scope), in one transaction; an unknown user gives an error wrapping
-// ErrNotFound and changes nothing.
+// scope), in one transaction; an unknown user is the caller's mistake
+// (ErrInvalid) and changes nothing.
 func (s *Store) SetGrantHolders(ctx context.Context, perm, scope string, users []string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		ids := map[int64]bool{}
@@ -603,7 +603,7 @@ func (s *Store) SetGrantHolders(ctx context.Context, perm, scope string, users [
 			var id int64
 			err := tx.QueryRowContext(ctx, s.Rebind(`SELECT id FROM app_user WHERE username = ?`), u).Scan(&id)
 			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("user %q: no such user: %w", u, ErrNotFound)
+				return Invalid(fmt.Errorf("user %q: no such user", u))
 			}
 			if err != nil {
 				return err
