@@ -251,7 +251,30 @@ type Service struct {
 	Argon2     Argon2Params
 	SessionTTL time.Duration
 	Now        func() time.Time
-	dummy      string
+	// Gate bounds the password hashing of Login, Hash and Verify; nil
+	// leaves it unbounded.
+	Gate  *HashGate
+	dummy string
+}
+
+// Hash hashes a new password within the gate.
+func (s *Service) Hash(ctx context.Context, pw string) (string, error) {
+	var hash string
+	var err error
+	if gerr := s.Gate.Do(ctx, func() { hash, err = HashPassword(pw, s.Argon2) }); gerr != nil {
+		return "", gerr
+	}
+	return hash, err
+}
+
+// Verify checks a password against its hash within the gate.
+func (s *Service) Verify(ctx context.Context, encoded, pw string) (bool, error) {
+	var ok bool
+	var err error
+	if gerr := s.Gate.Do(ctx, func() { ok, err = VerifyPassword(encoded, pw) }); gerr != nil {
+		return false, gerr
+	}
+	return ok, err
 }
 
 // NewService returns a service with default parameters.
@@ -266,12 +289,14 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Princi
 	u, err := s.Store.UserByName(ctx, username)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			VerifyPassword(s.dummy, password) // same work as for a real user
+			if _, err := s.Verify(ctx, s.dummy, password); err != nil { // same work as for a real user
+				return nil, "", time.Time{}, err
+			}
 			return nil, "", time.Time{}, ErrBadCredentials
 		}
 		return nil, "", time.Time{}, err
 	}
-	ok, err := VerifyPassword(u.PasswordHash, password)
+	ok, err := s.Verify(ctx, u.PasswordHash, password)
 	if err != nil {
 		return nil, "", time.Time{}, err
 	}

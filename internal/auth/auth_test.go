@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -119,20 +120,58 @@ func TestLoginLimiter(t *testing.T) {
 	l := NewLoginLimiter(2, time.Minute)
 	now := time.Unix(1000, 0)
 	l.now = func() time.Time { return now }
-	if ok, _ := l.Allow("a"); !ok {
+	ctx := context.Background()
+	if ok, _, _ := l.Allow(ctx, "a"); !ok {
 		t.Fatal("1st")
 	}
-	if ok, _ := l.Allow("a"); !ok {
+	if ok, _, _ := l.Allow(ctx, "a"); !ok {
 		t.Fatal("2nd")
 	}
-	if ok, wait := l.Allow("a"); ok || wait <= 0 {
+	if ok, wait, _ := l.Allow(ctx, "a"); ok || wait <= 0 {
 		t.Fatal("3rd allowed")
 	}
-	if ok, _ := l.Allow("b"); !ok {
+	if ok, _, _ := l.Allow(ctx, "b"); !ok {
 		t.Fatal("other key limited")
 	}
 	now = now.Add(time.Minute)
-	if ok, _ := l.Allow("a"); !ok {
+	if ok, _, _ := l.Allow(ctx, "a"); !ok {
 		t.Fatal("not refilled")
+	}
+}
+
+func TestHashGate(t *testing.T) {
+	g := NewHashGate(1, 1, time.Hour)
+	ctx := context.Background()
+	hold, held := make(chan struct{}), make(chan struct{})
+	go g.Do(ctx, func() { close(held); <-hold })
+	<-held
+	queued := make(chan error, 1)
+	go func() { queued <- g.Do(ctx, func() {}) }()
+	// The queue holds one waiter; wait until it is taken.
+	for g.waiting.Load() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := g.Do(ctx, func() { t.Error("ran beyond the gate") }); !errors.Is(err, ErrBusy) {
+		t.Fatalf("third caller: %v, want ErrBusy", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	close(hold)
+	if err := <-queued; err != nil {
+		t.Fatalf("queued caller: %v", err)
+	}
+	if err := g.Do(cctx, func() {}); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if g.Peak() != 1 {
+		t.Fatalf("peak %d", g.Peak())
+	}
+}
+
+func TestClientKey(t *testing.T) {
+	for in, want := range map[string]string{"192.0.2.7": "192.0.2.7", "2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64", "::1": "::/64", "junk": "junk"} {
+		if got := ClientKey(in); got != want {
+			t.Errorf("ClientKey(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

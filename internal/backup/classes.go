@@ -67,6 +67,8 @@ var classes = map[string]tableClass{
 		Why: "leases of jobs running on the instances at backup time"},
 	"job_slot": {Class: Runtime,
 		Why: "scheduled times the instances already claimed a run for"},
+	"rate_limit": {Class: Runtime,
+		Why: "login and password-change rate limit state; it refills within minutes"},
 
 	// Feeds: configuration, tracked packages, decision audit; the cached
 	// upstream metadata and artifact index are fetched again.

@@ -114,6 +114,8 @@ func populate(t testing.TB, st *store.Store) {
 	must(st.FinishJobRun(ctx, swept, now.Add(time.Second), store.RunSucceeded, "", ""))
 	_, err = st.AcquireLease(ctx, "osv-mirror", "host:1:abcd", time.Minute)
 	must(err)
+	_, _, err = st.RateLimit(ctx, "login-client:0123456789abcdef", now, time.Minute, 5)
+	must(err)
 
 	// Feeds: configuration, decisions and tracked packages, caches.
 	must(st.CreateFeed(ctx, store.Feed{Name: "npm-proxy", Type: "npm", Upstream: "http://127.0.0.1:1/registry", Sources: []string{"osv", "ossindex"},

@@ -50,9 +50,14 @@ func userOut(u store.User) userJSON {
 // cookie to set.
 func (s *Server) login(r *http.Request, username, password string) (*auth.Principal, *http.Cookie, error) {
 	username = strings.TrimSpace(username)
-	if ok, wait := s.limiter.Allow(clientIP(r) + "\x00" + strings.ToLower(username)); !ok {
-		secs := int(wait.Seconds()) + 1
-		return nil, nil, errStatus(http.StatusTooManyRequests, "too many login attempts; try again in %d seconds", secs).with("Retry-After", strconv.Itoa(secs))
+	// Per client whatever the names tried, then per client and name;
+	// both before any hashing.
+	client := auth.ClientKey(clientIP(r))
+	if err := admit(r.Context(), s.loginClient, client, "login attempts from your address"); err != nil {
+		return nil, nil, err
+	}
+	if err := admit(r.Context(), s.loginUser, client+"\x00"+strings.ToLower(username), "login attempts"); err != nil {
+		return nil, nil, err
 	}
 	p, token, exp, err := s.auth.Login(r.Context(), username, password)
 	if err != nil {
@@ -126,13 +131,21 @@ func (s *Server) changePassword(r *http.Request, pc passwordChange) error {
 	if err != nil {
 		return err
 	}
-	if ok, _ := auth.VerifyPassword(u.PasswordHash, pc.Current); !ok {
+	// Limited per account: a stolen session must not guess the password.
+	if err := admit(r.Context(), s.passwordLimit, strconv.FormatInt(u.ID, 10), "password change attempts"); err != nil {
+		return err
+	}
+	ok, err := s.auth.Verify(r.Context(), u.PasswordHash, pc.Current)
+	if errors.Is(err, auth.ErrBusy) {
+		return err
+	}
+	if !ok {
 		return store.Invalid(errors.New("current_password: does not match"))
 	}
 	if err := auth.ValidatePassword(pc.New); err != nil {
 		return store.Invalid(fmt.Errorf("new_password: %w", err))
 	}
-	hash, err := auth.HashPassword(pc.New, s.opts.Argon2)
+	hash, err := s.auth.Hash(r.Context(), pc.New)
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ func (s *Server) createUser(r *http.Request, uc userCreate) (store.User, error) 
 	if err := validateGrants(uc.Grants); err != nil {
 		return store.User{}, store.Invalid(err)
 	}
-	hash, err := auth.HashPassword(uc.Password, s.opts.Argon2)
+	hash, err := s.auth.Hash(r.Context(), uc.Password)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -134,7 +134,7 @@ func (s *Server) updateUser(r *http.Request, id int64, up userPatch) error {
 		if err := auth.ValidatePassword(*up.Password); err != nil {
 			return store.Invalid(err)
 		}
-		hash, err := auth.HashPassword(*up.Password, s.opts.Argon2)
+		hash, err := s.auth.Hash(r.Context(), *up.Password)
 		if err != nil {
 			return err
 		}

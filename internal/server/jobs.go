@@ -71,13 +71,18 @@ func (s *Server) registerJobs(ctx context.Context) error {
 	err = s.runner.Register(ctx, jobs.Job{
 		Name:        JobSessionCleanup,
 		Title:       "Session cleanup",
-		Description: "Deletes expired login sessions.",
+		Description: "Deletes expired login sessions and idle login rate limit entries.",
 		DefaultCron: "30 3 * * *",
 		Run: func(ctx context.Context, log *slog.Logger) error {
 			if err := s.st.DeleteExpiredSessions(ctx, time.Now()); err != nil {
 				return err
 			}
 			log.Info("expired sessions deleted")
+			n, err := s.st.PruneRateLimits(ctx, time.Now())
+			if err != nil {
+				return err
+			}
+			log.Info("idle rate limit entries deleted", "count", n)
 			return nil
 		},
 	})

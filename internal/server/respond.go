@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/vulngate/vulngate/internal/assess"
+	"github.com/vulngate/vulngate/internal/auth"
 	"github.com/vulngate/vulngate/internal/jobs"
 	"github.com/vulngate/vulngate/internal/source/ossindex"
 	"github.com/vulngate/vulngate/internal/store"
@@ -74,7 +75,7 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &he):
 		return he.status
-	case store.IsUnavailable(err), errors.Is(err, jobs.ErrStopped):
+	case store.IsUnavailable(err), errors.Is(err, jobs.ErrStopped), errors.Is(err, auth.ErrBusy):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, assess.ErrForbidden):
 		return http.StatusForbidden
@@ -106,6 +107,8 @@ func (s *Server) explain(r *http.Request, err error) (int, string, http.Header) 
 	case status == http.StatusServiceUnavailable && store.IsUnavailable(err):
 		s.log.Error("database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		return status, "the database is unavailable; retry shortly", http.Header{"Retry-After": {"5"}}
+	case errors.Is(err, auth.ErrBusy):
+		return status, err.Error(), http.Header{"Retry-After": {"1"}}
 	case status == http.StatusBadGateway:
 		s.log.Warn("OSS Index refused the credentials", "err", err)
 	case status >= 500:

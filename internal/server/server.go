@@ -37,6 +37,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -65,9 +66,20 @@ type Options struct {
 	Argon2        auth.Argon2Params // zero: auth.DefaultArgon2
 	// SecureCookies marks session cookies Secure (set when served over TLS).
 	SecureCookies bool
-	// LoginBurst attempts per client and user name, then one per LoginEvery.
+	// LoginBurst attempts per client and user name, then one per
+	// LoginEvery (defaults 5 and 12s); password changes are limited the
+	// same way per user.
 	LoginBurst int
 	LoginEvery time.Duration
+	// LoginClientBurst attempts per client address whatever the user
+	// names, then one per LoginClientEvery (defaults 20 and 3s).
+	LoginClientBurst int
+	LoginClientEvery time.Duration
+	// MaxHashes bounds concurrent password hashing (argon2id holds
+	// Argon2.Memory each; default half the CPUs, at least 1); HashQueue
+	// more may wait up to 5 s (default 32), beyond that logins get 503.
+	MaxHashes int
+	HashQueue int
 	// HTTPClient fetches from vulnerability sources; nil for the default.
 	HTTPClient *http.Client
 	// NotifyTLS is the TLS client configuration of SMTP STARTTLS for
@@ -86,15 +98,17 @@ type Options struct {
 
 // Server is a configured vulngate server.
 type Server struct {
-	opts    Options
-	st      *store.Store
-	log     *slog.Logger
-	auth    *auth.Service
-	assess  *assess.Service
-	limiter *auth.LoginLimiter
-	runner  *jobs.Runner
-	metrics *metrics
-	reg     *prometheus.Registry
+	opts   Options
+	st     *store.Store
+	log    *slog.Logger
+	auth   *auth.Service
+	assess *assess.Service
+	// Login and password-change limits (limits.go): in memory, or in the
+	// database when it is PostgreSQL (shared by the instances).
+	loginClient, loginUser, passwordLimit auth.Limiter
+	runner                                *jobs.Runner
+	metrics                               *metrics
+	reg                                   *prometheus.Registry
 	// promHandler serves /metrics from reg.
 	promHandler http.Handler
 	mux         *http.ServeMux
@@ -130,19 +144,32 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.LoginEvery <= 0 {
 		opts.LoginEvery = 12 * time.Second
 	}
+	if opts.LoginClientBurst <= 0 {
+		opts.LoginClientBurst = 20
+	}
+	if opts.LoginClientEvery <= 0 {
+		opts.LoginClientEvery = 3 * time.Second
+	}
+	if opts.MaxHashes <= 0 {
+		opts.MaxHashes = max(1, runtime.NumCPU()/2)
+	}
+	if opts.HashQueue <= 0 {
+		opts.HashQueue = 32
+	}
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
 	s := &Server{
-		opts:    opts,
-		st:      opts.Store,
-		log:     opts.Logger,
-		auth:    auth.NewService(opts.Store, opts.Argon2),
-		assess:  assess.New(opts.Store),
-		limiter: auth.NewLoginLimiter(opts.LoginBurst, opts.LoginEvery),
-		mux:     http.NewServeMux(),
-		reg:     prometheus.NewRegistry(),
+		opts:   opts,
+		st:     opts.Store,
+		log:    opts.Logger,
+		auth:   auth.NewService(opts.Store, opts.Argon2),
+		assess: assess.New(opts.Store),
+		mux:    http.NewServeMux(),
+		reg:    prometheus.NewRegistry(),
 	}
+	s.auth.Gate = auth.NewHashGate(opts.MaxHashes, opts.HashQueue, 5*time.Second)
+	s.setLimiters()
 	s.metrics = newMetrics(s.reg)
 	s.promHandler = promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})
 	if _, err := s.auth.Bootstrap(ctx, opts.AdminPassword, opts.Notice); err != nil {
