@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/vulngate/vulngate/internal/auth"
+	"github.com/vulngate/vulngate/internal/feed/feedtest"
 	"github.com/vulngate/vulngate/internal/notify"
 	"github.com/vulngate/vulngate/internal/project"
 	"github.com/vulngate/vulngate/internal/store"
@@ -355,4 +356,53 @@ func TestNotificationAPI(t *testing.T) {
 		t.Fatal("deliveries: want an empty list")
 	}
 	wantProblem(t, e.do(auth.Admin, "GET", "/api/v1/notifications/deliveries?limit=0", nil), 400, "limit")
+}
+
+// TestVulnerabilityAffected: the vulnerability page and API list the
+// project versions and the feeds' tracked packages a vulnerability
+// affects, by any ID of its alias group; nothing else.
+func TestVulnerabilityAffected(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	bucket(t, dir, osvRecord("GHSA-aaaa-aaaa-0001", "left-pad-vg", "2.0.0", critical), osvRecord("GHSA-bbbb-bbbb-0002", "unused-vg", "2.0.0", critical))
+	wantStatus(t, e.do(auth.Admin, "PUT", "/api/v1/sources/osv", OSVSettings{Enabled: true, BaseURL: "file://" + dir, Ecosystems: []string{"npm"}}), 200)
+	e.runMirror()
+
+	// A feed refuses left-pad-vg 1.0.0 (Critical: auto-assessed Blocked in
+	// feed:npmf; tracked, with the finding in the feed's scope);
+	// two versions of a project hold it, a third does not.
+	up := feedtest.NewUpstream(t)
+	npmPackage(t, up, "left-pad-vg", "1.0.0")
+	wantStatus(t, e.do(auth.Admin, "POST", "/api/v1/feeds", map[string]any{"name": "npmf", "type": "npm", "upstream": up.URL, "unassessed": "allow"}), 201)
+	wantStatus(t, e.get("/feeds/npmf/left-pad-vg/-/left-pad-vg-1.0.0.tgz"), 403)
+	e.srv.feeds.Env().Gate.Flush()
+	for v, body := range map[string]string{"1.0": "pkg:npm/left-pad-vg@1.0.0\n", "1.1": "pkg:npm/left-pad-vg@1.0.0\npkg:npm/other-vg@1.0.0\n", "2.0": "pkg:npm/left-pad-vg@2.0.0\n"} {
+		wantStatus(t, e.sendBody(auth.Admin, "PUT", "/api/v1/projects/shop/versions/"+v+"?filename=p.txt", "text/plain", []byte(body)), 200)
+	}
+
+	var a affectedOut
+	e.do(auth.Viewer, "GET", "/api/v1/advisories/GHSA-aaaa-aaaa-0001/affected", nil).json(t, &a)
+	if len(a.Projects) != 1 || a.Projects[0].Name != "shop" || !slices.Equal(a.Projects[0].Versions, []string{"1.0", "1.1"}) {
+		t.Fatalf("affected projects: %+v", a.Projects)
+	}
+	if len(a.Feeds) != 1 || a.Feeds[0].Feed != "npmf" || a.Feeds[0].PURL != "pkg:npm/left-pad-vg@1.0.0" || a.Feeds[0].Refused != 1 || a.Feeds[0].Decision != "block" || a.FeedsTruncated {
+		t.Fatalf("affected feed packages: %+v", a)
+	}
+	e.do(auth.Viewer, "GET", "/api/v1/advisories/GHSA-bbbb-bbbb-0002/affected", nil).json(t, &a)
+	if len(a.Projects) != 0 || len(a.Feeds) != 0 {
+		t.Fatalf("an advisory of an unused package affects %+v", a)
+	}
+	wantStatus(t, e.do(auth.Viewer, "GET", "/api/v1/advisories/GHSA-none-none-none/affected", nil), 404)
+
+	page := e.do(auth.Viewer, "GET", "/vulnerabilities/GHSA-aaaa-aaaa-0001", nil)
+	wantStatus(t, page, 200)
+	for _, want := range []string{`id="affected-projects"`, `href="/projects/shop?version=1.1"`, `id="affected-feeds"`, `href="/admin/feeds/npmf"`, "pkg:npm/left-pad-vg@1.0.0", "eff-block"} {
+		if !strings.Contains(string(page.body), want) {
+			t.Errorf("vulnerability page lacks %q", want)
+		}
+	}
+	page = e.do(auth.Viewer, "GET", "/vulnerabilities/GHSA-bbbb-bbbb-0002", nil)
+	if !strings.Contains(string(page.body), `id="affected-none"`) {
+		t.Error("an unaffecting vulnerability's page does not say so")
+	}
 }

@@ -66,6 +66,7 @@ func (s *Server) registerRoutes() {
 		s.projectRoutes(),
 		s.backupRoutes(),
 		s.notificationRoutes(),
+		s.affectedRoutes(),
 		// Pages.
 		s.staticRoutes(),
 		s.sessionPages(),

@@ -130,5 +130,9 @@ func (s *Server) vulnPage(w http.ResponseWriter, r *http.Request, id string, sta
 		s.uiFail(w, r, err, nil)
 		return
 	}
+	if data["Affected"], err = s.affected(r.Context(), d); err != nil {
+		s.uiFail(w, r, err, nil)
+		return
+	}
 	s.render(w, r, status, "vuln", d.ID, data, errMsg)
 }
