@@ -200,17 +200,7 @@ func (e *env) readInputs(ctx context.Context, args []string, inputType string) (
 				e.log.Warn("part of the input was not read", "file", f.Path, "detail", w)
 			}
 		}
-		comps = append(comps, FromInventory(res.Components)...)
+		comps = append(comps, inventory.ToScan(res.Components)...)
 	}
 	return comps, nil
-}
-
-// FromInventory turns read components into components to scan.
-func FromInventory(cs []inventory.Component) []match.Component {
-	out := make([]match.Component, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, match.Component{Input: c.PURL, Name: c.Name, Version: c.Version, BOMRef: c.BOMRef, Path: c.Path,
-			InputError: c.Err, File: c.File, Line: c.Line, Relationship: c.Relationship})
-	}
-	return out
 }

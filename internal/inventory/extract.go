@@ -17,6 +17,8 @@ import (
 	dpkgmeta "github.com/google/osv-scalibr/extractor/filesystem/os/dpkg/metadata"
 	"github.com/package-url/packageurl-go"
 
+	"github.com/vulngate/vulngate/internal/sbom"
+
 	cpb "github.com/google/osv-scalibr/binary/proto/config_go_proto"
 )
 
@@ -46,7 +48,7 @@ func extract(ctx context.Context, k *kind, name string, data []byte, osRelease [
 		return nil, nil, err
 	}
 	var pkgs []*extractor.Package
-	err = guardPanic(string(k.name), func() error {
+	err = sbom.Guard("the "+string(k.name)+" extractor", func() error {
 		inv, err := ex.Extract(ctx, &filesystem.ScanInput{FS: mapFS{mfs}, Path: k.file, Root: "/", Info: info, Reader: bytes.NewReader(data)})
 		pkgs = inv.Packages
 		return err
@@ -85,16 +87,6 @@ func extract(ctx context.Context, k *kind, name string, data []byte, osRelease [
 // mapFS adds ReadDir and Stat (which fstest.MapFS has) under the names
 // osv-scalibr's filesystem interface wants.
 type mapFS struct{ fstest.MapFS }
-
-// guardPanic runs a third-party parser, turning a panic into an error.
-func guardPanic(parser string, f func() error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("the %s extractor failed on this input (%v)", parser, r)
-		}
-	}()
-	return f()
-}
 
 // purlOf returns the package URL to match p by. Debian and Alpine packages
 // are named by their source package and version (OSV's Debian and Alpine

@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vulngate/vulngate/internal/match"
 	"github.com/vulngate/vulngate/internal/sbom"
 )
 
@@ -226,6 +227,16 @@ func readSBOM(name string, data []byte, want sbom.Format) (*Result, error) {
 		out.Components = append(out.Components, Component{PURL: c.PURL, Name: c.Name, Version: c.Version, BOMRef: c.BOMRef, Path: c.Path, File: name, Line: c.Line, Err: c.Err})
 	}
 	return out, nil
+}
+
+// ToScan turns read components into components to scan.
+func ToScan(cs []Component) []match.Component {
+	out := make([]match.Component, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, match.Component{Input: c.PURL, Name: c.Name, Version: c.Version, BOMRef: c.BOMRef, Path: c.Path,
+			InputError: c.Err, File: c.File, Line: c.Line, Relationship: c.Relationship})
+	}
+	return out
 }
 
 // ErrNothingFound is returned for a directory or tarball without any input

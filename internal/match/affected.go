@@ -36,6 +36,11 @@ type Result struct {
 	// when no fix is recorded (open-ended or last_affected intervals, or
 	// a match through the versions list only).
 	Fixed []string
+	// Matched says why the version is affected, one line per matching
+	// entry: the versions-list entry, or the range's type and the events
+	// bounding the interval holding the version, e.g. "SEMVER range
+	// introduced 1.8.0, fixed 1.8.5" or "versions list has 0.0.7".
+	Matched []string
 	// Err is set when the record applies to the package but the version,
 	// or a range boundary, could not be interpreted (unparsable version,
 	// ecosystem without a known version ordering, no version at all), so
@@ -103,10 +108,11 @@ func Evaluate(vuln *osv.Vulnerability, ecosystem string, nameMatches func(osv.Pa
 		}
 		if slices.Contains(a.Versions, version) {
 			res.Affected = true
+			res.Matched = append(res.Matched, fmt.Sprintf("%s %q: versions list has %s", a.Package.Ecosystem, a.Package.Name, version))
 		}
 		for j := range a.Ranges {
 			r := &a.Ranges[j]
-			in, fix, err := e.inRange(r)
+			in, fix, why, err := e.inRange(r)
 			if err != nil {
 				if errOut == nil {
 					errOut = fmt.Errorf("%s: affected[%d] (%s package %q) ranges[%d]: %w", vuln.ID, i, a.Package.Ecosystem, a.Package.Name, j, err)
@@ -115,6 +121,7 @@ func Evaluate(vuln *osv.Vulnerability, ecosystem string, nameMatches func(osv.Pa
 			}
 			if in {
 				res.Affected = true
+				res.Matched = append(res.Matched, fmt.Sprintf("%s %q: %s range %s", a.Package.Ecosystem, a.Package.Name, r.Type, why))
 				if fix.v != nil {
 					fixes = append(fixes, fix)
 				}
@@ -219,6 +226,9 @@ const (
 	kindFixed
 )
 
+// kindName names event kinds as the OSV schema does.
+var kindName = map[int]string{kindIntroduced: "introduced", kindLastAffected: "last_affected", kindFixed: "fixed"}
+
 // bound is one parsed event boundary; v == nil is the "0" sentinel that
 // sorts before every version.
 type bound struct {
@@ -248,13 +258,13 @@ func (b bound) after(c bound) (bool, error) {
 // For an affected version it also returns the fixed event ending its
 // interval: the least closing event above the version, if it is a fixed
 // event.
-func (e *evaluation) inRange(r *osv.Range) (bool, bound, error) {
+func (e *evaluation) inRange(r *osv.Range) (bool, bound, string, error) {
 	if r.Type != osv.RangeSemver && r.Type != osv.RangeEcosystem {
-		return false, bound{}, nil // GIT (versions list only) or unknown
+		return false, bound{}, "", nil // GIT (versions list only) or unknown
 	}
 	cur, err := e.parsed(r.Type)
 	if err != nil {
-		return false, bound{}, err
+		return false, bound{}, "", err
 	}
 	var (
 		last, next          bound // greatest reached event, least unreached closing event
@@ -281,11 +291,11 @@ func (e *evaluation) inRange(r *osv.Range) (bool, bound, error) {
 			}
 			lv, err := e.parse(r.Type, ev.Limit)
 			if err != nil {
-				return false, bound{}, err
+				return false, bound{}, "", err
 			}
 			n, err := cur.Compare(lv)
 			if err != nil {
-				return false, bound{}, fmt.Errorf("comparing %q with limit %q: %w", e.version, ev.Limit, err)
+				return false, bound{}, "", fmt.Errorf("comparing %q with limit %q: %w", e.version, ev.Limit, err)
 			}
 			belowLimit = n < 0
 			continue
@@ -297,10 +307,10 @@ func (e *evaluation) inRange(r *osv.Range) (bool, bound, error) {
 			n = 1
 		} else {
 			if b.v, err = e.parse(r.Type, b.s); err != nil {
-				return false, bound{}, err
+				return false, bound{}, "", err
 			}
 			if n, err = cur.Compare(b.v); err != nil {
-				return false, bound{}, fmt.Errorf("comparing %q with %q: %w", e.version, b.s, err)
+				return false, bound{}, "", fmt.Errorf("comparing %q with %q: %w", e.version, b.s, err)
 			}
 		}
 		reached := n > 0 || n == 0 && b.kind != kindLastAffected
@@ -308,7 +318,7 @@ func (e *evaluation) inRange(r *osv.Range) (bool, bound, error) {
 			if !haveLast {
 				last, haveLast = b, true
 			} else if later, err := b.after(last); err != nil {
-				return false, bound{}, err
+				return false, bound{}, "", err
 			} else if later {
 				last = b
 			}
@@ -321,21 +331,30 @@ func (e *evaluation) inRange(r *osv.Range) (bool, bound, error) {
 		if !haveNext {
 			next, haveNext = b, true
 		} else if later, err := next.after(b); err != nil {
-			return false, bound{}, err
+			return false, bound{}, "", err
 		} else if later {
 			next = b
 		}
 	}
 	if limited && !belowLimit {
-		return false, bound{}, nil
+		return false, bound{}, "", nil
 	}
 	if !haveLast || last.kind != kindIntroduced {
-		return false, bound{}, nil
+		return false, bound{}, "", nil
+	}
+	why := "introduced " + last.s
+	if haveNext {
+		why += ", " + kindName[next.kind] + " " + next.s
+	} else {
+		why += ", no fix"
+	}
+	if limited {
+		why += " (below a limit event)"
 	}
 	if haveNext && next.kind == kindFixed {
-		return true, next, nil
+		return true, next, why, nil
 	}
-	return true, bound{}, nil
+	return true, bound{}, why, nil
 }
 
 // sortFixes orders fixed versions by their version ordering and drops

@@ -495,12 +495,13 @@ func TestEvaluateFixedAcrossEntries(t *testing.T) {
 	// introduced 0, fixed 3.15.0; only the PyPI entry applies to PyPI.
 	v := load(t, "GHSA-77rm-9x9h-xj3g")
 	got := Evaluate(v, "PyPI", nameIs("protobuf"), "3.14.0")
-	want := Result{Affected: true, Fixed: []string{"3.15.0"}}
+	want := Result{Affected: true, Fixed: []string{"3.15.0"}, Matched: []string{`PyPI "protobuf": versions list has 3.14.0`, `PyPI "protobuf": ECOSYSTEM range introduced 0, fixed 3.15.0`}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Evaluate mismatch (-want +got):\n%s", diff)
 	}
 	// Packagist versions carry a "v" and an "RC" suffix in this record.
 	got = Evaluate(v, "Packagist", nameIs("google/protobuf"), "v3.10.0RC1")
+	want.Matched = []string{`Packagist "google/protobuf": versions list has v3.10.0RC1`, `Packagist "google/protobuf": ECOSYSTEM range introduced 0, fixed 3.15.0`}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Packagist: Evaluate mismatch (-want +got):\n%s", diff)
 	}

@@ -13,6 +13,8 @@ type Hit struct {
 	Vuln   *osv.Vulnerability
 	Source string   // label of the database the record came from, e.g. "OSV"
 	Fixed  []string // Result.Fixed of the evaluation
+	// Matched is Result.Matched of the evaluation: why the record matched.
+	Matched []string
 }
 
 // Finding is one vulnerability of one component: the hits whose records
@@ -35,6 +37,10 @@ type Finding struct {
 	// Sources are the source labels of the hits, sorted, without
 	// duplicates.
 	Sources []string
+	// Matched says why each record matched, "ID: reason", in record
+	// order; a record from a source that does not say (OSS Index) has
+	// no line.
+	Matched []string
 }
 
 // idClass ranks ID prefixes for the representative ID: CVE IDs are the
@@ -123,6 +129,9 @@ func Merge(hits []Hit) []Finding {
 			}
 			f.IDs = append(f.IDs, h.Vuln.IDs()...)
 			f.Fixed = append(f.Fixed, h.Fixed...)
+			for _, m := range h.Matched {
+				f.Matched = append(f.Matched, h.Vuln.ID+": "+m)
+			}
 			if h.Source != "" {
 				f.Sources = append(f.Sources, h.Source)
 			}
@@ -133,6 +142,7 @@ func Merge(hits []Hit) []Finding {
 		f.IDs = slices.DeleteFunc(f.IDs, func(s string) bool { return s == "" })
 		f.Fixed = sortedUnique(f.Fixed, compareNatural)
 		f.Sources = sortedUnique(f.Sources, strings.Compare)
+		f.Matched = slices.Compact(f.Matched)
 		out = append(out, f)
 	}
 	slices.SortFunc(out, func(a, b Finding) int { return strings.Compare(a.ID, b.ID) })

@@ -65,6 +65,9 @@ type ComponentResult struct {
 	// component (malformed PURL, unparsable version, ...). A component
 	// with errors is never reported as clean.
 	Errors []string
+	// Upgrade is what to upgrade to, for a component with findings (see
+	// Advise); nil when nothing is known.
+	Upgrade *Upgrade
 
 	hits []Hit // before merging, kept so other sources can merge in
 }
@@ -212,6 +215,9 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 			return nil, err
 		}
 	}
+	for i := range out {
+		out[i].Upgrade = Advise(&out[i], nil)
+	}
 	return out, nil
 }
 
@@ -355,7 +361,7 @@ func (s *Scanner) evaluate(r *ComponentResult, key store.PackageKey, advs []stor
 			continue
 		}
 		if res.Affected {
-			hits = append(hits, Hit{Vuln: v, Source: source, Fixed: res.Fixed})
+			hits = append(hits, Hit{Vuln: v, Source: source, Fixed: res.Fixed, Matched: res.Matched})
 		}
 	}
 	r.hits = hits

@@ -3,9 +3,12 @@ package match
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/vulngate/vulngate/internal/osv"
 	"github.com/vulngate/vulngate/internal/purl"
@@ -91,5 +94,46 @@ func TestScanVersionValidity(t *testing.T) {
 		case want.err != "" && (len(r.Errors) != 1 || !strings.Contains(r.Errors[0], want.err)):
 			t.Errorf("%s: errors %q, want exactly one containing %q", r.Input, r.Errors, want.err)
 		}
+	}
+}
+
+func TestAdviseUpgrade(t *testing.T) {
+	m := memAdvisories{}
+	m.add(t, "GHSA-lodash-1", named(record("npm", osv.RangeSemver, nil, osv.Event{Introduced: "0"}, osv.Event{Fixed: "4.17.21"}), "lodash"))
+	m.add(t, "GHSA-lodash-2", named(record("npm", osv.RangeSemver, nil, osv.Event{Introduced: "0"}, osv.Event{Fixed: "4.17.12"}), "lodash"))
+	// A regression: fixed in 1.2.0, reintroduced in 1.3.0, fixed in 1.3.5;
+	// another advisory is fixed in 1.3.0. Only 1.3.5 fixes both.
+	a := named(record("PyPI", osv.RangeEcosystem, nil, osv.Event{Introduced: "0"}, osv.Event{Fixed: "1.2.0"}, osv.Event{Introduced: "1.3.0"}, osv.Event{Fixed: "1.3.5"}), "pkg-a")
+	m.add(t, "PYSEC-A", a)
+	m.add(t, "PYSEC-B", named(record("PyPI", osv.RangeEcosystem, nil, osv.Event{Introduced: "0"}, osv.Event{Fixed: "1.3.0"}), "pkg-a"))
+	m.add(t, "PYSEC-C", named(record("PyPI", osv.RangeEcosystem, nil, osv.Event{Introduced: "0"}), "pkg-b"))
+	m.add(t, "PYSEC-D", named(record("PyPI", osv.RangeEcosystem, nil, osv.Event{Introduced: "0"}, osv.Event{Fixed: "2.0.0"}), "pkg-b"))
+	res, err := NewScanner(m, nil).Scan(context.Background(), []Component{
+		{Input: "pkg:npm/lodash@4.17.11"},
+		{Input: "pkg:pypi/pkg-a@1.1.0"},
+		{Input: "pkg:pypi/pkg-b@1.0.0"},
+		{Input: "pkg:npm/lodash@4.17.21"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []*Upgrade{
+		{Version: "4.17.21", Step: "patch", Fixes: 2, From: "advisories"},
+		{Version: "1.3.5", Step: "minor", Fixes: 2, From: "advisories"},
+		{Version: "2.0.0", Step: "major", Fixes: 1, Unfixed: []string{"PYSEC-C"}, From: "advisories"},
+		nil,
+	} {
+		if diff := cmp.Diff(want, res[i].Upgrade); diff != "" {
+			t.Errorf("%s: upgrade (-want +got):\n%s", res[i].Input, diff)
+		}
+	}
+	// Why each finding matched: the range and its bounding events.
+	f := res[1].Findings
+	if len(f) != 2 || !slices.Equal(f[0].Matched, []string{`PYSEC-A: PyPI "pkg-a": ECOSYSTEM range introduced 0, fixed 1.2.0`}) {
+		t.Errorf("pkg-a findings matched: %+v", f)
+	}
+	// With the versions an upstream publishes, the nearest published one.
+	if u := Advise(&res[1], []string{"1.0.0", "1.3.4", "1.3.6", "2.0.0"}); u == nil || u.Version != "1.3.6" || u.From != "published" {
+		t.Errorf("Advise with published versions = %+v, want 1.3.6", u)
 	}
 }

@@ -1,7 +1,6 @@
 package project
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vulngate/vulngate/internal/assess"
+	"github.com/vulngate/vulngate/internal/inventory"
 	"github.com/vulngate/vulngate/internal/match"
 	"github.com/vulngate/vulngate/internal/osv"
 	"github.com/vulngate/vulngate/internal/purl"
@@ -18,18 +18,24 @@ import (
 	"github.com/vulngate/vulngate/internal/store"
 )
 
-// ReadComponents reads an uploaded file with the SBOM readers of
-// internal/sbom (every format they support: CycloneDX JSON/XML, SPDX, PURL
-// lists, and what they learn later). name is the file name, for messages
-// and format hints. It is the one place uploads read input.
+// ReadComponents reads an uploaded file through internal/inventory, the
+// reader every input of vulngate shares: SBOMs (CycloneDX JSON/XML, SPDX,
+// PURL lists), lockfiles, manifests and OS package databases, recognised
+// by name then content. name is the file name, for messages and format
+// hints; format is the kind read. It is the one place uploads read input;
+// third-party parsers run under inventory's panic guards.
 func ReadComponents(data []byte, name string) (comps []sbom.Component, format string, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			comps, format, err = nil, "", fmt.Errorf("%s: the document could not be read: %v", name, r)
-		}
-	}()
-	cs, f, err := sbom.Read(bytes.NewReader(data), name)
-	return cs, string(f), err
+	res, err := inventory.ReadBytes(context.Background(), name, data, inventory.Options{})
+	if err != nil {
+		return nil, "", err
+	}
+	for _, c := range res.Components {
+		comps = append(comps, sbom.Component{Name: c.Name, Version: c.Version, PURL: c.PURL, BOMRef: c.BOMRef, Path: c.Path, Line: c.Line, Err: c.Err})
+	}
+	if len(res.Files) > 0 {
+		format = string(res.Files[0].Kind)
+	}
+	return comps, format, nil
 }
 
 // UploadRequest is one SBOM upload.
@@ -98,7 +104,7 @@ func (s *Service) Upload(ctx context.Context, req UploadRequest) (UploadResult, 
 		if dp, ok := paths[c.BOMRef]; ok && c.BOMRef != "" {
 			p = dp
 		}
-		mcs[i] = match.Component{Input: c.PURL, Name: c.Name, Version: c.Version, BOMRef: c.BOMRef, Path: p}
+		mcs[i] = match.Component{Input: c.PURL, Name: c.Name, Version: c.Version, BOMRef: c.BOMRef, Path: p, InputError: c.Err}
 	}
 	sc, err := s.scan(ctx)
 	if err != nil {

@@ -44,6 +44,7 @@ type jsonComponent struct {
 	// where the input says which.
 	Location     *jsonLocation `json:"location,omitempty"`
 	Relationship string        `json:"relationship,omitempty"`
+	Upgrade      *jsonUpgrade  `json:"upgrade,omitempty"`
 }
 
 // jsonLocation is a component's source location.
@@ -95,6 +96,18 @@ type jsonFinding struct {
 	// CRITICAL); MaliciousID is the record that says so.
 	Malicious   bool   `json:"malicious,omitempty"`
 	MaliciousID string `json:"malicious_id,omitempty"`
+	// Matched says why each record matched: "ID: ecosystem "name":
+	// TYPE range introduced X, fixed Y" or "...: versions list has V".
+	Matched []string `json:"matched,omitempty"`
+}
+
+// jsonUpgrade is what to upgrade a vulnerable component to.
+type jsonUpgrade struct {
+	Version string   `json:"version,omitempty"` // nearest version fixing every fixable finding
+	Step    string   `json:"step,omitempty"`    // patch, minor, major
+	Fixes   int      `json:"fixes"`             // findings that version fixes
+	Unfixed []string `json:"unfixed,omitempty"` // findings no known version fixes
+	From    string   `json:"from"`              // advisories (fixed events) or published (upstream versions)
 }
 
 type jsonSeverity struct {
@@ -141,6 +154,9 @@ func writeJSON(w io.Writer, results []match.ComponentResult, meta Meta) error {
 		if r.File != "" {
 			c.Location = &jsonLocation{File: r.File, Line: r.Line}
 		}
+		if u := r.Upgrade; u != nil {
+			c.Upgrade = &jsonUpgrade{Version: u.Version, Step: u.Step, Fixes: u.Fixes, Unfixed: u.Unfixed, From: u.From}
+		}
 		for fi, f := range r.Findings {
 			var recs []string
 			for _, v := range f.Records {
@@ -156,6 +172,7 @@ func writeJSON(w io.Writer, results []match.ComponentResult, meta Meta) error {
 				Sources:       nonNil(f.Sources),
 				Malicious:     f.Malicious,
 				MaliciousID:   f.MaliciousID,
+				Matched:       f.Matched,
 				Severity: jsonSeverity{
 					Score:  f.Severity.Score,
 					Rating: string(f.Severity.Rating),

@@ -120,6 +120,16 @@ func writeSARIF(w io.Writer, results []match.ComponentResult, meta Meta) error {
 			if len(f.Fixed) > 0 {
 				msg += "; fixed in " + strings.Join(f.Fixed, ", ")
 			}
+			if u := r.Upgrade; u != nil && u.Version != "" {
+				msg += "; upgrade to " + u.Version
+				if u.Step != "" {
+					msg += " (" + u.Step + ")"
+				}
+				msg += " to fix " + plural(u.Fixes, "finding") + " of this component"
+			}
+			if len(f.Matched) > 0 {
+				msg += ". Matched: " + strings.Join(f.Matched, "; ")
+			}
 			res := sarifResult{RuleID: f.ID, Level: lvl, Message: sarifText{Text: msg}}
 			if r.File != "" {
 				// The file the component was read from, and its line.
@@ -141,4 +151,11 @@ func writeSARIF(w io.Writer, results []match.ComponentResult, meta Meta) error {
 		Version: "2.1.0",
 		Runs:    []sarifRun{run},
 	})
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

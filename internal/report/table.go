@@ -53,6 +53,21 @@ func writeTable(w io.Writer, results []match.ComponentResult, meta Meta) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	// Upgrade advice (issue 14), one line per vulnerable component; the
+	// table's owner folds it into the new layout.
+	for _, r := range results {
+		if u := r.Upgrade; u != nil && u.Version != "" {
+			name := orInput(r.Package.Name, r.Input)
+			line := fmt.Sprintf("upgrade: %s %s -> %s", sanitize(name), sanitize(r.Version), sanitize(u.Version))
+			if u.Step != "" {
+				line += " (" + u.Step + ")"
+			}
+			if len(u.Unfixed) > 0 {
+				line += fmt.Sprintf("; no fix known for %s", sanitize(strings.Join(u.Unfixed, ", ")))
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
 	s := Summarize(results)
 	_, err := fmt.Fprintf(w, "\n%d components scanned: %d vulnerable, %d findings (%d malicious, %d critical, %d high, %d medium, %d low, %d unknown), %d with errors\n",
 		s.Components, s.Vulnerable, s.Findings, s.Malicious, s.ByRating["CRITICAL"], s.ByRating["HIGH"], s.ByRating["MEDIUM"], s.ByRating["LOW"], s.ByRating["UNKNOWN"], s.WithErrors)

@@ -174,12 +174,18 @@ func ReadBytes(data []byte, name string) (*Document, error) {
 	return d, nil
 }
 
-// guard runs a third-party parser, turning a panic into an error: no
-// input may crash the process.
-func guard(parser string, f func() error) (err error) {
+// guard runs a third-party parser, turning a panic into an error.
+func guard(parser string, f func() error) error {
+	return Guard("the "+parser+" parser", f)
+}
+
+// Guard runs third-party parsing code (what names it, e.g. "the SPDX JSON
+// parser"), turning a panic into an error: no input may crash the
+// process.
+func Guard(what string, f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("the %s parser failed on this input (%v); the file is malformed or uses a construct the parser cannot handle", parser, r)
+			err = fmt.Errorf("%s failed on this input (%v); the file is malformed or uses a construct it cannot handle", what, r)
 		}
 	}()
 	return f()

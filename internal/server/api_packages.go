@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/vulngate/vulngate/internal/assess"
 	"github.com/vulngate/vulngate/internal/auth"
+	"github.com/vulngate/vulngate/internal/inventory"
 	"github.com/vulngate/vulngate/internal/match"
 	"github.com/vulngate/vulngate/internal/osv"
 	"github.com/vulngate/vulngate/internal/report"
@@ -16,7 +20,7 @@ import (
 )
 
 // packageRoutes: one package's findings and decision, and scans of PURL
-// lists.
+// lists and of uploaded SBOMs, lockfiles and OS package databases.
 func (s *Server) packageRoutes() []route {
 	return []route{
 		s.api("GET /api/v1/packages", auth.Viewer, s.apiPackage),
@@ -93,6 +97,18 @@ type findingOut struct {
 	Malicious   bool   `json:"malicious"`
 	MaliciousID string `json:"malicious_id,omitempty"`
 	Builtin     string `json:"builtin,omitempty"`
+	// Matched says why each record matched (range and events, or the
+	// versions-list entry).
+	Matched []string `json:"matched"`
+}
+
+// upgradeOut is what to upgrade the package to (match.Upgrade).
+type upgradeOut struct {
+	Version string   `json:"version,omitempty"`
+	Step    string   `json:"step,omitempty"`
+	Fixes   int      `json:"fixes"`
+	Unfixed []string `json:"unfixed"`
+	From    string   `json:"from"`
 }
 
 type packageOut struct {
@@ -104,6 +120,7 @@ type packageOut struct {
 	Findings  []findingOut `json:"findings"`
 	Errors    []string     `json:"errors"`
 	Decision  decisionOut  `json:"decision"`
+	Upgrade   *upgradeOut  `json:"upgrade"`
 }
 
 // decisionOut is whether the package may be used in the scope: allow,
@@ -137,6 +154,9 @@ func (s *Server) packageFindings(r *http.Request, p, scope string) (packageOut, 
 	}
 	c := res[0]
 	out := packageOut{PURL: p, Ecosystem: c.Package.Ecosystem, Name: c.Package.Name, Version: c.Package.Version, Scope: scope, Findings: []findingOut{}, Errors: nonNilS(c.Errors)}
+	if u := c.Upgrade; u != nil {
+		out.Upgrade = &upgradeOut{Version: u.Version, Step: u.Step, Fixes: u.Fixes, Unfixed: nonNilS(u.Unfixed), From: u.From}
+	}
 	ds, err := s.assess.Evaluate(r.Context(), scope, res)
 	if err != nil {
 		return packageOut{}, err
@@ -161,7 +181,7 @@ func (s *Server) packageFindings(r *http.Request, p, scope string) (packageOut, 
 		}
 		fo := findingOut{ID: f.ID, Aliases: nonNilS(aliases), Summary: f.Summary, Severity: report.SeverityLabel(f),
 			Score: f.Severity.Score, Vector: f.Severity.Vector, Fixed: nonNilS(f.Fixed), Sources: nonNilS(f.Sources),
-			Malicious: f.Malicious, MaliciousID: f.MaliciousID}
+			Malicious: f.Malicious, MaliciousID: f.MaliciousID, Matched: nonNilS(f.Matched)}
 		if i < len(d.Findings) {
 			v := d.Findings[i]
 			fo.Effect = string(v.Effect)
@@ -196,27 +216,93 @@ type scanRequest struct {
 
 const maxScanPURLs = 10000
 
-// apiScan scans a PURL list: JSON {"purls": [...]} or text/plain with one
-// PURL per line. The answer is the vulngate.scan/v1 document.
+// maxScanComponents bounds what one uploaded file may hold.
+const maxScanComponents = 50000
+
+// apiScan scans a PURL list (JSON {"purls": [...]}, or text/plain with
+// one PURL per line) or any file vulngate reads (an SBOM, a lockfile, a
+// manifest, an OS package database: the body, read through
+// internal/inventory, with ?name=FILENAME to recognise it by name and
+// ?type=KIND to force its kind). The answer is the vulngate.scan/v1
+// document.
 func (s *Server) apiScan(r *http.Request) (any, error) {
-	var purls []string
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
-		sc := bufio.NewScanner(r.Body)
-		for sc.Scan() {
-			if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
-				purls = append(purls, l)
-			}
-		}
-		if err := sc.Err(); err != nil {
+	q := r.URL.Query()
+	name, kind := strings.TrimSpace(q.Get("name")), strings.TrimSpace(q.Get("type"))
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, errStatus(http.StatusBadRequest, "request body: %v", err)
+	}
+	ct := r.Header.Get("Content-Type")
+	var comps []match.Component
+	input := "api"
+	switch {
+	case name == "" && kind == "" && strings.HasPrefix(ct, "text/plain"):
+		comps, err = purlLines(body)
+	case name == "" && kind == "" && isPURLRequest(body):
+		var req scanRequest
+		if err := json.Unmarshal(body, &req); err != nil {
 			return nil, errStatus(http.StatusBadRequest, "request body: %v", err)
 		}
-	} else {
-		var req scanRequest
-		if err := decode(r, &req); err != nil {
-			return nil, err
+		comps, err = purlComponents(req.PURLs)
+	default:
+		var res *inventory.Result
+		res, err = inventory.ReadBytes(r.Context(), path.Base(name), body, inventory.Options{Kind: kind})
+		if err != nil {
+			return nil, errStatus(http.StatusBadRequest, "%v", err)
 		}
-		purls = req.PURLs
+		if len(res.Components) > maxScanComponents {
+			return nil, errStatus(http.StatusRequestEntityTooLarge, "the file holds %d components, at most %d per request", len(res.Components), maxScanComponents)
+		}
+		comps = inventory.ToScan(res.Components)
+		if name != "" {
+			input = path.Base(name)
+		}
 	}
+	if err != nil {
+		return nil, err
+	}
+	sc, sources, err := s.scanner(r)
+	if err != nil {
+		return nil, err
+	}
+	res, err := sc.Scan(r.Context(), comps)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := report.Write(&buf, report.JSON, res, report.Meta{Tool: "vulngate", Version: s.opts.Version, Inputs: []string{input}, Sources: sources}); err != nil {
+		return nil, err
+	}
+	return answer{raw: buf.Bytes(), contentType: "application/json"}, nil
+}
+
+// isPURLRequest reports whether a JSON body is the {"purls": [...]} form.
+func isPURLRequest(body []byte) bool {
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(body, &probe) != nil {
+		return !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) // not JSON at all: decode reports it
+	}
+	_, ok := probe["purls"]
+	return ok || len(probe) == 0
+}
+
+// purlLines reads a text/plain PURL list.
+func purlLines(body []byte) ([]match.Component, error) {
+	var purls []string
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
+			purls = append(purls, l)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, errStatus(http.StatusBadRequest, "request body: %v", err)
+	}
+	return purlComponents(purls)
+}
+
+// purlComponents validates the PURLs of a scan request.
+func purlComponents(purls []string) ([]match.Component, error) {
 	if len(purls) == 0 {
 		return nil, errStatus(http.StatusBadRequest, "purls: give at least one package URL")
 	}
@@ -230,17 +316,5 @@ func (s *Server) apiScan(r *http.Request) (any, error) {
 		}
 		comps = append(comps, match.Component{Input: p})
 	}
-	sc, sources, err := s.scanner(r)
-	if err != nil {
-		return nil, err
-	}
-	res, err := sc.Scan(r.Context(), comps)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := report.Write(&buf, report.JSON, res, report.Meta{Tool: "vulngate", Version: s.opts.Version, Inputs: []string{"api"}, Sources: sources}); err != nil {
-		return nil, err
-	}
-	return answer{raw: buf.Bytes(), contentType: "application/json"}, nil
+	return comps, nil
 }

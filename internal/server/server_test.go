@@ -126,6 +126,21 @@ func (e *testEnv) do(role auth.Role, method, path string, body any) resp {
 	return resp{status: res.StatusCode, header: res.Header, body: b}
 }
 
+// raw sends a request as role with a body of the given content type.
+func (e *testEnv) raw(role auth.Role, method, path, contentType, body string) resp {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.http.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+e.keys[role])
+	res, err := e.http.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{status: res.StatusCode, header: res.Header, body: b}
+}
+
 func wantStatus(t *testing.T, r resp, want int) {
 	t.Helper()
 	if r.status != want {
@@ -625,6 +640,38 @@ func TestMirrorAndBrowse(t *testing.T) {
 	}
 	wantProblem(t, e.do(auth.Viewer, "POST", "/api/v1/scan", scanRequest{PURLs: []string{"django"}}), 400, `purls[0] "django"`)
 	wantProblem(t, e.do(auth.Viewer, "POST", "/api/v1/scan", scanRequest{}), 400, "at least one")
+	// Any file vulngate reads goes through the same reader as the CLI: a
+	// go.mod by its name, or by a forced type; the go line is the stdlib.
+	gomod := "module example.com/app\n\ngo 1.16\n\nrequire github.com/pkg/errors v0.9.1\n"
+	for _, q := range []string{"?name=go.mod", "?type=go.mod"} {
+		res = e.raw(auth.Viewer, "POST", "/api/v1/scan"+q, "application/octet-stream", gomod)
+		wantStatus(t, res, 200)
+		var up struct {
+			Components []struct {
+				PURL         string
+				Relationship string
+				Location     struct {
+					File string
+					Line int
+				}
+				Upgrade  *struct{ Version, Step string }
+				Findings []struct {
+					ID      string
+					Matched []string
+				}
+			}
+		}
+		res.json(t, &up)
+		if len(up.Components) != 2 || up.Components[0].PURL != "pkg:golang/stdlib@1.16" || len(up.Components[0].Findings) == 0 ||
+			up.Components[0].Location.Line != 3 || up.Components[1].Relationship != "direct" {
+			t.Fatalf("scan of a go.mod (%s): %s", q, res.body)
+		}
+		if u := up.Components[0].Upgrade; u == nil || u.Version == "" || len(up.Components[0].Findings[0].Matched) == 0 {
+			t.Fatalf("scan of a go.mod (%s): no upgrade or matched range: %s", q, res.body)
+		}
+	}
+	wantProblem(t, e.raw(auth.Viewer, "POST", "/api/v1/scan?name=Cargo.lock", "application/octet-stream", "[[package]]\nname = 1\n"), 400, "Cargo.lock: not a valid Cargo.lock")
+	wantProblem(t, e.raw(auth.Viewer, "POST", "/api/v1/scan?type=nosuch", "application/octet-stream", gomod), 400, `unknown input type "nosuch"`)
 
 	// A second mirror run is incremental and leaves the index as it was.
 	e.do(auth.Admin, "POST", "/api/v1/jobs/osv-mirror/runs", nil).json(t, &run)
