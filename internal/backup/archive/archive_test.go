@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"testing"
 
@@ -58,5 +59,24 @@ func TestConvert(t *testing.T) {
 		if (err == nil) != tc.ok || !cmp.Equal(got, tc.want) {
 			t.Errorf("Convert(%s, %#v) = %#v, %v; want %#v ok=%v", tc.k, tc.in, got, err, tc.want, tc.ok)
 		}
+	}
+}
+
+// The unescaped fast path and encoding/json agree on every string.
+func TestDecodeStrings(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"uote`, `back\slash`, "line\nbreak", "tab\t", "\u2028", "\x7f", "é ü 🚨", "<>&", "/slash/", "\xff"} {
+		b, _ := json.Marshal(EncodeValue(s))
+		got, err := decodeValue(Text, b)
+		if err != nil || got != s {
+			t.Errorf("text %q: got %q, %v (encoded %s)", s, got, err, b)
+		}
+		bb, _ := json.Marshal([]byte(s))
+		gotb, err := decodeValue(Blob, bb)
+		if err != nil || !bytes.Equal(gotb.([]byte), []byte(s)) {
+			t.Errorf("blob %q: got %q, %v", s, gotb, err)
+		}
+	}
+	if _, err := decodeValue(Blob, json.RawMessage(`"not base64!"`)); err == nil {
+		t.Error("bad base64 accepted")
 	}
 }

@@ -155,12 +155,23 @@ func decodeValue(k Kind, raw json.RawMessage) (any, error) {
 			}
 			return string(b), nil
 		}
+		if body, ok := plainString(raw); ok {
+			return string(body), nil
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, fmt.Errorf("want a string, got %.40s", raw)
 		}
 		return s, nil
 	case Blob:
+		if body, ok := plainString(raw); ok {
+			b := make([]byte, base64.StdEncoding.DecodedLen(len(body)))
+			n, err := base64.StdEncoding.Decode(b, body)
+			if err != nil {
+				return nil, fmt.Errorf("want base64 data: %v", err)
+			}
+			return b[:n], nil
+		}
 		var b []byte
 		if err := json.Unmarshal(raw, &b); err != nil {
 			return nil, fmt.Errorf("want base64 data, got %.40s", raw)
@@ -177,4 +188,20 @@ func decodeValue(k Kind, raw json.RawMessage) (any, error) {
 		return b, nil
 	}
 	return nil, fmt.Errorf("unknown column kind %q", k)
+}
+
+// plainString returns the body of a JSON string that needs no unescaping
+// (no backslash, no control character, valid UTF-8), as most values are;
+// others go through encoding/json.
+func plainString(raw json.RawMessage) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return nil, false
+	}
+	body := raw[1 : len(raw)-1]
+	for _, c := range body {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return nil, false
+		}
+	}
+	return body, utf8.Valid(body)
 }
