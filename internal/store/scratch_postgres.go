@@ -191,7 +191,15 @@ func (sc *Scratch) installPG(ctx context.Context, mustBeEmpty []string) error {
 	if err := resetSequences(ctx, tx); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	// Freshly written rows have no planner statistics until autovacuum
+	// gets to them (see Import.Commit); best effort, the data is in.
+	for _, t := range from {
+		tgt.db.ExecContext(ctx, `ANALYZE `+quoteIdent(t.Name))
+	}
+	return nil
 }
 
 func (sc *Scratch) discardPG() {
