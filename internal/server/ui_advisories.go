@@ -49,7 +49,12 @@ func (s *Server) uiDashboard(w http.ResponseWriter, r *http.Request) {
 		s.uiFail(w, r, err, nil)
 		return
 	}
-	s.render(w, r, http.StatusOK, "dashboard", "Dashboard", map[string]any{"Stats": st, "Bars": bars, "ChartHeight": len(severities) * 28, "Malicious": mal}, "")
+	pf, err := s.portfolioDashboard(r.Context())
+	if err != nil {
+		s.uiFail(w, r, err, nil)
+		return
+	}
+	s.render(w, r, http.StatusOK, "dashboard", "Dashboard", map[string]any{"Stats": st, "Bars": bars, "ChartHeight": len(severities) * 28, "Malicious": mal, "Portfolio": pf}, "")
 }
 
 func (s *Server) uiVulns(w http.ResponseWriter, r *http.Request) {
