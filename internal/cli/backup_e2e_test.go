@@ -1,11 +1,16 @@
 package cli
 
 import (
+	"bufio"
+	"database/sql"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/vulngate/vulngate/internal/testutil/corpus"
 	"github.com/vulngate/vulngate/internal/testutil/pgtest"
 )
 
@@ -72,4 +77,85 @@ func TestBackupRestoreMigrateCommands(t *testing.T) {
 	if _, _, err := run(t, "--data-dir", data, "migrate", "--to", data); err == nil {
 		t.Fatal("migrating a store onto itself succeeded")
 	}
+}
+
+// TestRestoreKilledChangesNothing SIGKILLs "vulngate restore --force" while
+// it loads, on SQLite and PostgreSQL: the target keeps its data, and the
+// next restore removes the dead one's scratch and succeeds.
+func TestRestoreKilledChangesNothing(t *testing.T) {
+	t.Setenv("VULNGATE_USER", "alice")
+	src := mirrored(t, "Go,npm,PyPI")
+	file := filepath.Join(t.TempDir(), "b.zip")
+	mustRun(t, "--data-dir", src, "--log-level", "warn", "backup", file)
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			data := t.TempDir()
+			storeArgs := []string{"--data-dir", data}
+			if engine == "postgres" {
+				storeArgs = append(storeArgs, "--database-url", pgtest.DSN(t))
+			}
+			cli := func(args ...string) string { return mustRun(t, append(append([]string{}, storeArgs...), args...)...) }
+			cli("--log-level", "warn", "mirror", "--base-url", "file://"+corpus.Dir(t), "--ecosystems", "crates.io")
+			cli("assess", "set", "RUSTSEC-2016-0001", "--type", "Blocked", "--comment", "the target's own")
+
+			cmd := exec.Command(os.Args[0], append(append([]string{}, storeArgs...), "--log-format", "json", "restore", "--force", file)...)
+			cmd.Env = append(os.Environ(), "VULNGATE_TEST_AS_CLI=1")
+			stderr, _ := cmd.StderrPipe()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			loading := make(chan struct{})
+			go func() {
+				sc := bufio.NewScanner(stderr)
+				once := false
+				for sc.Scan() {
+					if !once && strings.Contains(sc.Text(), "table restored") {
+						once = true
+						close(loading)
+					}
+				}
+			}()
+			select {
+			case <-loading:
+			case <-time.After(60 * time.Second):
+				cmd.Process.Kill()
+				t.Fatal("the restore never started loading")
+			}
+			cmd.Process.Kill()
+			if err := cmd.Wait(); err == nil {
+				t.Fatal("the restore finished before it could be killed")
+			}
+			if out := cli("assess", "list"); !strings.Contains(out, "the target's own") {
+				t.Fatalf("the target lost its data:\n%s", out)
+			}
+			if n := scratches(t, data, storeArgs); n == 0 {
+				t.Error("the killed restore left no scratch to clean up; the test no longer covers that")
+			}
+			cli("--log-level", "warn", "restore", "--force", file)
+			if out := cli("assess", "list"); strings.Contains(out, "the target's own") {
+				t.Fatalf("the second restore did not replace the data:\n%s", out)
+			}
+			if n := scratches(t, data, storeArgs); n != 0 {
+				t.Errorf("%d scratch databases left behind", n)
+			}
+		})
+	}
+}
+
+// scratches counts restore scratch files (SQLite) or schemas (PostgreSQL).
+func scratches(t *testing.T, data string, storeArgs []string) int {
+	if len(storeArgs) < 4 {
+		left, _ := filepath.Glob(filepath.Join(data, "vulngate.db.restore-*"))
+		return len(left)
+	}
+	db, err := sql.Open("pgx", storeArgs[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'vulngate\_restore\_%'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

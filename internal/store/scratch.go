@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -75,11 +76,13 @@ func (s *Store) Is(opts Options) bool {
 func NewScratch(ctx context.Context, target Options, version int64) (*Scratch, error) {
 	var b [6]byte
 	rand.Read(b[:])
-	suffix := hex.EncodeToString(b[:])
+	// The name carries the process ID, so that the scratch of a restore
+	// that was killed can be told from one in progress and removed.
+	suffix := fmt.Sprintf("%d_%s", os.Getpid(), hex.EncodeToString(b[:]))
 	var sc *Scratch
 	var err error
 	if target.DSN != "" {
-		sc, err = newPGScratch(ctx, target, "vulngate_restore_"+suffix)
+		sc, err = newPGScratch(ctx, target, scratchPrefix+suffix)
 	} else {
 		sc, err = newSQLiteScratch(target, suffix)
 	}
@@ -100,6 +103,7 @@ func newSQLiteScratch(target Options, suffix string) (*Scratch, error) {
 	if err := os.MkdirAll(target.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	removeDeadScratches(target.DataDir)
 	path := filepath.Join(target.DataDir, DBFile+".restore-"+suffix)
 	// No journal and no syncs while loading: a scratch that fails is
 	// deleted; the finished file is synced before it is renamed. Foreign
@@ -110,6 +114,23 @@ func newSQLiteScratch(target Options, suffix string) (*Scratch, error) {
 	}
 	db.SetMaxOpenConns(1)
 	return &Scratch{dialect: SQLite, target: target, db: db, path: path}, nil
+}
+
+// scratchPrefix starts the names of PostgreSQL scratch schemas.
+const scratchPrefix = "vulngate_restore_"
+
+// removeDeadScratches deletes the scratch files of restores whose process
+// no longer runs (killed, or the machine stopped).
+func removeDeadScratches(dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, DBFile+".restore-*"))
+	for _, f := range files {
+		rest := strings.TrimPrefix(filepath.Base(f), DBFile+".restore-")
+		pid, err := strconv.Atoi(rest[:max(0, strings.IndexByte(rest, '_'))])
+		if err != nil || pid == os.Getpid() || processAlive(pid) {
+			continue
+		}
+		os.Remove(f)
+	}
 }
 
 // Dialect is the scratch's engine.

@@ -28,14 +28,42 @@ func newPGScratch(ctx context.Context, target Options, schema string) (*Scratch,
 	if err := admin.PingContext(pctx); err != nil {
 		return nil, fmt.Errorf("store: connect to PostgreSQL %s: %w", redactDSN(target.DSN), err)
 	}
+	dropDeadScratches(ctx, admin)
 	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+quoteIdent(schema)); err != nil {
 		return nil, fmt.Errorf("store: creating the restore's scratch schema in %s: %w", redactDSN(target.DSN), err)
+	}
+	// The owner (host:pid) tells a later restore whether this one died.
+	if _, err := admin.ExecContext(ctx, `COMMENT ON SCHEMA `+quoteIdent(schema)+` IS `+quoteLiteral(processOwner())); err != nil {
+		admin.ExecContext(ctx, `DROP SCHEMA `+quoteIdent(schema))
+		return nil, err
 	}
 	cfg.RuntimeParams["search_path"] = schema
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(4)
 	return &Scratch{dialect: Postgres, target: target, db: db, schema: schema}, nil
 }
+
+// dropDeadScratches drops the scratch schemas of restores whose process
+// on this host no longer runs (best effort).
+func dropDeadScratches(ctx context.Context, db *sql.DB) {
+	rows, err := db.QueryContext(ctx, `SELECT nspname, COALESCE(obj_description(oid, 'pg_namespace'), '') FROM pg_namespace WHERE nspname LIKE 'vulngate\_restore\_%'`)
+	if err != nil {
+		return
+	}
+	var dead []string
+	for rows.Next() {
+		var name, owner string
+		if rows.Scan(&name, &owner) == nil && ownerDead(owner) {
+			dead = append(dead, name)
+		}
+	}
+	rows.Close()
+	for _, name := range dead {
+		db.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+quoteIdent(name)+` CASCADE`)
+	}
+}
+
+func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
 
 // copySource adapts a row function to pgx's COPY.
 type copySource struct {
