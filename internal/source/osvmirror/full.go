@@ -90,9 +90,10 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []byte // this worker's inflate buffer
 			for e := range jobs {
 				select {
-				case results <- readEntry(z, e, eco):
+				case results <- readEntry(z, e, eco, &buf):
 				case <-ctx.Done():
 					return
 				}
@@ -171,8 +172,10 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 	return rep
 }
 
-// readEntry reads and parses one zip entry.
-func readEntry(z *zipArchive, e zipEntry, eco string) entryResult {
+// readEntry reads and parses one zip entry. The record's JSON is inflated
+// into *buf, which is reused for the next entry: only the compressed bytes
+// are kept.
+func readEntry(z *zipArchive, e zipEntry, eco string, buf *[]byte) entryResult {
 	r := entryResult{name: e.name}
 	if reason := checkEntryName(e.name); reason != "" {
 		r.malformed = reason
@@ -186,7 +189,7 @@ func readEntry(z *zipArchive, e zipEntry, eco string) entryResult {
 		r.malformed = fmt.Sprintf("compression ratio %d:1 looks like a zip bomb", e.usize/e.csize)
 		return r
 	}
-	data, deflated, err := z.read(e, maxRecordSize)
+	data, deflated, err := z.read(e, maxRecordSize, buf)
 	switch {
 	case errors.Is(err, errTooLarge):
 		r.malformed = fmt.Sprintf("uncompressed size exceeds the %d byte limit", maxRecordSize)

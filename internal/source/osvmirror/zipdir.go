@@ -3,7 +3,6 @@ package osvmirror
 import (
 	"bufio"
 	"bytes"
-	"compress/flate"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // This file reads zip archives entry by entry from their central
@@ -219,8 +220,9 @@ func (e *zipEntry) applyZip64(extra []byte) {
 
 // read returns the entry's content and, for DEFLATE entries, its raw
 // compressed bytes; the CRC-32 is verified. Content over limit bytes gives
-// errTooLarge.
-func (z *zipArchive) read(e zipEntry, limit int) (data, deflated []byte, err error) {
+// errTooLarge. A DEFLATE entry is inflated into *buf (grown as needed),
+// so data is only valid until buf's next use; pass nil for a fresh buffer.
+func (z *zipArchive) read(e zipEntry, limit int, buf *[]byte) (data, deflated []byte, err error) {
 	if e.flags&0x1 != 0 {
 		return nil, nil, fmt.Errorf("%w: encrypted entry", errUnsupportedEntry)
 	}
@@ -230,31 +232,50 @@ func (z *zipArchive) read(e zipEntry, limit int) (data, deflated []byte, err err
 	if e.csize > uint64(limit) || e.usize > uint64(limit) {
 		return nil, nil, errTooLarge
 	}
-	var lh [30]byte
 	if e.offset+30 > z.cdOffset {
 		return nil, nil, corrupt("entry %s: local header offset %d out of range", e.name, e.offset)
 	}
-	if _, err := z.f.ReadAt(lh[:], int64(e.offset)); err != nil {
+	// One read for the local header and the data behind it, guessing that
+	// the local header repeats the central directory's name and has no
+	// more than a small extra field (as zip writers do); a second read
+	// only when it does not. One system call per entry instead of two.
+	guess := min(30+uint64(len(e.name))+localExtraGuess+e.csize, z.cdOffset-e.offset)
+	block := make([]byte, guess)
+	if _, err := z.f.ReadAt(block, int64(e.offset)); err != nil {
 		return nil, nil, corrupt("entry %s: %v", e.name, err)
 	}
-	if binary.LittleEndian.Uint32(lh[:]) != sigLocal {
+	lh := block[:30]
+	if binary.LittleEndian.Uint32(lh) != sigLocal {
 		return nil, nil, corrupt("entry %s: bad local header signature", e.name)
 	}
-	start := e.offset + 30 + uint64(binary.LittleEndian.Uint16(lh[26:])) + uint64(binary.LittleEndian.Uint16(lh[28:]))
+	hdrLen := 30 + uint64(binary.LittleEndian.Uint16(lh[26:])) + uint64(binary.LittleEndian.Uint16(lh[28:]))
+	start := e.offset + hdrLen
 	if start+e.csize > z.cdOffset {
 		return nil, nil, corrupt("entry %s: data runs past the central directory", e.name)
 	}
-	raw := make([]byte, e.csize)
-	if _, err := z.f.ReadAt(raw, int64(start)); err != nil {
-		return nil, nil, corrupt("entry %s: %v", e.name, err)
+	var raw []byte
+	if hdrLen+e.csize <= guess {
+		raw = block[hdrLen : hdrLen+e.csize : hdrLen+e.csize]
+	} else {
+		raw = make([]byte, e.csize)
+		if _, err := z.f.ReadAt(raw, int64(start)); err != nil {
+			return nil, nil, corrupt("entry %s: %v", e.name, err)
+		}
 	}
 	if e.method == 0 {
 		data = raw
 	} else {
 		fr := inflaters.Get().(io.ReadCloser)
 		fr.(flate.Resetter).Reset(bytes.NewReader(raw), nil)
-		data = make([]byte, 0, min(e.usize, uint64(limit))+1)
+		if buf == nil {
+			buf = new([]byte)
+		}
+		if want := int(min(e.usize, uint64(limit))) + 1; cap(*buf) < want {
+			*buf = make([]byte, 0, want)
+		}
+		data = (*buf)[:0]
 		_, err := readAllLimited(fr, &data, limit)
+		*buf = data
 		inflaters.Put(fr)
 		if err != nil {
 			if errors.Is(err, errTooLarge) {
@@ -271,6 +292,10 @@ func (z *zipArchive) read(e zipEntry, limit int) (data, deflated []byte, err err
 }
 
 var errUnsupportedEntry = errors.New("unsupported zip entry")
+
+// localExtraGuess is how many bytes of local extra field read ahead
+// allows for (a Zip64 field with sizes is 20, a timestamp field 9).
+const localExtraGuess = 64
 
 // inflaters reuses DEFLATE decompressors, whose state is large.
 var inflaters = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}

@@ -50,7 +50,7 @@ func TestZipDirectoryWalk(t *testing.T) {
 			}
 			n := 0
 			err = z.walk(func(e zipEntry) error {
-				data, deflated, err := z.read(e, 1<<20)
+				data, deflated, err := z.read(e, 1<<20, nil)
 				if err != nil {
 					return err
 				}
@@ -81,7 +81,7 @@ func TestZipDamage(t *testing.T) {
 			return err
 		}
 		defer z.Close()
-		return z.walk(func(e zipEntry) error { _, _, err := z.read(e, 1<<20); return err })
+		return z.walk(func(e zipEntry) error { _, _, err := z.read(e, 1<<20, nil); return err })
 	}
 	if err := try("good.zip", good); err != nil {
 		t.Fatalf("intact archive: %v", err)
@@ -121,7 +121,7 @@ func FuzzZipArchive(f *testing.F) {
 		}
 		defer z.Close()
 		z.walk(func(e zipEntry) error {
-			z.read(e, 1<<20)
+			z.read(e, 1<<20, nil)
 			return nil
 		})
 	})
