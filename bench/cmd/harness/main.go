@@ -44,6 +44,9 @@ type config struct {
 	only               string
 	runs               int
 	sbomSize           int
+	sbomSizeLarge      int
+	realSBOM           string
+	importRuns         int
 	seed               uint64
 	osvScanner         string
 	vulngateBin        string
@@ -96,6 +99,9 @@ func main() {
 	flag.StringVar(&cfg.only, "only", "", "run one measurement: import|scan|scale|delta")
 	flag.IntVar(&cfg.runs, "runs", 5, "timed runs per scan tool (median reported)")
 	flag.IntVar(&cfg.sbomSize, "sbom-size", 1000, "components in the generated SBOM")
+	flag.IntVar(&cfg.sbomSizeLarge, "sbom-size-large", 10000, "components in the second generated SBOM (0: none)")
+	flag.StringVar(&cfg.realSBOM, "real-sbom", "", "a real SBOM to scan as well (default ../shared/sboms/keycloak-10.0.2__bom.json; \"none\" for none)")
+	flag.IntVar(&cfg.importRuns, "import-runs", 3, "full imports timed (min and median reported)")
 	flag.Uint64Var(&cfg.seed, "seed", 20261123, "seed for SBOM generation")
 	flag.StringVar(&cfg.osvScanner, "osv-scanner", "", "osv-scanner binary (default <work>/bin/osv-scanner, installed if missing)")
 	flag.StringVar(&cfg.vulngateBin, "vulngate", "", "prebuilt vulngate binary (default: go build ./cmd/vulngate into <work>)")
@@ -138,6 +144,12 @@ func setup(cfg *config) error {
 	}
 	if cfg.corpus == "" {
 		cfg.corpus = filepath.Join(cfg.repo, "..", "shared", "osv-corpus")
+	}
+	switch cfg.realSBOM {
+	case "":
+		cfg.realSBOM = filepath.Join(cfg.repo, "..", "shared", "sboms", "keycloak-10.0.2__bom.json")
+	case "none":
+		cfg.realSBOM = ""
 	}
 	if cfg.corpus, err = filepath.Abs(cfg.corpus); err != nil {
 		return err
@@ -351,34 +363,6 @@ func (h *harness) mirror(name, dataDir, baseURL string, ecos []string) (run, err
 
 func fileURL(dir string) string { return "file://" + filepath.ToSlash(dir) }
 
-// ---- 1. full import ----
-
-func (h *harness) importStep() error {
-	dataDir := filepath.Join(h.cfg.work, "data-full")
-	r, err := h.mirror("import-full", dataDir, fileURL(h.cfg.corpus), h.ecos)
-	if err != nil {
-		h.rows = append(h.rows, row{fmt.Sprintf("Full import, %d ecosystems (%s records)", len(h.ecos), commas(h.total)), "not run", "n/a", "", "≥ 20,000/s"})
-		return err
-	}
-	h.fullData = dataDir
-	h.fullWall = r.Wall
-	rate := float64(h.total) / r.Wall.Seconds()
-	h.rows = append(h.rows,
-		row{fmt.Sprintf("Full import, %d ecosystems (%s records): advisories/s", len(h.ecos), commas(h.total)),
-			fmt.Sprintf("%s/s (%.2f s)", commas(int(rate)), r.Wall.Seconds()), "n/a", "", mark(rate >= 20000, "≥ 20,000/s")},
-		row{"Full import: peak RSS", mib(r), "n/a", "", ""},
-	)
-	var b strings.Builder
-	fmt.Fprintf(&b, "### Full import\n\n`vulngate mirror --base-url %s --ecosystems <all %d>`: %.3f s, %s records, peak RSS %s.\n\n", fileURL(h.cfg.corpus), len(h.ecos), r.Wall.Seconds(), commas(h.total), mib(r))
-	b.WriteString("| ecosystem | zip entries |\n|---|---:|\n")
-	for _, e := range h.ecos {
-		fmt.Fprintf(&b, "| %s | %s |\n", e, commas(h.counts[e]))
-	}
-	fmt.Fprintf(&b, "\nvulngate's summary:\n\n```\n%s\n```\n", truncate(summary(r), 3000))
-	h.details = append(h.details, b.String())
-	return nil
-}
-
 // ---- 2. incremental refresh ----
 
 func (h *harness) deltaStep() error {
@@ -473,186 +457,6 @@ func requestSummary(title string, reqs []bucket.Request) string {
 		fmt.Fprintf(&b, "| `%s` | %d | %d | %s |\n", x.kind, x.status, counts[x], commas(int(bytes[x])))
 	}
 	return b.String()
-}
-
-// ---- 3. scan vs osv-scanner ----
-
-func (h *harness) scanStep() error {
-	dir := filepath.Join(h.cfg.work, "sbom")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	comps, err := gensbom.Generate(h.cfg.corpus, gensbom.Options{N: h.cfg.sbomSize, Seed: h.cfg.seed})
-	if err != nil {
-		return err
-	}
-	sbomPath := filepath.Join(dir, "bench.cdx.json")
-	f, err := os.Create(sbomPath)
-	if err != nil {
-		return err
-	}
-	if err := gensbom.WriteCycloneDX(f, comps, h.cfg.seed); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	byKind, byEco := gensbom.Counts(comps)
-	log.Printf("SBOM %s: %d components %v", sbomPath, len(comps), byKind)
-
-	// Both tools see all the corpus's ecosystems, i.e. the same records.
-	var vg, peer []run
-	var vgErr, peerErr error
-	var vgSpec, peerSpec *spec
-	if h.vulngate == "" {
-		vgErr = errNoVulngate
-	} else {
-		data := h.fullData
-		if data == "" {
-			data = filepath.Join(h.cfg.work, "data-scan")
-			if _, vgErr = h.mirror("scan-mirror", data, fileURL(h.cfg.corpus), h.ecos); vgErr != nil {
-				vgErr = fmt.Errorf("mirror for scan: %w", vgErr)
-			}
-		}
-		if vgErr == nil {
-			vgSpec = &spec{name: "scan-vulngate", bin: h.vulngate, args: []string{"scan", "--data-dir", data, "--format", "json", sbomPath}}
-		}
-	}
-	if !h.cfg.skipPeer {
-		var bin string
-		var env []string
-		bin, peerErr = h.osvScannerBinary()
-		if peerErr == nil {
-			env, peerErr = h.osvScannerDB()
-		}
-		if peerErr == nil {
-			// osv-scanner exits 1 when it finds vulnerabilities.
-			peerSpec = &spec{name: "scan-osv-scanner", env: env, okExit: []int{1}, bin: bin,
-				args: []string{"scan", "--offline", "--offline-vulnerabilities", "--format", "json", "-L", sbomPath}}
-		}
-	}
-	// Warm up each tool once, then alternate timed runs so that changes in
-	// machine load hit both tools alike.
-	for _, sp := range []*spec{vgSpec, peerSpec} {
-		if sp != nil {
-			if _, sp.err = h.measure(sp.name+"-warmup", sp.env, sp.okExit, sp.bin, sp.args...); sp.err != nil {
-				sp.done = true
-			}
-		}
-	}
-	for i := 1; i <= h.cfg.runs; i++ {
-		for _, sp := range []*spec{vgSpec, peerSpec} {
-			if sp == nil || sp.done {
-				continue
-			}
-			r, err := h.measure(fmt.Sprintf("%s-%d", sp.name, i), sp.env, sp.okExit, sp.bin, sp.args...)
-			if err != nil {
-				sp.err, sp.done = err, true
-				continue
-			}
-			sp.runs = append(sp.runs, r)
-		}
-	}
-	if vgSpec != nil {
-		vg, vgErr = vgSpec.runs, vgSpec.err
-	}
-	var peerAll string // osv-scanner --all-packages output
-	if peerSpec != nil {
-		peer, peerErr = peerSpec.runs, peerSpec.err
-		if peerErr == nil {
-			// One more, untimed, listing every package it recognized, for the comparison.
-			sp := peerSpec
-			args := append(slices.Clone(sp.args[:len(sp.args)-2]), "--all-packages", "-L", sbomPath)
-			var all run
-			all, peerErr = h.measure(sp.name+"-all-packages", sp.env, sp.okExit, sp.bin, args...)
-			peerAll = all.Stdout
-		}
-	}
-
-	vgMed, peerMed := median(vg), median(peer)
-	cell := func(rs []run, med run, err error, skipped bool, f func(run) string) string {
-		switch {
-		case skipped:
-			return "skipped"
-		case err != nil:
-			return "failed"
-		case len(rs) == 0:
-			return "not run"
-		}
-		return f(med)
-	}
-	secs := func(r run) string { return fmt.Sprintf("%.3f s", r.Wall.Seconds()) }
-	maxRSS := func(rs []run) func(run) string {
-		return func(run) string {
-			var m run
-			for _, r := range rs {
-				if r.MaxRSSKiB > m.MaxRSSKiB {
-					m = r
-				}
-			}
-			return mib(m)
-		}
-	}
-	ratio, rssRatio, cpuRatio, ok := "", "", "", false
-	cpuMed := func(rs []run) func(run) string {
-		return func(run) string { return fmt.Sprintf("%.3f s", medianCPU(rs).Seconds()) }
-	}
-	if len(vg) > 0 && len(peer) > 0 {
-		x := vgMed.Wall.Seconds() / peerMed.Wall.Seconds()
-		ratio, ok = fmt.Sprintf("%.2f", x), x <= 0.5
-		rssRatio = fmt.Sprintf("%.2f", float64(maxKiB(vg))/float64(maxKiB(peer)))
-		cpuRatio = fmt.Sprintf("%.2f", medianCPU(vg).Seconds()/medianCPU(peer).Seconds())
-	}
-	target := "≤ 0.5"
-	if ratio != "" {
-		target = mark(ok, target)
-	}
-	title := fmt.Sprintf("Scan %d-component CycloneDX SBOM (median of %d)", len(comps), h.cfg.runs)
-	h.rows = append(h.rows,
-		row{title, cell(vg, vgMed, vgErr, false, secs), cell(peer, peerMed, peerErr, h.cfg.skipPeer, secs), ratio, target},
-		row{"Scan: CPU time user+sys (median)", cell(vg, vgMed, vgErr, false, cpuMed(vg)), cell(peer, peerMed, peerErr, h.cfg.skipPeer, cpuMed(peer)), cpuRatio, ""},
-		row{"Scan: peak RSS (max over runs)", cell(vg, vgMed, vgErr, false, maxRSS(vg)), cell(peer, peerMed, peerErr, h.cfg.skipPeer, maxRSS(peer)), rssRatio, ""},
-	)
-
-	var b strings.Builder
-	fmt.Fprintf(&b, "### Scan\n\nSBOM `%s`: %d components (seed %d); by kind:", sbomPath, len(comps), h.cfg.seed)
-	for _, k := range gensbom.SortedKeys(byKind) {
-		fmt.Fprintf(&b, " %s %d,", k, byKind[k])
-	}
-	b.WriteString(" by ecosystem:")
-	for _, k := range gensbom.SortedKeys(byEco) {
-		fmt.Fprintf(&b, " %s %d,", k, byEco[k])
-	}
-	b.WriteString("\n\n")
-	for _, x := range []struct {
-		name string
-		rs   []run
-		err  error
-	}{{"vulngate", vg, vgErr}, {"osv-scanner", peer, peerErr}} {
-		if x.err != nil {
-			fmt.Fprintf(&b, "- %s: %v\n", x.name, truncate(x.err.Error(), 1500))
-			continue
-		}
-		var ts []string
-		for _, r := range x.rs {
-			ts = append(ts, fmt.Sprintf("%.3f/%.3f", r.Wall.Seconds(), r.CPU.Seconds()))
-		}
-		if len(ts) > 0 {
-			fmt.Fprintf(&b, "- %s runs, wall/cpu (s): %s; peak RSS max %.1f MiB\n", x.name, strings.Join(ts, ", "), float64(maxKiB(x.rs))/1024)
-		}
-	}
-	if len(vg) > 0 && len(peer) > 0 {
-		agree, text, err := h.compareFindings(comps, vg[len(vg)-1].Stdout, peerAll)
-		if err != nil {
-			fmt.Fprintf(&b, "\nComparison failed: %v\n", err)
-		} else {
-			h.rows = append(h.rows, agree...)
-			b.WriteString(text)
-		}
-	}
-	h.details = append(h.details, b.String())
-	return errors.Join(vgErr, peerErr)
 }
 
 // spec is a command timed several times.
@@ -933,7 +737,7 @@ func (h *harness) scaleStep() error {
 	log.Printf("generated synthetic buckets in %s", time.Since(start).Round(time.Millisecond))
 	if h.vulngate == "" {
 		for i := range fracs {
-			h.rows = append(h.rows, row{fmt.Sprintf("Scale import %s synthetic records", commas(sizes[i])), "not run", "n/a", "", "≤ 300 MiB peak"})
+			h.rows = append(h.rows, row{fmt.Sprintf("Scale import %s synthetic records", commas(sizes[i])), "not run", "n/a", "", "≤ 150 MiB peak"})
 		}
 		return errNoVulngate
 	}
@@ -951,13 +755,16 @@ func (h *harness) scaleStep() error {
 		}
 		metric := fmt.Sprintf("Scale import %s synthetic records (%d%%): records/s, peak RSS", commas(sizes[i]), p)
 		if err != nil {
-			h.rows = append(h.rows, row{metric, "failed", "n/a", "", "≤ 300 MiB peak"})
+			h.rows = append(h.rows, row{metric, "failed", "n/a", "", "≤ 150 MiB peak"})
 			firstErr = cmp.Or(firstErr, err)
 			continue
 		}
 		rate := float64(sizes[i]) / r.Wall.Seconds()
 		rates, rss = append(rates, rate), append(rss, r.MaxRSSKiB)
-		h.rows = append(h.rows, row{metric, fmt.Sprintf("%s/s (%.2f s), %s", commas(int(rate)), r.Wall.Seconds(), mib(r)), "n/a", "", mark(r.MiB() <= 300, "≤ 300 MiB peak")})
+		// The issue's limit: 1,000,000 records in 30 s, i.e. 33,333/s.
+		limit := 30 * float64(sizes[i]) / 1e6
+		h.rows = append(h.rows, row{metric, fmt.Sprintf("%s/s (%.2f s), %s", commas(int(rate)), r.Wall.Seconds(), mib(r)), fmt.Sprintf("raw limit %.1f s", limit), "",
+			mark(r.Wall.Seconds() <= limit, fmt.Sprintf("≤ %.1f s", limit)) + ", " + mark(r.MiB() <= 150, "≤ 150 MiB")})
 		fmt.Fprintf(&b, "| %s | %.1f MiB | %d B | %.2f s | %s | %s |\n", commas(sizes[i]), float64(stats[i].ZipBytes)/(1<<20), stats[i].RawBytes/int64(max(1, sizes[i])), r.Wall.Seconds(), commas(int(rate)), mib(r))
 	}
 	if len(rates) == len(fracs) {
