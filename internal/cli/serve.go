@@ -3,12 +3,15 @@ package cli
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vulngate/vulngate/internal/auth"
+	"github.com/vulngate/vulngate/internal/feed/gomod"
 	"github.com/vulngate/vulngate/internal/server"
 	"github.com/vulngate/vulngate/internal/source/osvmirror"
 )
@@ -16,7 +19,7 @@ import (
 func (e *env) serveCmd() *cobra.Command {
 	var addr, osvBase, osvEcos string
 	var secureCookies bool
-	var metricsToken string
+	var metricsToken, publicURL, goSumDB, goSumDBName string
 	var grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -35,7 +38,7 @@ start, so that the mirror job runs at once; afterwards the source is managed
 in Administration > Vulnerability sources and these flags are ignored.
 
 Environment: VULNGATE_ADDR, ` + auth.AdminPasswordEnv + `, VULNGATE_DATA_DIR, VULNGATE_METRICS_TOKEN,
-VULNGATE_OSV_BASE_URL, VULNGATE_OSV_ECOSYSTEMS,
+VULNGATE_OSV_BASE_URL, VULNGATE_OSV_ECOSYSTEMS, VULNGATE_PUBLIC_URL, VULNGATE_GO_SUMDB,
 VULNGATE_DATABASE_URL (PostgreSQL; several instances may share one database).`,
 		Example: `  VULNGATE_ADMIN_PASSWORD='change-me-now!' vulngate serve --addr 127.0.0.1:8080`,
 		Args:    cobra.NoArgs,
@@ -46,6 +49,10 @@ VULNGATE_DATABASE_URL (PostgreSQL; several instances may share one database).`,
 				return err
 			}
 			defer st.Close()
+			opts, err := feedServeOptions(publicURL, goSumDB, goSumDBName)
+			if err != nil {
+				return err
+			}
 			var seed *server.OSVSettings
 			if ecos := splitList(osvEcos); len(ecos) > 0 {
 				seed = &server.OSVSettings{Enabled: true, BaseURL: osvBase, Ecosystems: ecos}
@@ -60,6 +67,9 @@ VULNGATE_DATABASE_URL (PostgreSQL; several instances may share one database).`,
 				Notice:        e.stderr,
 				SecureCookies: secureCookies,
 				MetricsToken:  metricsToken,
+				PublicURL:     opts.PublicURL,
+				GoSumDB:       opts.GoSumDB,
+				NoGoSumDB:     opts.NoGoSumDB,
 			})
 			if err != nil {
 				return err
@@ -78,6 +88,31 @@ VULNGATE_DATABASE_URL (PostgreSQL; several instances may share one database).`,
 	cmd.Flags().StringVar(&osvEcos, "osv-ecosystems", envDefault("VULNGATE_OSV_ECOSYSTEMS", ""), "on a first start, enable the OSV source with these ecosystems (comma-separated)")
 	cmd.Flags().BoolVar(&secureCookies, "secure-cookies", false, "mark session cookies Secure (set when a TLS proxy is in front)")
 	cmd.Flags().StringVar(&metricsToken, "metrics-token", envDefault("VULNGATE_METRICS_TOKEN", ""), "require \"Authorization: Bearer <token>\" on /metrics (empty: /metrics is public)")
+	cmd.Flags().StringVar(&publicURL, "public-url", envDefault("VULNGATE_PUBLIC_URL", ""), "the server's external base URL (e.g. https://vulngate.example.com); feeds build absolute URLs from it instead of each request's Host")
+	cmd.Flags().StringVar(&goSumDB, "go-sumdb", envDefault("VULNGATE_GO_SUMDB", "https://sum.golang.org"), "checksum database Go feeds proxy under /sumdb/ (URL), or \"off\"")
+	cmd.Flags().StringVar(&goSumDBName, "go-sumdb-name", "", "its name as GOSUMDB gives it (default: the URL's host)")
 	cmd.Flags().DurationVar(&grace, "shutdown-timeout", 30*time.Second, "how long to wait for requests and jobs on shutdown")
 	return cmd
+}
+
+// feedServeOptions checks the feed flags of serve.
+func feedServeOptions(publicURL, sumdbURL, sumdbName string) (server.Options, error) {
+	var o server.Options
+	if publicURL != "" {
+		u, err := url.Parse(publicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return o, fmt.Errorf("--public-url %q: want an http:// or https:// URL with a host (and optionally a path), no query or credentials", publicURL)
+		}
+		o.PublicURL = strings.TrimRight(u.String(), "/")
+	}
+	if strings.EqualFold(strings.TrimSpace(sumdbURL), "off") {
+		o.NoGoSumDB = true
+		return o, nil
+	}
+	db, err := gomod.ParseSumDB(sumdbURL, sumdbName)
+	if err != nil {
+		return o, fmt.Errorf("--go-sumdb: %w", err)
+	}
+	o.GoSumDB = db
+	return o, nil
 }

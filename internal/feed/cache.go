@@ -1,7 +1,6 @@
 package feed
 
 import (
-	"container/list"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -64,6 +63,7 @@ type Cache struct {
 	rendered *lru
 	arts     sync.Map // feed\x00key -> *Artifact
 	artCount atomic.Int64
+	neg      *negCache
 	flight   flight
 	version  atomic.Uint64
 }
@@ -94,6 +94,7 @@ func NewCache(st CacheStore, up *Upstream, opts CacheOptions) (*Cache, error) {
 		opts: opts, st: st, up: up, log: opts.Logger,
 		mem:      newLRU(opts.MemoryBytes / 2),
 		rendered: newLRU(opts.MemoryBytes / 2),
+		neg:      newNegCache(50_000),
 	}, nil
 }
 
@@ -110,6 +111,9 @@ type MetaRequest struct {
 	Accept string
 	// Immutable documents (e.g. a Go module's .mod) never expire.
 	Immutable bool
+	// TTL, when set, replaces the feed's metadata TTL for this document
+	// (at most the feed's).
+	TTL time.Duration
 }
 
 // Meta is a cached metadata document.
@@ -137,16 +141,24 @@ func (m *Meta) size() int64 { return int64(len(m.Body)) + 256 }
 func (c *Cache) Metadata(ctx context.Context, req MetaRequest) (*Meta, error) {
 	k := req.Feed.Name + "\x00" + req.Key
 	now := c.opts.Now()
+	ttl := req.Feed.MetadataTTL
+	if req.TTL > 0 {
+		ttl = min(ttl, req.TTL)
+	}
 	fresh := func(m *Meta) bool {
-		return req.Immutable || now.Sub(m.FetchedAt) < req.Feed.MetadataTTL
+		return req.Immutable || now.Sub(m.FetchedAt) < ttl
 	}
 	if v, ok := c.mem.get(k); ok {
 		if m := v.(*Meta); fresh(m) {
 			return m, nil
 		}
 	}
+	if ue, ok := c.neg.get("m\x00"+k, now); ok {
+		return nil, ue
+	}
 	v, err := c.flight.do(k, func() (any, error) { return c.refresh(ctx, req, k, fresh) })
 	if err != nil {
+		c.neg.put("m\x00"+k, err, now, negativeTTL(req.Feed))
 		return nil, err
 	}
 	return v.(*Meta), nil
@@ -288,6 +300,10 @@ func (c *Cache) Exists(ctx context.Context, req ArtifactRequest) error {
 	} else if ok {
 		return nil
 	}
+	now := c.opts.Now()
+	if ue, ok := c.neg.get("e\x00"+k, now); ok {
+		return ue
+	}
 	_, err := c.flight.do("e\x00"+k, func() (any, error) {
 		url, err := req.URL(ctx)
 		if err != nil {
@@ -295,6 +311,7 @@ func (c *Cache) Exists(ctx context.Context, req ArtifactRequest) error {
 		}
 		return nil, c.up.Exists(ctx, url)
 	})
+	c.neg.put("e\x00"+k, err, now, negativeTTL(req.Feed))
 	return err
 }
 
@@ -413,6 +430,8 @@ func (c *Cache) Forget(feedName string) {
 	prefix := feedName + "\x00"
 	c.mem.removePrefix(prefix)
 	c.rendered.removePrefix(prefix)
+	c.neg.forget("m\x00" + prefix)
+	c.neg.forget("e\x00" + prefix)
 	c.arts.Range(func(k, _ any) bool {
 		if strings.HasPrefix(k.(string), prefix) {
 			c.arts.Delete(k)
@@ -481,102 +500,4 @@ func describeWriteErr(err error) string {
 		return ErrDiskFull.Error() + ": " + err.Error()
 	}
 	return err.Error()
-}
-
-// lru is a byte-bounded least-recently-used map.
-type lru struct {
-	mu    sync.Mutex
-	limit int64
-	size  int64
-	ll    *list.List
-	m     map[string]*list.Element
-}
-
-type lruEntry struct {
-	key  string
-	v    any
-	size int64
-}
-
-func newLRU(limit int64) *lru {
-	return &lru{limit: limit, ll: list.New(), m: map[string]*list.Element{}}
-}
-
-func (l *lru) get(k string) (any, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.m[k]
-	if !ok {
-		return nil, false
-	}
-	l.ll.MoveToFront(e)
-	return e.Value.(*lruEntry).v, true
-}
-
-func (l *lru) put(k string, v any, size int64) {
-	if size > l.limit/4 {
-		return // too big to keep in memory; the store has it
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if e, ok := l.m[k]; ok {
-		l.size -= e.Value.(*lruEntry).size
-		l.ll.Remove(e)
-	}
-	l.m[k] = l.ll.PushFront(&lruEntry{key: k, v: v, size: size})
-	l.size += size
-	for l.size > l.limit && l.ll.Len() > 0 {
-		e := l.ll.Back()
-		ent := e.Value.(*lruEntry)
-		l.ll.Remove(e)
-		delete(l.m, ent.key)
-		l.size -= ent.size
-	}
-}
-
-func (l *lru) removePrefix(prefix string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for k, e := range l.m {
-		if strings.HasPrefix(k, prefix) {
-			l.size -= e.Value.(*lruEntry).size
-			l.ll.Remove(e)
-			delete(l.m, k)
-		}
-	}
-}
-
-// flight runs one call per key at a time; concurrent callers share its
-// result.
-type flight struct {
-	mu sync.Mutex
-	m  map[string]*call
-}
-
-type call struct {
-	wg  sync.WaitGroup
-	v   any
-	err error
-}
-
-func (f *flight) do(k string, fn func() (any, error)) (any, error) {
-	f.mu.Lock()
-	if f.m == nil {
-		f.m = map[string]*call{}
-	}
-	if c, ok := f.m[k]; ok {
-		f.mu.Unlock()
-		c.wg.Wait()
-		return c.v, c.err
-	}
-	c := &call{}
-	c.wg.Add(1)
-	f.m[k] = c
-	f.mu.Unlock()
-	c.v, c.err = fn()
-	c.wg.Done()
-	f.mu.Lock()
-	delete(f.m, k)
-	f.mu.Unlock()
-	return c.v, c.err
 }

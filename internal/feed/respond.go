@@ -258,17 +258,27 @@ func writeResponse(w http.ResponseWriter, r *http.Request, status int, reason st
 	}
 }
 
-// WriteError answers a request the feed could not serve: 404 when the
-// upstream has no such document, 507 when the cache's disk is full, 502
-// for other upstream failures, 500 otherwise. Messages are plain text
-// (and the reason phrase for clients that print only that).
+// WriteError answers a request the feed could not serve. An upstream's
+// 404 and 410 (no such document) and 401 and 403 (refused) are passed on
+// as they are, so that clients react as they would to the registry (the
+// go command tries the next GOPROXY entry on 404 and 410); 507 when the
+// cache's disk is full; 502 for other upstream failures; 500 otherwise.
+// Messages are plain text (and the reason phrase for clients that print
+// only that).
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error, style Style) {
 	status := http.StatusInternalServerError
 	msg := "vulngate feed: internal error"
 	var ue *UpstreamError
 	switch {
 	case errors.As(err, &ue) && ue.NotFound():
-		status, msg = http.StatusNotFound, "not found upstream"
+		status, msg = ue.Status, "not found upstream"
+		if ue.Status == http.StatusGone {
+			msg = "gone upstream (410)"
+		}
+	case errors.As(err, &ue) && (ue.Status == http.StatusUnauthorized || ue.Status == http.StatusForbidden):
+		status = ue.Status
+		msg = fmt.Sprintf("vulngate feed: the upstream registry refused the request (%d %s); vulngate sends no credentials upstream", ue.Status, http.StatusText(ue.Status))
+		log.Warn("feed: upstream refused", "path", r.URL.Path, "err", err)
 	case errors.Is(err, ErrDiskFull):
 		status, msg = http.StatusInsufficientStorage, "vulngate feed: "+ErrDiskFull.Error()+"; ask the administrator to free space"
 		log.Error("feed: cannot cache artifact", "path", r.URL.Path, "err", err)
@@ -277,19 +287,27 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		log.Warn("feed: upstream response too large", "path", r.URL.Path, "err", err)
 	case errors.As(err, &ue):
 		status, msg = http.StatusBadGateway, "vulngate feed: upstream registry unavailable"
+		if ue.Status != 0 {
+			msg += fmt.Sprintf(" (it answered %d %s)", ue.Status, http.StatusText(ue.Status))
+		}
 		log.Warn("feed: upstream failed", "path", r.URL.Path, "err", err)
 	default:
 		log.Error("feed: request failed", "path", r.URL.Path, "err", err)
 	}
 	h := http.Header{}
-	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	reason := ""
-	if style == StyleReason || style == StyleNuGet {
-		if status != http.StatusNotFound {
-			reason = msg
-		}
+	if (style == StyleReason || style == StyleNuGet) && status != http.StatusNotFound {
+		reason = msg
 	}
+	if style == StyleJSON {
+		// npm prints the "error" field of a JSON body.
+		h.Set("Content-Type", "application/json")
+		body, _ := json.Marshal(map[string]string{"error": msg})
+		writeResponse(w, r, status, reason, h, body)
+		return
+	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
 	writeResponse(w, r, status, reason, h, []byte(msg+"\n"))
 }
 

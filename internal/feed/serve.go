@@ -24,7 +24,11 @@ type Request struct {
 	Feed Feed
 	// Base is the feed's public URL without a trailing slash, e.g.
 	// "http://host:8080/feeds/npm-proxy"; rewritten metadata points here.
+	// It comes from the configured public URL, else the request's Host.
 	Base string
+	// Configured says Base comes from the configured public URL (not
+	// from the request's Host header, which a client chooses).
+	Configured bool
 	// Path is the escaped request path after Base, without the leading
 	// "/" (e.g. "@scope%2fname" or "simple/django/").
 	Path string

@@ -28,6 +28,7 @@ import (
 // newFeedProxy builds the feed proxy mounted at /feeds/.
 func (s *Server) newFeedProxy() (*proxy.Handler, error) {
 	return proxy.New(proxy.Options{Store: s.st, DataDir: s.opts.DataDir, Logger: s.log, Assessor: s.assess,
+		PublicURL: s.opts.PublicURL, GoSumDB: s.opts.GoSumDB, NoGoSumDB: s.opts.NoGoSumDB,
 		OSSIndex: &feedOSSIndex{s: s}, Gate: feed.GateOptions{OnRefused: s.feedRefused}, Upstream: feed.UpstreamOptions{UserAgent: "vulngate/" + s.opts.Version}})
 }
 

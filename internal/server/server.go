@@ -31,6 +31,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/vulngate/vulngate/internal/feed/gomod"
 	"html/template"
 	"io"
 	"log/slog"
@@ -94,6 +95,14 @@ type Options struct {
 	// MetricsToken, when set, is required as "Authorization: Bearer
 	// <token>" on /metrics; empty leaves /metrics public.
 	MetricsToken string
+	// PublicURL is the server's external base URL (e.g.
+	// "https://vulngate.example.com"); feeds build the absolute URLs of
+	// their metadata from it. Empty: from each request's Host.
+	PublicURL string
+	// GoSumDB is the checksum database Go feeds proxy (zero value:
+	// sum.golang.org); NoGoSumDB turns that off.
+	GoSumDB   gomod.SumDB
+	NoGoSumDB bool
 }
 
 // Server is a configured vulngate server.

@@ -1,13 +1,20 @@
 // Package gomod implements the Go module proxy protocol (GOPROXY) for a
 // feed, as a read-only caching proxy: $module/@v/list, $module/@v/$v.info,
 // .mod and .zip, and $module/@latest, with case-encoded ("!"-escaped)
-// module paths and versions. Zips pass the gate; a refusal is a 403 with a
-// text/plain body, which go prints (up to 8 lines). A block is never a
-// 404 or 410, which would make go fall through to the next GOPROXY entry.
+// module paths and versions, taken as the reference servers take them:
+// the request path is percent-decoded first (the go command sends "!" as
+// "%21"), then case-decoded and checked by golang.org/x/mod/module. Zips
+// pass the gate; a refusal is a 403 with a text/plain body, which go
+// prints (up to 8 lines). A block is never a 404 or 410, which would make
+// go fall through to the next GOPROXY entry; an upstream's 404 and 410 are
+// passed on as such (and remembered briefly), as are its 401 and 403.
 //
-// Left out: the checksum database proxy (/sumdb/...), which answers 404 so
-// that go asks the checksum database directly (or not at all with
-// GOSUMDB=off / GONOSUMDB).
+// It also proxies a checksum database (/sumdb/<name>/supported, /latest,
+// /lookup/..., /tile/...; see sumdb.go), so that the default GOSUMDB works
+// where only vulngate reaches the internet.
+//
+// Left out: serving modules the upstream does not have, and checking
+// downloads against the checksum database itself (the go command does).
 package gomod
 
 import (
@@ -15,77 +22,53 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
+
+	"golang.org/x/mod/module"
 
 	"github.com/vulngate/vulngate/internal/feed"
 )
 
+// Options configures the Go module proxy.
+type Options struct {
+	// SumDB is the checksum database proxied under /sumdb/; zero value:
+	// none (the go command then asks the database directly).
+	SumDB SumDB
+}
+
 // Handler serves Go module feeds.
-type Handler struct{ env *feed.Env }
+type Handler struct {
+	env  *feed.Env
+	opts Options
+}
 
 // New returns the Go module proxy handler.
-func New(env *feed.Env) *Handler { return &Handler{env: env} }
+func New(env *feed.Env, opts Options) *Handler { return &Handler{env: env, opts: opts} }
 
 var (
 	escapedPathRE    = regexp.MustCompile(`^[a-z0-9.\-_~!]+(?:/[a-z0-9.\-_~!+]+)*$`)
 	escapedVersionRE = regexp.MustCompile(`^v[a-z0-9.\-+!]{1,200}$`)
 )
 
-// Unescape decodes a case-encoded module path or version ("!x" is "X");
-// ok is false for malformed input (upper case, "!" not before a lower
-// case letter).
-func Unescape(s string) (string, bool) {
-	var b strings.Builder
-	bang := false
-	for _, r := range s {
-		switch {
-		case bang:
-			if r < 'a' || r > 'z' {
-				return "", false
-			}
-			b.WriteRune(r - 'a' + 'A')
-			bang = false
-		case r == '!':
-			bang = true
-		case r >= 'A' && r <= 'Z' || r >= 0x80:
-			// Module paths and versions are ASCII.
-			return "", false
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String(), !bang
-}
-
-// Escape case-encodes a module path or version.
-func Escape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r >= 'A' && r <= 'Z' {
-			b.WriteByte('!')
-			b.WriteRune(r - 'A' + 'a')
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
+// validPath decodes a case-encoded module path ("!x" is "X") and checks
+// it (module.UnescapePath: a domain first, no "." or ".." elements, ...).
 func validPath(escaped string) (string, bool) {
 	if len(escaped) > 500 || !escapedPathRE.MatchString(escaped) {
 		return "", false
 	}
-	for seg := range strings.SplitSeq(escaped, "/") {
-		if seg == "." || seg == ".." || strings.HasPrefix(seg, ".") || strings.HasSuffix(seg, ".") {
-			return "", false
-		}
-	}
-	if !strings.Contains(strings.Split(escaped, "/")[0], ".") && escaped != "stdlib" {
-		// The first element of a module path is a domain name.
+	p, err := module.UnescapePath(escaped)
+	return p, err == nil
+}
+
+// validVersion decodes a case-encoded version.
+func validVersion(escaped string) (string, bool) {
+	if !escapedVersionRE.MatchString(escaped) {
 		return "", false
 	}
-	return Unescape(escaped)
+	v, err := module.UnescapeVersion(escaped)
+	return v, err == nil
 }
 
 // ServeHTTP implements http.Handler.
@@ -95,13 +78,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		feed.NotFound(w)
 		return
 	}
-	p := fr.Path
-	if strings.Contains(p, "%") {
-		feed.BadRequest(w, "invalid module path: percent-escapes are not used by the module proxy protocol")
+	// The go command percent-encodes "!" (and would any other byte that
+	// needs it); the reference servers decode the path first.
+	p, err := url.PathUnescape(fr.Path)
+	if err != nil {
+		feed.BadRequest(w, "invalid path escaping")
 		return
 	}
-	if strings.HasPrefix(p, "sumdb/") {
-		feed.NotFound(w)
+	if rest, ok := strings.CutPrefix(p, "sumdb/"); ok {
+		h.sumdb(w, r, fr, rest)
 		return
 	}
 	if mod, ok := strings.CutSuffix(p, "/@latest"); ok {
@@ -113,13 +98,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		feed.NotFound(w)
 		return
 	}
-	module, ok := validPath(mod)
+	modPath, ok := validPath(mod)
 	if !ok {
 		feed.BadRequest(w, fmt.Sprintf("invalid module path %q", mod))
 		return
 	}
 	if rest == "list" {
-		h.list(w, r, fr, mod, module)
+		h.list(w, r, fr, mod, modPath)
 		return
 	}
 	for _, ext := range []string{".info", ".mod", ".zip"} {
@@ -127,16 +112,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			continue
 		}
-		if !escapedVersionRE.MatchString(ev) {
-			break
-		}
-		version, ok := Unescape(ev)
+		version, ok := validVersion(ev)
 		if !ok {
 			break
 		}
 		switch ext {
 		case ".zip":
-			h.zip(w, r, fr, mod, module, ev, version)
+			h.zip(w, r, fr, mod, modPath, ev, version)
 		default:
 			h.immutable(w, r, fr, mod+"/@v/"+rest, ext)
 		}
@@ -172,7 +154,7 @@ func (h *Handler) versions(ctx context.Context, fr *feed.Request, mod string) (*
 	return m, vs, nil
 }
 
-func (h *Handler) list(w http.ResponseWriter, r *http.Request, fr *feed.Request, mod, module string) {
+func (h *Handler) list(w http.ResponseWriter, r *http.Request, fr *feed.Request, mod, modPath string) {
 	ctx := r.Context()
 	m, vs, err := h.versions(ctx, fr, mod)
 	if err != nil {
@@ -180,7 +162,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, fr *feed.Request,
 		return
 	}
 	body, err := h.env.Cache.Rendered(fr.Feed.Name, mod+"/@v/list", m, h.env.RenderKey(ctx, fr, ""), func() ([]byte, error) {
-		blocked, err := h.env.BlockedVersions(ctx, fr, module, vs)
+		blocked, err := h.env.BlockedVersions(ctx, fr, modPath, vs)
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +182,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, fr *feed.Request,
 }
 
 func (h *Handler) latest(w http.ResponseWriter, r *http.Request, fr *feed.Request, mod string) {
-	module, ok := validPath(mod)
+	modPath, ok := validPath(mod)
 	if !ok {
 		feed.BadRequest(w, fmt.Sprintf("invalid module path %q", mod))
 		return
@@ -214,7 +196,7 @@ func (h *Handler) latest(w http.ResponseWriter, r *http.Request, fr *feed.Reques
 	body := m.Body
 	var info struct{ Version string }
 	if fr.Feed.FilterBlocked && json.Unmarshal(m.Body, &info) == nil && info.Version != "" {
-		blocked, err := h.env.BlockedVersions(ctx, fr, module, []string{info.Version})
+		blocked, err := h.env.BlockedVersions(ctx, fr, modPath, []string{info.Version})
 		if err != nil {
 			feed.WriteError(w, r, h.env.Log, err, feed.StyleText)
 			return
@@ -222,11 +204,11 @@ func (h *Handler) latest(w http.ResponseWriter, r *http.Request, fr *feed.Reques
 		if blocked[info.Version] {
 			// Answer with the highest listed version that is not blocked.
 			if _, vs, err := h.versions(ctx, fr, mod); err == nil {
-				bl, err := h.env.BlockedVersions(ctx, fr, module, vs)
+				bl, err := h.env.BlockedVersions(ctx, fr, modPath, vs)
 				if err == nil {
 					best := feed.HighestVersion("Go", vs, func(v string) bool { return !bl[v] && !strings.Contains(v, "-") })
-					if best != "" {
-						rel := mod + "/@v/" + Escape(best) + ".info"
+					if ev, err := module.EscapeVersion(best); best != "" && err == nil {
+						rel := mod + "/@v/" + ev + ".info"
 						if im, err := h.env.Cache.Metadata(ctx, feed.MetaRequest{Feed: fr.Feed, Key: rel, URL: fr.Feed.Upstream + "/" + rel, Immutable: true}); err == nil {
 							body = im.Body
 						}
@@ -238,8 +220,8 @@ func (h *Handler) latest(w http.ResponseWriter, r *http.Request, fr *feed.Reques
 	feed.ServeMeta(w, r, m, "application/json", body)
 }
 
-func (h *Handler) zip(w http.ResponseWriter, r *http.Request, fr *feed.Request, mod, module, escVersion, version string) {
-	pkg, err := feed.PackageFor(feed.Go, module, version)
+func (h *Handler) zip(w http.ResponseWriter, r *http.Request, fr *feed.Request, mod, modPath, escVersion, version string) {
+	pkg, err := feed.PackageFor(feed.Go, modPath, version)
 	if err != nil {
 		feed.BadRequest(w, err.Error())
 		return

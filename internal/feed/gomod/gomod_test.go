@@ -11,26 +11,33 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/mod/module"
+
 	"github.com/vulngate/vulngate/internal/feed/feedtest"
-	"github.com/vulngate/vulngate/internal/feed/gomod"
 	"github.com/vulngate/vulngate/internal/store"
 )
 
 // publish serves versions of module on up in the module proxy layout.
-func publish(t testing.TB, up *feedtest.Upstream, module string, versions ...string) {
-	esc := gomod.Escape(module)
-	mod := "module " + module + "\n\ngo 1.21\n"
+func publish(t testing.TB, up *feedtest.Upstream, mod string, versions ...string) {
+	esc, err := module.EscapePath(mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomod := "module " + mod + "\n\ngo 1.21\n"
 	for _, v := range versions {
 		var buf bytes.Buffer
 		zw := zip.NewWriter(&buf)
-		for name, body := range map[string]string{"go.mod": mod, "lib.go": "package plugins\n\nconst Version = \"" + v + "\"\n"} {
-			w, _ := zw.Create(module + "@" + v + "/" + name)
+		for name, body := range map[string]string{"go.mod": gomod, "lib.go": "package plugins\n\nconst Version = \"" + v + "\"\n"} {
+			w, _ := zw.Create(mod + "@" + v + "/" + name)
 			w.Write([]byte(body))
 		}
 		zw.Close()
-		ev := gomod.Escape(v)
+		ev, err := module.EscapeVersion(v)
+		if err != nil {
+			t.Fatal(err)
+		}
 		up.Put("/"+esc+"/@v/"+ev+".zip", "application/zip", buf.Bytes())
-		up.Put("/"+esc+"/@v/"+ev+".mod", "text/plain", []byte(mod))
+		up.Put("/"+esc+"/@v/"+ev+".mod", "text/plain", []byte(gomod))
 		up.Put("/"+esc+"/@v/"+ev+".info", "application/json", []byte(`{"Version":"`+v+`","Time":"2024-06-01T00:00:00Z"}`))
 	}
 	up.Put("/"+esc+"/@v/list", "text/plain", []byte(strings.Join(versions, "\n")+"\n"))
@@ -44,7 +51,7 @@ func goEnv(t testing.TB, proxy string) []string {
 		"GOTOOLCHAIN=local", "GO111MODULE=on", "GONOPROXY=", "GOPRIVATE="}
 }
 
-func module(t testing.TB) string {
+func project(t testing.TB) string {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/app\n\ngo 1.21\n"), 0o644)
 	return dir
@@ -63,11 +70,11 @@ func TestGoClient(t *testing.T) {
 	env.Assess(t, "GO-2025-4222", "Blocked")
 	proxy := env.URL("go")
 
-	r := feedtest.Run(t, module(t), goEnv(t, proxy), "go", "mod", "download", "-json", mod+"@v1.5.1")
+	r := feedtest.Run(t, project(t), goEnv(t, proxy), "go", "mod", "download", "-json", mod+"@v1.5.1")
 	if r.Err != nil || !strings.Contains(r.Out, `"Zip"`) {
 		t.Fatalf("clean v1.5.1: %v", r.Err)
 	}
-	r = feedtest.Run(t, module(t), goEnv(t, proxy), "go", "mod", "download", "-json", mod+"@v1.6.0")
+	r = feedtest.Run(t, project(t), goEnv(t, proxy), "go", "mod", "download", "-json", mod+"@v1.6.0")
 	if r.Err == nil {
 		t.Fatal("Blocked v1.6.0 was downloaded")
 	}
@@ -78,7 +85,7 @@ func TestGoClient(t *testing.T) {
 	}
 	f.FilterBlocked = true
 	env.UpdateFeed(t, f)
-	r = feedtest.Run(t, module(t), goEnv(t, proxy), "go", "mod", "download", "-json", mod+"@latest")
+	r = feedtest.Run(t, project(t), goEnv(t, proxy), "go", "mod", "download", "-json", mod+"@latest")
 	var got struct{ Version string }
 	json.Unmarshal([]byte(r.Out), &got)
 	if r.Err != nil || got.Version != "v1.5.1" {

@@ -44,6 +44,12 @@ type Options struct {
 	PublicURL string
 	// OSSIndex answers for feeds that enable it; nil when not configured.
 	OSSIndex match.ComponentSource
+	// GoSumDB is the checksum database Go feeds proxy under
+	// /sumdb/NAME/; zero value: gomod.DefaultSumDB (sum.golang.org).
+	// NoGoSumDB turns it off (the go command then asks the database
+	// directly).
+	GoSumDB   gomod.SumDB
+	NoGoSumDB bool
 	// Assessor defaults to assess.New(Store).
 	Assessor feed.Assessor
 	Upstream feed.UpstreamOptions
@@ -98,10 +104,17 @@ func New(opts Options) (*Handler, error) {
 		gopts.Logger = opts.Logger
 	}
 	env := &feed.Env{Cache: c, Gate: feed.NewGate(gopts), Log: opts.Logger}
+	sumdb := opts.GoSumDB
+	switch {
+	case opts.NoGoSumDB:
+		sumdb = gomod.SumDB{}
+	case sumdb.URL == "":
+		sumdb = gomod.DefaultSumDB
+	}
 	h := &Handler{opts: opts, env: env, st: opts.Store, protocols: map[feed.Type]http.Handler{
 		feed.NPM:   npm.New(env),
 		feed.PyPI:  pypi.New(env),
-		feed.Go:    gomod.New(env),
+		feed.Go:    gomod.New(env, gomod.Options{SumDB: sumdb}),
 		feed.Maven: maven.New(env),
 		feed.NuGet: nuget.New(env),
 	}}
@@ -173,7 +186,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unsupported feed type", http.StatusInternalServerError)
 		return
 	}
-	fr := &feed.Request{Feed: f, Base: h.base(r) + Prefix + name, Path: sub}
+	fr := &feed.Request{Feed: f, Base: h.base(r) + Prefix + name, Path: sub, Configured: h.opts.PublicURL != ""}
 	p.ServeHTTP(w, r.WithContext(feed.WithRequest(r.Context(), fr)))
 }
 

@@ -120,8 +120,19 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request, fr *feed.Reque
 		return
 	}
 	if n := Normalize(name); n != name || !slash {
-		// PEP 503: redirect to the normalized URL.
-		http.Redirect(w, r, fr.Base+"/simple/"+n+"/", http.StatusMovedPermanently)
+		// PEP 503: redirect to the normalized URL: absolute from the
+		// configured public URL, else relative to the request (never
+		// from its Host header), so that caches keep a safe answer.
+		loc := fr.Base + "/simple/" + n + "/"
+		if !fr.Configured {
+			loc = n + "/"
+			if slash {
+				loc = "../" + n + "/"
+			}
+		}
+		w.Header().Set("Location", loc)
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.WriteHeader(http.StatusMovedPermanently)
 		return
 	}
 	ctx := r.Context()
