@@ -20,16 +20,18 @@ type Hit struct {
 // Finding is one vulnerability of one component: the hits whose records
 // describe the same vulnerability, merged.
 type Finding struct {
-	// ID is the representative ID: among the IDs of the merged records
-	// themselves (not their aliases), the one that sorts first under
-	// CompareIDs. It always names one of Records.
+	// ID is the representative ID, the one people search for: among all
+	// IDs of the group (the merged records' IDs and their aliases), the one
+	// that sorts first under CompareIDs, so a CVE when the group has one,
+	// else a GHSA, else the smallest other ID. It need not name one of
+	// Records (a CVE is usually an alias only).
 	ID string
 	// IDs holds every record ID and alias of the group, sorted and
 	// without duplicates.
 	IDs []string
 	// Records are the merged records, one per record ID (the first hit
 	// wins when several sources return the same ID), ordered by
-	// CompareIDs on their IDs, so Records[0].ID == ID.
+	// CompareIDs on their IDs.
 	Records []*osv.Vulnerability
 	// Fixed is the union of the hits' fixed versions, in natural order
 	// (runs of digits compare numerically).
@@ -137,9 +139,12 @@ func Merge(hits []Hit) []Finding {
 			}
 		}
 		slices.SortStableFunc(f.Records, func(a, b *osv.Vulnerability) int { return CompareIDs(a.ID, b.ID) })
-		f.ID = f.Records[0].ID
 		f.IDs = sortedUnique(f.IDs, strings.Compare)
 		f.IDs = slices.DeleteFunc(f.IDs, func(s string) bool { return s == "" })
+		f.ID = f.Records[0].ID
+		if len(f.IDs) > 0 {
+			f.ID = slices.MinFunc(f.IDs, CompareIDs)
+		}
 		f.Fixed = sortedUnique(f.Fixed, compareNatural)
 		f.Sources = sortedUnique(f.Sources, strings.Compare)
 		f.Matched = slices.Compact(f.Matched)

@@ -53,23 +53,24 @@ func TestMergeCorpus(t *testing.T) {
 	}
 	want := []summary{
 		{
-			// No record ID is a CVE; GHSA IDs come next, smallest first.
-			ID:      "GHSA-77rm-9x9h-xj3g",
-			IDs:     []string{"CVE-2021-22570", "GHSA-77rm-9x9h-xj3g", "PYSEC-2022-48"},
-			Records: []string{"GHSA-77rm-9x9h-xj3g", "PYSEC-2022-48"},
-			Fixed:   []string{"3.15.0"},
-			Sources: []string{"OSSINDEX", "OSV"},
-		},
-		{
-			// BIT-zookeeper shares CVE-2021-21295 with both GHSAs.
-			ID:      "GHSA-f256-j965-7f32",
+			// The representative is what users search for: the group's
+			// CVE (smallest first when the group has two), though no record
+			// carries it as its own ID.
+			ID:      "CVE-2021-21295",
 			IDs:     []string{"BIT-zookeeper-2021-21295", "CVE-2021-21295", "CVE-2021-21409", "GHSA-f256-j965-7f32", "GHSA-wm47-8v5p-wjpj"},
 			Records: []string{"GHSA-f256-j965-7f32", "GHSA-wm47-8v5p-wjpj", "BIT-zookeeper-2021-21295"},
 			Fixed:   []string{"4.1.60.Final", "4.1.61.Final"},
 			Sources: []string{"OSV"},
 		},
 		{
-			ID:      "GO-2022-0247",
+			ID:      "CVE-2021-22570",
+			IDs:     []string{"CVE-2021-22570", "GHSA-77rm-9x9h-xj3g", "PYSEC-2022-48"},
+			Records: []string{"GHSA-77rm-9x9h-xj3g", "PYSEC-2022-48"},
+			Fixed:   []string{"3.15.0"},
+			Sources: []string{"OSSINDEX", "OSV"},
+		},
+		{
+			ID:      "CVE-2021-38297",
 			IDs:     []string{"CVE-2021-38297", "GO-2022-0247"},
 			Records: []string{"GO-2022-0247"},
 			Fixed:   []string{"1.17.2"},
@@ -79,7 +80,7 @@ func TestMergeCorpus(t *testing.T) {
 	if diff := cmp.Diff(want, sums); diff != "" {
 		t.Errorf("Merge mismatch (-want +got):\n%s", diff)
 	}
-	if got[0].Records[1] != pysec {
+	if got[1].Records[1] != pysec {
 		t.Error("Records do not hold the input records")
 	}
 }
@@ -94,18 +95,18 @@ func TestMergeTransitive(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("got %d findings, want 2: %+v", len(got), got)
 	}
-	// A CVE record ID is preferred as representative.
-	if got[0].ID != "CVE-0000-9" || got[1].ID != "GHSA-bbbb-bbbb-bbbb" {
+	// A CVE is preferred as representative, a record's own or an alias.
+	if got[0].ID != "CVE-0000-1" || got[1].ID != "CVE-0000-9" {
 		t.Errorf("representatives %q, %q", got[0].ID, got[1].ID)
 	}
-	if want := []string{"GHSA-bbbb-bbbb-bbbb", "GO-0000-3", "PYSEC-0000-1"}; !slices.Equal(recordIDs(got[1]), want) {
-		t.Errorf("records %q, want %q", recordIDs(got[1]), want)
+	if want := []string{"GHSA-bbbb-bbbb-bbbb", "GO-0000-3", "PYSEC-0000-1"}; !slices.Equal(recordIDs(got[0]), want) {
+		t.Errorf("records %q, want %q", recordIDs(got[0]), want)
 	}
-	if want := []string{"CVE-0000-1", "CVE-0000-2", "GHSA-bbbb-bbbb-bbbb", "GO-0000-3", "PYSEC-0000-1"}; !slices.Equal(got[1].IDs, want) {
-		t.Errorf("IDs %q, want %q", got[1].IDs, want)
+	if want := []string{"CVE-0000-1", "CVE-0000-2", "GHSA-bbbb-bbbb-bbbb", "GO-0000-3", "PYSEC-0000-1"}; !slices.Equal(got[0].IDs, want) {
+		t.Errorf("IDs %q, want %q", got[0].IDs, want)
 	}
-	if got[0].Fixed != nil || got[0].Sources != nil {
-		t.Errorf("empty Fixed/Sources not nil: %+v", got[0])
+	if got[1].Fixed != nil || got[1].Sources != nil {
+		t.Errorf("empty Fixed/Sources not nil: %+v", got[1])
 	}
 }
 

@@ -215,6 +215,9 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 			return nil, err
 		}
 	}
+	if err := s.groupSeverity(ctx, out, cache); err != nil {
+		return nil, fmt.Errorf("alias group severities: %w", err)
+	}
 	for i := range out {
 		out[i].Upgrade = Advise(&out[i], nil)
 	}
@@ -383,16 +386,11 @@ func versionProblem(pkg purl.Package, err error) string {
 	return fmt.Sprintf("version %q could not be compared with the advisories' ranges: %v", pkg.Version, err)
 }
 
-// score picks the finding's severity (the highest of its records) and
+// score picks the finding's severity (severity.Pick over its records) and
 // summary (the first record's that has one).
 func score(f Finding) Scored {
-	s := Scored{Finding: f}
-	best := severity.Score{Rating: severity.Unknown}
+	s := Scored{Finding: f, Severity: severity.Pick(ownScores(f))}
 	for _, v := range f.Records {
-		sc := severity.ForVulnerability(v)
-		if better(sc, best) {
-			best = sc
-		}
 		if s.Summary == "" {
 			s.Summary = v.Summary
 		}
@@ -400,17 +398,9 @@ func score(f Finding) Scored {
 	if s.Summary == "" && len(f.Records) > 0 {
 		s.Summary = firstLine(f.Records[0].Details, 160)
 	}
-	s.Severity = best
 	s.MaliciousID = MaliciousRecord(f)
 	s.Malicious = s.MaliciousID != ""
 	return s
-}
-
-func better(a, b severity.Score) bool {
-	if a.Score != b.Score {
-		return a.Score > b.Score
-	}
-	return a.Rating.AtLeast(b.Rating) && a.Rating != b.Rating
 }
 
 func firstLine(s string, limit int) string {

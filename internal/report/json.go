@@ -116,6 +116,11 @@ type jsonSeverity struct {
 	Type   string  `json:"type,omitempty"`
 	Vector string  `json:"vector,omitempty"`
 	Source string  `json:"source,omitempty"`
+	// Record is the ID of the record the score was read from; Origin is
+	// "record" (one of the finding's records), "alias" (another mirrored
+	// record of its alias group) or "nvd".
+	Record string `json:"record,omitempty"`
+	Origin string `json:"origin,omitempty"`
 }
 
 func nonNil(s []string) []string {
@@ -179,6 +184,8 @@ func writeJSON(w io.Writer, results []match.ComponentResult, meta Meta) error {
 					Type:   f.Severity.Type,
 					Vector: f.Severity.Vector,
 					Source: f.Severity.Source,
+					Record: f.Severity.Record,
+					Origin: f.Severity.Origin,
 				},
 			})
 			if d != nil && fi < len(d.Findings) {

@@ -51,6 +51,73 @@ type Score struct {
 	Type   string // osv.SeverityCVSSv2/v3/v4, TypeDatabaseSpecific, or "" when unknown
 	Vector string // the vector scored, "" when none
 	Source string // human-readable origin, e.g. "severity[] CVSS:3.1 vector"
+	// Record is the ID of the record the score was read from (an OSV
+	// record, or a CVE ID for an NVD record); "" when unknown.
+	Record string
+	// Origin says how that record relates to what was scored:
+	// OriginRecord (the record itself, or one of a finding's matched
+	// records), OriginAlias (another mirrored record of the alias group)
+	// or OriginNVD (the NVD record of a CVE ID of the group).
+	Origin string
+}
+
+// Origins of a score (Score.Origin).
+const (
+	OriginRecord = "record"
+	OriginAlias  = "alias"
+	OriginNVD    = "nvd"
+)
+
+// HasCVSS reports whether the score is a CVSS base score computed from a
+// vector (a rating word or a score reported without a vector is not).
+func (s Score) HasCVSS() bool {
+	switch s.Type {
+	case osv.SeverityCVSSv2, osv.SeverityCVSSv3, osv.SeverityCVSSv4:
+		return !math.IsNaN(s.Score)
+	}
+	return false
+}
+
+// Known reports whether the score carries a rating other than Unknown.
+func (s Score) Known() bool { return s.Rating != "" && s.Rating != Unknown }
+
+// Better reports whether a is more severe than b: a higher base score,
+// or the same score with a higher rating.
+func Better(a, b Score) bool {
+	if a.Score != b.Score {
+		return a.Score > b.Score
+	}
+	return a.Rating.AtLeast(b.Rating) && a.Rating != b.Rating
+}
+
+// Pick chooses one severity among candidates grouped in tiers of
+// decreasing authority (for a finding: its matched records, then the other
+// mirrored records of its alias group, then NVD). The highest CVSS score
+// of the first tier that has one wins; without any CVSS score, the highest
+// other known rating of the first tier that has one (a database's own
+// rating word or a score reported without a vector); else Unknown. Ties
+// keep the earlier candidate.
+func Pick(tiers ...[]Score) Score {
+	for _, want := range []func(Score) bool{Score.HasCVSS, Score.Known} {
+		for _, tier := range tiers {
+			if s, ok := highest(tier, want); ok {
+				return s
+			}
+		}
+	}
+	return Score{Rating: Unknown}
+}
+
+// highest returns the most severe score of list for which want holds, the
+// earliest on ties.
+func highest(list []Score, want func(Score) bool) (Score, bool) {
+	best, ok := Score{}, false
+	for _, s := range list {
+		if want(s) && (!ok || Better(s, best)) {
+			best, ok = s, true
+		}
+	}
+	return best, ok
 }
 
 // rank orders ratings for AtLeast. Unknown sorts below None; strings that
@@ -203,42 +270,57 @@ func versionRank(typ, vector string) int {
 // lists, and skips vectors that do not parse. Without a usable vector it
 // uses a numeric database_specific.cvssScore (a score reported without a
 // vector), then database_specific.severity when that is a known rating word
-// (MODERATE reads as MEDIUM), and otherwise returns an Unknown score.
+// (MODERATE reads as MEDIUM), and otherwise returns an Unknown score. A
+// known score names the record (Record = its ID, Origin = OriginRecord).
 func ForVulnerability(v *osv.Vulnerability) Score {
+	lists := []Vectors{{Where: "severity[]", List: v.Severity}}
+	for i, a := range v.Affected {
+		lists = append(lists, Vectors{Where: fmt.Sprintf("affected[%d].severity[]", i), List: a.Severity})
+	}
+	s, ok := BestVector(lists...)
+	if !ok {
+		if sc, ok := databaseSpecificScore(v.DatabaseSpecific); ok {
+			s = Score{Score: sc, Rating: RatingFor(sc, false), Type: TypeDatabaseSpecific, Source: "database_specific.cvssScore (reported score, no vector)"}
+		} else if r, word, ok := databaseSpecificRating(v.DatabaseSpecific); ok {
+			s = Score{Rating: r, Type: TypeDatabaseSpecific, Source: "database_specific.severity " + word}
+		} else {
+			return Score{Rating: Unknown}
+		}
+	}
+	s.Record, s.Origin = v.ID, OriginRecord
+	return s
+}
+
+// Vectors is a list of CVSS vectors and where they were found, for the
+// Source of the score (e.g. "severity[]").
+type Vectors struct {
+	Where string
+	List  []osv.Severity
+}
+
+// BestVector scores the vector of the newest CVSS version among the lists
+// (v4.0, then v3.1, v3.0, v2; the first of a version wins), skipping
+// vectors that do not parse. It reports false when none is usable.
+func BestVector(lists ...Vectors) (Score, bool) {
 	var (
 		best     Score
 		bestRank int
 	)
-	try := func(sev osv.Severity, where string) {
-		r := versionRank(sev.Type, sev.Score)
-		if r <= bestRank {
-			return
-		}
-		s, err := FromVector(sev.Type, sev.Score)
-		if err != nil {
-			return
-		}
-		s.Source = where + " " + vectorLabel(sev.Type, sev.Score) + " vector"
-		best, bestRank = s, r
-	}
-	for _, sev := range v.Severity {
-		try(sev, "severity[]")
-	}
-	for i, a := range v.Affected {
-		for _, sev := range a.Severity {
-			try(sev, fmt.Sprintf("affected[%d].severity[]", i))
+	for _, l := range lists {
+		for _, sev := range l.List {
+			r := versionRank(sev.Type, sev.Score)
+			if r <= bestRank {
+				continue
+			}
+			s, err := FromVector(sev.Type, sev.Score)
+			if err != nil {
+				continue
+			}
+			s.Source = strings.TrimSpace(l.Where + " " + vectorLabel(sev.Type, sev.Score) + " vector")
+			best, bestRank = s, r
 		}
 	}
-	if bestRank > 0 {
-		return best
-	}
-	if sc, ok := databaseSpecificScore(v.DatabaseSpecific); ok {
-		return Score{Score: sc, Rating: RatingFor(sc, false), Type: TypeDatabaseSpecific, Source: "database_specific.cvssScore (reported score, no vector)"}
-	}
-	if r, word, ok := databaseSpecificRating(v.DatabaseSpecific); ok {
-		return Score{Rating: r, Type: TypeDatabaseSpecific, Source: "database_specific.severity " + word}
-	}
-	return Score{Rating: Unknown}
+	return best, bestRank > 0
 }
 
 func vectorLabel(typ, vector string) string {

@@ -329,6 +329,9 @@ func TestForVulnerabilityCorpus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		v := readRecord(t, tt.file)
+		if tt.want.Known() {
+			tt.want.Record, tt.want.Origin = v.ID, OriginRecord
+		}
 		if got := ForVulnerability(v); got != tt.want {
 			t.Errorf("ForVulnerability(%s) = %+v\nwant %+v", tt.file, got, tt.want)
 		}
@@ -383,5 +386,33 @@ func TestReportedScoreWithoutVector(t *testing.T) {
 	v.DatabaseSpecific = []byte(`{"cvssScore":0}`)
 	if got := ForVulnerability(v); got.Rating != Unknown {
 		t.Fatalf("zero score: %+v", got)
+	}
+}
+
+func TestPick(t *testing.T) {
+	cvss := func(score float64, rec, origin string) Score {
+		return Score{Score: score, Rating: RatingFor(score, false), Type: osv.SeverityCVSSv3, Record: rec, Origin: origin}
+	}
+	word := func(r Rating, rec string) Score {
+		return Score{Rating: r, Type: TypeDatabaseSpecific, Record: rec, Origin: OriginRecord}
+	}
+	unknown := Score{Rating: Unknown}
+	tests := []struct {
+		name  string
+		tiers [][]Score
+		want  Score
+	}{
+		{"nothing", nil, unknown},
+		{"only unknown", [][]Score{{unknown}, {unknown}}, unknown},
+		{"highest CVSS of the first tier", [][]Score{{cvss(5.0, "A", OriginRecord), cvss(7.5, "B", OriginRecord)}, {cvss(9.8, "C", OriginAlias)}}, cvss(7.5, "B", OriginRecord)},
+		{"a later tier's CVSS beats a rating word", [][]Score{{word(High, "GHSA")}, {cvss(5.3, "BIT", OriginAlias)}}, cvss(5.3, "BIT", OriginAlias)},
+		{"rating word when no tier has CVSS", [][]Score{{unknown, word(Medium, "A")}, {word(Critical, "B")}}, word(Medium, "A")},
+		{"ties keep the first", [][]Score{{cvss(7.5, "A", OriginRecord), cvss(7.5, "B", OriginRecord)}}, cvss(7.5, "A", OriginRecord)},
+		{"empty first tier", [][]Score{{}, {cvss(4.2, "N", OriginNVD)}}, cvss(4.2, "N", OriginNVD)},
+	}
+	for _, tt := range tests {
+		if got := Pick(tt.tiers...); got != tt.want {
+			t.Errorf("%s: Pick = %+v, want %+v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -293,6 +293,52 @@ ORDER BY 3, 4 DESC`), id, id)
 	return collectAdvisories(rows)
 }
 
+// AdvisoriesByIDs returns the live, non-withdrawn advisories whose ID or
+// one of whose aliases is among ids, one per ID across partitions (the
+// newest). It looks the IDs up in chunks, so any number may be given.
+func (s *Store) AdvisoriesByIDs(ctx context.Context, ids []string) ([]Advisory, error) {
+	const chunk = 400
+	seen := map[string]bool{}
+	var out []Advisory
+	for len(ids) > 0 {
+		n := min(chunk, len(ids))
+		part := ids[:n]
+		ids = ids[n:]
+		in := "?" + strings.Repeat(", ?", len(part)-1)
+		args := make([]any, 0, 2*len(part))
+		for _, id := range part {
+			args = append(args, id)
+		}
+		args = append(args, args...)
+		rows, err := s.db.QueryContext(ctx, s.Rebind(`
+SELECT a.part, p.source, a.id, a.modified, a.withdrawn, a.data
+FROM partition_state p
+CROSS JOIN advisory a
+WHERE a.part = p.name AND a.generation = p.generation AND a.id IN (`+in+`) AND a.withdrawn = 0
+UNION
+SELECT a.part, p.source, a.id, a.modified, a.withdrawn, a.data
+FROM advisory_alias x
+JOIN partition_state p ON p.name = x.part AND p.generation = x.generation
+JOIN advisory a ON a.part = x.part AND a.generation = x.generation AND a.id = x.id
+WHERE x.alias IN (`+in+`) AND a.withdrawn = 0
+ORDER BY 3, 4 DESC`), args...)
+		if err != nil {
+			return nil, err
+		}
+		got, err := collectAdvisories(rows)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range got {
+			if !seen[a.ID] {
+				seen[a.ID] = true
+				out = append(out, a)
+			}
+		}
+	}
+	return out, nil
+}
+
 func collectAdvisories(rows *sql.Rows) ([]Advisory, error) {
 	defer rows.Close()
 	var out []Advisory

@@ -149,7 +149,7 @@ func checkShape(t *testing.T, f Format, spec string, data []byte) {
 		for id, want := range map[string]string{
 			"GHSA-269g-pwp5-87pp": "not_affected/code_not_reachable/",
 			"CVE-2021-21290":      "exploitable//workaround_available",
-			"GHSA-599f-7c49-w659": "exploitable//update",
+			"CVE-2022-42889":      "exploitable//update",
 		} {
 			if states[id] != want {
 				t.Errorf("%s: %q, want %q", id, states[id], want)
@@ -167,7 +167,7 @@ func checkShape(t *testing.T, f Format, spec string, data []byte) {
 					t.Errorf("Ignore statement %+v", st)
 				}
 			}
-			if st.Vulnerability.Name == "GHSA-599f-7c49-w659" && (st.Status != "affected" || !strings.HasPrefix(st.ActionStatement, "Blocked: do not use")) {
+			if st.Vulnerability.Name == "CVE-2022-42889" && (st.Status != "affected" || !strings.HasPrefix(st.ActionStatement, "Blocked: do not use")) {
 				t.Errorf("Blocked statement %+v", st)
 			}
 		}

@@ -124,7 +124,7 @@ func TestMavenClient(t *testing.T) {
 	if r.Err == nil {
 		t.Fatal("Blocked junit 4.13 was resolved")
 	}
-	for _, want := range []string{"403", "GHSA-269g-pwp5-87pp", "Blocked", "reassessed"} {
+	for _, want := range []string{"403", "CVE-2020-15250", "Blocked", "reassessed"} {
 		if !strings.Contains(r.Out, want) {
 			t.Errorf("mvn output lacks %q", want)
 		}
@@ -169,7 +169,7 @@ func TestLayout(t *testing.T) {
 		t.Errorf("sidecar: %d", resp.StatusCode)
 	}
 	resp, _ := get("/junit/junit/4.13/junit-4.13.jar")
-	if resp.StatusCode != 403 || !strings.Contains(resp.Status, "GHSA-269g-pwp5-87pp") {
+	if resp.StatusCode != 403 || !strings.Contains(resp.Status, "CVE-2020-15250") {
 		t.Errorf("blocked jar: %s", resp.Status)
 	}
 	for _, p := range []string{"/junit/../../etc/passwd", "/junit/junit/4.6/..%2f..%2fx.jar", "/junit/junit/4.6/other-4.6.jar", "/junit/junit/../maven-metadata.xml"} {

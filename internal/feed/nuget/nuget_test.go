@@ -92,7 +92,7 @@ func TestRestoreWalk(t *testing.T) {
 	}
 
 	resp, _, v := restore()
-	if v != "3.14.0" || resp.StatusCode != 403 || !strings.Contains(resp.Header.Get("X-NuGet-Warning"), "GHSA-77rm-9x9h-xj3g") || !strings.Contains(resp.Status, "GHSA-77rm-9x9h-xj3g") {
+	if v != "3.14.0" || resp.StatusCode != 403 || !strings.Contains(resp.Header.Get("X-NuGet-Warning"), "CVE-2021-22570") || !strings.Contains(resp.Status, "CVE-2021-22570") {
 		t.Fatalf("Blocked 3.14.0: %s %v", resp.Status, resp.Header)
 	}
 	f.FilterBlocked = true

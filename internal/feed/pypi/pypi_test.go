@@ -115,13 +115,13 @@ func TestPipClient(t *testing.T) {
 	if r.Err == nil {
 		t.Fatal("Blocked jinja2 2.11.2 was downloaded")
 	}
-	for _, want := range []string{"403", "PYSEC-2021-66", "Blocked", "reassessed"} {
+	for _, want := range []string{"403", "CVE-2020-28493", "Blocked", "reassessed"} {
 		if !strings.Contains(r.Out, want) {
 			t.Errorf("pip output lacks %q", want)
 		}
 	}
 	// Without filtering pip picks the highest match, which is Blocked.
-	if r, _ := pip(t, py, index, "django<2.1.2"); r.Err == nil || !strings.Contains(r.Out, "PYSEC-2018-3") {
+	if r, _ := pip(t, py, index, "django<2.1.2"); r.Err == nil || !strings.Contains(r.Out, "CVE-2018-16984") {
 		t.Errorf("unfiltered range: err %v", r.Err)
 	}
 	f.FilterBlocked = true
@@ -171,7 +171,7 @@ func TestSimpleAPI(t *testing.T) {
 		t.Errorf("JSON page: %v %s", err, body)
 	}
 	resp, _ = get("/files/jinja2/Jinja2-2.11.2-py3-none-any.whl", "*/*")
-	if resp.StatusCode != 403 || !strings.Contains(resp.Status, "PYSEC-2021-66") {
+	if resp.StatusCode != 403 || !strings.Contains(resp.Status, "CVE-2020-28493") {
 		t.Errorf("blocked file: %s", resp.Status)
 	}
 	for _, p := range []string{"/files/jinja2/..%2f..%2fetc%2fpasswd", "/files/jinja2/Other-1.0-py3-none-any.whl", "/simple/..%2f/", "/files/../x"} {

@@ -1,0 +1,101 @@
+package match
+
+import (
+	"context"
+	"slices"
+
+	"github.com/vulngate/vulngate/internal/severity"
+	"github.com/vulngate/vulngate/internal/store"
+)
+
+// GroupRecords looks records up by ID or alias across everything mirrored,
+// whatever their ecosystem. When the scanner's Advisories also implement it
+// (as *store.Store does), a finding whose own records carry no CVSS score
+// takes its severity from the other records of its alias group: a GO record
+// from the GHSA record that aliases the same CVE, a MAL or PYSEC record from
+// its GHSA, and so on (severity.Pick, with Origin "alias" and the record's
+// ID in Record).
+type GroupRecords interface {
+	AdvisoriesByIDs(ctx context.Context, ids []string) ([]store.Advisory, error)
+}
+
+// groupSeverity completes the severity of findings without a CVSS score
+// from the other mirrored records of their alias groups, in one batched
+// lookup for the whole scan.
+func (s *Scanner) groupSeverity(ctx context.Context, out []ComponentResult, cache *recordCache) error {
+	gr, ok := s.src.(GroupRecords)
+	if !ok {
+		return nil
+	}
+	var need []*Scored
+	ids := map[string]bool{}
+	for i := range out {
+		for j := range out[i].Findings {
+			f := &out[i].Findings[j]
+			if f.Severity.HasCVSS() {
+				continue
+			}
+			need = append(need, f)
+			for _, id := range f.IDs {
+				ids[id] = true
+			}
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	list := make([]string, 0, len(ids))
+	for id := range ids {
+		list = append(list, id)
+	}
+	slices.Sort(list)
+	advs, err := gr.AdvisoriesByIDs(ctx, list)
+	if err != nil {
+		return err
+	}
+	byID := map[string][]severity.Score{} // ID or alias -> scores of the records carrying it
+	for _, a := range advs {
+		v, _, err := cache.get(a)
+		if err != nil {
+			continue // unreadable records are reported where they match
+		}
+		sc := severity.ForVulnerability(v)
+		if !sc.Known() {
+			continue
+		}
+		sc.Origin = severity.OriginAlias
+		for _, id := range v.IDs() {
+			byID[id] = append(byID[id], sc)
+		}
+	}
+	for _, f := range need {
+		seen := map[string]bool{}
+		for _, r := range f.Records {
+			seen[r.ID] = true
+		}
+		var alias []severity.Score
+		for _, id := range f.IDs {
+			for _, sc := range byID[id] {
+				if !seen[sc.Record] {
+					seen[sc.Record] = true
+					alias = append(alias, sc)
+				}
+			}
+		}
+		if len(alias) == 0 {
+			continue
+		}
+		slices.SortFunc(alias, func(a, b severity.Score) int { return CompareIDs(a.Record, b.Record) })
+		f.Severity = severity.Pick(ownScores(f.Finding), alias)
+	}
+	return nil
+}
+
+// ownScores are the severities of a finding's matched records.
+func ownScores(f Finding) []severity.Score {
+	out := make([]severity.Score, 0, len(f.Records))
+	for _, v := range f.Records {
+		out = append(out, severity.ForVulnerability(v))
+	}
+	return out
+}
