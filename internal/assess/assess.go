@@ -79,3 +79,6 @@ func ParseScope(s string) (string, error) {
 
 // ProjectScope returns the scope of a project name, validated.
 func ProjectScope(name string) (string, error) { return ParseScope("project:" + name) }
+
+// FeedScope returns the scope "feed:NAME", validated.
+func FeedScope(name string) (string, error) { return ParseScope("feed:" + name) }

@@ -171,21 +171,24 @@ func (s *Service) autoAssessIn(ctx context.Context, scope, target string, findin
 
 // AutoAssessExisting re-applies the auto-assessment ranges to every
 // recorded open finding (of scope, or of all scopes when scope is "") that
-// is unassessed, and returns the assessments made.
+// is unassessed, and returns the assessments made. With a scope, the
+// assessments are recorded in that scope (a project's findings decide
+// nothing for other projects or feeds); without one, globally.
 func (s *Service) AutoAssessExisting(ctx context.Context, scope string) ([]Assessment, error) {
 	ff := store.FindingFilter{}
+	target := Global
 	if scope != "" {
 		sc, err := ParseScope(scope)
 		if err != nil {
 			return nil, err
 		}
-		ff.Scope = sc
+		ff.Scope, target = sc, sc
 	}
 	fs, err := s.st.Findings(ctx, ff)
 	if err != nil {
 		return nil, err
 	}
-	return s.autoAssess(ctx, scope, fs)
+	return s.autoAssessIn(ctx, scope, target, fs)
 }
 
 // Evaluate decides every scanned component in scope (Global for a scan

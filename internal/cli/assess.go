@@ -31,9 +31,9 @@ func actor() string {
 	return "unknown"
 }
 
-// assessScan records a project's findings (auto-assessing new ones) when
-// project is set, and decides every component in the project's scope
-// (global without a project).
+// assessScan records a project's findings (auto-assessing new ones in the
+// project's scope) when project is set, and decides every component in the
+// project's scope (global without a project).
 func (e *env) assessScan(ctx context.Context, st *store.Store, project string, results []match.ComponentResult) ([]assess.Decision, error) {
 	svc := assess.New(st)
 	scope := assess.Global
@@ -43,11 +43,11 @@ func (e *env) assessScan(ctx context.Context, st *store.Store, project string, r
 			return nil, fmt.Errorf("--project: %w", err)
 		}
 		scope = sc
-		rep, err := svc.RecordScan(ctx, scope, results)
+		rep, err := svc.RecordScanWith(ctx, scope, results, assess.RecordOptions{AutoInScope: true})
 		if err != nil {
 			return nil, err
 		}
-		e.log.Info("findings recorded", "scope", scope, "new", rep.New, "seen_again", rep.Updated, "reopened", rep.Reopened,
+		e.chatter().Info("findings recorded", "scope", scope, "new", rep.New, "seen_again", rep.Updated, "reopened", rep.Reopened,
 			"closed", rep.Closed, "attributions_ended", rep.Ended, "auto_assessed", len(rep.Auto))
 	}
 	return svc.Evaluate(ctx, scope, results)
@@ -106,7 +106,12 @@ Blocked (block); auto-assessment by CVSS score runs when "vulngate scan
 --project" first records a finding. Every change is kept in an audit history.
 
 "vulngate assess --auto --existing" re-applies the auto-assessment ranges to
-recorded findings that are unassessed.
+recorded findings that are unassessed (with --project, only that project's,
+assessed in scope project:NAME).
+
+--project NAME means scope project:NAME wherever it is given: "assess set
+--project web" assesses for project web (and, without an ID, the findings
+recorded for it).
 
 Actions are recorded as $VULNGATE_USER, else the operating-system user.`,
 		Example: `  vulngate assess set CVE-2021-44228 --type Blocked --comment "RCE" --expires 30d
@@ -146,7 +151,7 @@ Actions are recorded as $VULNGATE_USER, else the operating-system user.`,
 	}
 	cmd.Flags().BoolVar(&auto, "auto", false, "apply the auto-assessment ranges (with --existing)")
 	cmd.Flags().BoolVar(&existing, "existing", false, "to recorded findings that are unassessed")
-	cmd.Flags().StringVar(&project, "project", "", "only findings recorded for this project")
+	cmd.Flags().StringVar(&project, "project", "", "only findings recorded for this project, auto-assessed in its scope")
 	cmd.AddCommand(e.assessSetCmd(), e.assessClearCmd(), e.assessListCmd(), e.assessHistoryCmd(), e.assessExpireCmd(),
 		e.assessFindingsCmd(), e.assessTypesCmd(), e.assessPolicyCmd(), e.assessExportCmd(), e.assessImportCmd())
 	return cmd
@@ -179,15 +184,22 @@ func parseExpires(s string, now time.Time) (t time.Time, never bool, err error) 
 }
 
 func (e *env) assessSetCmd() *cobra.Command {
-	var typ, scope, comment, expires, severities, ecosystem, pkg, source, project string
+	var typ, scope, comment, expires, severities, ecosystem, pkg, source, project, feed string
 	var onlyUnassessed bool
 	cmd := &cobra.Command{
 		Use:   "set [ID]",
 		Short: "Assess one vulnerability, or every recorded finding a filter selects",
 		Long: `Assess one vulnerability by ID (any ID or alias of its group), or, without
 an ID, every vulnerability of the recorded open findings that the filter
-flags select (--severity, --ecosystem, --package, --source, --project).
-The expiry defaults to the type's.`,
+flags select (--severity, --ecosystem, --package, --source, --project,
+--feed). The expiry defaults to the type's.
+
+--project NAME (or --feed NAME) is the scope of the assessment,
+project:NAME (feed:NAME), and without an ID also selects the findings
+recorded for it; --scope says the same in full.`,
+		Example: `  vulngate assess set CVE-2021-44228 --type Blocked --comment "RCE"
+  vulngate assess set CVE-2020-15250 --type Ignore --project web --comment "test-only"
+  vulngate assess set --type Ignore --severity low --project web`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if typ == "" {
@@ -197,10 +209,14 @@ The expiry defaults to the type's.`,
 			if err != nil {
 				return err
 			}
+			sc, named, err := scopeOf(scope, cmd.Flags().Changed("scope"), project, feed)
+			if err != nil {
+				return err
+			}
 			// The command line works on the store directly, as the owner of
 			// the data directory: it acts as an admin (a known malicious
 			// package may then be let through for one project or feed).
-			req := assess.SetRequest{Type: typ, Scope: scope, Comment: comment, By: actor(), Expires: exp, Never: never, Admin: true}
+			req := assess.SetRequest{Type: typ, Scope: sc, Comment: comment, By: actor(), Expires: exp, Never: never, Admin: true}
 			filter := assess.BulkFilter{Ecosystem: ecosystem, Package: pkg, Source: source, OnlyUnassessed: onlyUnassessed}
 			for _, r := range splitList(severities) {
 				if _, err := parseRatingWord(r); err != nil {
@@ -208,15 +224,13 @@ The expiry defaults to the type's.`,
 				}
 				filter.Ratings = append(filter.Ratings, strings.ToUpper(normalizeRating(r)))
 			}
-			if project != "" {
-				if filter.Scope, err = assess.ProjectScope(project); err != nil {
-					return fmt.Errorf("--project: %w", err)
-				}
+			if named {
+				filter.Scope = sc
 			}
 			return e.withService(cmd.Context(), func(s *assess.Service) error {
 				if len(args) == 1 {
-					if len(filter.Ratings) > 0 || ecosystem != "" || pkg != "" || source != "" || project != "" {
-						return errors.New("give either an ID or filter flags, not both")
+					if len(filter.Ratings) > 0 || ecosystem != "" || pkg != "" || source != "" {
+						return errors.New("give either an ID or filter flags (--severity, --ecosystem, --package, --source), not both")
 					}
 					req.VulnID = args[0]
 					a, err := s.Set(cmd.Context(), req)
@@ -231,7 +245,7 @@ The expiry defaults to the type's.`,
 					return err
 				}
 				printAssessments(e.stdout, as)
-				fmt.Fprintf(e.stdout, "%d vulnerabilities assessed %s\n", len(as), as[0].Type)
+				fmt.Fprintf(e.stdout, "%d vulnerabilities assessed %s in scope %s\n", len(as), as[0].Type, sc)
 				return nil
 			})
 		},
@@ -244,9 +258,40 @@ The expiry defaults to the type's.`,
 	cmd.Flags().StringVar(&ecosystem, "ecosystem", "", "bulk: OSV ecosystem, e.g. PyPI")
 	cmd.Flags().StringVar(&pkg, "package", "", "bulk: package name as OSV spells it")
 	cmd.Flags().StringVar(&source, "source", "", "bulk: vulnerability source currently reporting the finding, e.g. OSV, OSSINDEX")
-	cmd.Flags().StringVar(&project, "project", "", "bulk: findings recorded for this project")
+	cmd.Flags().StringVar(&project, "project", "", "assess in scope project:NAME (bulk: the findings recorded for the project)")
+	cmd.Flags().StringVar(&feed, "feed", "", "assess in scope feed:NAME (bulk: the findings recorded for the feed)")
 	cmd.Flags().BoolVar(&onlyUnassessed, "unassessed", false, "bulk: skip vulnerabilities that already have an assessment in the scope")
 	return cmd
+}
+
+// scopeOf resolves --scope, --project and --feed into one scope: a project
+// or feed flag means that scope. named reports whether --project or --feed
+// named it. Flags that disagree are an error.
+func scopeOf(scope string, scopeSet bool, project, feed string) (sc string, named bool, err error) {
+	if project != "" && feed != "" {
+		return "", false, errors.New("give --project or --feed, not both")
+	}
+	if project == "" && feed == "" {
+		sc, err = assess.ParseScope(scope)
+		return sc, false, err
+	}
+	if project != "" {
+		if sc, err = assess.ProjectScope(project); err != nil {
+			return "", false, fmt.Errorf("--project: %w", err)
+		}
+	} else if sc, err = assess.FeedScope(feed); err != nil {
+		return "", false, fmt.Errorf("--feed: %w", err)
+	}
+	if scopeSet {
+		flag := "--project"
+		if feed != "" {
+			flag = "--feed"
+		}
+		if other, err := assess.ParseScope(scope); err != nil || other != sc {
+			return "", false, fmt.Errorf("--scope %s contradicts %s, which means --scope %s", scope, flag, sc)
+		}
+	}
+	return sc, true, nil
 }
 
 func parseRatingWord(s string) (string, error) {

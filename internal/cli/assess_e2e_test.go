@@ -59,8 +59,8 @@ func TestAssessEndToEnd(t *testing.T) {
 	junit := "pkg:maven/junit/junit@4.12"                   // GHSA-269g-pwp5-87pp (CVE-2020-15250), CVSS 4.4
 
 	// A CI pipeline scans with --project: findings are recorded and the
-	// critical one is auto-assessed Blocked; the medium one stays
-	// unassessed (policy warn).
+	// critical one is auto-assessed Blocked in the project's scope; the
+	// medium one stays unassessed (policy warn).
 	doc, err := scanAssessed(t, data, "--project", "ci", text, junit)
 	if err != nil {
 		t.Fatalf("scan without --fail-on failed: %v", err)
@@ -73,7 +73,7 @@ func TestAssessEndToEnd(t *testing.T) {
 	for _, f := range c0.Findings {
 		if f.ID == "CVE-2022-42889" {
 			a := f.Assessment
-			auto = a != nil && a.Status == "assessed" && a.Type == "Blocked" && a.Auto && a.Scope == "global" && a.Expires != ""
+			auto = a != nil && a.Status == "assessed" && a.Type == "Blocked" && a.Auto && a.Scope == "project:ci" && a.Expires != ""
 		}
 	}
 	if !auto {
@@ -88,7 +88,8 @@ func TestAssessEndToEnd(t *testing.T) {
 		t.Fatalf("junit with --fail-on blocked: %v", err)
 	}
 	// ... until someone assesses its CVE as Blocked in the project.
-	out := mustRun(t, "--data-dir", data, "assess", "set", "CVE-2020-15250", "--type", "Blocked", "--scope", "project:ci", "--comment", "timing attack matters here", "--expires", "30d")
+	// --project means scope project:ci.
+	out := mustRun(t, "--data-dir", data, "assess", "set", "CVE-2020-15250", "--type", "Blocked", "--project", "ci", "--comment", "timing attack matters here", "--expires", "30d")
 	if !strings.Contains(out, "CVE-2020-15250") || !strings.Contains(out, "alice") {
 		t.Fatalf("assess set output:\n%s", out)
 	}
@@ -111,7 +112,7 @@ func TestAssessEndToEnd(t *testing.T) {
 
 	// Table output shows the columns.
 	out = mustRun(t, "--data-dir", data, "--log-level", "warn", "scan", "--project", "ci", text, junit)
-	for _, want := range []string{"ASSESSMENT", "DECISION", "Blocked (project:ci)", "Blocked (auto)", "BLOCK", "decisions: 2 block, 0 warn, 0 allow"} {
+	for _, want := range []string{"ASSESSMENT", "DECISION", "Blocked (project:ci)", "Blocked (project:ci, auto)", "BLOCK", "decisions: 2 block, 0 warn, 0 allow"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

@@ -53,7 +53,11 @@ type env struct {
 	databaseURL    string
 	logLevel       string
 	logFormat      string
+	verbose        bool
 	log            *slog.Logger
+	// quiet discards the notices that surround a human-readable report
+	// (chatter): used unless -v or an explicit --log-level asks for them.
+	quiet bool
 }
 
 // Execute runs the command line with args (without the program name).
@@ -68,6 +72,7 @@ func Execute(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		SilenceErrors: true,
 		Version:       version(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			e.quiet = !e.verbose && !cmd.Flags().Changed("log-level")
 			return e.setupLogging()
 		},
 	}
@@ -78,6 +83,7 @@ func Execute(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	root.PersistentFlags().StringVar(&e.databaseURL, "database-url", "", "PostgreSQL connection URL or key=value string (default $"+DatabaseURLEnv+"); without one, SQLite in the data directory")
 	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&e.logFormat, "log-format", "auto", "log format: auto (text on a terminal, else JSON), text, json")
+	root.PersistentFlags().BoolVarP(&e.verbose, "verbose", "v", false, "also log the notices around a report (sources skipped, counts; scan, assess)")
 	root.AddCommand(e.mirrorCmd(), e.scanCmd(), e.dataDirCmd())
 	root.AddCommand(e.assessCmd())
 	root.AddCommand(e.serveCmd())
@@ -109,6 +115,17 @@ func (e *env) setupLogging() error {
 		return fmt.Errorf("--log-format: want auto, text or json, got %q", e.logFormat)
 	}
 	return nil
+}
+
+// chatter is the logger for notices around a report that a person reading
+// the table does not need (OSS Index skipped, counts of what was recorded,
+// "scan finished"): e.log with -v or an explicit --log-level, else
+// nothing.
+func (e *env) chatter() *slog.Logger {
+	if e.quiet || e.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.log
 }
 
 func isTerminal(w io.Writer) bool {

@@ -165,7 +165,7 @@ func (e *env) ossIndexSource(cache ossindex.Cache, configFlag, dataDir string, w
 		if explicit {
 			return nil, fmt.Errorf("--source ossindex: no OSS Index API token configured: %s", hint)
 		}
-		e.log.Warn("OSS Index skipped: no API token configured; " + hint)
+		e.chatter().Info("OSS Index skipped: no API token configured; " + hint)
 		return nil, nil
 	}
 	src, err := ossindex.New(ossindex.Options{

@@ -40,19 +40,25 @@ mirror"): when one is running it stops with a message naming that run, or
 waits for it with --wait. Its run is recorded in the job's history (cause
 "cli:<user>").
 
-Environment: VULNGATE_OSV_BASE_URL, VULNGATE_OSV_ECOSYSTEMS.`,
+The source and ecosystems come from --base-url and --ecosystems, else from
+$VULNGATE_OSV_BASE_URL and $VULNGATE_OSV_ECOSYSTEMS, else from the OSV source
+configured in the data directory (by "vulngate serve --osv-base-url ..." or
+the server's Sources page), else the public OSV bucket.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			ecos := splitList(ecosystems)
-			if len(ecos) == 0 {
-				return fmt.Errorf("no ecosystems selected: pass --ecosystems (e.g. --ecosystems PyPI,Go,npm) or set VULNGATE_OSV_ECOSYSTEMS")
-			}
 			st, dir, err := e.openStore(ctx)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
+			src, err := e.osvSource(ctx, st, baseURL, ecosystems)
+			if err != nil {
+				return err
+			}
+			if len(src.Ecosystems) == 0 {
+				return fmt.Errorf("no ecosystems selected: pass --ecosystems (e.g. --ecosystems PyPI,Go,npm), set VULNGATE_OSV_ECOSYSTEMS, or configure the OSV source in the server")
+			}
 			var rep osvmirror.Report
 			err = jobs.RunExclusive(ctx, st, server.JobOSVMirror, jobs.CauseCLI+":"+osUser(), jobs.ExclusiveOptions{
 				Logger: e.log,
@@ -62,8 +68,8 @@ Environment: VULNGATE_OSV_BASE_URL, VULNGATE_OSV_ECOSYSTEMS.`,
 				},
 			}, func(ctx context.Context, log *slog.Logger) error {
 				opts := osvmirror.Options{
-					BaseURL:    baseURL,
-					Ecosystems: ecos,
+					BaseURL:    src.BaseURL,
+					Ecosystems: src.Ecosystems,
 					TempDir:    filepath.Join(dir, "tmp"),
 					Logger:     log,
 					ForceFull:  full,
@@ -101,8 +107,8 @@ Environment: VULNGATE_OSV_BASE_URL, VULNGATE_OSV_ECOSYSTEMS.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&baseURL, "base-url", envDefault("VULNGATE_OSV_BASE_URL", osvmirror.DefaultBaseURL), "OSV source: https://, http:// or file:// URL of the bucket layout")
-	cmd.Flags().StringVar(&ecosystems, "ecosystems", envDefault("VULNGATE_OSV_ECOSYSTEMS", ""), "comma-separated ecosystems, e.g. PyPI,Go,npm,Debian:12")
+	cmd.Flags().StringVar(&baseURL, "base-url", "", "OSV source: https://, http:// or file:// URL of the bucket layout (default $VULNGATE_OSV_BASE_URL, else the configured source, else "+osvmirror.DefaultBaseURL+")")
+	cmd.Flags().StringVar(&ecosystems, "ecosystems", "", "comma-separated ecosystems, e.g. PyPI,Go,npm,Debian:12 (default $VULNGATE_OSV_ECOSYSTEMS, else the configured source's)")
 	cmd.Flags().BoolVar(&full, "full", false, "re-import all.zip even when an incremental sync is possible")
 	cmd.Flags().DurationVar(&wait, "wait", 0, "when a server's (or another command's) mirror is running on the same store, wait up to this long for it instead of stopping")
 	cmd.AddCommand(e.mirrorStatusCmd(), e.mirrorPurgeCmd(), e.mirrorListCmd())
@@ -118,6 +124,41 @@ func osUser() string {
 		return u.Username
 	}
 	return "unknown"
+}
+
+// osvSource resolves the OSV source of a mirror command: flags, else the
+// environment, else the source configured in the data directory (what the
+// server mirrors), else the public bucket with no ecosystems.
+func (e *env) osvSource(ctx context.Context, st osvmirror.SettingsStore, baseFlag, ecoFlag string) (osvmirror.Settings, error) {
+	conf, stored, err := osvmirror.LoadSettings(ctx, st)
+	if err != nil {
+		return conf, err
+	}
+	out := osvmirror.Settings{BaseURL: osvmirror.DefaultBaseURL}
+	var from []string
+	switch {
+	case baseFlag != "":
+		out.BaseURL = baseFlag
+	case envDefault("VULNGATE_OSV_BASE_URL", "") != "":
+		out.BaseURL = envDefault("VULNGATE_OSV_BASE_URL", "")
+	case stored:
+		out.BaseURL = conf.BaseURL
+		from = append(from, "base URL")
+	}
+	switch {
+	case ecoFlag != "":
+		out.Ecosystems = splitList(ecoFlag)
+	case envDefault("VULNGATE_OSV_ECOSYSTEMS", "") != "":
+		out.Ecosystems = splitList(envDefault("VULNGATE_OSV_ECOSYSTEMS", ""))
+	case stored && len(conf.Ecosystems) > 0:
+		out.Ecosystems = conf.Ecosystems
+		from = append(from, "ecosystems")
+	}
+	if len(from) > 0 {
+		e.log.Info("using the OSV source configured in the data directory", "configured", strings.Join(from, ", "),
+			"base_url", out.BaseURL, "ecosystems", strings.Join(out.Ecosystems, ","))
+	}
+	return out, nil
 }
 
 func splitList(s string) []string {
@@ -209,13 +250,26 @@ func (e *env) mirrorListCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ecosystems",
 		Short: "List the ecosystems the source offers (its ecosystems.txt)",
-		Args:  cobra.NoArgs,
+		Long: `List the ecosystems the OSV source offers (its ecosystems.txt). The source is
+--base-url, else $VULNGATE_OSV_BASE_URL, else the one configured in the data
+directory, else the public OSV bucket.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, err := osvmirror.New(nil, osvmirror.Options{BaseURL: baseURL, Ecosystems: []string{"-"}})
+			ctx := cmd.Context()
+			st, _, err := e.openStore(ctx)
 			if err != nil {
 				return err
 			}
-			list, err := m.Available(cmd.Context())
+			src, err := e.osvSource(ctx, st, baseURL, "-")
+			st.Close()
+			if err != nil {
+				return err
+			}
+			m, err := osvmirror.New(nil, osvmirror.Options{BaseURL: src.BaseURL, Ecosystems: []string{"-"}})
+			if err != nil {
+				return err
+			}
+			list, err := m.Available(ctx)
 			if err != nil {
 				return err
 			}
@@ -223,7 +277,7 @@ func (e *env) mirrorListCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&baseURL, "base-url", envDefault("VULNGATE_OSV_BASE_URL", osvmirror.DefaultBaseURL), "OSV source URL")
+	cmd.Flags().StringVar(&baseURL, "base-url", "", "OSV source URL (default $VULNGATE_OSV_BASE_URL, else the configured source, else "+osvmirror.DefaultBaseURL+")")
 	return cmd
 }
 

@@ -118,7 +118,7 @@ assessments and policy.`,
 			results, err := sc.Scan(ctx, comps)
 			if oi != nil {
 				s := oi.Stats()
-				e.log.Info("OSS Index", "requests", s.Requests, "cached", s.Cached, "fetched", s.Fetched, "not_checked", s.Failed)
+				e.chatter().Info("OSS Index", "requests", s.Requests, "cached", s.Cached, "fetched", s.Fetched, "not_checked", s.Failed)
 			}
 			if err != nil {
 				return err
@@ -140,7 +140,7 @@ assessments and policy.`,
 				return err
 			}
 			sum := report.Summarize(results)
-			e.log.Info("scan finished", "components", sum.Components, "vulnerable", sum.Vulnerable, "findings", sum.Findings, "with_errors", sum.WithErrors)
+			e.chatter().Info("scan finished", "components", sum.Components, "vulnerable", sum.Vulnerable, "findings", sum.Findings, "with_errors", sum.WithErrors)
 			if failOn != "" {
 				// Known malware fails every level, whatever its CVSS score,
 				// unless an admin let it through for this project.

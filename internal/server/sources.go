@@ -15,12 +15,9 @@ import (
 	"github.com/vulngate/vulngate/internal/store"
 )
 
-// OSVSettings configures the OSV source ("source.osv").
-type OSVSettings struct {
-	Enabled    bool     `json:"enabled"`
-	BaseURL    string   `json:"base_url"`
-	Ecosystems []string `json:"ecosystems"`
-}
+// OSVSettings configures the OSV source (osvmirror.SettingName, which the
+// command line reads too).
+type OSVSettings = osvmirror.Settings
 
 // OSSIndexSettings configures the OSS Index source ("source.ossindex").
 // Token is write-only: never returned by the API or shown in the UI.
@@ -35,16 +32,12 @@ type OSSIndexSettings struct {
 const DefaultOSSIndexURL = "https://ossindex.sonatype.org"
 
 const (
-	settingOSV      = "source.osv"
+	settingOSV      = osvmirror.SettingName
 	settingOSSIndex = "source.ossindex"
 )
 
 func (s *Server) osvSettings(ctx context.Context) (OSVSettings, error) {
-	v := OSVSettings{BaseURL: osvmirror.DefaultBaseURL, Ecosystems: []string{}}
-	_, err := s.st.Setting(ctx, settingOSV, &v)
-	if v.Ecosystems == nil {
-		v.Ecosystems = []string{}
-	}
+	v, _, err := osvmirror.LoadSettings(ctx, s.st)
 	return v, err
 }
 
