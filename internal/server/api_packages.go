@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/vulngate/vulngate/internal/assess"
 	"github.com/vulngate/vulngate/internal/auth"
@@ -58,13 +59,24 @@ func (s *Server) scanner(r *http.Request) (*match.Scanner, []string, error) {
 
 // ossIndexSource returns the OSS Index component source when it is
 // enabled in the settings with a token, else nil. Answers are cached in
-// the store (ossindex.DefaultCacheTTL).
+// the store (ossindex.DefaultCacheTTL). Lookups made for a request (scans,
+// package pages, feeds) give up after Options.OSSIndexDeadline: the
+// components not answered by then are reported "not checked by OSS
+// Index" rather than holding the request; jobs pass background.
 func (s *Server) ossIndexSource(ctx context.Context) (*ossindex.Source, error) {
+	return s.ossIndexSourceWithin(ctx, s.opts.OSSIndexDeadline)
+}
+
+// background is the deadline of OSS Index lookups made by jobs.
+const background = 0
+
+func (s *Server) ossIndexSourceWithin(ctx context.Context, deadline time.Duration) (*ossindex.Source, error) {
 	v, err := s.ossIndexSettings(ctx)
 	if err != nil || !v.Enabled || v.Token == "" {
 		return nil, err
 	}
 	return ossindex.New(ossindex.Options{
+		Deadline:   deadline,
 		BaseURL:    v.BaseURL,
 		Username:   v.Username,
 		Token:      ossindex.Secret(v.Token),

@@ -22,6 +22,9 @@ type ossIndexOut struct {
 	BaseURL  string `json:"base_url"`
 	Username string `json:"username"`
 	TokenSet bool   `json:"token_set"`
+	// TokenUnreadable: a token is stored but this server's secret key
+	// does not open it (see README, Security): set it again.
+	TokenUnreadable bool `json:"token_unreadable,omitempty"`
 }
 
 type sourcesOut struct {
@@ -30,7 +33,7 @@ type sourcesOut struct {
 }
 
 func ossOut(v OSSIndexSettings) ossIndexOut {
-	return ossIndexOut{Enabled: v.Enabled, BaseURL: v.BaseURL, Username: v.Username, TokenSet: v.Token != ""}
+	return ossIndexOut{Enabled: v.Enabled, BaseURL: v.BaseURL, Username: v.Username, TokenSet: v.Token != "", TokenUnreadable: v.tokenUnreadable}
 }
 
 func (s *Server) apiSources(r *http.Request) (any, error) {

@@ -99,7 +99,7 @@ func (s *Server) registerJobs(ctx context.Context) error {
 			return err == nil && v.Enabled && v.Token != ""
 		},
 		Run: func(ctx context.Context, log *slog.Logger) error {
-			src, err := s.ossIndexSource(ctx)
+			src, err := s.ossIndexSourceWithin(ctx, background)
 			if err != nil || src == nil {
 				return err
 			}

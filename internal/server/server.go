@@ -51,6 +51,7 @@ import (
 	"github.com/vulngate/vulngate/internal/jobs"
 	"github.com/vulngate/vulngate/internal/notify"
 	"github.com/vulngate/vulngate/internal/project"
+	"github.com/vulngate/vulngate/internal/secret"
 	"github.com/vulngate/vulngate/internal/store"
 )
 
@@ -92,6 +93,13 @@ type Options struct {
 	SeedOSV *OSVSettings
 	// NoStartupJobs skips the start-up runs of jobs (tests).
 	NoStartupJobs bool
+	// Secrets seals stored secrets (the OSS Index token); nil loads the
+	// key from DataDir (internal/secret), or, without a data directory,
+	// uses a key held in memory only.
+	Secrets *secret.Keyring
+	// OSSIndexDeadline bounds the OSS Index lookups of one request (scan,
+	// package page, feed download); default 20s. Jobs are not bounded by it.
+	OSSIndexDeadline time.Duration
 	// MetricsToken, when set, is required as "Authorization: Bearer
 	// <token>" on /metrics; empty leaves /metrics public.
 	MetricsToken string
@@ -118,6 +126,7 @@ type Server struct {
 	runner                                *jobs.Runner
 	metrics                               *metrics
 	reg                                   *prometheus.Registry
+	secrets                               *secret.Keyring
 	// promHandler serves /metrics from reg.
 	promHandler http.Handler
 	mux         *http.ServeMux
@@ -165,6 +174,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.HashQueue <= 0 {
 		opts.HashQueue = 32
 	}
+	if opts.OSSIndexDeadline <= 0 {
+		opts.OSSIndexDeadline = 20 * time.Second
+	}
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
@@ -183,6 +195,18 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.promHandler = promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})
 	if _, err := s.auth.Bootstrap(ctx, opts.AdminPassword, opts.Notice); err != nil {
 		return nil, err
+	}
+	if s.secrets = opts.Secrets; s.secrets == nil {
+		var err error
+		if opts.DataDir == "" {
+			s.secrets = secret.Ephemeral()
+			s.log.Warn("no data directory: stored secrets are sealed with a key held in memory and will not open after a restart")
+		} else if s.secrets, err = secret.Load(opts.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.sealStoredSecrets(ctx); err != nil {
+		return nil, fmt.Errorf("sealing stored secrets: %w", err)
 	}
 	r, err := jobs.New(opts.Store, jobs.Options{Logger: opts.Logger, OnFinish: func(job, status string, d time.Duration) {
 		s.metrics.jobFinished(job, status, d)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/vulngate/vulngate/internal/secret"
 	"github.com/vulngate/vulngate/internal/source/osvmirror"
 	"github.com/vulngate/vulngate/internal/store"
 )
@@ -20,13 +21,20 @@ import (
 type OSVSettings = osvmirror.Settings
 
 // OSSIndexSettings configures the OSS Index source ("source.ossindex").
-// Token is write-only: never returned by the API or shown in the UI.
+// Token is write-only: never returned by the API or shown in the UI, and
+// sealed in the setting row (internal/secret) with the server's key.
 type OSSIndexSettings struct {
 	Enabled  bool   `json:"enabled"`
 	BaseURL  string `json:"base_url"`
 	Username string `json:"username"`
 	Token    string `json:"token"`
+	// tokenUnreadable: a token is stored but does not open with this
+	// server's key (lost or different key): it must be set again.
+	tokenUnreadable bool
 }
+
+// ossTokenPurpose binds the sealed token to its setting.
+const ossTokenPurpose = "setting:source.ossindex.token"
 
 // DefaultOSSIndexURL is the OSS Index API used when none is configured.
 const DefaultOSSIndexURL = "https://ossindex.sonatype.org"
@@ -41,10 +49,60 @@ func (s *Server) osvSettings(ctx context.Context) (OSVSettings, error) {
 	return v, err
 }
 
+// ossIndexSettings reads the OSS Index settings with the token opened; a
+// token that does not open reads as none (tokenUnreadable).
 func (s *Server) ossIndexSettings(ctx context.Context) (OSSIndexSettings, error) {
 	v := OSSIndexSettings{BaseURL: DefaultOSSIndexURL}
-	_, err := s.st.Setting(ctx, settingOSSIndex, &v)
-	return v, err
+	if _, err := s.st.Setting(ctx, settingOSSIndex, &v); err != nil {
+		return v, err
+	}
+	if secret.IsSealed(v.Token) {
+		tok, err := s.secrets.Open(ossTokenPurpose, v.Token)
+		if err != nil {
+			v.Token, v.tokenUnreadable = "", true
+		} else {
+			v.Token = tok
+		}
+	}
+	return v, nil
+}
+
+// putOSSIndexRow stores the settings with the token sealed.
+func (s *Server) putOSSIndexRow(ctx context.Context, v OSSIndexSettings) error {
+	sealed, err := s.secrets.Seal(ossTokenPurpose, v.Token)
+	if err != nil {
+		return err
+	}
+	v.Token = sealed
+	return s.st.PutSetting(ctx, settingOSSIndex, v)
+}
+
+// sealStoredSecrets seals an OSS Index token stored in plain text (by an
+// older version) and re-seals one sealed with an older key, so that after
+// a key rotation nothing stays under the old key. A token that does not
+// open is reported, and left for an admin to set again.
+func (s *Server) sealStoredSecrets(ctx context.Context) error {
+	var raw OSSIndexSettings
+	if _, err := s.st.Setting(ctx, settingOSSIndex, &raw); err != nil || raw.Token == "" {
+		return err
+	}
+	if secret.IsSealed(raw.Token) && s.secrets.Current(raw.Token) {
+		return nil
+	}
+	v, err := s.ossIndexSettings(ctx)
+	if err != nil {
+		return err
+	}
+	if v.tokenUnreadable {
+		_, oerr := s.secrets.Open(ossTokenPurpose, raw.Token)
+		s.log.Error("the stored OSS Index token cannot be opened with this server's secret key; set it again under Administration > Vulnerability sources", "key", s.secrets.Origin, "err", oerr)
+		return nil
+	}
+	if err := s.putOSSIndexRow(ctx, v); err != nil {
+		return err
+	}
+	s.log.Info("OSS Index token sealed with the current secret key", "key", s.secrets.Origin)
+	return nil
 }
 
 // validateBaseURL accepts http(s) URLs with a host and file:// URLs.
@@ -161,5 +219,5 @@ func (s *Server) putOSSIndexSettings(ctx context.Context, up OSSIndexUpdate) (OS
 	if v.Enabled && v.Token == "" {
 		return v, store.Invalid(errors.New("token: OSS Index requires an API token; set one to enable the source"))
 	}
-	return v, s.st.PutSetting(ctx, settingOSSIndex, v)
+	return v, s.putOSSIndexRow(ctx, v)
 }

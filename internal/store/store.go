@@ -76,6 +76,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	path := filepath.Join(opts.DataDir, DBFile)
+	if err := ownerOnly(opts.DataDir, path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	// Imports raise the page cache of their writer connection (bulkConn).
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=auto_vacuum(INCREMENTAL)&_pragma=cache_size(-8192)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
@@ -91,6 +94,31 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// ownerOnly makes the data directory (0700) and the database files (0600)
+// the owner's alone. The database file is created before SQLite opens it,
+// so that SQLite, which gives its -wal and -shm files the database file's
+// mode, creates those 0600 too; files of older versions (0644) are
+// tightened. A directory the process cannot chmod (not its owner) is left
+// as it is; the files in it are still 0600.
+func ownerOnly(dir, db string) error {
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		os.Chmod(dir, 0o700)
+	}
+	f, err := os.OpenFile(db, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{db, db + "-wal", db + "-shm", db + "-journal"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return fmt.Errorf("%s is readable by others and cannot be restricted: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vulngate/vulngate/internal/secret"
 )
 
 // reportPath is the component report endpoint, relative to the base URL.
@@ -38,20 +40,17 @@ func (e *AuthError) Error() string {
 	return msg
 }
 
-// statusError is a non-success HTTP answer.
+// statusError is a non-success HTTP answer. Its body is not kept: an
+// upstream error page may echo the request, credentials included, and
+// what it says is no business of the scan's readers.
 type statusError struct {
 	status     int
 	retryAfter time.Duration
 	hasAfter   bool
-	body       string
 }
 
 func (e *statusError) Error() string {
-	msg := fmt.Sprintf("HTTP %d %s", e.status, http.StatusText(e.status))
-	if e.body != "" {
-		msg += ": " + e.body
-	}
-	return msg
+	return fmt.Sprintf("HTTP %d %s", e.status, http.StatusText(e.status))
 }
 
 // retryable reports whether an attempt's error may succeed when repeated:
@@ -171,8 +170,8 @@ func (s *Source) post(ctx context.Context, coords []string) ([]componentReport, 
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		return nil, &AuthError{Status: resp.StatusCode, Host: s.host, Hint: s.opts.AuthHint}
 	case resp.StatusCode != http.StatusOK:
-		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-		se := &statusError{status: resp.StatusCode, body: s.redact(oneLine(string(snippet)))}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		se := &statusError{status: resp.StatusCode}
 		se.retryAfter, se.hasAfter = parseRetryAfter(resp.Header.Get("Retry-After"), s.opts.Now())
 		return nil, se
 	}
@@ -217,13 +216,9 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// redact removes the token from text that might echo it.
-func (s *Source) redact(msg string) string {
-	if tok := string(s.opts.Token); len(tok) >= 4 {
-		msg = strings.ReplaceAll(msg, tok, "[REDACTED]")
-	}
-	return msg
-}
+// redact removes every form of the token (raw, escaped, inside Basic or
+// Bearer authorization values) from text that might echo it.
+func (s *Source) redact(msg string) string { return secret.Redact(msg, s.forms) }
 
 func (s *Source) redactErr(err error) error {
 	var ue *url.Error
@@ -236,8 +231,4 @@ func (s *Source) redactErr(err error) error {
 		return errors.New(msg)
 	}
 	return err
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

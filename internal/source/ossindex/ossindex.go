@@ -42,6 +42,7 @@ import (
 	"github.com/vulngate/vulngate/internal/match"
 	"github.com/vulngate/vulngate/internal/osv"
 	"github.com/vulngate/vulngate/internal/purl"
+	"github.com/vulngate/vulngate/internal/secret"
 	"github.com/vulngate/vulngate/internal/store"
 )
 
@@ -123,7 +124,8 @@ type Options struct {
 type Source struct {
 	opts         Options
 	endpoint     string
-	safeEndpoint string // endpoint without userinfo, for messages
+	safeEndpoint string   // endpoint without userinfo, for messages
+	forms        []string // every form of the token, for redaction
 	host         string
 	log          *slog.Logger
 	sleep        func(ctx context.Context, d time.Duration) error
@@ -190,6 +192,7 @@ func New(opts Options) (*Source, error) {
 		host:         u.Host,
 		log:          opts.Logger,
 		sleep:        opts.sleep,
+		forms:        secret.Forms(opts.Username, string(opts.Token)),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -18,6 +18,7 @@ import (
 	"github.com/vulngate/vulngate/internal/match"
 	"github.com/vulngate/vulngate/internal/osv"
 	"github.com/vulngate/vulngate/internal/purl"
+	"github.com/vulngate/vulngate/internal/secret"
 	"github.com/vulngate/vulngate/internal/severity"
 	"github.com/vulngate/vulngate/internal/source/ossindex/ossindextest"
 	"github.com/vulngate/vulngate/internal/store"
@@ -614,27 +615,31 @@ func TestAliasMergeWithOSV(t *testing.T) {
 }
 
 func TestTokenRedactedFromErrors(t *testing.T) {
-	// A server that echoes the Authorization header in an error body.
-	srv := ossindextest.New(t, "", testToken)
-	srv.Fail(100, http.StatusInternalServerError)
-	echo := &echoServer{}
-	srv.Config.Handler = echo
-	var logs bytes.Buffer
-	s, _ := newSource(t, srv, nil, func(o *Options) {
-		o.Username = ""
-		o.MaxRetries = 1
-		o.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	})
-	a, err := s.Lookup(context.Background(), pkgs(t, "pkg:npm/lodash@4.17.20"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a[0].Err == nil || !strings.Contains(a[0].Err.Error(), "[REDACTED]") {
-		t.Errorf("error = %v", a[0].Err)
-	}
-	for _, out := range []string{a[0].Err.Error(), logs.String()} {
-		if strings.Contains(out, testToken) {
-			t.Errorf("token leaked: %s", out)
+	// A server that echoes the Authorization header in an error body, for
+	// a token sent as Bearer (no user name) and as Basic (user:token).
+	for _, user := range []string{"", "alice@example.com"} {
+		srv := ossindextest.New(t, "", testToken)
+		srv.Config.Handler = &echoServer{}
+		var logs bytes.Buffer
+		s, _ := newSource(t, srv, nil, func(o *Options) {
+			o.Username = user
+			o.MaxRetries = 1
+			o.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		})
+		a, err := s.Lookup(context.Background(), pkgs(t, "pkg:npm/lodash@4.17.20"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a[0].Err == nil || !strings.Contains(a[0].Err.Error(), "HTTP 500") {
+			t.Errorf("error = %v", a[0].Err)
+		}
+		// Neither the token in any form nor the upstream's body gets out.
+		for _, out := range []string{a[0].Err.Error(), logs.String()} {
+			for _, f := range append(secret.Forms(user, testToken), "internal error for") {
+				if strings.Contains(out, f) {
+					t.Errorf("user %q: %q leaked: %s", user, f, out)
+				}
+			}
 		}
 	}
 }
