@@ -12,9 +12,16 @@
 // every delivery in the store's delivery log. Secrets (webhook secret, SMTP
 // password) are write-only: sealed before they are stored, never returned.
 //
+// Deliveries survive restarts: each is logged with its event before it is
+// sent; on shutdown, deliveries in progress are cancelled and, with the
+// events still queued, logged as "queued"; any instance then claims queued
+// deliveries and those of a process that died (a dead process on this
+// host, or no progress for StaleAfter) and sends them (at start-up, then
+// every SweepEvery). Finished deliveries are pruned after KeepLog.
+//
 // It leaves out digests (one message per event), templates chosen by
-// users, and delivery across restarts (a delivery in flight when the
-// process stops is logged as "sending").
+// users, and events still queued in memory when a process is killed
+// (they are lost; what was being sent is resumed).
 package notify
 
 import (
@@ -101,14 +108,23 @@ type Options struct {
 	Attempts int
 	Backoff  time.Duration
 	Workers  int // default 2
-	Now      func() time.Time
+	// StaleAfter is how long a delivery may show no progress before
+	// another process takes it over (default 10 minutes); SweepEvery how
+	// often queued and stale deliveries are looked for (default 1 minute);
+	// KeepLog how long finished deliveries are kept (default 90 days).
+	StaleAfter time.Duration
+	SweepEvery time.Duration
+	KeepLog    time.Duration
+	Now        func() time.Time
 }
 
 // Service matches events with rules and delivers them.
 type Service struct {
-	o     Options
-	log   *slog.Logger
-	queue chan job
+	o      Options
+	log    *slog.Logger
+	queue  chan job
+	ctx    context.Context // cancelled by Close: sends in progress stop
+	cancel context.CancelFunc
 
 	mu    sync.RWMutex
 	rules []store.NotifyRule
@@ -120,9 +136,13 @@ type Service struct {
 	dropped int64
 }
 
+// job is one delivery to make: a new one (id 0), or a logged one taken
+// over (its id and the attempts made so far).
 type job struct {
-	rule store.NotifyRule
-	ev   Event
+	rule     store.NotifyRule
+	ev       Event
+	id       int64
+	attempts int
 }
 
 // New starts a service's workers; Close stops them.
@@ -148,7 +168,17 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = 10 * time.Minute
+	}
+	if o.SweepEvery <= 0 {
+		o.SweepEvery = time.Minute
+	}
+	if o.KeepLog <= 0 {
+		o.KeepLog = 90 * 24 * time.Hour
+	}
 	s := &Service{o: o, log: o.Logger, queue: make(chan job, o.QueueSize), stop: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.Reload(ctx); err != nil {
 		return nil, err
 	}
@@ -156,14 +186,22 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		s.wg.Add(1)
 		go s.work()
 	}
+	// Deliveries an earlier process left unfinished.
+	s.resume(ctx)
+	s.wg.Add(1)
+	go s.sweep()
 	return s, nil
 }
 
-// Close stops the workers after the deliveries in progress; queued events
-// are dropped.
+// Close stops the service: sends in progress are cancelled and, with the
+// events still queued, logged as queued for the next process.
 func (s *Service) Close() {
-	s.once.Do(func() { close(s.stop) })
-	s.wg.Wait()
+	s.once.Do(func() {
+		close(s.stop)
+		s.cancel()
+		s.wg.Wait()
+		s.drain()
+	})
 }
 
 // Reload reads the rules again (after a change, or from another instance).
@@ -194,6 +232,10 @@ func (s *Service) Rules(kind string) []store.NotifyRule {
 // Publish queues the event for every enabled rule it matches. It never
 // blocks: when the queue is full the delivery is dropped and logged.
 func (s *Service) Publish(ev Event) {
+	if s.ctx.Err() != nil {
+		s.log.Warn("notification dropped: the service is stopped", "event", ev.Kind, "subject", ev.Subject)
+		return
+	}
 	if ev.At.IsZero() {
 		ev.At = s.o.Now().UTC()
 	}
@@ -289,70 +331,6 @@ func NewFindings(scope string, fs []store.StoredFinding) Event {
 	slices.SortStableFunc(ev.Findings, func(a, b Finding) int { return rank(b.Rating) - rank(a.Rating) })
 	ev.Subject, ev.Text = findingText(scope, ev.Findings)
 	return ev
-}
-
-func (s *Service) work() {
-	defer s.wg.Done()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case j := <-s.queue:
-			s.deliver(j)
-		}
-	}
-}
-
-// deliver sends one event by one rule with retries, logging each attempt.
-func (s *Service) deliver(j job) {
-	ctx := context.Background()
-	id, ok, err := s.o.Store.StartDelivery(ctx, store.NotifyDelivery{RuleID: j.rule.ID, RuleName: j.rule.Name, Event: j.ev.Kind, Subject: j.ev.Subject, Status: "sending", Dedupe: j.ev.Dedupe}, s.o.Now())
-	if err != nil {
-		s.log.Error("notification log", "rule", j.rule.Name, "err", err)
-		return
-	}
-	if !ok {
-		return // delivered before
-	}
-	wait := s.o.Backoff
-	for attempt := 1; ; attempt++ {
-		err := s.send(ctx, j.rule, j.ev)
-		status, text := "sent", ""
-		if err != nil {
-			status, text = "failed", err.Error()
-			if attempt < s.o.Attempts {
-				status = "retrying"
-			}
-		}
-		if uerr := s.o.Store.UpdateDelivery(ctx, id, status, attempt, text, s.o.Now()); uerr != nil {
-			s.log.Error("notification log", "rule", j.rule.Name, "err", uerr)
-		}
-		if err == nil {
-			s.log.Info("notification sent", "rule", j.rule.Name, "event", j.ev.Kind, "attempts", attempt)
-			return
-		}
-		s.log.Warn("notification failed", "rule", j.rule.Name, "event", j.ev.Kind, "attempt", attempt, "err", err)
-		if attempt >= s.o.Attempts {
-			return
-		}
-		select {
-		case <-s.stop:
-			return
-		case <-time.After(wait):
-		}
-		wait *= 2
-	}
-}
-
-// send delivers one event to the rule's destination.
-func (s *Service) send(ctx context.Context, r store.NotifyRule, ev Event) error {
-	switch r.Kind {
-	case KindWebhook, KindSlack, KindTeams:
-		return s.postWebhook(ctx, r, ev)
-	case KindEmail:
-		return s.sendMail(ctx, r, ev)
-	}
-	return fmt.Errorf("unknown destination kind %q", r.Kind)
 }
 
 func rank(r string) int {

@@ -131,6 +131,9 @@ func (s *Service) sendMail(ctx context.Context, r store.NotifyRule, ev Event) er
 		return fmt.Errorf("SMTP %s: %v", addr, err)
 	}
 	conn.SetDeadline(time.Now().Add(2 * time.Minute))
+	// A cancelled context (the service stopping) ends the conversation.
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
+	defer stop()
 	cl, err := smtp.NewClient(conn, c.Host)
 	if err != nil {
 		conn.Close()

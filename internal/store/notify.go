@@ -103,19 +103,47 @@ type NotifyDelivery struct {
 	RuleName  string
 	Event     string
 	Subject   string
-	Status    string // sending, sent, failed, dropped
+	Status    string // queued, sending, retrying, sent, failed, interrupted
 	Attempts  int
 	LastError string
 	Dedupe    string
-	Created   time.Time
-	Updated   time.Time
+	// Payload is the event to deliver (JSON), kept so that another
+	// process can finish an interrupted delivery.
+	Payload string
+	// Owner is the process sending it (set by StartDelivery and
+	// ClaimDeliveries; empty while queued).
+	Owner   string
+	Created time.Time
+	Updated time.Time
 }
 
-// StartDelivery logs a delivery about to be attempted. With a dedupe key
-// already logged for the rule, it reports false and logs nothing.
+// Delivery statuses that are not final.
+const (
+	DeliveryQueued   = "queued"
+	DeliverySending  = "sending"
+	DeliveryRetrying = "retrying"
+)
+
+const deliveryCols = `id, rule_id, rule_name, event, subject, status, attempts, last_error, dedupe, payload, owner, created, updated`
+
+func scanDelivery(r scanner) (NotifyDelivery, error) {
+	var d NotifyDelivery
+	var c, u string
+	err := r.Scan(&d.ID, &d.RuleID, &d.RuleName, &d.Event, &d.Subject, &d.Status, &d.Attempts, &d.LastError, &d.Dedupe, &d.Payload, &d.Owner, &c, &u)
+	d.Created, d.Updated = parseTime(c), parseTime(u)
+	return d, err
+}
+
+// StartDelivery logs a delivery: about to be attempted by this process
+// (status sending; Owner defaults to this process), or queued for
+// whichever process claims it. With a dedupe key already logged for the
+// rule, it reports false and logs nothing.
 func (s *Store) StartDelivery(ctx context.Context, d NotifyDelivery, now time.Time) (int64, bool, error) {
 	var id int64
 	ok := true
+	if d.Owner == "" && d.Status != DeliveryQueued {
+		d.Owner = processOwner()
+	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if d.Dedupe != "" {
 			var n int
@@ -127,26 +155,76 @@ func (s *Store) StartDelivery(ctx context.Context, d NotifyDelivery, now time.Ti
 				return nil
 			}
 		}
-		return tx.QueryRowContext(ctx, s.Rebind(`INSERT INTO notify_delivery (rule_id, rule_name, event, subject, status, attempts, last_error, dedupe, created, updated) VALUES (?, ?, ?, ?, ?, 0, '', ?, ?, ?) RETURNING id`),
-			d.RuleID, d.RuleName, d.Event, d.Subject, d.Status, d.Dedupe, fmtTime(now), fmtTime(now)).Scan(&id)
+		return tx.QueryRowContext(ctx, s.Rebind(`INSERT INTO notify_delivery (rule_id, rule_name, event, subject, status, attempts, last_error, dedupe, payload, owner, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			d.RuleID, d.RuleName, d.Event, d.Subject, d.Status, d.Attempts, d.LastError, d.Dedupe, d.Payload, d.Owner, fmtTime(now), fmtTime(now)).Scan(&id)
 	})
 	return id, ok, err
 }
 
-// UpdateDelivery records an attempt's outcome.
+// UpdateDelivery records an attempt's outcome. A queued status gives the
+// delivery up for another process to claim.
 func (s *Store) UpdateDelivery(ctx context.Context, id int64, status string, attempts int, lastError string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.Rebind(`UPDATE notify_delivery SET status = ?, attempts = ?, last_error = ?, updated = ? WHERE id = ?`), status, attempts, lastError, fmtTime(now), id)
+	owner := processOwner()
+	if status == DeliveryQueued {
+		owner = ""
+	}
+	_, err := s.db.ExecContext(ctx, s.Rebind(`UPDATE notify_delivery SET status = ?, attempts = ?, last_error = ?, owner = ?, updated = ? WHERE id = ?`), status, attempts, lastError, owner, fmtTime(now), id)
 	return err
+}
+
+// ClaimDeliveries takes up to limit unfinished deliveries for this
+// process, oldest first: queued ones, and those being sent or retried by
+// a process that is gone (a dead process on this host, or no progress
+// since staleBefore). Each is claimed with a compare-and-set, so two
+// processes never take the same row. Rows without a payload (logged
+// before payloads were kept) cannot be sent again: they are marked
+// interrupted.
+func (s *Store) ClaimDeliveries(ctx context.Context, staleBefore time.Time, limit int, now time.Time) ([]NotifyDelivery, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	cands, err := queryAll(ctx, s.db, s.Rebind(`SELECT `+deliveryCols+` FROM notify_delivery WHERE status IN (?, ?, ?) ORDER BY id LIMIT ?`),
+		[]any{DeliveryQueued, DeliverySending, DeliveryRetrying, 10 * limit}, scanDelivery)
+	if err != nil {
+		return nil, err
+	}
+	var out []NotifyDelivery
+	for _, d := range cands {
+		if len(out) == limit {
+			break
+		}
+		gone := d.Status == DeliveryQueued || ownerDead(d.Owner) || d.Updated.Before(staleBefore)
+		if !gone {
+			continue
+		}
+		status, owner, msg := DeliverySending, processOwner(), d.LastError
+		if d.Payload == "" {
+			status, owner, msg = "interrupted", "", "interrupted: the process sending it stopped"
+		}
+		res, err := s.db.ExecContext(ctx, s.Rebind(`UPDATE notify_delivery SET status = ?, owner = ?, last_error = ?, updated = ? WHERE id = ? AND status = ? AND owner = ? AND updated = ?`),
+			status, owner, msg, fmtTime(now), d.ID, d.Status, d.Owner, fmtTime(d.Updated))
+		if err != nil {
+			return out, err
+		}
+		if n, _ := res.RowsAffected(); n == 1 && d.Payload != "" {
+			d.Status, d.Owner, d.Updated = status, owner, now
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// PruneDeliveries deletes finished deliveries last changed before before
+// (the log is kept bounded in time); it returns how many.
+func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM notify_delivery WHERE status NOT IN (?, ?, ?) AND updated < ?`), DeliveryQueued, DeliverySending, DeliveryRetrying, fmtTime(before))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // NotifyDeliveries returns the newest deliveries first, at most limit.
 func (s *Store) NotifyDeliveries(ctx context.Context, limit int) ([]NotifyDelivery, error) {
-	return queryAll(ctx, s.db, s.Rebind(`SELECT id, rule_id, rule_name, event, subject, status, attempts, last_error, dedupe, created, updated FROM notify_delivery ORDER BY id DESC LIMIT ?`), []any{limit},
-		func(r scanner) (NotifyDelivery, error) {
-			var d NotifyDelivery
-			var c, u string
-			err := r.Scan(&d.ID, &d.RuleID, &d.RuleName, &d.Event, &d.Subject, &d.Status, &d.Attempts, &d.LastError, &d.Dedupe, &c, &u)
-			d.Created, d.Updated = parseTime(c), parseTime(u)
-			return d, err
-		})
+	return queryAll(ctx, s.db, s.Rebind(`SELECT `+deliveryCols+` FROM notify_delivery ORDER BY id DESC LIMIT ?`), []any{limit}, scanDelivery)
 }
