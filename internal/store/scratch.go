@@ -162,6 +162,9 @@ func (sc *Scratch) Load(ctx context.Context, t Table, cols []Column, next func()
 // sqliteMaxVars bounds the bound parameters of one statement.
 const sqliteMaxVars = 30000
 
+// maxBatchBytes bounds the values one insert statement carries.
+const maxBatchBytes = 16 << 20
+
 func (sc *Scratch) loadSQLite(ctx context.Context, t Table, cols []Column, next func() ([]any, error)) (int64, error) {
 	tx, err := sc.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -198,7 +201,7 @@ func (sc *Scratch) loadSQLite(ctx context.Context, t Table, cols []Column, next 
 		args = args[:0]
 		return err
 	}
-	rows := 0
+	rows, bytes := 0, 0
 	for {
 		vals, err := next()
 		if errors.Is(err, io.EOF) {
@@ -207,14 +210,24 @@ func (sc *Scratch) loadSQLite(ctx context.Context, t Table, cols []Column, next 
 		if err != nil {
 			return n, err
 		}
+		for _, v := range vals {
+			switch x := v.(type) {
+			case string:
+				bytes += len(x)
+			case []byte:
+				bytes += len(x)
+			}
+		}
 		args = append(args, vals...)
 		rows++
 		n++
-		if rows == per {
+		// Full statements, or fewer rows when they are large (advisory
+		// documents), so that a batch holds a bounded amount of memory.
+		if rows == per || bytes >= maxBatchBytes {
 			if err := flush(rows); err != nil {
 				return n, err
 			}
-			rows = 0
+			rows, bytes = 0, 0
 		}
 	}
 	if err := flush(rows); err != nil {
