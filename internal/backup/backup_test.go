@@ -72,15 +72,7 @@ func count(t testing.TB, st *store.Store, table string) int64 {
 	return n
 }
 
-func openTarget(t testing.TB, opts store.Options) *store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
+func openTarget(t testing.TB, opts store.Options) *store.Store { return storetest.Open(t, opts) }
 
 func sqliteTarget(t testing.TB) store.Options { return store.Options{DataDir: t.TempDir()} }
 func pgTarget(t testing.TB) store.Options     { return store.Options{DSN: pgtest.DSN(t)} }

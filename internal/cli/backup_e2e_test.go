@@ -1,14 +1,11 @@
 package cli
 
 import (
-	"bufio"
 	"database/sql"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vulngate/vulngate/internal/testutil/corpus"
 	"github.com/vulngate/vulngate/internal/testutil/pgtest"
@@ -98,29 +95,7 @@ func TestRestoreKilledChangesNothing(t *testing.T) {
 			cli("--log-level", "warn", "mirror", "--base-url", "file://"+corpus.Dir(t), "--ecosystems", "crates.io")
 			cli("assess", "set", "RUSTSEC-2016-0001", "--type", "Blocked", "--comment", "the target's own")
 
-			cmd := exec.Command(os.Args[0], append(append([]string{}, storeArgs...), "--log-format", "json", "restore", "--force", file)...)
-			cmd.Env = append(os.Environ(), "VULNGATE_TEST_AS_CLI=1")
-			stderr, _ := cmd.StderrPipe()
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			loading := make(chan struct{})
-			go func() {
-				sc := bufio.NewScanner(stderr)
-				once := false
-				for sc.Scan() {
-					if !once && strings.Contains(sc.Text(), "table restored") {
-						once = true
-						close(loading)
-					}
-				}
-			}()
-			select {
-			case <-loading:
-			case <-time.After(60 * time.Second):
-				cmd.Process.Kill()
-				t.Fatal("the restore never started loading")
-			}
+			cmd := startUntil(t, "table restored", append(append([]string{}, storeArgs...), "--log-format", "json", "restore", "--force", file)...)
 			cmd.Process.Kill()
 			if err := cmd.Wait(); err == nil {
 				t.Fatal("the restore finished before it could be killed")

@@ -32,6 +32,38 @@ func TestMain(m *testing.M) {
 	os.Exit(pgtest.Main(m))
 }
 
+// startUntil starts this test binary as the vulngate command with args
+// and returns once a line of its standard error contains marker (so that
+// it can be killed at that point).
+func startUntil(t *testing.T, marker string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "VULNGATE_TEST_AS_CLI=1")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	seen := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := false
+		for sc.Scan() {
+			if !once && strings.Contains(sc.Text(), marker) {
+				once = true
+				close(seen)
+			}
+		}
+		io.Copy(io.Discard, stderr)
+	}()
+	select {
+	case <-seen:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the child never logged %q", marker)
+	}
+	return cmd
+}
+
 // writeSyntheticBucket writes a PyPI bucket of n generated records for
 // packages synthetic-<i>, plus one record SYN-ALPHA for package "alpha".
 func writeSyntheticBucket(t *testing.T, dir string, n int, modified string) {
@@ -87,30 +119,7 @@ func killMidImport(t *testing.T, v1, v2 string, storeArgs []string, opts store.O
 		t.Fatalf("first mirror: %v %s", err, errOut)
 	}
 
-	cmd := exec.Command(os.Args[0], append(append([]string{}, storeArgs...), "--log-format", "json", "mirror", "--base-url", "file://"+v2, "--ecosystems", "PyPI")...)
-	cmd.Env = append(os.Environ(), "VULNGATE_TEST_AS_CLI=1")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	started := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := false
-		for sc.Scan() {
-			if !once && strings.Contains(sc.Text(), "import started") {
-				once = true
-				close(started)
-			}
-		}
-		io.Copy(io.Discard, stderr)
-	}()
-	select {
-	case <-started:
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("child never started importing")
-	}
+	cmd := startUntil(t, "import started", append(append([]string{}, storeArgs...), "--log-format", "json", "mirror", "--base-url", "file://"+v2, "--ecosystems", "PyPI")...)
 	time.Sleep(700 * time.Millisecond)
 	cmd.Process.Kill() // SIGKILL
 	if err := cmd.Wait(); err == nil {

@@ -17,17 +17,19 @@ import (
 // SQLite opens a fresh SQLite store closed when the test ends.
 func SQLite(t testing.TB) *store.Store {
 	t.Helper()
-	return open(t, store.Options{DataDir: t.TempDir()})
+	return Open(t, store.Options{DataDir: t.TempDir()})
 }
 
 // Postgres opens a store on a fresh PostgreSQL database (skipped loudly,
 // or failed under VULNGATE_REQUIRE_POSTGRES=1, without a server).
 func Postgres(t testing.TB) *store.Store {
 	t.Helper()
-	return open(t, store.Options{DSN: pgtest.DSN(t)})
+	return Open(t, store.Options{DSN: pgtest.DSN(t)})
 }
 
-func open(t testing.TB, opts store.Options) *store.Store {
+// Open opens (creating or migrating) the store opts names, closed when
+// the test ends.
+func Open(t testing.TB, opts store.Options) *store.Store {
 	t.Helper()
 	st, err := store.Open(context.Background(), opts)
 	if err != nil {
