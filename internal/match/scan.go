@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -160,26 +161,20 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 			byEco[keys[i].Ecosystem] = append(byEco[keys[i].Ecosystem], keys[i].Name)
 		}
 	}
-	// Each ecosystem's records are parsed as soon as they are read, and
-	// their JSON dropped: a large scan would otherwise hold every record
-	// twice.
+	// Records are parsed as soon as they are read, a chunk of names at a
+	// time, and their JSON dropped: a large scan would otherwise hold
+	// every record twice.
 	cache := &recordCache{m: map[string]*parsed{}}
 	found := map[store.PackageKey][]store.Advisory{}
 	for eco, names := range byEco {
-		m, err := s.src.AdvisoriesForNames(ctx, eco, names)
-		if err != nil {
-			return nil, fmt.Errorf("looking up %s packages: %w", eco, err)
-		}
-		s.parseAll(m, cache)
-		for name, advs := range m {
-			// Keep the records without their JSON (parsed now), so that
-			// it can be freed.
-			kept := make([]store.Advisory, len(advs))
-			for i, a := range advs {
-				a.Data = nil
-				kept[i] = a
+		names = uniqueNames(names)
+		for len(names) > 0 {
+			// A chunk at a time, so that only one chunk's JSON is held.
+			n := min(len(names), lookupChunk)
+			if err := s.lookup(ctx, eco, names[:n], cache, found); err != nil {
+				return nil, err
 			}
-			found[store.PackageKey{Ecosystem: eco, Name: name}] = kept
+			names = names[n:]
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -222,6 +217,35 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 		out[i].Upgrade = Advise(&out[i], nil)
 	}
 	return out, nil
+}
+
+// lookupChunk is how many names of one ecosystem are looked up, parsed and
+// released at a time.
+const lookupChunk = 1000
+
+func uniqueNames(names []string) []string {
+	names = slices.Clone(names)
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// lookup reads the advisories of names, parses them into cache and adds
+// them, without their JSON, to found.
+func (s *Scanner) lookup(ctx context.Context, eco string, names []string, cache *recordCache, found map[store.PackageKey][]store.Advisory) error {
+	m, err := s.src.AdvisoriesForNames(ctx, eco, names)
+	if err != nil {
+		return fmt.Errorf("looking up %s packages: %w", eco, err)
+	}
+	s.parseAll(m, cache)
+	for name, advs := range m {
+		kept := make([]store.Advisory, len(advs))
+		for i, a := range advs {
+			a.Data = nil
+			kept[i] = a
+		}
+		found[store.PackageKey{Ecosystem: eco, Name: name}] = kept
+	}
+	return ctx.Err()
 }
 
 // parseAll parses every distinct record of m into the cache, in

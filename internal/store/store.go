@@ -50,6 +50,7 @@ type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	path    string
+	counts  *countCache // totals of list queries (listcache.go)
 }
 
 // Options selects and tunes the database.
@@ -88,7 +89,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{db: db, dialect: SQLite, path: path}
+	s := &Store{db: db, dialect: SQLite, path: path, counts: newCountCache()}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -190,5 +191,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	err = tx.Commit()
+	s.counts.invalidate()
+	return err
 }

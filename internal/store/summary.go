@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // AdvisorySummary is the browsing index entry of one advisory in one
@@ -175,7 +176,22 @@ func assessScope(sc string) string {
 	return sc
 }
 
-func (f SummaryFilter) where() (string, []any) {
+// assessedSummaries selects (part, id) of the advisories that have an
+// assessment in the scope or globally, not expired, on their ID or one of
+// their aliases. It is not correlated with the listed row: the engine
+// builds it once per query from the (few) assessments, instead of running
+// a subquery for every advisory. Its placeholders take scope, now, scope,
+// now.
+const assessedSummaries = `SELECT s2.part, s2.id FROM assessment a JOIN advisory_summary s2 ON s2.id = a.vuln_id
+ WHERE a.scope IN (?, 'global') AND (a.expires_at = '' OR a.expires_at > ?)
+ UNION SELECT x.part, x.id FROM assessment a JOIN advisory_alias x ON x.alias = a.vuln_id
+ JOIN partition_state p ON p.name = x.part AND p.generation = x.generation
+ WHERE a.scope IN (?, 'global') AND (a.expires_at = '' OR a.expires_at > ?)`
+
+// minTextIndexQuery is the shortest query the trigram indexes answer.
+const minTextIndexQuery = 3
+
+func (f SummaryFilter) where(d Dialect) (string, []any) {
 	var conds []string
 	var args []any
 	in := func(col string, vals []string) {
@@ -194,9 +210,21 @@ func (f SummaryFilter) where() (string, []any) {
 		conds = append(conds, "withdrawn = 0")
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q)) + "%"
-		conds = append(conds, `(LOWER(id) LIKE ? ESCAPE '\' OR LOWER(aliases) LIKE ? ESCAPE '\' OR LOWER(packages) LIKE ? ESCAPE '\' OR LOWER(summary) LIKE ? ESCAPE '\')`)
-		args = append(args, like, like, like, like)
+		switch {
+		case utf8.RuneCountInString(q) >= minTextIndexQuery && d == SQLite:
+			// FTS5 trigram index: a quoted phrase matches as a
+			// case-insensitive substring of any of the four columns.
+			conds = append(conds, `s.rowid IN (SELECT rowid FROM advisory_summary_fts WHERE advisory_summary_fts MATCH ?)`)
+			args = append(args, `"`+strings.ReplaceAll(q, `"`, `""`)+`"`)
+		case d == Postgres:
+			// The expression of the pg_trgm index advisory_summary_text.
+			conds = append(conds, `lower(s.id || E'\n' || s.aliases || E'\n' || s.packages || E'\n' || s.summary) LIKE ? ESCAPE '\'`)
+			args = append(args, likePattern(q))
+		default:
+			like := likePattern(q)
+			conds = append(conds, `(LOWER(id) LIKE ? ESCAPE '\' OR LOWER(aliases) LIKE ? ESCAPE '\' OR LOWER(packages) LIKE ? ESCAPE '\' OR LOWER(summary) LIKE ? ESCAPE '\')`)
+			args = append(args, like, like, like, like)
+		}
 	}
 	if f.InScope != "" {
 		conds = append(conds, `s.id IN (SELECT x.id FROM finding f JOIN finding_vuln fv ON fv.finding_id = f.id
@@ -206,14 +234,16 @@ func (f SummaryFilter) where() (string, []any) {
 		args = append(args, f.InScope, f.InScope)
 	}
 	if f.Assessment != "" {
-		sc, now := assessScope(f.AssessScope), fmtTime(f.Now)
+		// Whole seconds: an assessment expiring within the current second
+		// still counts, and the list's total can be reused (listcache.go).
+		sc, now := assessScope(f.AssessScope), fmtTime(f.Now.Truncate(time.Second))
 		switch f.Assessment {
 		case AssessedNone:
-			conds = append(conds, summaryAssessment+` IS NULL`)
-			args = append(args, sc, now, sc)
+			conds = append(conds, `(s.part, s.id) NOT IN (`+assessedSummaries+`)`)
+			args = append(args, sc, now, sc, now)
 		case AssessedAny:
-			conds = append(conds, summaryAssessment+` IS NOT NULL`)
-			args = append(args, sc, now, sc)
+			conds = append(conds, `(s.part, s.id) IN (`+assessedSummaries+`)`)
+			args = append(args, sc, now, sc, now)
 		default:
 			// Candidates first (advisories with any assessment of the
 			// type), then the exact rule on those.
@@ -231,9 +261,13 @@ func (f SummaryFilter) where() (string, []any) {
 // ListSummaries returns one page of matching advisories, most severe and
 // newest first, and the number of matches.
 func (s *Store) ListSummaries(ctx context.Context, f SummaryFilter) ([]AdvisorySummary, int, error) {
-	where, args := f.where()
-	var total int
-	if err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM advisory_summary s`+where), args...).Scan(&total); err != nil {
+	where, args := f.where(s.dialect)
+	total, err := s.counts.get(ctx, where, args, func() (int, error) {
+		var n int
+		err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM advisory_summary s`+where), args...).Scan(&n)
+		return n, err
+	})
+	if err != nil {
 		return nil, 0, err
 	}
 	limit := f.Limit
@@ -329,6 +363,14 @@ const findingAssessment = `(SELECT a.type_name FROM finding_vuln fv JOIN assessm
  WHERE fv.finding_id = f.id AND (a.scope = f.scope OR a.scope = 'global') AND (a.expires_at = '' OR a.expires_at > ?)
  ORDER BY CASE WHEN a.scope = f.scope THEN 0 ELSE 1 END, a.assessed_at DESC LIMIT 1)`
 
+// assessedFindings selects the IDs of findings that have an assessment in
+// their scope or globally, not expired, on one of their IDs. Not
+// correlated with the listed row, it is built once per query from the
+// assessments. Its placeholder takes now.
+const assessedFindings = `SELECT fv.finding_id FROM assessment a JOIN finding_vuln fv ON fv.vuln_id = a.vuln_id
+ JOIN finding f2 ON f2.id = fv.finding_id
+ WHERE (a.scope = f2.scope OR a.scope = 'global') AND (a.expires_at = '' OR a.expires_at > ?)`
+
 func likePattern(q string) string {
 	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q)) + "%"
 }
@@ -374,18 +416,22 @@ func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]Fi
 	switch f.Assessment {
 	case "":
 	case AssessedNone:
-		conds = append(conds, findingAssessment+` IS NULL`)
+		conds = append(conds, `f.id NOT IN (`+assessedFindings+`)`)
 		args = append(args, now)
 	case AssessedAny:
-		conds = append(conds, findingAssessment+` IS NOT NULL`)
+		conds = append(conds, `f.id IN (`+assessedFindings+`)`)
 		args = append(args, now)
 	default:
 		conds = append(conds, `f.id IN (SELECT fv.finding_id FROM finding_vuln fv JOIN assessment a ON a.vuln_id = fv.vuln_id WHERE a.type_name = ?)`, findingAssessment+` = ?`)
 		args = append(args, f.Assessment, now, f.Assessment)
 	}
 	where := " WHERE " + strings.Join(conds, " AND ")
-	var total int
-	if err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM finding f`+where), args...).Scan(&total); err != nil {
+	total, err := s.counts.get(ctx, "finding"+where, args, func() (int, error) {
+		var n int
+		err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM finding f`+where), args...).Scan(&n)
+		return n, err
+	})
+	if err != nil {
 		return nil, 0, err
 	}
 	limit := f.Limit

@@ -233,4 +233,3 @@ func (h *harness) scanOne(label, sbomPath string, comps []gensbom.Component, tar
 	h.details = append(h.details, b.String())
 	return errors.Join(vgErr, peerErr)
 }
-

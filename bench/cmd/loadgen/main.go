@@ -1,0 +1,248 @@
+// Command loadgen sends HTTP GET requests from a separate process, so that
+// a server's throughput and latency are measured without the load
+// generator sharing its process (the feed load test in internal/server
+// does). N clients each send requests back to back, cycling through the
+// URLs given, for a fixed duration (or request count); it prints requests
+// per second, latency percentiles, errors and, with -pid, the CPU time the
+// server process used meanwhile (from /proc/<pid>/stat).
+//
+// Usage:
+//
+//	go run ./bench/cmd/loadgen -c 200 -d 20s -H 'Authorization: Bearer KEY' URL...
+//	go run ./bench/cmd/loadgen -urls FILE -c 50 -n 20000 -pid 1234 -json
+//
+// Only loopback targets are accepted.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type headers []string
+
+func (h *headers) String() string     { return strings.Join(*h, ", ") }
+func (h *headers) Set(v string) error { *h = append(*h, v); return nil }
+
+// Result is what one run measured.
+type Result struct {
+	Clients     int         `json:"clients"`
+	Requests    int         `json:"requests"`
+	Errors      int         `json:"errors"`
+	Seconds     float64     `json:"seconds"`
+	RPS         float64     `json:"rps"`
+	P50ms       float64     `json:"p50_ms"`
+	P90ms       float64     `json:"p90_ms"`
+	P99ms       float64     `json:"p99_ms"`
+	MaxMs       float64     `json:"max_ms"`
+	ServerCPU   float64     `json:"server_cpu_s,omitempty"`
+	FirstError  string      `json:"first_error,omitempty"`
+	StatusCodes map[int]int `json:"status_codes"`
+}
+
+func main() {
+	var hdrs headers
+	clients := flag.Int("c", 50, "concurrent clients")
+	dur := flag.Duration("d", 10*time.Second, "duration (ignored with -n)")
+	total := flag.Int("n", 0, "total requests instead of a duration")
+	urlFile := flag.String("urls", "", "file with one URL per line (in addition to arguments)")
+	warm := flag.Int("warmup", 0, "untimed requests per client first")
+	pid := flag.Int("pid", 0, "server process whose CPU time to report")
+	asJSON := flag.Bool("json", false, "print the result as JSON")
+	flag.Var(&hdrs, "H", "request header \"Name: value\" (repeatable)")
+	flag.Parse()
+	urls := flag.Args()
+	if *urlFile != "" {
+		f, err := os.Open(*urlFile)
+		if err != nil {
+			fail(err)
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if u := strings.TrimSpace(sc.Text()); u != "" {
+				urls = append(urls, u)
+			}
+		}
+		f.Close()
+	}
+	if len(urls) == 0 || *clients < 1 {
+		fail(fmt.Errorf("usage: loadgen [-c N] [-d D | -n N] [-H header] URL..."))
+	}
+	for _, u := range urls {
+		if err := loopbackOnly(u); err != nil {
+			fail(err)
+		}
+	}
+	res := run(urls, hdrs, *clients, *dur, *total, *warm, *pid)
+	if *asJSON {
+		json.NewEncoder(os.Stdout).Encode(res)
+		return
+	}
+	fmt.Printf("clients %d, requests %d (%d errors) in %.2f s: %.0f req/s; latency p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms",
+		res.Clients, res.Requests, res.Errors, res.Seconds, res.RPS, res.P50ms, res.P90ms, res.P99ms, res.MaxMs)
+	if *pid > 0 {
+		fmt.Printf("; server CPU %.2f s (%.0f%% of one core)", res.ServerCPU, 100*res.ServerCPU/res.Seconds)
+	}
+	fmt.Println()
+	if res.FirstError != "" {
+		fmt.Println("first error:", res.FirstError)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "loadgen:", err)
+	os.Exit(2)
+}
+
+// loopbackOnly refuses targets that are not on this machine.
+func loopbackOnly(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%s: only loopback targets are allowed", raw)
+}
+
+func run(urls []string, hdrs []string, clients int, dur time.Duration, total, warm, pid int) Result {
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients, DisableCompression: true}
+	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	do := func(u string) (int, error) {
+		req, err := http.NewRequest(http.MethodGet, u, nil)
+		if err != nil {
+			return 0, err
+		}
+		for _, h := range hdrs {
+			k, v, _ := strings.Cut(h, ":")
+			req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range warm {
+				do(urls[(c+i)%len(urls)])
+			}
+		}()
+	}
+	wg.Wait()
+
+	ctx, cancel := context.WithTimeout(context.Background(), dur)
+	if total > 0 {
+		ctx, cancel = context.WithCancel(context.Background())
+	}
+	defer cancel()
+	var next atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	res := Result{Clients: clients, StatusCodes: map[int]int{}}
+	cpu0 := cpuTime(pid)
+	start := time.Now()
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			codes := map[int]int{}
+			errs := 0
+			var firstErr string
+			for ctx.Err() == nil {
+				n := int(next.Add(1)) - 1
+				if total > 0 && n >= total {
+					break
+				}
+				t := time.Now()
+				code, err := do(urls[(c+n)%len(urls)])
+				mine = append(mine, time.Since(t))
+				codes[code]++
+				if err != nil || code >= 400 {
+					errs++
+					if firstErr == "" {
+						firstErr = fmt.Sprintf("status %d: %v", code, err)
+					}
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			for k, v := range codes {
+				res.StatusCodes[k] += v
+			}
+			res.Errors += errs
+			if res.FirstError == "" {
+				res.FirstError = firstErr
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	res.ServerCPU = (cpuTime(pid) - cpu0).Seconds()
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+	}
+	res.Requests, res.Seconds = len(lat), elapsed.Seconds()
+	res.RPS = float64(len(lat)) / elapsed.Seconds()
+	res.P50ms, res.P90ms, res.P99ms = pct(0.50), pct(0.90), pct(0.99)
+	if len(lat) > 0 {
+		res.MaxMs = float64(lat[len(lat)-1].Microseconds()) / 1000
+	}
+	return res
+}
+
+// cpuTime reads user+system CPU time of a process from /proc (0 if pid is
+// 0 or unreadable).
+func cpuTime(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	const hz = 100 // USER_HZ on Linux
+	return time.Duration(ut+st) * time.Second / hz
+}
