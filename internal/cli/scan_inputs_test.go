@@ -83,3 +83,49 @@ func TestScanMonorepo(t *testing.T) {
 		}
 	}
 }
+
+// TestScanEveryFormat scans the per-format fixtures as one directory and
+// checks a corpus finding read from each file. Records (from the corpus):
+// GHSA-whgm-jr23-g3j9 ansi-html < 0.0.8; PYSEC-2021-98 django 3.2 <
+// 3.2.4; GHSA-5p34-5m6p-p58g jackson-databind 2.9.0; RSEC-2023-0 readxl
+// 0.1.0 - 1.1.0; HSEC-2023-0001 aeson 0.4.0.0 - 2.0.1.0;
+// GHSA-qppj-fm5r-hxr3 swift-nio-http2 < 1.28.0.
+func TestScanEveryFormat(t *testing.T) {
+	data := mirrored(t, "PyPI,npm,Maven,CRAN,Hackage,SwiftURL")
+	dir := filepath.Join("..", "inventory", "testdata", "formats")
+	out, stderr, err := run(t, "--data-dir", data, "--log-level", "warn", "scan", "--source", "osv", "--format", "json", dir)
+	if err != nil {
+		t.Fatalf("scan: %v\n%s", err, stderr)
+	}
+	var doc struct {
+		Components []struct {
+			PURL     string `json:"purl"`
+			Location struct {
+				File string `json:"file"`
+			} `json:"location"`
+			Findings []scanFinding `json:"findings"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	records := map[string][]string{} // file -> records
+	for _, c := range doc.Components {
+		f := filepath.ToSlash(c.Location.File)
+		f = f[strings.Index(f, "formats/")+len("formats/"):]
+		for _, fd := range c.Findings {
+			records[f] = append(records[f], fd.Records...)
+		}
+	}
+	for file, want := range map[string]string{
+		"yarn.lock": "GHSA-whgm-jr23-g3j9", "pnpm-lock.yaml": "GHSA-whgm-jr23-g3j9", "bun.lock": "GHSA-whgm-jr23-g3j9",
+		"poetry.lock": "PYSEC-2021-98", "Pipfile.lock": "PYSEC-2021-98", "pdm.lock": "PYSEC-2021-98", "uv.lock": "PYSEC-2021-98", "pylock.toml": "PYSEC-2021-98",
+		"gradle.lockfile": "GHSA-5p34-5m6p-p58g", "gradle/verification-metadata.xml": "GHSA-5p34-5m6p-p58g",
+		"renv.lock": "RSEC-2023-0", "cabal.project.freeze": "HSEC-2023-0001", "stack.yaml.lock": "HSEC-2023-0001",
+		"Package.resolved": "GHSA-qppj-fm5r-hxr3",
+	} {
+		if !slices.Contains(records[file], want) {
+			t.Errorf("%s: records %v lack %s", file, records[file], want)
+		}
+	}
+}

@@ -132,6 +132,13 @@ func purlOf(p *extractor.Package) string {
 	if u == nil {
 		return ""
 	}
+	if u.Type == "swift" && u.Namespace == "" {
+		// osv-scalibr puts the whole repository path in the name; the
+		// PURL spec splits it into namespace and name.
+		if i := strings.LastIndexByte(u.Name, '/'); i > 0 {
+			u.Namespace, u.Name = u.Name[:i], u.Name[i+1:]
+		}
+	}
 	s := u.String()
 	if u.Type == "npm" && strings.Contains(s, "?") {
 		// osv-scalibr's own note on where the package came from

@@ -47,6 +47,7 @@ type config struct {
 	sbomSizeLarge      int
 	realSBOM           string
 	importRuns         int
+	lockSize           int
 	seed               uint64
 	osvScanner         string
 	vulngateBin        string
@@ -96,12 +97,13 @@ func main() {
 	flag.StringVar(&cfg.work, "work", "", "work directory (default: a new temp dir)")
 	flag.IntVar(&cfg.scale, "scale", 1_000_000, "synthetic records for the scale test (100%)")
 	flag.BoolVar(&cfg.skipPeer, "skip-peer", false, "do not install or run osv-scanner")
-	flag.StringVar(&cfg.only, "only", "", "run one measurement: import|scan|scale|delta")
+	flag.StringVar(&cfg.only, "only", "", "run one measurement: import|scan|lockfile|scale|delta")
 	flag.IntVar(&cfg.runs, "runs", 5, "timed runs per scan tool (median reported)")
 	flag.IntVar(&cfg.sbomSize, "sbom-size", 1000, "components in the generated SBOM")
 	flag.IntVar(&cfg.sbomSizeLarge, "sbom-size-large", 10000, "components in the second generated SBOM (0: none)")
 	flag.StringVar(&cfg.realSBOM, "real-sbom", "", "a real SBOM to scan as well (default ../shared/sboms/keycloak-10.0.2__bom.json; \"none\" for none)")
 	flag.IntVar(&cfg.importRuns, "import-runs", 3, "full imports timed (min and median reported)")
+	flag.IntVar(&cfg.lockSize, "lock-size", 5000, "packages in the generated package-lock.json")
 	flag.Uint64Var(&cfg.seed, "seed", 20261123, "seed for SBOM generation")
 	flag.StringVar(&cfg.osvScanner, "osv-scanner", "", "osv-scanner binary (default <work>/bin/osv-scanner, installed if missing)")
 	flag.StringVar(&cfg.vulngateBin, "vulngate", "", "prebuilt vulngate binary (default: go build ./cmd/vulngate into <work>)")
@@ -109,9 +111,9 @@ func main() {
 	flag.DurationVar(&cfg.timeout, "timeout", 30*time.Minute, "limit per measured process")
 	flag.Parse()
 	switch cfg.only {
-	case "", "import", "scan", "scale", "delta":
+	case "", "import", "scan", "lockfile", "scale", "delta":
 	default:
-		log.Fatalf("-only must be one of import|scan|scale|delta, got %q", cfg.only)
+		log.Fatalf("-only must be one of import|scan|lockfile|scale|delta, got %q", cfg.only)
 	}
 	if cfg.scale < 10 {
 		log.Fatalf("-scale must be at least 10")
@@ -194,6 +196,9 @@ func (h *harness) main() error {
 	}
 	if h.want("scan") {
 		h.step("scan", h.scanStep)
+	}
+	if h.want("lockfile") {
+		h.step("lockfile", h.lockfileStep)
 	}
 	if h.want("scale") {
 		h.step("scale", h.scaleStep)
