@@ -118,7 +118,7 @@ func TestScanEveryFormat(t *testing.T) {
 		}
 	}
 	for file, want := range map[string]string{
-		"yarn.lock": "GHSA-whgm-jr23-g3j9", "pnpm-lock.yaml": "GHSA-whgm-jr23-g3j9", "bun.lock": "GHSA-whgm-jr23-g3j9",
+		"yarn.lock": "GHSA-whgm-jr23-g3j9", "berry/yarn.lock": "GHSA-whgm-jr23-g3j9", "pnpm-lock.yaml": "GHSA-whgm-jr23-g3j9", "bun.lock": "GHSA-whgm-jr23-g3j9",
 		"poetry.lock": "PYSEC-2021-98", "Pipfile.lock": "PYSEC-2021-98", "pdm.lock": "PYSEC-2021-98", "uv.lock": "PYSEC-2021-98", "pylock.toml": "PYSEC-2021-98",
 		"gradle.lockfile": "GHSA-5p34-5m6p-p58g", "gradle/verification-metadata.xml": "GHSA-5p34-5m6p-p58g",
 		"renv.lock": "RSEC-2023-0", "cabal.project.freeze": "HSEC-2023-0001", "stack.yaml.lock": "HSEC-2023-0001",

@@ -18,6 +18,7 @@ func TestReadEveryFormat(t *testing.T) {
 		want []string
 	}{
 		{"yarn.lock", "yarn.lock", []string{"pkg:npm/ansi-html@0.0.7"}},
+		{"berry/yarn.lock", "yarn.lock", []string{"pkg:npm/ansi-html@0.0.7"}}, // Yarn 2+ (berry)
 		{"pnpm-lock.yaml", "pnpm-lock.yaml", []string{"pkg:npm/ansi-html@0.0.7"}},
 		{"bun.lock", "bun.lock", []string{"pkg:npm/ansi-html@0.0.7"}},
 		{"poetry.lock", "poetry.lock", []string{"pkg:pypi/django@3.2.0"}},
