@@ -103,6 +103,7 @@ type Gate struct {
 
 	recording chan struct{} // semaphore of MaxRecording
 	pruned    map[string]time.Time
+	hidden    map[string]string // feed\x00purl -> last audited reason
 
 	audit     chan auditMsg
 	auditDone chan struct{}
@@ -203,21 +204,10 @@ func (g *Gate) Check(ctx context.Context, f Feed, pkg purl.Package, client strin
 	if d.Blocked() && g.opts.OnRefused != nil {
 		g.opts.OnRefused(f.Name, pkg.PURL, d.Message())
 	}
-	fd := store.FeedDecision{Feed: f.Name, PURL: pkg.PURL, Effect: string(d.Effect), Reasons: d.Message(), Client: client,
-		Ecosystem: pkg.Ecosystem, Name: pkg.Name, Version: pkg.Version, At: g.opts.Now().UTC()}
-	g.closing.RLock()
-	defer g.closing.RUnlock()
-	if g.closed {
-		g.log.Error("feed gate: audit row dropped: the gate is closed (shutting down)", "feed", f.Name, "purl", pkg.PURL, "effect", d.Effect)
-		return d, nil
-	}
-	select {
-	case g.audit <- auditMsg{d: fd}:
-	case <-ctx.Done():
-		// The audit writer is behind and the client left: the decision
-		// stands, but say that its audit row is lost.
-		g.log.Error("feed gate: audit row dropped", "feed", f.Name, "purl", pkg.PURL, "effect", d.Effect)
-	}
+	// When the audit writer is behind and the client left, the decision
+	// stands, but its audit row is lost (and logged as such).
+	g.queueAudit(ctx, store.FeedDecision{Feed: f.Name, PURL: pkg.PURL, Effect: string(d.Effect), Reasons: d.Message(), Client: client,
+		Ecosystem: pkg.Ecosystem, Name: pkg.Name, Version: pkg.Version, At: g.opts.Now().UTC()})
 	return d, nil
 }
 
@@ -518,4 +508,52 @@ func (g *Gate) Flush() {
 	g.audit <- auditMsg{flushed: ch}
 	g.closing.RUnlock()
 	<-ch
+}
+
+// AuditHidden records an audit row (effect "hidden") for each decision
+// that hid a version from metadata, once per version and reason (a render
+// of the same metadata does not add rows again). Hidden versions are not
+// tracked: nobody downloaded them.
+func (g *Gate) AuditHidden(ctx context.Context, f Feed, ds []*Decision, client string) {
+	if len(ds) == 0 {
+		return
+	}
+	now := g.opts.Now().UTC()
+	var rows []store.FeedDecision
+	g.mu.Lock()
+	if g.hidden == nil || len(g.hidden) > 100_000 {
+		g.hidden = map[string]string{}
+	}
+	for _, d := range ds {
+		msg := "hidden from metadata (filter blocked): " + d.Message()
+		k := f.Name + "\x00" + d.Pkg.PURL
+		if g.hidden[k] == msg {
+			continue
+		}
+		g.hidden[k] = msg
+		rows = append(rows, store.FeedDecision{Feed: f.Name, PURL: d.Pkg.PURL, Effect: EffectHidden, Reasons: msg, Client: client,
+			Ecosystem: d.Pkg.Ecosystem, Name: d.Pkg.Name, Version: d.Pkg.Version, At: now, NoTrack: true})
+	}
+	g.mu.Unlock()
+	for _, r := range rows {
+		g.queueAudit(ctx, r)
+	}
+}
+
+// EffectHidden is the audit effect of a version hidden from metadata.
+const EffectHidden = "hidden"
+
+// queueAudit hands one audit row to the writer.
+func (g *Gate) queueAudit(ctx context.Context, fd store.FeedDecision) {
+	g.closing.RLock()
+	defer g.closing.RUnlock()
+	if g.closed {
+		g.log.Error("feed gate: audit row dropped: the gate is closed (shutting down)", "feed", fd.Feed, "purl", fd.PURL, "effect", fd.Effect)
+		return
+	}
+	select {
+	case g.audit <- auditMsg{d: fd}:
+	case <-ctx.Done():
+		g.log.Error("feed gate: audit row dropped", "feed", fd.Feed, "purl", fd.PURL, "effect", fd.Effect)
+	}
 }

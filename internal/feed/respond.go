@@ -214,9 +214,13 @@ func Refuse(w http.ResponseWriter, r *http.Request, d *Decision, style Style) {
 }
 
 // Warn marks a served download whose vulnerabilities call for caution.
+// The answer is not to be stored: npm prints an npm-notice header only
+// for responses it did not keep in its cache, and a warning should be
+// shown each time anyway.
 func Warn(w http.ResponseWriter, d *Decision, style Style) {
 	short := ShortMessage(d)
 	w.Header().Set(HeaderWarning, short)
+	w.Header().Set("Cache-Control", "no-store")
 	switch style {
 	case StyleJSON:
 		w.Header().Set("npm-notice", short)

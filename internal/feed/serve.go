@@ -29,6 +29,8 @@ type Request struct {
 	// Configured says Base comes from the configured public URL (not
 	// from the request's Host header, which a client chooses).
 	Configured bool
+	// Client describes the requester for the audit trail (feed.Client).
+	Client string
 	// Path is the escaped request path after Base, without the leading
 	// "/" (e.g. "@scope%2fname" or "simple/django/").
 	Path string
@@ -128,7 +130,9 @@ func ServeFile(w http.ResponseWriter, r *http.Request, a *Artifact) {
 	}
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("ETag", `"`+a.SHA256+`"`)
-	w.Header().Set("Cache-Control", "private, max-age=0")
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", "private, max-age=0")
+	}
 	http.ServeContent(w, r, "", time.Time{}, f)
 }
 
@@ -150,8 +154,25 @@ func ServeMeta(w http.ResponseWriter, r *http.Request, m *Meta, contentType stri
 
 // BlockedVersions returns the versions of name that the gate blocks,
 // when the feed filters blocked versions out of metadata (nil otherwise).
-// Versions that do not form a valid package are left alone.
+// Versions that do not form a valid package are left alone. Each hidden
+// version is audited (see HiddenVersions).
 func (e *Env) BlockedVersions(ctx context.Context, fr *Request, name string, versions []string) (map[string]bool, error) {
+	ds, err := e.HiddenVersions(ctx, fr, name, versions)
+	if err != nil || ds == nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(ds))
+	for v := range ds {
+		out[v] = true
+	}
+	return out, nil
+}
+
+// HiddenVersions is BlockedVersions with the decisions, so that protocols
+// can say why a version is hidden (npm's "deprecated", PyPI's "yanked").
+// Every hidden version leaves an audit row (effect "hidden"), once per
+// reason.
+func (e *Env) HiddenVersions(ctx context.Context, fr *Request, name string, versions []string) (map[string]*Decision, error) {
 	if !fr.Feed.FilterBlocked || len(versions) == 0 {
 		return nil, nil
 	}
@@ -169,12 +190,15 @@ func (e *Env) BlockedVersions(ctx context.Context, fr *Request, name string, ver
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]bool{}
+	out := map[string]*Decision{}
+	var hidden []*Decision
 	for i, d := range ds {
 		if d.Blocked() {
-			out[vs[i]] = true
+			out[vs[i]] = d
+			hidden = append(hidden, d)
 		}
 	}
+	e.Gate.AuditHidden(ctx, fr.Feed, hidden, fr.Client)
 	return out, nil
 }
 

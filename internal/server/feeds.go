@@ -275,9 +275,11 @@ func (s *Server) feedDecisions(ctx context.Context, name string, q url.Values, d
 	if err != nil {
 		return feedDecisionPage{}, store.Invalid(err)
 	}
-	eff, err := effectParam(q, "effect")
-	if err != nil {
-		return feedDecisionPage{}, store.Invalid(err)
+	eff := strings.TrimSpace(q.Get("effect"))
+	if eff != feed.EffectHidden {
+		if eff, err = effectParam(q, "effect"); err != nil {
+			return feedDecisionPage{}, store.Invalid(fmt.Errorf("%w (or %s)", err, feed.EffectHidden))
+		}
 	}
 	ds, total, err := s.st.FeedDecisionPage(ctx, name, eff, offset, limit)
 	if err != nil {

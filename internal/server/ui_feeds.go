@@ -30,7 +30,7 @@ func (s *Server) feedPages() []route {
 
 var (
 	feedPolicies = []string{"inherit", "allow", "warn", "block"}
-	feedEffects  = []string{"allow", "warn", "block"}
+	feedEffects  = []string{"allow", "warn", "block", feed.EffectHidden}
 )
 
 // feedForm is what the create and edit forms show.
@@ -165,6 +165,9 @@ func (s *Server) uiCreateFeed(w http.ResponseWriter, r *http.Request) {
 // publicBase is the server's URL as the browser sees it, for the client
 // set-up shown on the pages.
 func (s *Server) publicBase(r *http.Request) string {
+	if s.opts.PublicURL != "" {
+		return s.opts.PublicURL
+	}
 	scheme := "http"
 	if r.TLS != nil || s.opts.SecureCookies {
 		scheme = "https"

@@ -318,6 +318,9 @@ type FeedDecision struct {
 	Ecosystem, Name    string // for tracking; not stored in the audit row
 	Version            string
 	At                 time.Time
+	// NoTrack leaves the tracked packages alone (a version hidden from
+	// metadata was not downloaded); not stored.
+	NoTrack bool
 }
 
 // RecordFeedDecisions appends decisions to the audit and updates the
@@ -334,6 +337,9 @@ func (s *Store) RecordFeedDecisions(ctx context.Context, ds []FeedDecision) erro
 	var order []string
 	tracks := map[string]*track{}
 	for _, d := range ds {
+		if d.NoTrack {
+			continue
+		}
 		k := d.Feed + "\x00" + d.PURL
 		tr, ok := tracks[k]
 		if !ok {

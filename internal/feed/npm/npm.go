@@ -1,12 +1,17 @@
 // Package npm implements the npm registry protocol for a feed, as a
 // read-only caching proxy: packuments (full and abbreviated, for plain and
 // scoped names in both "@scope%2fname" and "@scope/name" spellings) with
-// tarball URLs rewritten to the feed, and tarballs, which pass the gate.
-// Refusals are 403 with a JSON body whose "error" field npm prints, plus
-// an npm-notice header that npm logs.
+// tarball URLs rewritten to the feed, version manifests
+// (/<name>/<version or dist-tag>), tarballs, which pass the gate and are
+// fetched from the feed's upstream by the registry layout, and npm audit's
+// bulk and quick endpoints, answered from vulngate's own store with the
+// feed's assessments (audit.go). Refusals are 403 with a JSON body whose
+// "error" field npm prints, plus an npm-notice header that npm logs; so
+// are upstream failures. When the feed filters blocked versions they stay
+// in the packument marked "deprecated" with vulngate's reason: npm avoids
+// them when resolving ranges and prints the reason when one is asked for.
 //
-// Left out: publishing, dist-tag changes, search, audit (answered 404 so
-// that npm carries on) and login.
+// Left out: publishing, dist-tag changes, search and login.
 package npm
 
 import (
@@ -66,9 +71,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p = strings.TrimSuffix(p, "/")
-	if p == "-/ping" {
+	switch p {
+	case "-/ping":
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte("{}\n"))
+		return
+	case auditBulkPath:
+		h.auditBulk(w, r, fr)
+		return
+	case auditQuickPath:
+		h.auditQuick(w, r, fr)
+		return
+	}
+	if r.Method == http.MethodPost {
+		feed.NotFound(w)
 		return
 	}
 	if p == "" || strings.HasPrefix(p, "-/") {
@@ -79,11 +95,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.tarball(w, r, fr, name, file)
 		return
 	}
-	if !ValidName(p) {
-		feed.BadRequest(w, fmt.Sprintf("invalid npm package name %q", p))
+	if ValidName(p) {
+		h.packument(w, r, fr, p)
 		return
 	}
-	h.packument(w, r, fr, p)
+	// /<name>/<version or dist-tag>
+	if i := strings.LastIndexByte(p, '/'); i > 0 && ValidName(p[:i]) && versionRE.MatchString(p[i+1:]) {
+		h.manifest(w, r, fr, p[:i], p[i+1:])
+		return
+	}
+	feed.BadRequest(w, fmt.Sprintf("invalid npm package name %q", p))
+}
+
+// AllowsPost reports whether a POST to path (below the feed) is served:
+// npm audit's endpoints.
+func (h *Handler) AllowsPost(path string) bool {
+	return path == auditBulkPath || path == auditQuickPath
 }
 
 // escapeName spells a name the way registries take it in a packument URL:
@@ -146,15 +173,18 @@ func (h *Handler) rewrite(ctx context.Context, fr *feed.Request, name string, bo
 	for v := range versions {
 		all = append(all, v)
 	}
-	blocked, err := h.env.BlockedVersions(ctx, fr, name, all)
+	hidden, err := h.env.HiddenVersions(ctx, fr, name, all)
 	if err != nil {
 		return nil, err
 	}
+	blocked := map[string]bool{}
 	base := path.Base(name)
 	for v, man := range versions {
-		if blocked[v] {
-			delete(versions, v)
-			continue
+		if d := hidden[v]; d != nil {
+			// Kept, but deprecated with the reason: npm avoids it in
+			// ranges and prints the reason when it is asked for by name.
+			blocked[v] = true
+			man["deprecated"], _ = json.Marshal(feed.ShortMessage(d))
 		}
 		var dist map[string]json.RawMessage
 		if raw, ok := man["dist"]; ok {
@@ -180,15 +210,6 @@ func (h *Handler) rewrite(ctx context.Context, fr *feed.Request, name string, bo
 	}
 	if len(blocked) > 0 {
 		filterTags(doc, versions, blocked)
-		if raw, ok := doc["time"]; ok {
-			var times map[string]json.RawMessage
-			if json.Unmarshal(raw, &times) == nil {
-				for v := range blocked {
-					delete(times, v)
-				}
-				doc["time"], _ = json.Marshal(times)
-			}
-		}
 	}
 	return json.Marshal(doc)
 }
@@ -202,7 +223,9 @@ func filterTags(doc map[string]json.RawMessage, versions map[string]map[string]j
 	}
 	remaining := make([]string, 0, len(versions))
 	for v := range versions {
-		remaining = append(remaining, v)
+		if !blocked[v] {
+			remaining = append(remaining, v)
+		}
 	}
 	for tag, v := range tags {
 		if !blocked[v] {
@@ -240,25 +263,51 @@ func (h *Handler) tarball(w http.ResponseWriter, r *http.Request, fr *feed.Reque
 	h.env.ServeArtifact(w, r, fr, pkg, feed.StyleJSON, feed.ArtifactRequest{
 		Key:         "tarball/" + name + "/" + file,
 		ContentType: "application/octet-stream",
-		URL: func(ctx context.Context) (string, error) {
-			// Prefer the tarball URL the upstream's packument names (a
-			// lockfile install may not have fetched it); fall back to the
-			// registry layout.
-			if m, err := h.fetchPackument(ctx, fr, name, true); err == nil {
-				var doc struct {
-					Versions map[string]struct {
-						Dist struct {
-							Tarball string `json:"tarball"`
-						} `json:"dist"`
-					} `json:"versions"`
-				}
-				if json.Unmarshal(m.Body, &doc) == nil {
-					if t := doc.Versions[version].Dist.Tarball; strings.HasPrefix(t, "http://") || strings.HasPrefix(t, "https://") {
-						return t, nil
-					}
-				}
-			}
+		// Always through the feed's configured upstream, by the registry
+		// layout: never the absolute URL upstream metadata names (which
+		// could point anywhere), and no second metadata request.
+		URL: func(context.Context) (string, error) {
 			return fr.Feed.Upstream + "/" + name + "/-/" + url.PathEscape(file), nil
 		},
 	})
+}
+
+// manifest answers /<name>/<version or dist-tag> with one version's
+// manifest from the packument, rewritten like the packument.
+func (h *Handler) manifest(w http.ResponseWriter, r *http.Request, fr *feed.Request, name, spec string) {
+	ctx := r.Context()
+	m, err := h.fetchPackument(ctx, fr, name, false)
+	if err != nil {
+		feed.WriteError(w, r, h.env.Log, err, feed.StyleJSON)
+		return
+	}
+	body, err := h.env.Cache.Rendered(fr.Feed.Name, "packument/"+name, m, h.env.RenderKey(ctx, fr, "full"), func() ([]byte, error) {
+		return h.rewrite(ctx, fr, name, m.Body)
+	})
+	if err != nil {
+		feed.WriteError(w, r, h.env.Log, err, feed.StyleJSON)
+		return
+	}
+	var doc struct {
+		DistTags map[string]string          `json:"dist-tags"`
+		Versions map[string]json.RawMessage `json:"versions"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		feed.WriteError(w, r, h.env.Log, fmt.Errorf("npm packument of %s: %w", name, err), feed.StyleJSON)
+		return
+	}
+	v := spec
+	if t, ok := doc.DistTags[spec]; ok {
+		v = t
+	}
+	man, ok := doc.Versions[v]
+	if !ok {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNotFound)
+		b, _ := json.Marshal(map[string]string{"error": fmt.Sprintf("version not found: %s@%s", name, spec)})
+		w.Write(b)
+		return
+	}
+	feed.ServeMeta(w, r, m, "application/json", man)
 }

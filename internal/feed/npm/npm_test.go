@@ -210,14 +210,16 @@ func TestProtocol(t *testing.T) {
 		var doc struct {
 			DistTags map[string]string `json:"dist-tags"`
 			Versions map[string]struct {
-				Dist struct{ Tarball string }
+				Deprecated string
+				Dist       struct{ Tarball string }
 			}
 		}
 		if err := json.Unmarshal(body, &doc); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := doc.Versions["2.0.7"]; ok || doc.DistTags["latest"] != "2.0.4" {
-			t.Errorf("%s: blocked version not filtered: tags %v", p, doc.DistTags)
+		// The blocked version stays, deprecated with vulngate's reason.
+		if dep := doc.Versions["2.0.7"].Deprecated; !strings.Contains(dep, "known malicious package MAL-2024-10301") || doc.DistTags["latest"] != "2.0.4" || doc.Versions["2.0.4"].Deprecated != "" {
+			t.Errorf("%s: blocked version not marked: deprecated %q, tags %v", p, dep, doc.DistTags)
 		}
 		if got, want := doc.Versions["2.0.4"].Dist.Tarball, base+"/@lottiefiles/lottie-player/-/lottie-player-2.0.4.tgz"; got != want {
 			t.Errorf("%s: tarball %q, want %q", p, got, want)

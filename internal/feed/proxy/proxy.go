@@ -176,17 +176,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("no feed named %q", name), http.StatusNotFound)
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "vulngate feeds are read-only", http.StatusMethodNotAllowed)
-		return
-	}
 	p, ok := h.protocols[feed.Type(f.Type)]
 	if !ok {
 		http.Error(w, "unsupported feed type", http.StatusInternalServerError)
 		return
 	}
-	fr := &feed.Request{Feed: f, Base: h.base(r) + Prefix + name, Path: sub, Configured: h.opts.PublicURL != ""}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// Only queries that change nothing (npm audit) may POST.
+		if ap, ok := p.(interface{ AllowsPost(string) bool }); !ok || r.Method != http.MethodPost || !ap.AllowsPost(strings.TrimSuffix(sub, "/")) {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "vulngate feeds are read-only", http.StatusMethodNotAllowed)
+			return
+		}
+	}
+	fr := &feed.Request{Feed: f, Base: h.base(r) + Prefix + name, Path: sub, Configured: h.opts.PublicURL != "", Client: feed.Client(r)}
 	p.ServeHTTP(w, r.WithContext(feed.WithRequest(r.Context(), fr)))
 }
 

@@ -164,8 +164,10 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request, fr *feed.Reque
 	feed.ServeMeta(w, r, m, ct, body)
 }
 
-// visible rewrites file URLs to the feed and drops blocked versions when
-// the feed filters.
+// visible rewrites file URLs to the feed and, when the feed filters,
+// marks the files of blocked versions yanked with vulngate's reason (PEP
+// 592): pip then skips them unless a requirement pins that exact version,
+// and when one does, it prints the reason before the download is refused.
 func (h *Handler) visible(ctx context.Context, fr *feed.Request, proj *Project) ([]File, error) {
 	var versions []string
 	seen := map[string]bool{}
@@ -175,14 +177,18 @@ func (h *Handler) visible(ctx context.Context, fr *feed.Request, proj *Project) 
 			versions = append(versions, v)
 		}
 	}
-	blocked, err := h.env.BlockedVersions(ctx, fr, proj.Name, versions)
+	hidden, err := h.env.HiddenVersions(ctx, fr, proj.Name, versions)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]File, 0, len(proj.Files))
 	for _, f := range proj.Files {
-		if v, ok := VersionOf(proj.Name, f.Filename); ok && blocked[v] {
-			continue
+		if v, ok := VersionOf(proj.Name, f.Filename); ok && hidden[v] != nil {
+			reason := feed.ShortMessage(hidden[v])
+			if old, ok := f.Yanked.(string); ok && old != "" {
+				reason += " (also yanked upstream: " + old + ")"
+			}
+			f.Yanked = reason
 		}
 		f.URL = fr.Base + "/files/" + proj.Name + "/" + url.PathEscape(f.Filename)
 		out = append(out, f)

@@ -154,7 +154,9 @@ func TestSimpleAPI(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Request.URL.Path != "/feeds/py/simple/jinja2/" {
 		t.Fatalf("redirect to normalized name: %d %s", resp.StatusCode, resp.Request.URL)
 	}
-	if !strings.Contains(body, env.URL("py")+"/files/jinja2/Jinja2-2.11.3-py3-none-any.whl#sha256=") || strings.Contains(body, "2.11.2") {
+	// The blocked version stays listed, yanked with vulngate's reason.
+	if !strings.Contains(body, env.URL("py")+"/files/jinja2/Jinja2-2.11.3-py3-none-any.whl#sha256=") ||
+		!strings.Contains(body, `data-yanked="vulngate blocked jinja2 2.11.2 (feed py): PYSEC-2021-66 Blocked`) {
 		t.Errorf("HTML page:\n%s", body)
 	}
 	if !strings.Contains(body, `data-requires-python="&gt;=3.6"`) {
@@ -167,7 +169,8 @@ func TestSimpleAPI(t *testing.T) {
 	var doc struct {
 		Files []pypi.File `json:"files"`
 	}
-	if err := json.Unmarshal([]byte(body), &doc); err != nil || len(doc.Files) != 1 || doc.Files[0].Hashes["sha256"] == "" {
+	if err := json.Unmarshal([]byte(body), &doc); err != nil || len(doc.Files) != 2 || doc.Files[1].Hashes["sha256"] == "" || doc.Files[1].Yanked != nil ||
+		!strings.Contains(fmt.Sprint(doc.Files[0].Yanked), "PYSEC-2021-66") {
 		t.Errorf("JSON page: %v %s", err, body)
 	}
 	resp, _ = get("/files/jinja2/Jinja2-2.11.2-py3-none-any.whl", "*/*")
