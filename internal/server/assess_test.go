@@ -452,6 +452,10 @@ func TestAssessUI(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `data-effect="block"`) || !strings.Contains(body, `<span class="eff eff-block">Blocked</span>`) {
 		t.Fatalf("package page: %d\n%s", code, body)
 	}
+	// ... what to upgrade to, and why each record matched.
+	if !strings.Contains(body, `id="pkg-upgrade-version"`) || !strings.Contains(body, `GO-2022-0247: Go &#34;toolchain&#34;: SEMVER range introduced 0, fixed 1.16.9`) {
+		t.Fatalf("package page lacks the upgrade or the matched range:\n%s", body)
+	}
 	// The list filters by assessment and assesses in bulk.
 	code, body = page(t, admin, base+"/vulnerabilities?assessment=Blocked")
 	if code != 200 || !strings.Contains(body, "1 advisories") || !strings.Contains(body, `name="vuln_ids" value="GO-2022-0247"`) {

@@ -191,6 +191,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if eff := text("#pkg-effect"); eff != "block" {
 		t.Fatalf("package decision %q, want block (%s)", eff, text("#pkg-decision"))
 	}
+	if up := text("#pkg-upgrade"); !strings.Contains(up, "Upgrade to") {
+		t.Fatalf("package page shows no upgrade: %q", up)
+	}
 	screenshot("package-blocked")
 
 	// Scheduled backups: enable them, run the job now and watch its log.
