@@ -109,6 +109,13 @@ var classes = map[string]tableClass{
 	"pending_generation": {Class: Runtime,
 		Why: "imports in progress at backup time (their rows are left out too)"},
 
+	// Enrichment sources (internal/source/nvd, epss, kev): mirrored like
+	// the advisories, and fetched again by their jobs.
+	"nvd_cve":          {Class: Mirror},
+	"epss_score":       {Class: Mirror},
+	"kev_entry":        {Class: Mirror},
+	"enrichment_state": {Class: Mirror},
+
 	// OSS Index answers, cached per component with a TTL.
 	"ossindex_component": {Class: Cache,
 		Why: "OSS Index answers cached per component: asked again when a component is scanned"},

@@ -46,6 +46,15 @@ func populate(t testing.TB, st *store.Store) {
 			Modified: now, Source: "OSV", Ecosystem: part[4:], Packages: []string{"pkg-0"}, Aliases: []string{"CVE-2024-1000"},
 			Severity: "HIGH", Score: 7.5, Summary: "Prototype pollution – ünïcode"}}))
 	}
+	// Enrichment sources: an NVD record, EPSS scores and a KEV entry.
+	must(st.UpsertNVD(ctx, []store.NVDRecord{{ID: "CVE-2024-1000", Published: now, LastModified: now, Status: "Analyzed", Description: "naïve \"quoted\"",
+		Metrics: []store.CVSSMetric{{Version: "3.1", Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", Source: "nvd@nist.gov", Type: "Primary"}}, CWEs: []string{"CWE-79", "CWE-89"}}}))
+	must(st.PutEnrichmentState(ctx, store.EnrichmentState{Source: "nvd", URL: "file:///nvd.json", LastSync: now, Version: "2025-03-04T05:06:07Z", Records: 1}))
+	must(st.ReplaceEPSS(ctx, []store.EPSSScore{{CVE: "CVE-2024-1000", EPSS: 0.12345, Percentile: 0.9}, {CVE: "CVE-2024-1001", EPSS: 0.5, Percentile: 0.95}},
+		store.EnrichmentState{Source: "epss", URL: "file:///epss.csv", LastSync: now, Version: "v2025.03.14 2025-03-04", Records: 2}))
+	must(st.ReplaceKEV(ctx, []store.KEVEntry{{CVE: "CVE-2024-1000", Vendor: "Acme", Product: "Widget", Name: "Acme Widget RCE", DateAdded: "2025-03-01",
+		DueDate: "2025-03-22", Ransomware: "Known", RequiredAction: "Apply updates.", Notes: "https://example.test/advisory"}},
+		store.EnrichmentState{Source: "kev", URL: "file:///kev.json", LastSync: now, Version: "2025.03.04", Records: 1, Malformed: 1}))
 	// Projects, the portfolio and the change journal.
 	_, err = st.ReplaceProjectVersion(ctx, store.VersionUpload{Project: store.Project{Name: "shop", Description: "Web shop", Tags: []string{"team-a", "web"}},
 		Version: "1.2.0", Format: "CycloneDX JSON", FileName: "bom.json", UploadedBy: "alice",

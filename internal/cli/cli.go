@@ -22,6 +22,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vulngate/vulngate/internal/datadir"
+	"github.com/vulngate/vulngate/internal/report"
 	"github.com/vulngate/vulngate/internal/store"
 )
 
@@ -126,6 +127,21 @@ func (e *env) chatter() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return e.log
+}
+
+// terminalLayout is the table's width and colour for w: the terminal's
+// width with colour (unless $NO_COLOR is set) on a terminal, else
+// report.DefaultWidth without colour.
+func terminalLayout(w io.Writer) (width int, color bool) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return report.DefaultWidth, false
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil || width < 40 {
+		width = report.DefaultWidth
+	}
+	return width, os.Getenv("NO_COLOR") == ""
 }
 
 func isTerminal(w io.Writer) bool {

@@ -149,26 +149,26 @@ func parseSources(list string) (useOSV, ossIndex, explicit bool, err error) {
 // ossIndexSource returns the OSS Index source for a scan, or nil when it
 // is not used. Without a token it is an error when --source asked for
 // ossindex, and otherwise one notice.
-func (e *env) ossIndexSource(cache ossindex.Cache, configFlag, dataDir string, want, explicit bool) (*ossindex.Source, error) {
+func (e *env) ossIndexSource(cache ossindex.Cache, configFlag, dataDir string, want, explicit bool) (src *ossindex.Source, note string, err error) {
 	if !want {
-		return nil, nil
+		return nil, "", nil
 	}
 	cfg, err := e.ossIndexConfig(configFlag, dataDir)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !explicit && !cfg.Enabled {
-		return nil, nil
+		return nil, "", nil
 	}
 	if cfg.Token == "" {
 		hint := fmt.Sprintf("set $%s (and $%s for an OSS Index user name) or \"ossindex.token\" in %s", envOSSIndexToken, envOSSIndexUsername, cfg.ConfigPath)
 		if explicit {
-			return nil, fmt.Errorf("--source ossindex: no OSS Index API token configured: %s", hint)
+			return nil, "", fmt.Errorf("--source ossindex: no OSS Index API token configured: %s", hint)
 		}
 		e.chatter().Info("OSS Index skipped: no API token configured; " + hint)
-		return nil, nil
+		return nil, "OSS Index skipped: no API token configured", nil
 	}
-	src, err := ossindex.New(ossindex.Options{
+	src, err = ossindex.New(ossindex.Options{
 		BaseURL:   cfg.BaseURL,
 		Username:  cfg.Username,
 		Token:     cfg.Token,
@@ -179,7 +179,7 @@ func (e *env) ossIndexSource(cache ossindex.Cache, configFlag, dataDir string, w
 		Logger:    e.log,
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return src, nil
+	return src, "", nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -85,7 +86,7 @@ assessments and policy.`,
 				return err
 			}
 			defer st.Close()
-			oi, err := e.ossIndexSource(st, configPath, dir, wantOSSIndex, explicit)
+			oi, oiNote, err := e.ossIndexSource(st, configPath, dir, wantOSSIndex, explicit)
 			if err != nil {
 				return err
 			}
@@ -123,7 +124,7 @@ assessments and policy.`,
 			if err != nil {
 				return err
 			}
-			out := e.stdout
+			var out io.Writer = e.stdout
 			if output != "" && output != "-" {
 				file, err := os.Create(output)
 				if err != nil {
@@ -136,7 +137,12 @@ assessments and policy.`,
 			if err != nil {
 				return err
 			}
-			if err := report.Write(out, f, results, report.Meta{Tool: "vulngate", Version: version(), Inputs: args, Sources: sources, Decisions: decisions}); err != nil {
+			meta := report.Meta{Tool: "vulngate", Version: version(), Inputs: args, Sources: sources, Decisions: decisions}
+			if oiNote != "" {
+				meta.SourceNotes = append(meta.SourceNotes, oiNote)
+			}
+			meta.Width, meta.Color = terminalLayout(out)
+			if err := report.Write(out, f, results, meta); err != nil {
 				return err
 			}
 			sum := report.Summarize(results)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/vulngate/vulngate/internal/match"
 	"github.com/vulngate/vulngate/internal/severity"
@@ -80,6 +81,53 @@ func TestSeverityFromAliasGroup(t *testing.T) {
 		sv := findingOf(t, res[1], "CVE-2021-25900")
 		if sv.Severity.Origin != severity.OriginRecord || sv.Severity.Record != "RUSTSEC-2021-0003" || sv.Severity.Score != 9.8 {
 			t.Errorf("smallvec severity %+v", sv.Severity)
+		}
+	})
+}
+
+// The enrichment sources' data reaches findings by the CVE IDs of their
+// alias groups: NVD's score when no OSV record of the group has a vector
+// (Origin "nvd"), its CWEs and publication, the highest EPSS score and the
+// KEV entry.
+func TestFactsFromEnrichmentSources(t *testing.T) {
+	storetest.Engines(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		mirror(t, st, "Go")
+		pub := time.Date(2024, 12, 18, 21, 15, 8, 0, time.UTC)
+		if err := st.UpsertNVD(ctx, []store.NVDRecord{{ID: "CVE-2024-45338", Published: pub, LastModified: pub, Status: "Analyzed",
+			Metrics: []store.CVSSMetric{
+				{Version: "3.1", Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:L", Source: "134c704f-9b21-4f2e-91b3-4a467353bcc0", Type: "Secondary"},
+				{Version: "3.1", Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", Source: "nvd@nist.gov", Type: "Primary"},
+			},
+			CWEs: []string{"CWE-1333"}}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.ReplaceEPSS(ctx, []store.EPSSScore{{CVE: "CVE-2023-44487", EPSS: 0.94, Percentile: 0.9991}, {CVE: "CVE-2024-45338", EPSS: 0.0012, Percentile: 0.31}},
+			store.EnrichmentState{Source: "epss"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.ReplaceKEV(ctx, []store.KEVEntry{{CVE: "CVE-2023-44487", Name: "HTTP/2 Rapid Reset Attack Vulnerability", DateAdded: "2023-10-10", DueDate: "2023-10-31", Ransomware: "Unknown"}},
+			store.EnrichmentState{Source: "kev"}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := match.NewScanner(st, nil).Scan(ctx, []match.Component{{Input: "pkg:golang/golang.org/x/net@0.0.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := findingOf(t, res[0], "CVE-2024-45338")
+		if f.Severity.Origin != severity.OriginNVD || f.Severity.Record != "CVE-2024-45338" || f.Severity.Score != 7.5 ||
+			f.Severity.Source != "NVD CVSS:3.1 vector (nvd@nist.gov)" {
+			t.Errorf("NVD severity: %+v (NVD's own metric must win over a CNA's)", f.Severity)
+		}
+		if len(f.CWEs) != 1 || f.CWEs[0] != "CWE-1333" || !f.Published.Equal(pub) || f.EPSS == nil || f.EPSS.Percentile != 0.31 || f.KEV != nil {
+			t.Errorf("facts of CVE-2024-45338: CWEs %v published %v EPSS %+v KEV %+v", f.CWEs, f.Published, f.EPSS, f.KEV)
+		}
+		rr := findingOf(t, res[0], "CVE-2023-44487")
+		if rr.KEV == nil || rr.KEV.DateAdded != "2023-10-10" || rr.EPSS == nil || rr.EPSS.EPSS != 0.94 {
+			t.Errorf("facts of CVE-2023-44487: EPSS %+v KEV %+v", rr.EPSS, rr.KEV)
+		}
+		if rr.Severity.Origin == severity.OriginNVD {
+			t.Errorf("a finding whose OSV records have a vector keeps it: %+v", rr.Severity)
 		}
 	})
 }

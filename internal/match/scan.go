@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/vulngate/vulngate/internal/osv"
 	"github.com/vulngate/vulngate/internal/purl"
@@ -54,6 +55,14 @@ type Scored struct {
 	// whatever the CVSS score. MaliciousID names that record.
 	Malicious   bool
 	MaliciousID string
+	// What the enrichment sources say about the group's CVE IDs (see
+	// [Facts]): the highest EPSS score, the CISA KEV entry when one of
+	// them is known to be exploited, the CWE IDs and the earliest
+	// publication in NVD. Nil or empty when unknown.
+	EPSS      *store.EPSSScore
+	KEV       *store.KEVEntry
+	CWEs      []string
+	Published time.Time
 }
 
 // ComponentResult is the outcome for one component.
@@ -212,6 +221,9 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 	}
 	if err := s.groupSeverity(ctx, out, cache); err != nil {
 		return nil, fmt.Errorf("alias group severities: %w", err)
+	}
+	if err := s.addFacts(ctx, out); err != nil {
+		return nil, err
 	}
 	for i := range out {
 		out[i].Upgrade = Advise(&out[i], nil)

@@ -60,6 +60,13 @@ type Meta struct {
 	// result (same order, internal/assess): findings then show their
 	// assessment and components their decision.
 	Decisions []assess.Decision
+	// SourceNotes are said beside the sources in the table's summary,
+	// e.g. "OSS Index skipped: no API token".
+	SourceNotes []string
+	// Width is the table's width in columns (DefaultWidth when 0); Color
+	// turns on ANSI colours in the table. Both are for a terminal.
+	Width int
+	Color bool
 }
 
 // decision returns result i's decision, nil when the scan carries none.

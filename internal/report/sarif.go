@@ -104,6 +104,17 @@ func writeSARIF(w io.Writer, results []match.ComponentResult, meta Meta) error {
 					props["security-severity"] = "10.0"
 					props["tags"] = []string{"security", "malicious"}
 				}
+				if len(f.CWEs) > 0 {
+					props["cwe"] = f.CWEs
+				}
+				if f.EPSS != nil {
+					props["epss"] = f.EPSS.EPSS
+					props["epss-percentile"] = f.EPSS.Percentile
+				}
+				if f.KEV != nil {
+					props["known-exploited"] = true
+					props["kev-date-added"] = f.KEV.DateAdded
+				}
 				run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRule{
 					ID:               f.ID,
 					ShortDescription: sarifText{Text: orInput(f.Summary, f.ID)},
@@ -116,6 +127,9 @@ func writeSARIF(w io.Writer, results []match.ComponentResult, meta Meta) error {
 			if f.Malicious {
 				msg = fmt.Sprintf("%s@%s is a known malicious package (%s)", orInput(r.Package.Name, r.Input), r.Version, f.MaliciousID)
 				lvl = "error"
+			}
+			if f.KEV != nil {
+				msg += "; known exploited (CISA KEV, added " + f.KEV.DateAdded + ")"
 			}
 			if len(f.Fixed) > 0 {
 				msg += "; fixed in " + strings.Join(f.Fixed, ", ")
