@@ -24,8 +24,10 @@
 // holds user data is refused unless forced.
 //
 // Secrets: password and API key hashes are carried as stored; login
-// sessions are not. Settings are carried as stored (see Notes in the
-// manifest for what that means for secret values).
+// sessions are not. Secrets sealed under the key outside the database
+// (internal/secret) are carried sealed, and the manifest counts them per
+// key ID; the key itself is never in a backup, and a restore reports the
+// keys its target cannot open.
 //
 // It leaves out the feeds' artifact files in the data directory (they are
 // downloaded again), and pg_dump-level objects that are not vulngate's
@@ -43,9 +45,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/vulngate/vulngate/internal/backup/archive"
+	"github.com/vulngate/vulngate/internal/secret"
 	"github.com/vulngate/vulngate/internal/store"
 )
 
@@ -183,7 +187,14 @@ func Write(ctx context.Context, st *store.Store, w io.Writer, opts Options) (*Ma
 			return nil, fmt.Errorf("backup: %w", err)
 		}
 		live := tc.Class == Mirror && store.LiveGenerations(t)
-		if err := sn.Rows(ctx, t, t.Columns, live, tw.Write); err != nil {
+		write := tw.Write
+		if tc.Class == User {
+			write = func(vals []any) error {
+				countSealed(m, vals)
+				return tw.Write(vals)
+			}
+		}
+		if err := sn.Rows(ctx, t, t.Columns, live, write); err != nil {
 			return nil, fmt.Errorf("backup: %w", err)
 		}
 		if err := tw.Close(); err != nil {
@@ -200,13 +211,45 @@ func Write(ctx context.Context, st *store.Store, w io.Writer, opts Options) (*Ma
 	return m, nil
 }
 
+// countSealed counts the sealed secrets in a row's text values by key.
+func countSealed(m *Manifest, vals []any) {
+	for _, v := range vals {
+		var text string
+		switch x := v.(type) {
+		case string:
+			text = x
+		case []byte:
+			text = string(x)
+		default:
+			continue
+		}
+		for _, id := range secret.KeyIDs(text) {
+			if m.Sealed == nil {
+				m.Sealed = map[string]int64{}
+			}
+			m.Sealed[id]++
+		}
+	}
+}
+
 // notes are the manifest's sentences for people about what the backup
 // holds and leaves out.
 func notes(m *Manifest) []string {
 	n := []string{
 		"Password hashes (argon2id) and API key hashes are carried as stored; login sessions are not: everyone logs in again after a restore.",
-		"Secret values (the OSS Index API token, notification webhook secrets and SMTP password) are carried as the store keeps them: keep this file as private as the database.",
 	}
+	if len(m.Sealed) > 0 {
+		var total int64
+		ids := make([]string, 0, len(m.Sealed))
+		for id, c := range m.Sealed {
+			total += c
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		n = append(n, fmt.Sprintf("%d stored secrets (such as the OSS Index token) are carried sealed with key %s, which is NOT in this file: it is %s in the data directory, or $%s. Keep a copy of it apart from the backups; without it those secrets must be entered again after a restore.",
+			total, strings.Join(ids, ", "), secret.KeyFile, secret.EnvKey))
+	}
+	n = append(n, "Values the store keeps unsealed are carried as they are: keep this file as private as the database.")
 	if m.Advisories {
 		n = append(n, "Mirrored advisories are included as of the snapshot (imports in progress are left out).")
 	} else {

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/vulngate/vulngate/internal/backup/archive"
+	"github.com/vulngate/vulngate/internal/secret"
 	"github.com/vulngate/vulngate/internal/store"
 )
 
@@ -19,6 +22,10 @@ type RestoreOptions struct {
 	// file is kept beside the new one).
 	Force  bool
 	Logger *slog.Logger
+	// KeyDir is the data directory whose secret key the restored store
+	// will be used with (internal/secret: $VULNGATE_SECRET_KEY, else its
+	// key file); "" is the SQLite target's data directory.
+	KeyDir string
 }
 
 // RestoreResult describes a finished restore.
@@ -32,6 +39,11 @@ type RestoreResult struct {
 	// Migrations newer than the backup, applied after loading its rows.
 	Migrated []int64
 	Duration time.Duration
+	// MissingKeys are the keys that sealed secrets of the backup and that
+	// the target's keyring lacks (those secrets will not open there);
+	// KeyOrigin says where that keyring was looked for.
+	MissingKeys []string
+	KeyOrigin   string
 }
 
 // ErrNewerSchema is returned for a backup made by a newer vulngate.
@@ -126,7 +138,33 @@ func Restore(ctx context.Context, file string, target store.Options, opts Restor
 	}
 	res.Duration = time.Since(start)
 	opts.Logger.Info("restored", "rows", res.Rows, "duration", res.Duration.Round(time.Millisecond).String())
+	keyDir := opts.KeyDir
+	if keyDir == "" {
+		keyDir = target.DataDir
+	}
+	res.MissingKeys, res.KeyOrigin = missingKeys(m, keyDir)
 	return res, nil
+}
+
+// missingKeys lists the keys of the backup's sealed secrets that the
+// keyring of keyDir ($VULNGATE_SECRET_KEY, else its key file) lacks.
+func missingKeys(m *Manifest, keyDir string) ([]string, string) {
+	if len(m.Sealed) == 0 {
+		return nil, ""
+	}
+	origin := filepath.Join(keyDir, secret.KeyFile)
+	k, ok, err := secret.LoadIfPresent(keyDir)
+	if err == nil && ok {
+		origin = k.Origin
+	}
+	var out []string
+	for id := range m.Sealed {
+		if k == nil || !k.Has(id) {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out, origin
 }
 
 // precheck refuses a target holding user data.

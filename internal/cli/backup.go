@@ -13,6 +13,7 @@ import (
 
 	"github.com/vulngate/vulngate/internal/backup"
 	"github.com/vulngate/vulngate/internal/datadir"
+	"github.com/vulngate/vulngate/internal/secret"
 	"github.com/vulngate/vulngate/internal/store"
 )
 
@@ -102,7 +103,11 @@ changes nothing. --dry-run reads and checks the whole file without writing.`,
 			if err != nil {
 				return err
 			}
-			res, err := backup.Restore(ctx, args[0], target, backup.RestoreOptions{Force: force, Logger: e.log})
+			keyDir, err := datadir.Resolve(e.dataDirFlag)
+			if err != nil {
+				return err
+			}
+			res, err := backup.Restore(ctx, args[0], target, backup.RestoreOptions{Force: force, Logger: e.log, KeyDir: keyDir})
 			var ne *store.NotEmptyError
 			if errors.As(err, &ne) {
 				return fmt.Errorf("%w; pass --force to replace its contents", err)
@@ -148,9 +153,16 @@ stop the server for the final move (or move again with --force).`,
 				return err
 			}
 			defer st.Close()
+			keyDir := dir // PostgreSQL: the instances' keys are checked against this one's
+			if target.DSN == "" {
+				keyDir = target.DataDir
+				if err := copyKeyFile(dir, target.DataDir); err != nil {
+					return err
+				}
+			}
 			res, err := backup.Migrate(ctx, st, target, filepath.Join(dir, "tmp"),
 				backup.Options{WithoutAdvisories: withoutAdvisories, Version: version(), Logger: e.log},
-				backup.RestoreOptions{Force: force, Logger: e.log})
+				backup.RestoreOptions{Force: force, Logger: e.log, KeyDir: keyDir})
 			var ne *store.NotEmptyError
 			if errors.As(err, &ne) {
 				return fmt.Errorf("%w; pass --force to replace its contents", err)
@@ -162,6 +174,10 @@ stop the server for the final move (or move again with --force).`,
 			printRestore(e.stdout, res.Restore)
 			if target.DSN != "" {
 				fmt.Fprintf(e.stdout, "Next: stop the servers on the old store and start them with --database-url (or $%s) set to the new database.\n", DatabaseURLEnv)
+				if len(res.Restore.Manifest.Sealed) > 0 {
+					fmt.Fprintf(e.stdout, "Every instance needs the key that sealed the stored secrets: the key in %s, as $%s (or that file in each instance's data directory).\n",
+						filepath.Join(dir, secret.KeyFile), secret.EnvKey)
+				}
 			} else {
 				fmt.Fprintf(e.stdout, "Next: start vulngate with --data-dir %s.\n", target.DataDir)
 			}
@@ -201,6 +217,34 @@ func targetOptions(to string) store.Options {
 	return store.Options{DataDir: dir}
 }
 
+// copyKeyFile gives a new SQLite data directory the secret key file of
+// the source, so that its sealed secrets open there (an existing key file
+// is left alone).
+func copyKeyFile(from, to string) error {
+	data, err := os.ReadFile(filepath.Join(from, secret.KeyFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(to, secret.KeyFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 func printRestore(w io.Writer, res *backup.RestoreResult) {
 	m := res.Manifest
 	fmt.Fprintf(w, "Restored %d rows of %d tables into %s in %s (backup taken %s from %s, schema version %d).\n",
@@ -210,6 +254,10 @@ func printRestore(w io.Writer, res *backup.RestoreResult) {
 	}
 	if res.Kept != "" {
 		fmt.Fprintf(w, "The previous database was kept as %s.\n", res.Kept)
+	}
+	if len(res.MissingKeys) > 0 {
+		fmt.Fprintf(w, "WARNING: the backup's sealed secrets need key %s, which %s does not hold: put the source's %s there (or set $%s) before starting vulngate, or enter those secrets again.\n",
+			strings.Join(res.MissingKeys, ", "), res.KeyOrigin, secret.KeyFile, secret.EnvKey)
 	}
 	printManifestNotes(w, m)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vulngate/vulngate/internal/secret"
 	"github.com/vulngate/vulngate/internal/testutil/corpus"
 	"github.com/vulngate/vulngate/internal/testutil/pgtest"
 )
@@ -73,6 +74,16 @@ func TestBackupRestoreMigrateCommands(t *testing.T) {
 	}
 	if _, _, err := run(t, "--data-dir", data, "migrate", "--to", data); err == nil {
 		t.Fatal("migrating a store onto itself succeeded")
+	}
+	// A new SQLite data directory gets the source's secret key.
+	key := "# test key\n" + secret.NewKey() + "\n"
+	os.WriteFile(filepath.Join(data, secret.KeyFile), []byte(key), 0o600)
+	copyDir := t.TempDir()
+	mustRun(t, "--data-dir", data, "--log-level", "warn", "migrate", "--to", copyDir)
+	got, err := os.ReadFile(filepath.Join(copyDir, secret.KeyFile))
+	fi, _ := os.Stat(filepath.Join(copyDir, secret.KeyFile))
+	if err != nil || string(got) != key || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file in the new data directory: %v %q %v", err, got, fi)
 	}
 }
 

@@ -119,3 +119,28 @@ func TestRedact(t *testing.T) {
 		t.Error("forms of no token")
 	}
 }
+
+func TestKeyIDsAndHas(t *testing.T) {
+	k, err := Parse(NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := k.Seal("p", "one")
+	b, _ := k.Seal("p", "two")
+	doc := `{"token":"` + a + `","other":"` + b + `","plain":"vgsealed1:short"}`
+	ids := KeyIDs(doc)
+	if len(ids) != 1 || !k.Has(ids[0]) || k.Has("00000000") {
+		t.Fatalf("KeyIDs = %v", ids)
+	}
+	if got := KeyIDs("nothing sealed"); len(got) != 0 {
+		t.Fatalf("KeyIDs of plain text = %v", got)
+	}
+	dir := t.TempDir()
+	t.Setenv(EnvKey, "")
+	if _, ok, err := LoadIfPresent(dir); ok || err != nil {
+		t.Fatalf("LoadIfPresent on an empty directory: %v %v", ok, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, KeyFile)); err == nil {
+		t.Fatal("LoadIfPresent created a key file")
+	}
+}

@@ -84,7 +84,10 @@ type Manifest struct {
 	Advisories bool         `json:"advisories"`
 	Tables     []TableEntry `json:"tables"`
 	LeftOut    []LeftOut    `json:"left_out"`
-	Notes      []string     `json:"notes"`
+	// Sealed counts the carried values sealed with each key (by key ID,
+	// see internal/secret): a restore needs those keys to open them.
+	Sealed map[string]int64 `json:"sealed,omitempty"`
+	Notes  []string         `json:"notes"`
 }
 
 // TableEntry is one carried table.
