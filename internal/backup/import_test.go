@@ -2,9 +2,11 @@ package backup
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/vulngate/vulngate/internal/source/osvmirror"
 	"github.com/vulngate/vulngate/internal/store"
@@ -35,6 +37,31 @@ func TestBackupDuringMirrorImport(t *testing.T) {
 		if err := mirror(false); err != nil {
 			t.Fatal(err)
 		}
+		// Meanwhile people assess: each assessment and its history row are
+		// written in one transaction, so a snapshot has as many new ones of
+		// each; tables read at different moments would not.
+		diff0 := count(t, src, "assessment_history") - count(t, src, "assessment")
+		stop, assessed := make(chan struct{}), make(chan int)
+		go func() {
+			n := 0
+			for {
+				select {
+				case <-stop:
+					assessed <- n
+					return
+				default:
+				}
+				now := time.Now().UTC()
+				if err := src.SetAssessments(ctx, []store.Assessment{{VulnID: fmt.Sprintf("CVE-2099-%05d", n), Scope: "global", Type: "Caution", At: now}}, "set", "alice", now); err != nil {
+					t.Error(err)
+				}
+				n++
+			}
+		}()
+		defer func() {
+			close(stop)
+			t.Logf("%d assessments made during the backups", <-assessed)
+		}()
 		done := make(chan error, 1)
 		go func() { done <- mirror(true) }()
 		backups := 0
@@ -53,6 +80,9 @@ func TestBackupDuringMirrorImport(t *testing.T) {
 			}
 			dst := restore(t, file, sqliteTarget(t))
 			checkMirror(t, dst)
+			if d := count(t, dst, "assessment_history") - count(t, dst, "assessment"); d != diff0 {
+				t.Errorf("restored history rows minus assessments = %d, want %d: the tables are not from one snapshot", d, diff0)
+			}
 			dst.Close()
 		}
 		t.Logf("%d backups taken during a full re-import", backups)

@@ -32,6 +32,7 @@ type Scratch struct {
 	db      *sql.DB
 	path    string // SQLite scratch file
 	schema  string // PostgreSQL scratch schema
+	into    string // PostgreSQL target schema
 }
 
 // NotEmptyError is returned when a restore target holds data and the

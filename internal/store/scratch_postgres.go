@@ -37,10 +37,37 @@ func newPGScratch(ctx context.Context, target Options, schema string) (*Scratch,
 		admin.ExecContext(ctx, `DROP SCHEMA `+quoteIdent(schema))
 		return nil, err
 	}
-	cfg.RuntimeParams["search_path"] = schema
+	// Tables the migrations create go to the scratch schema (first in the
+	// path); the target's schema follows so that extensions installed
+	// there (pg_trgm's operator classes) are visible. A migration run
+	// from scratch only refers to objects earlier ones created, which the
+	// scratch schema has.
+	var into string
+	if err := admin.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&into); err != nil {
+		admin.ExecContext(ctx, `DROP SCHEMA `+quoteIdent(schema))
+		return nil, err
+	}
+	cfg.RuntimeParams["search_path"] = quoteIdent(schema) + ", " + quoteIdent(into)
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(4)
-	return &Scratch{dialect: Postgres, target: target, db: db, schema: schema}, nil
+	return &Scratch{dialect: Postgres, target: target, db: db, schema: schema, into: into}, nil
+}
+
+// moveExtensions moves extensions a scratch migration created (CREATE
+// EXTENSION puts them in the first schema of the path) into the target's
+// schema, where the target's own migration expects them and where
+// dropping the scratch schema cannot take them along.
+func (sc *Scratch) moveExtensions(ctx context.Context, db *sql.DB) error {
+	names, err := queryStrings(ctx, db, `SELECT e.extname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1`, sc.schema)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if _, err := db.ExecContext(ctx, `ALTER EXTENSION `+quoteIdent(n)+` SET SCHEMA `+quoteIdent(sc.into)); err != nil {
+			return fmt.Errorf("store: moving extension %s out of the restore's scratch schema: %w", n, err)
+		}
+	}
+	return nil
 }
 
 // dropDeadScratches drops the scratch schemas of restores whose process
@@ -153,6 +180,9 @@ func resetSequences(ctx context.Context, q queryer) error {
 }
 
 func (sc *Scratch) installPG(ctx context.Context, mustBeEmpty []string) error {
+	if err := sc.moveExtensions(ctx, sc.db); err != nil {
+		return err
+	}
 	tgt, err := Open(ctx, sc.target) // the target at this binary's schema version
 	if err != nil {
 		return err
@@ -242,6 +272,10 @@ func (sc *Scratch) discardPG() {
 	defer db.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if sc.moveExtensions(ctx, db) != nil {
+		// Dropping the schema would drop an extension with it.
+		return
+	}
 	if _, err := db.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+quoteIdent(sc.schema)+` CASCADE`); err == nil {
 		sc.schema = ""
 	}
