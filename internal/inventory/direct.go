@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -13,10 +14,13 @@ import (
 // Direct and transitive dependencies, where the format says which:
 // go.mod marks indirect requirements; package-lock.json (v2/v3) lists the
 // root's declared dependencies; Gemfile.lock has a DEPENDENCIES section;
-// Cargo.lock lists the workspace members' dependencies; yarn.lock,
+// Cargo.lock lists the workspace members' dependencies; uv.lock lists the
+// project's own (virtual or editable) package's dependencies; yarn.lock,
 // pnpm-lock.yaml, bun.lock and composer.lock are read against the
-// package.json / composer.json beside them. Manifests declare only direct
-// dependencies. Other formats leave the relationship empty (unknown).
+// package.json / composer.json beside them, poetry.lock, pdm.lock and
+// pylock.toml against the pyproject.toml beside them. Manifests declare
+// only direct dependencies. Other formats leave the relationship empty
+// (unknown).
 
 // relationships returns, for k's content, a function giving a package's
 // relationship, or nil when the format does not say.
@@ -34,6 +38,10 @@ func relationships(k *kind, data []byte, siblings func(string) []byte) func(name
 		return declaredRel(siblings, "package.json", "dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 	case "composer.lock":
 		return declaredRel(siblings, "composer.json", "require", "require-dev")
+	case "uv.lock":
+		return uvRel(data)
+	case "poetry.lock", "pdm.lock", "pylock.toml":
+		return pyprojectRel(siblings)
 	}
 	return nil
 }
@@ -184,3 +192,125 @@ func declaredRel(siblings func(string) []byte, manifest string, sections ...stri
 	}
 	return byName(direct)
 }
+
+func uvRel(data []byte) func(name, version string) string {
+	var lock struct {
+		Package []struct {
+			Name   string         `toml:"name"`
+			Source map[string]any `toml:"source"`
+			Deps   []struct {
+				Name string `toml:"name"`
+			} `toml:"dependencies"`
+			DevDeps map[string][]struct {
+				Name string `toml:"name"`
+			} `toml:"dev-dependencies"`
+		} `toml:"package"`
+	}
+	if _, err := toml.Decode(string(data), &lock); err != nil {
+		return nil
+	}
+	direct := map[string]bool{}
+	for _, p := range lock.Package {
+		if p.Source["virtual"] == nil && p.Source["editable"] == nil {
+			continue
+		}
+		for _, d := range p.Deps {
+			direct[pep503(d.Name)] = true
+		}
+		for _, group := range p.DevDeps {
+			for _, d := range group {
+				direct[pep503(d.Name)] = true
+			}
+		}
+	}
+	return func(name, _ string) string {
+		if direct[pep503(name)] {
+			return Direct
+		}
+		return Transitive
+	}
+}
+
+// pyprojectRel reads the pyproject.toml beside a Python lockfile: the
+// names in [project] dependencies and optional-dependencies, PEP 735
+// dependency-groups, and Poetry's [tool.poetry] dependency tables.
+func pyprojectRel(siblings func(string) []byte) func(name, version string) string {
+	if siblings == nil {
+		return nil
+	}
+	b := siblings("pyproject.toml")
+	if b == nil {
+		return nil
+	}
+	var pp struct {
+		Project struct {
+			Dependencies []string            `toml:"dependencies"`
+			Optional     map[string][]string `toml:"optional-dependencies"`
+		} `toml:"project"`
+		Groups map[string][]any `toml:"dependency-groups"`
+		Tool   struct {
+			Poetry struct {
+				Dependencies    map[string]any `toml:"dependencies"`
+				DevDependencies map[string]any `toml:"dev-dependencies"`
+				Group           map[string]struct {
+					Dependencies map[string]any `toml:"dependencies"`
+				} `toml:"group"`
+			} `toml:"poetry"`
+		} `toml:"tool"`
+	}
+	if _, err := toml.Decode(string(b), &pp); err != nil {
+		return nil
+	}
+	direct := map[string]bool{}
+	addReq := func(req string) {
+		if m := requirementName.FindString(strings.TrimSpace(req)); m != "" {
+			direct[pep503(m)] = true
+		}
+	}
+	for _, r := range pp.Project.Dependencies {
+		addReq(r)
+	}
+	for _, rs := range pp.Project.Optional {
+		for _, r := range rs {
+			addReq(r)
+		}
+	}
+	for _, rs := range pp.Groups {
+		for _, r := range rs {
+			if s, ok := r.(string); ok {
+				addReq(s)
+			}
+		}
+	}
+	for _, deps := range []map[string]any{pp.Tool.Poetry.Dependencies, pp.Tool.Poetry.DevDependencies} {
+		for name := range deps {
+			direct[pep503(name)] = true
+		}
+	}
+	for _, g := range pp.Tool.Poetry.Group {
+		for name := range g.Dependencies {
+			direct[pep503(name)] = true
+		}
+	}
+	delete(direct, "python")
+	if len(direct) == 0 {
+		return nil
+	}
+	return func(name, _ string) string {
+		if direct[pep503(name)] {
+			return Direct
+		}
+		return Transitive
+	}
+}
+
+// requirementName is the project name at the start of a PEP 508
+// requirement.
+var requirementName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*`)
+
+// pep503 normalizes a Python project name.
+func pep503(name string) string {
+	return strings.ToLower(pep503Sep.ReplaceAllString(name, "-"))
+}
+
+var pep503Sep = regexp.MustCompile(`[-_.]+`)

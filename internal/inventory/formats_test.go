@@ -21,10 +21,10 @@ func TestReadEveryFormat(t *testing.T) {
 		{"berry/yarn.lock", "yarn.lock", []string{"pkg:npm/ansi-html@0.0.7"}}, // Yarn 2+ (berry)
 		{"pnpm-lock.yaml", "pnpm-lock.yaml", []string{"pkg:npm/ansi-html@0.0.7"}},
 		{"bun.lock", "bun.lock", []string{"pkg:npm/ansi-html@0.0.7"}},
-		{"poetry.lock", "poetry.lock", []string{"pkg:pypi/django@3.2.0"}},
+		{"poetry.lock", "poetry.lock", []string{"pkg:pypi/django@3.2.0", "pkg:pypi/sqlparse@0.4.1"}},
 		{"Pipfile.lock", "Pipfile.lock", []string{"pkg:pypi/django@3.2.0"}},
 		{"pdm.lock", "pdm.lock", []string{"pkg:pypi/django@3.2.0"}},
-		{"uv.lock", "uv.lock", []string{"pkg:pypi/django@3.2.0"}}, // the virtual root is not a package,
+		{"uv.lock", "uv.lock", []string{"pkg:pypi/django@3.2.0", "pkg:pypi/sqlparse@0.4.1"}}, // the virtual root is not a package,
 		{"pylock.toml", "pylock.toml", []string{"pkg:pypi/django@3.2.0"}},
 		{"gradle.lockfile", "gradle.lockfile", []string{"pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.9.0"}},
 		{"gradle/verification-metadata.xml", "verification-metadata.xml", []string{"pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.9.0"}},
@@ -62,6 +62,24 @@ func TestReadEveryFormat(t *testing.T) {
 		byContent, err := ReadBytes(context.Background(), "", data, Options{})
 		if err != nil || byContent.Files[0].Kind != tc.kind {
 			t.Errorf("%s by content: %+v, %v", tc.file, byContent, err)
+		}
+	}
+}
+
+// TestPythonRelationships: uv.lock names the project's own dependencies;
+// poetry.lock is read against the pyproject.toml beside it.
+func TestPythonRelationships(t *testing.T) {
+	for _, file := range []string{"uv.lock", "poetry.lock"} {
+		res, err := ReadPath(context.Background(), filepath.Join("testdata", "formats", file), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel := map[string]string{}
+		for _, c := range res.Components {
+			rel[c.Name] = c.Relationship
+		}
+		if rel["django"] != Direct || rel["sqlparse"] != Transitive {
+			t.Errorf("%s: relationships %v, want django direct and sqlparse transitive", file, rel)
 		}
 	}
 }
