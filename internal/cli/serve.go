@@ -20,7 +20,8 @@ func (e *env) serveCmd() *cobra.Command {
 	var addr, osvBase, osvEcos string
 	var secureCookies bool
 	var metricsToken, publicURL, goSumDB, goSumDBName string
-	var grace time.Duration
+	var grace, bodyTimeout, writeTimeout time.Duration
+	var maxConns int
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the vulngate server: web UI, REST API and scheduled jobs",
@@ -58,18 +59,21 @@ VULNGATE_DATABASE_URL (PostgreSQL; several instances may share one database).`,
 				seed = &server.OSVSettings{Enabled: true, BaseURL: osvBase, Ecosystems: ecos}
 			}
 			srv, err := server.New(ctx, server.Options{
-				SeedOSV:       seed,
-				Store:         st,
-				DataDir:       dir,
-				Logger:        e.log,
-				Version:       version(),
-				AdminPassword: os.Getenv(auth.AdminPasswordEnv),
-				Notice:        e.stderr,
-				SecureCookies: secureCookies,
-				MetricsToken:  metricsToken,
-				PublicURL:     opts.PublicURL,
-				GoSumDB:       opts.GoSumDB,
-				NoGoSumDB:     opts.NoGoSumDB,
+				SeedOSV:           seed,
+				Store:             st,
+				DataDir:           dir,
+				Logger:            e.log,
+				Version:           version(),
+				AdminPassword:     os.Getenv(auth.AdminPasswordEnv),
+				Notice:            e.stderr,
+				SecureCookies:     secureCookies,
+				MetricsToken:      metricsToken,
+				MaxConnsPerClient: maxConns,
+				BodyTimeout:       bodyTimeout,
+				WriteTimeout:      writeTimeout,
+				PublicURL:         opts.PublicURL,
+				GoSumDB:           opts.GoSumDB,
+				NoGoSumDB:         opts.NoGoSumDB,
 			})
 			if err != nil {
 				return err
@@ -92,6 +96,9 @@ VULNGATE_DATABASE_URL (PostgreSQL; several instances may share one database).`,
 	cmd.Flags().StringVar(&goSumDB, "go-sumdb", envDefault("VULNGATE_GO_SUMDB", "https://sum.golang.org"), "checksum database Go feeds proxy under /sumdb/ (URL), or \"off\"")
 	cmd.Flags().StringVar(&goSumDBName, "go-sumdb-name", "", "its name as GOSUMDB gives it (default: the URL's host)")
 	cmd.Flags().DurationVar(&grace, "shutdown-timeout", 30*time.Second, "how long to wait for requests and jobs on shutdown")
+	cmd.Flags().IntVar(&maxConns, "max-conns-per-client", 64, "connections one client address may hold at once (-1: no limit; raise it behind a reverse proxy, where every client has the proxy's address)")
+	cmd.Flags().DurationVar(&bodyTimeout, "body-timeout", time.Minute, "how long a client may take to send a request body")
+	cmd.Flags().DurationVar(&writeTimeout, "write-timeout", time.Minute, "how long one write of a response may stall (streams and downloads run as long as they progress)")
 	return cmd
 }
 

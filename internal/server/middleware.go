@@ -28,7 +28,8 @@ func principal(r *http.Request) *auth.Principal {
 const sessionCookie = "vulngate_session"
 
 // wrap adds, outermost first: panic recovery, metrics and request logs,
-// security headers, CSRF protection and authentication.
+// body and write timeouts, load shedding per route class, security
+// headers, CSRF protection and authentication.
 func (s *Server) wrap(mux *http.ServeMux) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -37,6 +38,8 @@ func (s *Server) wrap(mux *http.ServeMux) http.Handler {
 	h := s.authenticate(mux)
 	h = cop.Handler(h)
 	h = securityHeaders(h)
+	h = s.shed(h)
+	h = s.timeouts(h)
 	return s.observe(mux, h)
 }
 
@@ -106,9 +109,27 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int
+	// rc and idle, set by Server.timeouts, move the write deadline
+	// forward as the response progresses.
+	rc       *http.ResponseController
+	idle     time.Duration
+	extended time.Time
+}
+
+// extend moves the write deadline to idle from now (at most every
+// quarter of idle, and every second), so that a write stalls at most
+// about idle, however long the handler worked before it.
+func (w *statusWriter) extend() {
+	if w.rc != nil && w.idle > 0 {
+		if now := time.Now(); now.Sub(w.extended) > min(time.Second, w.idle/4) {
+			w.rc.SetWriteDeadline(now.Add(w.idle))
+			w.extended = now
+		}
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {
+	w.extend()
 	if w.status == 0 {
 		w.status = code
 	}
@@ -119,6 +140,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+	w.extend()
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += n
 	return n, err

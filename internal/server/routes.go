@@ -20,7 +20,52 @@ type route struct {
 	// Grant marks assessing routes: beyond the role, assessors need an
 	// assess grant covering the scope (checked by the handler).
 	Grant bool
+	// Class is the route's load class: how many of its requests may run
+	// at once before more are shed with 503 (see Limits).
+	Class class
 	h     http.Handler
+}
+
+// Route classes: requests of a class share its in-flight bound.
+type class string
+
+const (
+	classFree   class = "free"   // probes, metrics, static files: never shed
+	classRead   class = "read"   // GET and HEAD of the API and pages
+	classWrite  class = "write"  // changes, logins
+	classScan   class = "scan"   // CPU-heavy: scans, package lookups, uploads, imports
+	classStream class = "stream" // long-lived: live job logs
+	classFeed   class = "feed"   // package feed downloads (/feeds/)
+)
+
+// classes lists the routes whose class is not given by their method (GET
+// and HEAD read, others write). Rows registered by any file get their
+// class here, so that the limits are visible in one place.
+var classes = map[string]class{
+	"GET /healthz":                          classFree,
+	"GET /readyz":                           classFree,
+	"GET /metrics":                          classFree,
+	"GET /api/openapi.json":                 classFree,
+	"GET /static/":                          classFree,
+	"POST /api/v1/scan":                     classScan,
+	"GET /api/v1/packages":                  classScan,
+	"GET /packages":                         classScan,
+	"POST /api/v1/vex":                      classScan,
+	"POST /api/v1/projects":                 classScan,
+	"POST /projects/upload":                 classScan,
+	"GET /api/v1/jobs/{name}/runs/{id}/log": classStream,
+	"/feeds/":                               classFeed,
+}
+
+// classOf is a row's load class.
+func classOf(method, path string) class {
+	if c, ok := classes[strings.TrimSpace(method+" "+path)]; ok {
+		return c
+	}
+	if method == http.MethodGet || method == http.MethodHead {
+		return classRead
+	}
+	return classWrite
 }
 
 // api is a row for an API handler of the (value, error) shape.
@@ -42,8 +87,11 @@ func (rt route) assessing() route {
 }
 
 func newRoute(pattern string, need auth.Role, h http.Handler) route {
-	method, path, _ := strings.Cut(pattern, " ")
-	return route{Method: method, Path: path, Need: need, API: strings.HasPrefix(path, "/api/"), h: h}
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok { // a prefix for every method, such as /feeds/
+		method, path = "", pattern
+	}
+	return route{Method: method, Path: path, Need: need, API: strings.HasPrefix(path, "/api/"), Class: classOf(method, path), h: h}
 }
 
 // registerRoutes registers the route table: each resource's rows.
@@ -82,14 +130,20 @@ func (s *Server) registerRoutes() {
 		s.notificationPages(),
 	} {
 		for _, rt := range rows {
-			s.routes = append(s.routes, rt)
-			s.mux.Handle(rt.Method+" "+rt.Path, s.guard(rt.Need, rt.API, rt.h))
+			s.addRoute(rt)
 		}
 	}
 	// Anything else under /api/ is a problem, not an HTML page.
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 	})
+}
+
+// addRoute registers a row of the route table.
+func (s *Server) addRoute(rt route) {
+	s.routes = append(s.routes, rt)
+	s.classes[strings.TrimSpace(rt.Method+" "+rt.Path)] = rt.Class
+	s.mux.Handle(strings.TrimSpace(rt.Method+" "+rt.Path), s.guard(rt.Need, rt.API, rt.h))
 }
 
 // guard checks the caller's role before h.

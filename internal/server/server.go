@@ -100,6 +100,18 @@ type Options struct {
 	// OSSIndexDeadline bounds the OSS Index lookups of one request (scan,
 	// package page, feed download); default 20s. Jobs are not bounded by it.
 	OSSIndexDeadline time.Duration
+	// Limits bounds requests in flight per route class (zero fields:
+	// DefaultLimits).
+	Limits Limits
+	// BodyTimeout bounds the time a client may take to send a request
+	// body (default 60s); WriteTimeout bounds each stall of a response
+	// (default 60s): streams and downloads run as long as they progress.
+	BodyTimeout  time.Duration
+	WriteTimeout time.Duration
+	// MaxConnsPerClient bounds the connections one client address holds
+	// at once (default 64; negative: unbounded). Behind a reverse proxy
+	// every client has the proxy's address: raise it or turn it off.
+	MaxConnsPerClient int
 	// MetricsToken, when set, is required as "Authorization: Bearer
 	// <token>" on /metrics; empty leaves /metrics public.
 	MetricsToken string
@@ -127,6 +139,10 @@ type Server struct {
 	metrics                               *metrics
 	reg                                   *prometheus.Registry
 	secrets                               *secret.Keyring
+	// classes maps registered patterns to their load class; slots holds
+	// the in-flight slots per class (limits.go).
+	classes map[string]class
+	slots   map[class]chan struct{}
 	// promHandler serves /metrics from reg.
 	promHandler http.Handler
 	mux         *http.ServeMux
@@ -177,17 +193,29 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.OSSIndexDeadline <= 0 {
 		opts.OSSIndexDeadline = 20 * time.Second
 	}
+	opts.Limits = opts.Limits.withDefaults()
+	if opts.BodyTimeout <= 0 {
+		opts.BodyTimeout = time.Minute
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = time.Minute
+	}
+	if opts.MaxConnsPerClient == 0 {
+		opts.MaxConnsPerClient = 64
+	}
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
 	s := &Server{
-		opts:   opts,
-		st:     opts.Store,
-		log:    opts.Logger,
-		auth:   auth.NewService(opts.Store, opts.Argon2),
-		assess: assess.New(opts.Store),
-		mux:    http.NewServeMux(),
-		reg:    prometheus.NewRegistry(),
+		opts:    opts,
+		st:      opts.Store,
+		log:     opts.Logger,
+		auth:    auth.NewService(opts.Store, opts.Argon2),
+		assess:  assess.New(opts.Store),
+		mux:     http.NewServeMux(),
+		classes: map[string]class{},
+		slots:   newSlots(opts.Limits),
+		reg:     prometheus.NewRegistry(),
 	}
 	s.auth.Gate = auth.NewHashGate(opts.MaxHashes, opts.HashQueue, 5*time.Second)
 	s.setLimiters()
@@ -242,7 +270,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		if s.feeds, err = s.newFeedProxy(); err != nil {
 			return nil, err
 		}
-		s.mux.Handle(proxy.Prefix, s.feeds)
+		s.addRoute(s.plain(proxy.Prefix, "", s.feeds.ServeHTTP))
 	}
 	s.handler = s.wrap(s.mux)
 	return s, nil
@@ -278,10 +306,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Serve serves on l until ctx ends, then shuts down gracefully: it stops
 // accepting, lets requests in flight finish (up to grace) and stops jobs.
 func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration) error {
+	// No ReadTimeout or WriteTimeout here: they would end event streams
+	// and long downloads (and a read deadline cancels the request's
+	// context); Server.timeouts bounds bodies and stalls per request.
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
@@ -289,7 +321,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener, grace time.Duration)
 		return err
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(l) }()
+	go func() { errc <- hs.Serve(limitPerClient(l, s.opts.MaxConnsPerClient, s.log)) }()
 	s.log.Info("listening", "addr", "http://"+l.Addr().String(), "version", s.opts.Version)
 	select {
 	case err := <-errc:
