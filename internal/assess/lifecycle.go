@@ -102,14 +102,9 @@ func storedScore(f store.StoredFinding) severity.Score {
 	return severity.Score{Score: float64(f.Score) / 10, Rating: severity.Rating(f.Rating), Type: "stored"}
 }
 
-// autoAssess assesses the findings that are unassessed in their scope by
-// the auto-assessment ranges, in one transaction.
-func (s *Service) autoAssess(ctx context.Context, scope string, findings []store.StoredFinding) ([]Assessment, error) {
-	return s.autoAssessIn(ctx, scope, Global, findings)
-}
-
-// autoAssessIn is autoAssess recording the assessments in target scope
-// (Global, or the findings' own scope).
+// autoAssessIn assesses the findings that are unassessed in their scope by
+// the auto-assessment ranges, in one transaction, recording the
+// assessments in target scope (Global, or the findings' own scope).
 func (s *Service) autoAssessIn(ctx context.Context, scope, target string, findings []store.StoredFinding) ([]Assessment, error) {
 	types, err := s.Types(ctx)
 	if err != nil {

@@ -16,10 +16,9 @@ import (
 // is at most countTTL stale only after writes by another process or
 // instance.
 type countCache struct {
-	mu      sync.Mutex
-	m       map[string]countEntry
-	epoch   uint64 // bumped by writes; entries of older epochs are void
-	slowest time.Duration
+	mu    sync.Mutex
+	m     map[string]countEntry
+	epoch uint64 // bumped by writes; entries of older epochs are void
 }
 
 type countEntry struct {

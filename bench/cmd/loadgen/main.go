@@ -18,6 +18,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -80,7 +81,7 @@ func main() {
 		f.Close()
 	}
 	if len(urls) == 0 || *clients < 1 {
-		fail(fmt.Errorf("usage: loadgen [-c N] [-d D | -n N] [-H header] URL..."))
+		fail(errors.New("usage: loadgen [-c N] [-d D | -n N] [-H header] URL"))
 	}
 	for _, u := range urls {
 		if err := loopbackOnly(u); err != nil {
