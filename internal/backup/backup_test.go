@@ -335,3 +335,22 @@ func leftovers(t testing.TB, target store.Options) {
 		t.Errorf("%d scratch schemas left behind", n)
 	}
 }
+
+// A table this vulngate does not classify (a migration landed without
+// its classification) is carried as user data, flagged in the manifest.
+func TestUnclassifiedTableCarried(t *testing.T) {
+	saved := classes["feed_decision"]
+	delete(classes, "feed_decision")
+	defer func() { classes["feed_decision"] = saved }()
+	src := storetest.SQLite(t)
+	populate(t, src)
+	file, m := backupFile(t, src, Options{WithoutAdvisories: true})
+	e, ok := m.Table("feed_decision")
+	if !ok || !e.Unclassified || e.Class != User || e.Rows == 0 {
+		t.Fatalf("unclassified table in the manifest: %+v", e)
+	}
+	dst := restore(t, file, sqliteTarget(t))
+	if diff := cmp.Diff(dump(t, src, User)["feed_decision"], dump(t, dst, User)["feed_decision"]); diff != "" {
+		t.Errorf("unclassified table not restored:\n%s", diff)
+	}
+}
