@@ -152,11 +152,15 @@ func (s *Service) sweep() {
 		}
 		s.resume(s.ctx)
 		if now := s.o.Now(); now.Sub(pruned) >= time.Hour {
-			pruned = now
-			if n, err := s.o.Store.PruneDeliveries(s.ctx, now.Add(-s.o.KeepLog)); err != nil {
-				s.log.Warn("pruning the notification log", "err", err)
-			} else if n > 0 {
+			n, err := s.o.Store.PruneDeliveries(s.ctx, now.Add(-s.o.KeepLog))
+			switch {
+			case err != nil:
+				s.log.Warn("pruning the notification log", "err", err) // again at the next tick
+			case n > 0:
 				s.log.Info("notification log pruned", "deleted", n)
+			}
+			if err == nil {
+				pruned = now
 			}
 		}
 	}

@@ -10,14 +10,16 @@
 // queued (a bounded queue; when it is full the event is dropped and
 // logged). Workers deliver with retries and exponential back-off and keep
 // every delivery in the store's delivery log. Secrets (webhook secret, SMTP
-// password) are write-only: sealed before they are stored, never returned.
+// password) are write-only: sealed with the server's keyring
+// (internal/secret) before they are stored, never returned.
 //
 // Deliveries survive restarts: each is logged with its event before it is
 // sent; on shutdown, deliveries in progress are cancelled and, with the
 // events still queued, logged as "queued"; any instance then claims queued
 // deliveries and those of a process that died (a dead process on this
 // host, or no progress for StaleAfter) and sends them (at start-up, then
-// every SweepEvery). Finished deliveries are pruned after KeepLog.
+// every SweepEvery): delivery is at least once. Finished deliveries are
+// pruned after KeepLog.
 //
 // It leaves out digests (one message per event), templates chosen by
 // users, and events still queued in memory when a process is killed
@@ -35,6 +37,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/secret"
 	"github.com/vulngate/vulngate/internal/severity"
 	"github.com/vulngate/vulngate/internal/store"
 )
@@ -98,6 +101,10 @@ type Options struct {
 	Store      *store.Store
 	Logger     *slog.Logger
 	HTTPClient *http.Client // default: 15 s timeout
+	// Secrets seals the webhook secrets and the SMTP password at rest
+	// (the server's keyring); nil uses a key held in memory (values do not
+	// open after a restart).
+	Secrets *secret.Keyring
 	// TLS is the client TLS configuration for STARTTLS (tests add their
 	// CA); the server name is set per connection.
 	TLS *tls.Config
@@ -168,6 +175,9 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Secrets == nil {
+		o.Secrets = secret.Ephemeral()
+	}
 	if o.StaleAfter <= 0 {
 		o.StaleAfter = 10 * time.Minute
 	}
@@ -179,6 +189,9 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	}
 	s := &Service{o: o, log: o.Logger, queue: make(chan job, o.QueueSize), stop: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if err := s.SealStored(ctx); err != nil {
+		return nil, fmt.Errorf("sealing stored notification secrets: %w", err)
+	}
 	if err := s.Reload(ctx); err != nil {
 		return nil, err
 	}

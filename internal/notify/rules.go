@@ -100,7 +100,7 @@ func (s *Service) SaveRule(ctx context.Context, id int64, in RuleInput) (Rule, e
 		r.Enabled = *in.Enabled
 	}
 	if in.Secret != nil {
-		sealed, err := sealSecret(*in.Secret)
+		sealed, err := s.seal(purposeWebhook, *in.Secret)
 		if err != nil {
 			return Rule{}, err
 		}
@@ -202,7 +202,7 @@ func (s *Service) SetSMTP(ctx context.Context, in SMTPInput) (SMTPView, error) {
 	}
 	c.Host, c.Port, c.Username, c.From, c.StartTLS = strings.TrimSpace(in.Host), in.Port, strings.TrimSpace(in.Username), strings.TrimSpace(in.From), in.StartTLS
 	if in.Password != nil {
-		p, err := sealSecret(*in.Password)
+		p, err := s.seal(purposeSMTP, *in.Password)
 		if err != nil {
 			return SMTPView{}, err
 		}

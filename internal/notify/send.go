@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/mail"
@@ -70,7 +72,7 @@ func (s *Service) postWebhook(ctx context.Context, r store.NotifyRule, ev Event)
 	req.Header.Set("User-Agent", "vulngate")
 	req.Header.Set("X-Vulngate-Event", ev.Kind)
 	if r.Kind == KindWebhook && r.Secret != "" {
-		secret, err := openSecret(r.Secret)
+		secret, err := s.open(purposeWebhook, r.Secret)
 		if err != nil {
 			return err
 		}
@@ -104,7 +106,7 @@ func (s *Service) smtpSettings(ctx context.Context) (SMTP, error) {
 		return c, fmt.Errorf("no SMTP server configured (Administration > Notifications)")
 	}
 	if c.Password != "" {
-		if c.Password, err = openSecret(c.Password); err != nil {
+		if c.Password, err = s.open(purposeSMTP, c.Password); err != nil {
 			return c, err
 		}
 	}
@@ -149,7 +151,7 @@ func (s *Service) sendMail(ctx context.Context, r store.NotifyRule, ev Event) er
 		}
 		cfg := s.o.TLS.Clone()
 		if cfg == nil {
-			cfg = new(tlsConfig)
+			cfg = new(tls.Config)
 		}
 		cfg.ServerName = c.Host
 		if err := cl.StartTLS(cfg); err != nil {
@@ -188,5 +190,5 @@ func (s *Service) sendMail(ctx context.Context, r store.NotifyRule, ev Event) er
 // mimeHeader keeps a header value on one line and encodes non-ASCII.
 func mimeHeader(s string) string {
 	s = strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
-	return mimeWord.Encode("utf-8", s)
+	return mime.QEncoding.Encode("utf-8", s)
 }
