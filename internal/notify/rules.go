@@ -287,3 +287,33 @@ func scopeOf(s string) string {
 	}
 	return s
 }
+
+// SetEnabled turns a rule on or off.
+func (s *Service) SetEnabled(ctx context.Context, id int64, enabled bool) (Rule, error) {
+	r, err := s.o.Store.NotifyRule(ctx, id)
+	if err != nil {
+		return Rule{}, err
+	}
+	return s.SaveRule(ctx, id, RuleInput{Name: r.Name, Event: r.Event, Scope: r.Scope, MinSeverity: r.MinSeverity, Days: r.Days,
+		Kind: r.Kind, URL: r.URL, Recipients: r.Recipients, Enabled: &enabled})
+}
+
+// EventTest is the kind of the event Test sends.
+const EventTest = "test"
+
+// Test queues a test message for one rule, whatever its event, so that an
+// admin can check the destination; the delivery log shows the outcome.
+func (s *Service) Test(ctx context.Context, id int64, by string) error {
+	r, err := s.o.Store.NotifyRule(ctx, id)
+	if err != nil {
+		return err
+	}
+	ev := Event{Kind: EventTest, At: s.o.Now().UTC(), Subject: fmt.Sprintf("vulngate test notification for rule %q", r.Name),
+		Text: fmt.Sprintf("%s sent this test from Administration > Notifications to check the destination of rule %q (event %s).", by, r.Name, r.Event)}
+	select {
+	case s.queue <- job{rule: r, ev: ev}:
+		return nil
+	default:
+		return errors.New("the notification queue is full; try again shortly")
+	}
+}

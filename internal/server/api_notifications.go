@@ -17,6 +17,7 @@ func (s *Server) notificationRoutes() []route {
 		s.api("POST /api/v1/notifications/rules", auth.Admin, s.apiCreateNotifyRule),
 		s.api("PUT /api/v1/notifications/rules/{id}", auth.Admin, s.apiUpdateNotifyRule),
 		s.api("DELETE /api/v1/notifications/rules/{id}", auth.Admin, s.apiDeleteNotifyRule),
+		s.api("POST /api/v1/notifications/rules/{id}/test", auth.Admin, s.apiTestNotifyRule),
 		s.api("GET /api/v1/notifications/smtp", auth.Admin, s.apiGetSMTP),
 		s.api("PUT /api/v1/notifications/smtp", auth.Admin, s.apiPutSMTP),
 		s.api("GET /api/v1/notifications/deliveries", auth.Admin, s.apiDeliveries),
@@ -61,6 +62,17 @@ func (s *Server) apiDeleteNotifyRule(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return noContent(), nil
+}
+
+func (s *Server) apiTestNotifyRule(r *http.Request) (any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.notify.Test(r.Context(), id, principal(r).Username); err != nil {
+		return nil, err
+	}
+	return answer{status: http.StatusAccepted}, nil
 }
 
 func (s *Server) apiGetSMTP(r *http.Request) (any, error) {

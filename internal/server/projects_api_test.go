@@ -321,6 +321,15 @@ func TestNotificationAPI(t *testing.T) {
 	if len(list.Rules) != 1 || list.Rules[0].Name != "hook" {
 		t.Fatalf("rules: %+v", list)
 	}
+	wantStatus(t, e.do(auth.Admin, "POST", path+"/test", nil), 202)
+	wantStatus(t, e.do(auth.Admin, "POST", "/api/v1/notifications/rules/999/test", nil), 404)
+	waitUntil(t, "the test delivery logged", func() bool {
+		var log struct {
+			Deliveries []deliveryJSON `json:"deliveries"`
+		}
+		e.do(auth.Admin, "GET", "/api/v1/notifications/deliveries", nil).json(t, &log)
+		return len(log.Deliveries) == 1 && log.Deliveries[0].Event == notify.EventTest && log.Deliveries[0].Attempts > 0
+	})
 	wantStatus(t, e.do(auth.Admin, "DELETE", path, nil), 204)
 	wantStatus(t, e.do(auth.Admin, "DELETE", path, nil), 404)
 
@@ -352,8 +361,8 @@ func TestNotificationAPI(t *testing.T) {
 		Deliveries []deliveryJSON `json:"deliveries"`
 	}
 	e.do(auth.Admin, "GET", "/api/v1/notifications/deliveries?limit=10", nil).json(t, &log)
-	if log.Deliveries == nil {
-		t.Fatal("deliveries: want an empty list")
+	if len(log.Deliveries) != 1 {
+		t.Fatalf("deliveries: %+v, want the test's", log.Deliveries)
 	}
 	wantProblem(t, e.do(auth.Admin, "GET", "/api/v1/notifications/deliveries?limit=0", nil), 400, "limit")
 }

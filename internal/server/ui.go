@@ -104,6 +104,8 @@ var flashes = map[string]string{
 	"cleared":      "Assessment cleared.",
 	"typecreated":  "Assessment type created.",
 	"feedcreated":  "Feed created. Point a client at it as shown below.",
+	"rulecreated":  "Notification rule created. Send a test to check its destination.",
+	"testqueued":   "Test notification queued; its delivery shows in the log below.",
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page, title string, data any, errMsg string) {
