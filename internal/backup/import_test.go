@@ -112,4 +112,23 @@ func checkMirror(t *testing.T, st *store.Store) {
 	if err := db.QueryRow(`SELECT count(*) FROM advisory`).Scan(&n); err != nil || n < 1000 {
 		t.Errorf("restored mirror has %d advisories (%v)", n, err)
 	}
+	// Full-text indexes kept by triggers (not carried) match their rows.
+	if st.Dialect() == store.SQLite {
+		rows, err := db.Query(`SELECT name FROM sqlite_schema WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%fts5%'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fts []string
+		for rows.Next() {
+			var name string
+			rows.Scan(&name)
+			fts = append(fts, name)
+		}
+		rows.Close()
+		for _, name := range fts {
+			if _, err := db.Exec(`INSERT INTO "` + name + `" ("` + name + `", rank) VALUES ('integrity-check', 1)`); err != nil {
+				t.Errorf("full-text index %s after the restore: %v", name, err)
+			}
+		}
+	}
 }
