@@ -75,21 +75,47 @@ type queryer interface {
 // (SQLite "main", PostgreSQL current_schema()), sorted so that every table
 // comes after the tables it references.
 func listTables(ctx context.Context, q queryer, d Dialect) ([]Table, error) {
-	var ts []Table
-	var err error
+	sq := sqliteSchema
 	if d == Postgres {
-		ts, err = pgTables(ctx, q)
-	} else {
-		ts, err = sqliteTables(ctx, q)
+		sq = pgSchema
 	}
+	ts, err := describeTables(ctx, q, sq)
 	if err != nil {
 		return nil, fmt.Errorf("store: reading the schema: %w", err)
 	}
 	return SortByRefs(ts), nil
 }
 
-func sqliteTables(ctx context.Context, q queryer) ([]Table, error) {
-	names, err := queryStrings(ctx, q, `SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+// schemaQueries read one engine's catalog: the base tables, each table's
+// writable columns (name, declared type, identity flag) and the tables
+// its foreign keys reference.
+type schemaQueries struct {
+	tables, columns, refs string
+	column                func(name, typ, identity string) Column
+}
+
+var sqliteSchema = schemaQueries{
+	tables: `SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`,
+	// hidden: 0 ordinary, 1 hidden (virtual tables), 2 and 3 generated.
+	columns: `SELECT name, type, '' FROM pragma_table_xinfo(?) WHERE hidden = 0 ORDER BY cid`,
+	refs:    `SELECT DISTINCT "table" FROM pragma_foreign_key_list(?)`,
+	column:  func(name, typ, _ string) Column { return Column{Name: name, Kind: sqliteKind(typ)} },
+}
+
+var pgSchema = schemaQueries{
+	tables: `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`,
+	columns: `SELECT column_name, data_type, is_identity FROM information_schema.columns
+WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER' ORDER BY ordinal_position`,
+	refs: `SELECT DISTINCT ref.relname FROM pg_constraint c
+JOIN pg_class tbl ON tbl.oid = c.conrelid JOIN pg_class ref ON ref.oid = c.confrelid
+WHERE c.contype = 'f' AND tbl.relname = $1 AND tbl.relnamespace = current_schema()::regnamespace`,
+	column: func(name, typ, identity string) Column {
+		return Column{Name: name, Kind: pgKind(typ), Identity: identity == "YES"}
+	},
+}
+
+func describeTables(ctx context.Context, q queryer, sq schemaQueries) ([]Table, error) {
+	names, err := queryStrings(ctx, q, sq.tables)
 	if err != nil {
 		return nil, err
 	}
@@ -99,26 +125,23 @@ func sqliteTables(ctx context.Context, q queryer) ([]Table, error) {
 			continue
 		}
 		t := Table{Name: n}
-		// hidden: 0 ordinary, 1 hidden (virtual tables), 2 and 3 generated.
-		rows, err := q.QueryContext(ctx, `SELECT name, type FROM pragma_table_xinfo(?) WHERE hidden = 0 ORDER BY cid`, n)
+		rows, err := q.QueryContext(ctx, sq.columns, n)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
-			var c Column
-			var decl string
-			if err := rows.Scan(&c.Name, &decl); err != nil {
+			var name, typ, ident string
+			if err := rows.Scan(&name, &typ, &ident); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			c.Kind = sqliteKind(decl)
-			t.Columns = append(t.Columns, c)
+			t.Columns = append(t.Columns, sq.column(name, typ, ident))
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		refs, err := queryStrings(ctx, q, `SELECT DISTINCT "table" FROM pragma_foreign_key_list(?)`, n)
+		refs, err := queryStrings(ctx, q, sq.refs, n)
 		if err != nil {
 			return nil, err
 		}
@@ -145,48 +168,6 @@ func sqliteKind(decl string) Kind {
 		return KindBool
 	}
 	return KindText // NUMERIC affinity: dates, decimals
-}
-
-func pgTables(ctx context.Context, q queryer) ([]Table, error) {
-	names, err := queryStrings(ctx, q, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`)
-	if err != nil {
-		return nil, err
-	}
-	var out []Table
-	for _, n := range names {
-		if n == VersionTable {
-			continue
-		}
-		t := Table{Name: n}
-		rows, err := q.QueryContext(ctx, `SELECT column_name, data_type, is_identity FROM information_schema.columns
-WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER' ORDER BY ordinal_position`, n)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var c Column
-			var typ, ident string
-			if err := rows.Scan(&c.Name, &typ, &ident); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			c.Kind, c.Identity = pgKind(typ), ident == "YES"
-			t.Columns = append(t.Columns, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		refs, err := queryStrings(ctx, q, `SELECT DISTINCT ref.relname FROM pg_constraint c
-JOIN pg_class tbl ON tbl.oid = c.conrelid JOIN pg_class ref ON ref.oid = c.confrelid
-WHERE c.contype = 'f' AND tbl.relname = $1 AND tbl.relnamespace = current_schema()::regnamespace`, n)
-		if err != nil {
-			return nil, err
-		}
-		t.Refs = otherRefs(n, refs)
-		out = append(out, t)
-	}
-	return out, nil
 }
 
 func pgKind(typ string) Kind {
