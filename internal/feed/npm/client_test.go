@@ -36,7 +36,7 @@ func TestNPMWhatTheUserSees(t *testing.T) {
 	if r.Err != nil || installedVersion(t, dir, "ansi-html") != "0.0.7" {
 		t.Fatalf("install of a caution version failed: %v", r.Err)
 	}
-	for _, want := range []string{"npm notice vulngate warns about ansi-html 0.0.7 (feed npm): GHSA-whgm-jr23-g3j9"} {
+	for _, want := range []string{"npm notice vulngate warns about ansi-html 0.0.7 (feed npm): CVE-2021-23424"} {
 		if !strings.Contains(r.Out, want) {
 			t.Errorf("npm output lacks %q", want)
 		}

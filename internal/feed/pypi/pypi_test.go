@@ -156,7 +156,7 @@ func TestSimpleAPI(t *testing.T) {
 	}
 	// The blocked version stays listed, yanked with vulngate's reason.
 	if !strings.Contains(body, env.URL("py")+"/files/jinja2/Jinja2-2.11.3-py3-none-any.whl#sha256=") ||
-		!strings.Contains(body, `data-yanked="vulngate blocked jinja2 2.11.2 (feed py): PYSEC-2021-66 Blocked`) {
+		!strings.Contains(body, `data-yanked="vulngate blocked jinja2 2.11.2 (feed py): CVE-2020-28493 Blocked`) {
 		t.Errorf("HTML page:\n%s", body)
 	}
 	if !strings.Contains(body, `data-requires-python="&gt;=3.6"`) {
@@ -170,7 +170,7 @@ func TestSimpleAPI(t *testing.T) {
 		Files []pypi.File `json:"files"`
 	}
 	if err := json.Unmarshal([]byte(body), &doc); err != nil || len(doc.Files) != 2 || doc.Files[1].Hashes["sha256"] == "" || doc.Files[1].Yanked != nil ||
-		!strings.Contains(fmt.Sprint(doc.Files[0].Yanked), "PYSEC-2021-66") {
+		!strings.Contains(fmt.Sprint(doc.Files[0].Yanked), "CVE-2020-28493") {
 		t.Errorf("JSON page: %v %s", err, body)
 	}
 	resp, _ = get("/files/jinja2/Jinja2-2.11.2-py3-none-any.whl", "*/*")
