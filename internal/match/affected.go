@@ -164,7 +164,7 @@ type evaluation struct {
 func (e *evaluation) parsed(rangeType string) (semantic.Version, error) {
 	if rangeType == osv.RangeSemver {
 		if !e.semverOK {
-			e.semver, e.semverErr = parseSemver(e.version)
+			e.semver, e.semverErr = cachedParse(osv.RangeSemver, e.version, parseSemver)
 			if e.semverErr != nil {
 				e.semverErr = componentVersionError{e.semverErr}
 			}

@@ -225,10 +225,31 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 	if err := s.addFacts(ctx, out); err != nil {
 		return nil, err
 	}
-	for i := range out {
-		out[i].Upgrade = Advise(&out[i], nil)
-	}
+	// Upgrade advice evaluates every fixed version against every finding:
+	// for components with many advisories it costs more than matching,
+	// so it runs on all workers too.
+	s.each(len(out), func(i int) { out[i].Upgrade = Advise(&out[i], nil) })
 	return out, nil
+}
+
+// each calls fn(0..n-1) on the scanner's workers.
+func (s *Scanner) each(n int, fn func(int)) {
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range s.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
 }
 
 // lookupChunk is how many names of one ecosystem are looked up, parsed and

@@ -80,7 +80,7 @@ func Advise(r *ComponentResult, published []string) *Upgrade {
 	}
 	var cs []cand
 	for _, c := range candidates {
-		v, err := semantic.Parse(purl.MatchVersion(eco, c), base)
+		v, err := cachedParse(base, purl.MatchVersion(eco, c), func(s string) (semantic.Version, error) { return semantic.Parse(s, base) })
 		if err != nil {
 			continue
 		}
@@ -94,19 +94,38 @@ func Advise(r *ComponentResult, published []string) *Upgrade {
 		return n
 	})
 	cs = slices.CompactFunc(cs, func(a, b cand) bool { return a.s == b.s })
-	// fixedAt[i][j]: candidate i leaves finding j unaffected.
-	fixedAt := make([][]bool, len(cs))
+	// fixes(i, j): candidate i leaves finding j unaffected. Evaluated
+	// lazily and remembered: a finding is fixable when some candidate
+	// fixes it (usually one of the first), and the advice is the lowest
+	// candidate fixing every fixable finding (usually found early too).
+	// Evaluating every pair up front was most of a large scan's time.
+	memo := make(map[[2]int]bool)
+	fixes := func(i, j int) bool {
+		k := [2]int{i, j}
+		v, ok := memo[k]
+		if !ok {
+			v = !affectedAt(evaluable[j], eco, nameMatches, purl.MatchVersion(eco, cs[i].s))
+			memo[k] = v
+		}
+		return v
+	}
 	fixable := make([]bool, len(evaluable))
-	for i, c := range cs {
-		fixedAt[i] = make([]bool, len(evaluable))
-		for j, f := range evaluable {
-			if !affectedAt(f, eco, nameMatches, purl.MatchVersion(eco, c.s)) {
-				fixedAt[i][j], fixable[j] = true, true
+	for j := range evaluable {
+		for i := range cs {
+			if fixes(i, j) {
+				fixable[j] = true
+				break
 			}
 		}
 	}
-	for i, c := range cs {
-		if slices.Equal(fixedAt[i], fixable) && slices.Contains(fixable, true) {
+	if slices.Contains(fixable, true) {
+	candidates:
+		for i, c := range cs {
+			for j := range evaluable {
+				if fixable[j] && !fixes(i, j) {
+					continue candidates
+				}
+			}
 			u.Version, u.Step = c.s, step(current, purl.MatchVersion(eco, c.s))
 			break
 		}

@@ -315,17 +315,16 @@ SELECT a.part, p.source, a.id, a.modified, a.withdrawn, a.data
 FROM partition_state p
 CROSS JOIN advisory a
 WHERE a.part = p.name AND a.generation = p.generation AND a.id IN (`+in+`) AND a.withdrawn = 0
-UNION
+UNION ALL
 SELECT a.part, p.source, a.id, a.modified, a.withdrawn, a.data
 FROM advisory_alias x
 JOIN partition_state p ON p.name = x.part AND p.generation = x.generation
 JOIN advisory a ON a.part = x.part AND a.generation = x.generation AND a.id = x.id
-WHERE x.alias IN (`+in+`) AND a.withdrawn = 0
-ORDER BY 3, 4 DESC`), args...)
+WHERE x.alias IN (`+in+`) AND a.withdrawn = 0`), args...)
 		if err != nil {
 			return nil, err
 		}
-		got, err := collectAdvisories(rows)
+		got, err := newestByID(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -335,6 +334,47 @@ ORDER BY 3, 4 DESC`), args...)
 				out = append(out, a)
 			}
 		}
+	}
+	return out, nil
+}
+
+// newestByID reads rows of (part, source, id, modified, withdrawn, data)
+// in any order, keeps the newest row of each ID (a record reached through
+// several aliases, or mirrored in two partitions, comes more than once)
+// and returns them by ID, inflating only those. Sorting and de-duplicating
+// in the engine would carry every document through a sorter.
+func newestByID(rows *sql.Rows) ([]Advisory, error) {
+	defer rows.Close()
+	best := map[string]Advisory{}
+	for rows.Next() {
+		var a Advisory
+		var mod string
+		var wd int
+		var raw sql.RawBytes
+		if err := rows.Scan(&a.Partition, &a.Source, &a.ID, &mod, &wd, &raw); err != nil {
+			return nil, err
+		}
+		a.Modified, a.Withdrawn = parseTime(mod), wd != 0
+		if b, ok := best[a.ID]; ok && !a.Modified.After(b.Modified) {
+			continue
+		}
+		a.Data = slices.Clone(raw)
+		best[a.ID] = a
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]Advisory, 0, len(best))
+	for _, a := range best {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(a, b Advisory) int { return strings.Compare(a.ID, b.ID) })
+	for i := range out {
+		data, err := Inflate(out[i].Data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", out[i].ID, err)
+		}
+		out[i].Data = data
 	}
 	return out, nil
 }

@@ -16,9 +16,19 @@ import (
 // is at most countTTL stale only after writes by another process or
 // instance.
 type countCache struct {
-	mu    sync.Mutex
-	m     map[string]countEntry
-	epoch uint64 // bumped by writes; entries of older epochs are void
+	mu       sync.Mutex
+	m        map[string]countEntry
+	epoch    uint64 // bumped by writes; entries of older epochs are void
+	inflight map[string]*countCall
+}
+
+// countCall is a total being computed; concurrent requests for the same
+// total wait for it instead of counting too (200 clients opening the
+// same list at once would otherwise all count).
+type countCall struct {
+	done chan struct{}
+	n    int
+	err  error
 }
 
 type countEntry struct {
@@ -33,7 +43,9 @@ const (
 	maxCountEntries = 512
 )
 
-func newCountCache() *countCache { return &countCache{m: map[string]countEntry{}} }
+func newCountCache() *countCache {
+	return &countCache{m: map[string]countEntry{}, inflight: map[string]*countCall{}}
+}
 
 // invalidate voids every cached total.
 func (c *countCache) invalidate() {
@@ -48,7 +60,7 @@ func (c *countCache) invalidate() {
 
 // get returns the cached total of the query (where clause and arguments)
 // or computes it with count.
-func (c *countCache) get(_ context.Context, where string, args []any, count func() (int, error)) (int, error) {
+func (c *countCache) get(ctx context.Context, where string, args []any, count func() (int, error)) (int, error) {
 	if c == nil {
 		return count()
 	}
@@ -57,21 +69,33 @@ func (c *countCache) get(_ context.Context, where string, args []any, count func
 	c.mu.Lock()
 	e, ok := c.m[key]
 	epoch := c.epoch
-	c.mu.Unlock()
 	if ok && e.epoch == epoch && now.Sub(e.at) < countTTL {
+		c.mu.Unlock()
 		return e.n, nil
 	}
-	n, err := count()
-	if err != nil || time.Since(now) < countCacheAfter {
-		return n, err
+	if call, ok := c.inflight[key]; ok {
+		c.mu.Unlock()
+		select {
+		case <-call.done:
+			return call.n, call.err
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
 	}
+	call := &countCall{done: make(chan struct{})}
+	c.inflight[key] = call
+	c.mu.Unlock()
+
+	call.n, call.err = count()
 	c.mu.Lock()
-	if c.epoch == epoch {
+	delete(c.inflight, key)
+	if call.err == nil && time.Since(now) >= countCacheAfter && c.epoch == epoch {
 		if len(c.m) >= maxCountEntries {
 			clear(c.m)
 		}
-		c.m[key] = countEntry{n: n, at: now, epoch: epoch}
+		c.m[key] = countEntry{n: call.n, at: now, epoch: epoch}
 	}
 	c.mu.Unlock()
-	return n, nil
+	close(call.done)
+	return call.n, call.err
 }

@@ -12,14 +12,23 @@ CREATE INDEX advisory_summary_by_ecosystem ON advisory_summary (ecosystem, score
 -- by reading the table.
 -- +goose StatementBegin
 DO $$
+DECLARE
+    trgm_schema TEXT;
 BEGIN
     BEGIN
         CREATE EXTENSION IF NOT EXISTS pg_trgm;
     EXCEPTION WHEN OTHERS THEN
         RAISE NOTICE 'pg_trgm not available: advisory text search reads the table';
     END;
-    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
-        EXECUTE 'CREATE INDEX advisory_summary_text ON advisory_summary USING gin ((lower(id || E''\n'' || aliases || E''\n'' || packages || E''\n'' || summary)) gin_trgm_ops)';
+    -- The operator class lives in the extension's schema, which need not
+    -- be on this session's search path.
+    SELECT n.nspname INTO trgm_schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
+    IF trgm_schema IS NOT NULL THEN
+        BEGIN
+            EXECUTE format('CREATE INDEX advisory_summary_text ON advisory_summary USING gin ((lower(id || E''\n'' || aliases || E''\n'' || packages || E''\n'' || summary)) %I.gin_trgm_ops)', trgm_schema);
+        EXCEPTION WHEN OTHERS THEN
+            RAISE NOTICE 'trigram index not created (%): advisory text search reads the table', SQLERRM;
+        END;
     END IF;
 END
 $$;
