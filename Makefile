@@ -3,7 +3,7 @@
 GO ?= go
 CORPUS ?= $(abspath ../shared/osv-corpus)
 
-.PHONY: build test lint fuzz bench demo
+.PHONY: build test lint fuzz bench demo attack
 
 build:
 	$(GO) build -o bin/vulngate ./cmd/vulngate
@@ -17,6 +17,12 @@ test:
 lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+# The attack suite (issue 12): a real server on loopback under the
+# permission matrix, traversal payloads, slow clients, login floods, random
+# methods and 200 concurrent clients; prints a table of what held.
+attack:
+	VULNGATE_ATTACK=1 $(GO) test -count=1 -run '^TestAttackSuite$$' -v -timeout 20m ./internal/server/
 
 # Short fuzzing runs of every parser fuzz target (FUZZTIME each).
 FUZZTIME ?= 30s
