@@ -82,12 +82,7 @@ type advisoryOut struct {
 	Assessment *findingAssessJ `json:"assessment"`
 }
 
-type advisoryPage struct {
-	Total  int           `json:"total"`
-	Offset int           `json:"offset"`
-	Limit  int           `json:"limit"`
-	Items  []advisoryOut `json:"items"`
-}
+type advisoryPage = listPage[advisoryOut]
 
 // severities are the index's categories, most severe first: known
 // malicious packages above CRITICAL.

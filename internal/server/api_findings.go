@@ -45,12 +45,7 @@ type findingAssessJ struct {
 	Effect string `json:"effect"`
 }
 
-type findingPage struct {
-	Total  int                 `json:"total"`
-	Offset int                 `json:"offset"`
-	Limit  int                 `json:"limit"`
-	Items  []findingRecordJSON `json:"items"`
-}
+type findingPage = listPage[findingRecordJSON]
 
 // assessmentFilter validates an assessment filter value: a type name (any
 // letter case), "unassessed" or "assessed". A bad value is a 400 error.

@@ -1,9 +1,7 @@
 package server
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/vulngate/vulngate/internal/store"
 	"github.com/vulngate/vulngate/internal/testutil/corpus"
 )
 
@@ -37,30 +34,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 
 	// The server, in-process on a loopback port.
-	ctx, stop := context.WithCancel(context.Background())
-	data := t.TempDir()
-	st, err := store.Open(ctx, store.Options{DataDir: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	srv, err := New(ctx, Options{Store: st, DataDir: data, AdminPassword: adminPassword, Argon2: fastArgon2, Version: "e2e"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, l, 5*time.Second) }()
-	defer func() {
-		stop()
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	base := "http://" + l.Addr().String()
+	ctx := t.Context()
+	addr, srv := serveReal(t, func(o *Options) { o.NoStartupJobs = false; o.Version = "e2e" })
+	base := "http://" + addr
 
 	// The browser.
 	bctx := newBrowser(t, ctx, 90*time.Second)

@@ -261,12 +261,7 @@ type feedDecisionJSON struct {
 	At      time.Time `json:"at"`
 }
 
-type feedDecisionPage struct {
-	Total  int                `json:"total"`
-	Offset int                `json:"offset"`
-	Limit  int                `json:"limit"`
-	Items  []feedDecisionJSON `json:"items"`
-}
+type feedDecisionPage = listPage[feedDecisionJSON]
 
 // feedDecisions reads one page of a feed's audit (offset, limit, effect in
 // q); the audit of a deleted feed stays readable.
@@ -309,12 +304,7 @@ type feedPackageJSON struct {
 	LastSeen  time.Time `json:"last_seen"`
 }
 
-type feedPackagePage struct {
-	Total  int               `json:"total"`
-	Offset int               `json:"offset"`
-	Limit  int               `json:"limit"`
-	Items  []feedPackageJSON `json:"items"`
-}
+type feedPackagePage = listPage[feedPackageJSON]
 
 // feedPackages reads one page of the packages a feed tracks (offset,
 // limit, decision in q).

@@ -2,11 +2,9 @@ package server
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -82,26 +80,10 @@ func TestLoadReportChild(t *testing.T) {
 	}
 	report := func(format string, args ...any) { fmt.Printf("REPORT "+format+"\n", args...) }
 	dir := corpus.Dir(t)
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	data := t.TempDir()
-	st, err := store.Open(ctx, store.Options{DataDir: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	srv, err := New(ctx, Options{Store: st, DataDir: data, AdminPassword: adminPassword, Argon2: fastArgon2, NoStartupJobs: true, Version: "load"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, l, 5*time.Second) }()
-	defer func() { stop(); <-served }()
-	base := "http://" + l.Addr().String()
+	ctx := t.Context()
+	addr, srv := serveReal(t, func(o *Options) { o.Version = "load" })
+	st := srv.st
+	base := "http://" + addr
 	admin, err := st.UserByName(ctx, "admin")
 	if err != nil {
 		t.Fatal(err)

@@ -246,6 +246,15 @@ func intParam(q url.Values, k string, def, lo, hi int) (int, error) {
 // maxPage is the largest page a list answers.
 const maxPage = 500
 
+// listPage is one page of a list: the items from Offset, at most Limit, of
+// Total.
+type listPage[T any] struct {
+	Total  int `json:"total"`
+	Offset int `json:"offset"`
+	Limit  int `json:"limit"`
+	Items  []T `json:"items"`
+}
+
 // pageParams reads offset (default 0) and limit (default def, at most
 // maxPage).
 func pageParams(q url.Values, def int) (offset, limit int, err error) {

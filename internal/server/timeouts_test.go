@@ -41,10 +41,12 @@ func serveReal(t *testing.T, mut func(*Options)) (string, *Server) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l, 2*time.Second) }()
+	go func() { done <- srv.Serve(ctx, l, 5*time.Second) }()
 	t.Cleanup(func() {
 		stop()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
 		st.Close()
 	})
 	return l.Addr().String(), srv
