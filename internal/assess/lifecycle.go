@@ -62,8 +62,12 @@ func (s *Service) RecordScanWith(ctx context.Context, scope string, results []ma
 			if f.Malicious {
 				rating = match.RatingMalicious
 			}
-			p.Findings = append(p.Findings, store.ObservedFinding{VulnID: f.ID, IDs: f.IDs, Rating: rating,
-				Score: scoreTenths(f.Severity), Summary: f.Summary, Sources: f.Sources})
+			of := store.ObservedFinding{VulnID: f.ID, IDs: f.IDs, Rating: rating,
+				Score: scoreTenths(f.Severity), Summary: f.Summary, Sources: f.Sources, KnownExploited: f.KEV != nil, EPSSPercentile: -1}
+			if f.EPSS != nil {
+				of.EPSSPercentile = f.EPSS.Percentile
+			}
+			p.Findings = append(p.Findings, of)
 		}
 		pkgs = append(pkgs, p)
 	}
@@ -110,7 +114,13 @@ func (s *Service) autoAssessIn(ctx context.Context, scope, target string, findin
 	if err != nil {
 		return nil, err
 	}
-	if !slices.ContainsFunc(types, func(t Type) bool { return t.Auto != nil }) {
+	return s.autoAssessWith(ctx, types, scope, target, findings)
+}
+
+// autoAssessWith is autoAssessIn with the types (and so the rules) given.
+func (s *Service) autoAssessWith(ctx context.Context, types []Type, scope, target string, findings []store.StoredFinding) ([]Assessment, error) {
+	var err error
+	if !Autos(types) {
 		return nil, nil
 	}
 	now := s.now()
@@ -136,13 +146,12 @@ func (s *Service) autoAssessIn(ctx context.Context, scope, target string, findin
 		if _, ok := idx.Lookup(Finding{ID: f.VulnID, IDs: f.IDs}, now); ok {
 			continue
 		}
-		score := storedScore(f)
-		t, ok := AutoType(types, score)
+		t, why, ok := AutoRule(types, storedScore(f), Exploitation{KEV: f.KnownExploited, EPSSPercentile: f.EPSSPercentile})
 		if !ok {
 			continue
 		}
 		a := Assessment{VulnID: f.VulnID, Scope: target, Type: t.Name, Effect: t.Effect, By: ActorAuto, At: now, Auto: true,
-			Comment: fmt.Sprintf("auto-assessed: CVSS %.1f is in the %s range %s", score.Score, t.Name, t.Auto)}
+			Comment: "auto-assessed: " + why}
 		if t.Expiry > 0 {
 			a.Expires = now.Add(t.Expiry)
 		}
@@ -184,6 +193,50 @@ func (s *Service) AutoAssessExisting(ctx context.Context, scope string) ([]Asses
 		return nil, err
 	}
 	return s.autoAssessIn(ctx, scope, target, fs)
+}
+
+// AutoAssessOpen applies the exploitation rules (known exploited, EPSS
+// percentile; not the CVSS ranges, which ran when each finding was first
+// recorded) to every recorded open finding that is unassessed in its own
+// scope, recording each assessment in that scope (as recording a
+// project's or a feed's scan does). The server runs it after the
+// enrichment sources change what is known of exploitation; a known
+// exploited vulnerability whose assessment expired is so assessed again.
+func (s *Service) AutoAssessOpen(ctx context.Context) ([]Assessment, error) {
+	all, err := s.Types(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var types []Type
+	for _, t := range all {
+		t.Auto = nil
+		types = append(types, t)
+	}
+	if !Autos(types) {
+		return nil, nil
+	}
+	fs, err := s.st.Findings(ctx, store.FindingFilter{})
+	if err != nil {
+		return nil, err
+	}
+	byScope := map[string][]store.StoredFinding{}
+	var scopes []string
+	for _, f := range fs {
+		if _, ok := byScope[f.Scope]; !ok {
+			scopes = append(scopes, f.Scope)
+		}
+		byScope[f.Scope] = append(byScope[f.Scope], f)
+	}
+	slices.Sort(scopes)
+	var out []Assessment
+	for _, sc := range scopes {
+		as, err := s.autoAssessWith(ctx, types, sc, sc, byScope[sc])
+		if err != nil {
+			return out, err
+		}
+		out = append(out, as...)
+	}
+	return out, nil
 }
 
 // Evaluate decides every scanned component in scope (Global for a scan

@@ -71,10 +71,15 @@ func ParseRange(s string) (Range, error) {
 
 // Type is an assessment type.
 type Type struct {
-	Name        string
-	Effect      Effect
-	Builtin     bool
-	Auto        *Range        // nil: never auto-assesses
+	Name    string
+	Effect  Effect
+	Builtin bool
+	Auto    *Range // nil: never auto-assesses by CVSS score
+	// AutoKEV auto-assesses findings in CISA's Known Exploited
+	// Vulnerabilities catalogue; AutoEPSS (nil: never) those whose EPSS
+	// percentile (0-1) is at least that. Both need the enrichment sources.
+	AutoKEV     bool
+	AutoEPSS    *float64
 	Expiry      time.Duration // 0: assessments of this type never expire
 	Description string
 }
@@ -96,6 +101,9 @@ func (t Type) Validate() error {
 	}
 	if t.Expiry < 0 {
 		return fmt.Errorf("assessment type %s: negative expiry %s", t.Name, t.Expiry)
+	}
+	if t.AutoEPSS != nil && !(*t.AutoEPSS > 0 && *t.AutoEPSS <= 1) {
+		return fmt.Errorf("assessment type %s: EPSS percentile threshold %v is not above 0 and at most 1 (e.g. 0.95)", t.Name, *t.AutoEPSS)
 	}
 	return nil
 }
@@ -133,6 +141,87 @@ func HasScore(s severity.Score) bool {
 		return false
 	}
 	return !math.IsNaN(s.Score)
+}
+
+// Exploitation is what the enrichment sources know of a finding's
+// exploitation.
+type Exploitation struct {
+	KEV            bool    // in the CISA KEV catalogue
+	EPSSPercentile float64 // 0-1, -1 when unknown
+}
+
+// AutoRule returns the type auto-assessment gives a finding and why: among
+// the types whose rules match (known exploited, EPSS percentile at least
+// the type's threshold, CVSS score in the type's range) the one with the
+// most severe effect, a KEV rule before an EPSS rule before a CVSS range
+// on ties. ok is false when no rule matches.
+func AutoRule(types []Type, s severity.Score, x Exploitation) (t Type, why string, ok bool) {
+	best := -1
+	consider := func(c Type, reason string) {
+		if !ok || c.Effect.rank() > best {
+			t, why, ok, best = c, reason, true, c.Effect.rank()
+		}
+	}
+	for _, c := range types {
+		if c.AutoKEV && x.KEV {
+			consider(c, fmt.Sprintf("known exploited (CISA KEV), a %s rule", c.Name))
+		}
+	}
+	for _, c := range types {
+		if c.AutoEPSS != nil && x.EPSSPercentile >= 0 && x.EPSSPercentile >= *c.AutoEPSS {
+			consider(c, fmt.Sprintf("EPSS percentile %s is at least the %s threshold %s", pct(x.EPSSPercentile), c.Name, pct(*c.AutoEPSS)))
+		}
+	}
+	if c, found := AutoType(types, s); found {
+		consider(c, fmt.Sprintf("CVSS %.1f is in the %s range %s", s.Score, c.Name, c.Auto))
+	}
+	return t, why, ok
+}
+
+// ParseEPSSThreshold reads an EPSS percentile threshold: "0.95", "95%",
+// or "none"/"" for no threshold (nil).
+func ParseEPSSThreshold(s string) (*float64, error) {
+	s = strings.TrimSpace(strings.ToLower(s))
+	if s == "" || s == "none" {
+		return nil, nil
+	}
+	percent := strings.HasSuffix(s, "%")
+	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+	if percent {
+		v /= 100
+	}
+	if err != nil || !(v > 0 && v <= 1) {
+		return nil, fmt.Errorf("invalid EPSS percentile threshold %q: want a share above 0 and at most 1 (0.95) or a percentage (95%%)", s)
+	}
+	return &v, nil
+}
+
+// Rules describes a type's auto-assessment rules for people: "9.0-10.0,
+// KEV, EPSS ≥ 95%", or "-" when it has none.
+func (t Type) Rules() string {
+	var parts []string
+	if t.Auto != nil {
+		parts = append(parts, t.Auto.String())
+	}
+	if t.AutoKEV {
+		parts = append(parts, "KEV")
+	}
+	if t.AutoEPSS != nil {
+		parts = append(parts, "EPSS ≥ "+pct(*t.AutoEPSS))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func pct(p float64) string {
+	return strconv.FormatFloat(p*100, 'f', -1, 64) + "%"
+}
+
+// Autos reports whether any type auto-assesses.
+func Autos(types []Type) bool {
+	return slices.ContainsFunc(types, func(t Type) bool { return t.Auto != nil || t.AutoKEV || t.AutoEPSS != nil })
 }
 
 // AutoType returns the type whose auto-assessment range contains the
@@ -200,18 +289,26 @@ func FormatDuration(d time.Duration) string {
 }
 
 func typeFromStore(t store.AssessType) Type {
-	out := Type{Name: t.Name, Effect: Effect(t.Effect), Builtin: t.Builtin, Expiry: time.Duration(t.ExpirySeconds) * time.Second, Description: t.Description}
+	out := Type{Name: t.Name, Effect: Effect(t.Effect), Builtin: t.Builtin, Expiry: time.Duration(t.ExpirySeconds) * time.Second, Description: t.Description,
+		AutoKEV: t.AutoKEV}
 	if t.AutoMin >= 0 && t.AutoMax >= 0 {
 		out.Auto = &Range{Min: t.AutoMin, Max: t.AutoMax}
+	}
+	if t.AutoEPSS > 0 {
+		v := t.AutoEPSS
+		out.AutoEPSS = &v
 	}
 	return out
 }
 
 func typeToStore(t Type) store.AssessType {
 	out := store.AssessType{Name: t.Name, Effect: string(t.Effect), Builtin: t.Builtin, AutoMin: -1, AutoMax: -1,
-		ExpirySeconds: int64(t.Expiry / time.Second), Description: t.Description}
+		ExpirySeconds: int64(t.Expiry / time.Second), Description: t.Description, AutoKEV: t.AutoKEV, AutoEPSS: -1}
 	if t.Auto != nil {
 		out.AutoMin, out.AutoMax = t.Auto.Min, t.Auto.Max
+	}
+	if t.AutoEPSS != nil {
+		out.AutoEPSS = *t.AutoEPSS
 	}
 	return out
 }

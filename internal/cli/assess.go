@@ -528,13 +528,9 @@ func (e *env) assessTypesCmd() *cobra.Command {
 					return err
 				}
 				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tEFFECT\tAUTO-ASSESS (CVSS)\tEXPIRY\tBUILT-IN\tDESCRIPTION")
+				fmt.Fprintln(tw, "NAME\tEFFECT\tAUTO-ASSESS (CVSS, KEV, EPSS)\tEXPIRY\tBUILT-IN\tDESCRIPTION")
 				for _, t := range types {
-					auto := "-"
-					if t.Auto != nil {
-						auto = t.Auto.String()
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\n", t.Name, t.Effect, auto, assess.FormatDuration(t.Expiry), t.Builtin, oneLine(t.Description))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\n", t.Name, t.Effect, t.Rules(), assess.FormatDuration(t.Expiry), t.Builtin, oneLine(t.Description))
 				}
 				return tw.Flush()
 			})
@@ -554,7 +550,8 @@ func (e *env) assessTypesCmd() *cobra.Command {
 }
 
 func (e *env) assessTypeSaveCmd(create bool) *cobra.Command {
-	var effect, autoRange, expiry, description string
+	var effect, autoRange, expiry, description, autoEPSS string
+	var autoKEV bool
 	use, short := "create NAME", "Create a custom assessment type"
 	if !create {
 		use, short = "update NAME", "Change a type's auto-assessment range, expiry or description"
@@ -599,6 +596,16 @@ func (e *env) assessTypeSaveCmd(create bool) *cobra.Command {
 						t.Auto = &r
 					}
 				}
+				if cmd.Flags().Changed("auto-kev") {
+					t.AutoKEV = autoKEV
+				}
+				if cmd.Flags().Changed("auto-epss") {
+					v, err := assess.ParseEPSSThreshold(autoEPSS)
+					if err != nil {
+						return fmt.Errorf("--auto-epss: %w", err)
+					}
+					t.AutoEPSS = v
+				}
 				if cmd.Flags().Changed("expiry") {
 					d, err := assess.ParseDuration(expiry)
 					if err != nil {
@@ -615,6 +622,8 @@ func (e *env) assessTypeSaveCmd(create bool) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&effect, "effect", "", "allow, warn or block")
 	cmd.Flags().StringVar(&autoRange, "auto", "", "auto-assessment CVSS range, inclusive, e.g. 7.0-8.9 (none: do not auto-assess)")
+	cmd.Flags().BoolVar(&autoKEV, "auto-kev", false, "auto-assess findings in the CISA KEV catalogue (known exploited) with this type; --auto-kev=false turns it off")
+	cmd.Flags().StringVar(&autoEPSS, "auto-epss", "", "auto-assess findings whose EPSS percentile is at least this, e.g. 0.95 or 95% (none: off)")
 	cmd.Flags().StringVar(&expiry, "expiry", "", "assessments of this type expire after, e.g. 30d (never: no expiry)")
 	cmd.Flags().StringVar(&description, "description", "", "description")
 	return cmd

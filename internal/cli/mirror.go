@@ -16,6 +16,7 @@ import (
 
 	"github.com/vulngate/vulngate/internal/jobs"
 	"github.com/vulngate/vulngate/internal/server"
+	"github.com/vulngate/vulngate/internal/source/enrich"
 	"github.com/vulngate/vulngate/internal/source/osvmirror"
 )
 
@@ -104,6 +105,10 @@ the server's Sources page), else the public OSV bucket.`,
 			if rep.Failed() {
 				return ExitError{Code: 2, Message: "some ecosystems failed to sync; the data mirrored before is kept"}
 			}
+			if baseURL == "" && ecosystems == "" {
+				// As the server does: the enrichment sources enabled there.
+				return e.syncConfiguredEnrichment(ctx, st, dir)
+			}
 			return nil
 		},
 	}
@@ -112,6 +117,9 @@ the server's Sources page), else the public OSV bucket.`,
 	cmd.Flags().BoolVar(&full, "full", false, "re-import all.zip even when an incremental sync is possible")
 	cmd.Flags().DurationVar(&wait, "wait", 0, "when a server's (or another command's) mirror is running on the same store, wait up to this long for it instead of stopping")
 	cmd.AddCommand(e.mirrorStatusCmd(), e.mirrorPurgeCmd(), e.mirrorListCmd())
+	for _, src := range enrich.Sources {
+		cmd.AddCommand(e.mirrorEnrichCmd(src))
+	}
 	return cmd
 }
 
@@ -208,9 +216,13 @@ func (e *env) mirrorStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			states, err := st.EnrichmentStates(cmd.Context())
+			if err != nil {
+				return err
+			}
 			if len(parts) == 0 {
 				fmt.Fprintln(e.stdout, "nothing mirrored yet: run \"vulngate mirror --ecosystems ...\"")
-				return nil
+				return printEnrichStatus(e.stdout, states)
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ECOSYSTEM\tSOURCE\tRECORDS\tWITHDRAWN\tMALFORMED\tLAST SYNC\tNEWEST MODIFIED\tBASE URL")
@@ -218,7 +230,10 @@ func (e *env) mirrorStatusCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", p.Name, p.Source, p.Records, p.Withdrawn, p.Malformed,
 					p.LastSync.Format(time.RFC3339), p.Watermark.Format(time.RFC3339), p.BaseURL)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return printEnrichStatus(e.stdout, states)
 		},
 	}
 }

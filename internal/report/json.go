@@ -100,13 +100,34 @@ type jsonFinding struct {
 	// Matched says why each record matched: "ID: ecosystem "name":
 	// TYPE range introduced X, fixed Y" or "...: versions list has V".
 	Matched []string `json:"matched,omitempty"`
-	// What the enrichment sources say about the group's CVE IDs: the
-	// highest EPSS score, the CISA KEV entry, NVD's CWE IDs and the
-	// earliest publication.
-	EPSS           *jsonEPSS `json:"epss,omitempty"`
-	KnownExploited *jsonKEV  `json:"known_exploited,omitempty"`
-	CWEs           []string  `json:"cwes,omitempty"`
-	Published      string    `json:"published,omitempty"`
+	Facts
+}
+
+// Facts is what the enrichment sources say about a finding's CVE IDs, as
+// the JSON outputs show it (the scan JSON and the server's API): the
+// highest EPSS score, the CISA KEV entry, NVD's CWE IDs and the earliest
+// publication.
+type Facts struct {
+	EPSS           *EPSS    `json:"epss,omitempty"`
+	KnownExploited *KEV     `json:"known_exploited,omitempty"`
+	CWEs           []string `json:"cwes,omitempty"`
+	Published      string   `json:"published,omitempty"`
+}
+
+// FactsOf returns a finding's facts.
+func FactsOf(f match.Scored) Facts {
+	x := Facts{CWEs: f.CWEs}
+	if e := f.EPSS; e != nil {
+		x.EPSS = &EPSS{CVE: e.CVE, Score: e.EPSS, Percentile: e.Percentile}
+	}
+	if k := f.KEV; k != nil {
+		x.KnownExploited = &KEV{CVE: k.CVE, Name: k.Name, DateAdded: k.DateAdded, DueDate: k.DueDate,
+			Ransomware: strings.EqualFold(k.Ransomware, "Known"), RequiredAction: k.RequiredAction}
+	}
+	if !f.Published.IsZero() {
+		x.Published = f.Published.UTC().Format(time.RFC3339)
+	}
+	return x
 }
 
 // jsonUpgrade is what to upgrade a vulnerable component to.
@@ -118,46 +139,23 @@ type jsonUpgrade struct {
 	From    string   `json:"from"`              // advisories (fixed events) or published (upstream versions)
 }
 
-// jsonEPSS is a finding's EPSS score (probability of exploitation in the
-// next 30 days) and its percentile, both 0-1.
-type jsonEPSS struct {
+// EPSS is a finding's EPSS score (probability of exploitation in the next
+// 30 days) and its percentile, both 0-1.
+type EPSS struct {
 	CVE        string  `json:"cve"`
 	Score      float64 `json:"score"`
 	Percentile float64 `json:"percentile"`
 }
 
-// jsonKEV is a finding's entry in CISA's Known Exploited Vulnerabilities
+// KEV is a finding's entry in CISA's Known Exploited Vulnerabilities
 // catalogue.
-type jsonKEV struct {
+type KEV struct {
 	CVE            string `json:"cve"`
 	Name           string `json:"name,omitempty"`
 	DateAdded      string `json:"date_added"`
 	DueDate        string `json:"due_date,omitempty"`
 	Ransomware     bool   `json:"ransomware"` // known to be used in ransomware campaigns
 	RequiredAction string `json:"required_action,omitempty"`
-}
-
-func toJSONEPSS(f match.Scored) *jsonEPSS {
-	if f.EPSS == nil {
-		return nil
-	}
-	return &jsonEPSS{CVE: f.EPSS.CVE, Score: f.EPSS.EPSS, Percentile: f.EPSS.Percentile}
-}
-
-func toJSONKEV(f match.Scored) *jsonKEV {
-	k := f.KEV
-	if k == nil {
-		return nil
-	}
-	return &jsonKEV{CVE: k.CVE, Name: k.Name, DateAdded: k.DateAdded, DueDate: k.DueDate,
-		Ransomware: strings.EqualFold(k.Ransomware, "Known"), RequiredAction: k.RequiredAction}
-}
-
-func publishedText(f match.Scored) string {
-	if f.Published.IsZero() {
-		return ""
-	}
-	return f.Published.UTC().Format(time.RFC3339)
 }
 
 type jsonSeverity struct {
@@ -218,20 +216,17 @@ func writeJSON(w io.Writer, results []match.ComponentResult, meta Meta) error {
 				recs = append(recs, v.ID)
 			}
 			c.Findings = append(c.Findings, jsonFinding{
-				ID:             f.ID,
-				IDs:            nonNil(f.IDs),
-				Aliases:        nonNil(aliases(f)),
-				Records:        nonNil(recs),
-				Summary:        f.Summary,
-				FixedVersions:  nonNil(f.Fixed),
-				Sources:        nonNil(f.Sources),
-				Malicious:      f.Malicious,
-				MaliciousID:    f.MaliciousID,
-				Matched:        f.Matched,
-				EPSS:           toJSONEPSS(f),
-				KnownExploited: toJSONKEV(f),
-				CWEs:           f.CWEs,
-				Published:      publishedText(f),
+				ID:            f.ID,
+				IDs:           nonNil(f.IDs),
+				Aliases:       nonNil(aliases(f)),
+				Records:       nonNil(recs),
+				Summary:       f.Summary,
+				FixedVersions: nonNil(f.Fixed),
+				Sources:       nonNil(f.Sources),
+				Malicious:     f.Malicious,
+				MaliciousID:   f.MaliciousID,
+				Matched:       f.Matched,
+				Facts:         FactsOf(f),
 				Severity: jsonSeverity{
 					Score:  f.Severity.Score,
 					Rating: string(f.Severity.Rating),

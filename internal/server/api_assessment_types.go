@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/vulngate/vulngate/internal/assess"
@@ -25,14 +26,29 @@ type typeJSON struct {
 	Effect      string `json:"effect"`
 	Builtin     bool   `json:"builtin"`
 	AutoRange   string `json:"auto_range"` // "7.0-8.9", "" when not auto-assessing
+	AutoKEV     bool   `json:"auto_kev"`   // auto-assesses known exploited findings (CISA KEV)
+	AutoEPSS    string `json:"auto_epss"`  // EPSS percentile threshold, "0.95"; "" none
 	Expiry      string `json:"expiry"`     // "30d", "never"
 	Description string `json:"description"`
+	Rules       string `json:"rules"` // all auto-assessment rules for people (read only)
+}
+
+// typeInput is a type as a request gives it: exploitation rules left out
+// keep their current value on update (absent on create).
+type typeInput struct {
+	typeJSON
+	AutoKEV  *bool   `json:"auto_kev"`
+	AutoEPSS *string `json:"auto_epss"`
 }
 
 func typeOut(t assess.Type) typeJSON {
-	o := typeJSON{Name: t.Name, Effect: string(t.Effect), Builtin: t.Builtin, Expiry: "never", Description: t.Description}
+	o := typeJSON{Name: t.Name, Effect: string(t.Effect), Builtin: t.Builtin, Expiry: "never", Description: t.Description,
+		AutoKEV: t.AutoKEV, Rules: t.Rules()}
 	if t.Auto != nil {
 		o.AutoRange = t.Auto.String()
+	}
+	if t.AutoEPSS != nil {
+		o.AutoEPSS = strconv.FormatFloat(*t.AutoEPSS, 'f', -1, 64)
 	}
 	if t.Expiry > 0 {
 		o.Expiry = assess.FormatDuration(t.Expiry)
@@ -46,6 +62,22 @@ func typesOut(ts []assess.Type) []typeJSON {
 		out = append(out, typeOut(t))
 	}
 	return out
+}
+
+// exploitRules sets a type's exploitation rules from a request: nil
+// leaves the current value.
+func exploitRules(t *assess.Type, kev *bool, epss *string) error {
+	if kev != nil {
+		t.AutoKEV = *kev
+	}
+	if epss != nil {
+		v, err := assess.ParseEPSSThreshold(*epss)
+		if err != nil {
+			return store.Invalid(fmt.Errorf("auto_epss: %w", err))
+		}
+		t.AutoEPSS = v
+	}
+	return nil
 }
 
 // typeIn validates a type from its JSON (or form) fields.
@@ -95,11 +127,14 @@ func (s *Server) typeNamed(r *http.Request, name string) (typeJSON, error) {
 }
 
 func (s *Server) apiCreateType(r *http.Request) (any, error) {
-	var in typeJSON
+	var in typeInput
 	if err := decode(r, &in); err != nil {
 		return nil, err
 	}
 	t, err := typeIn(in.Name, in.Effect, in.AutoRange, in.Expiry, in.Description)
+	if err == nil {
+		err = exploitRules(&t, in.AutoKEV, in.AutoEPSS)
+	}
 	if err == nil {
 		err = s.assess.CreateType(r.Context(), t)
 	}
@@ -115,7 +150,7 @@ func (s *Server) apiCreateType(r *http.Request) (any, error) {
 }
 
 func (s *Server) apiUpdateType(r *http.Request) (any, error) {
-	var in typeJSON
+	var in typeInput
 	if err := decode(r, &in); err != nil {
 		return nil, err
 	}
@@ -124,6 +159,15 @@ func (s *Server) apiUpdateType(r *http.Request) (any, error) {
 		return nil, errStatus(http.StatusUnprocessableEntity, "name %q differs from the type in the path (%q); types cannot be renamed", in.Name, name)
 	}
 	t, err := typeIn(name, in.Effect, in.AutoRange, in.Expiry, in.Description)
+	if err == nil {
+		var ts []assess.Type
+		if ts, err = s.assess.Types(r.Context()); err == nil {
+			if old, ok := assess.FindType(ts, name); ok {
+				t.AutoKEV, t.AutoEPSS = old.AutoKEV, old.AutoEPSS
+			}
+			err = exploitRules(&t, in.AutoKEV, in.AutoEPSS)
+		}
+	}
 	if err == nil {
 		err = s.assess.UpdateType(r.Context(), t)
 	}

@@ -112,6 +112,12 @@ type findingOut struct {
 	// Matched says why each record matched (range and events, or the
 	// versions-list entry).
 	Matched []string `json:"matched"`
+	// SeverityRecord is the record the score came from and
+	// SeverityOrigin how it relates to the finding (record, alias, nvd).
+	SeverityRecord string `json:"severity_record,omitempty"`
+	SeverityOrigin string `json:"severity_origin,omitempty"`
+	// EPSS, known exploited (KEV), CWEs and publication (enrichment).
+	report.Facts
 }
 
 // upgradeOut is what to upgrade the package to (match.Upgrade).
@@ -193,7 +199,8 @@ func (s *Server) packageFindings(r *http.Request, p, scope string) (packageOut, 
 		}
 		fo := findingOut{ID: f.ID, Aliases: nonNilS(aliases), Summary: f.Summary, Severity: report.SeverityLabel(f),
 			Score: f.Severity.Score, Vector: f.Severity.Vector, Fixed: nonNilS(f.Fixed), Sources: nonNilS(f.Sources),
-			Malicious: f.Malicious, MaliciousID: f.MaliciousID, Matched: nonNilS(f.Matched)}
+			Malicious: f.Malicious, MaliciousID: f.MaliciousID, Matched: nonNilS(f.Matched),
+			SeverityRecord: f.Severity.Record, SeverityOrigin: f.Severity.Origin, Facts: report.FactsOf(f)}
 		if i < len(d.Findings) {
 			v := d.Findings[i]
 			fo.Effect = string(v.Effect)

@@ -30,6 +30,8 @@ type ossIndexOut struct {
 type sourcesOut struct {
 	OSV      OSVSettings `json:"osv"`
 	OSSIndex ossIndexOut `json:"ossindex"`
+	// Enrichment lists NVD, EPSS and KEV (server/enrich.go).
+	Enrichment []enrichOut `json:"enrichment"`
 }
 
 func ossOut(v OSSIndexSettings) ossIndexOut {
@@ -45,7 +47,11 @@ func (s *Server) apiSources(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sourcesOut{OSV: o, OSSIndex: ossOut(x)}, nil
+	en, err := s.enrichView(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return sourcesOut{OSV: o, OSSIndex: ossOut(x), Enrichment: en}, nil
 }
 
 func (s *Server) apiOSVEcosystems(r *http.Request) (any, error) {

@@ -117,6 +117,9 @@ func (s *Server) registerJobs(ctx context.Context) error {
 	if err := s.registerBackupJob(ctx); err != nil {
 		return err
 	}
+	if err := s.registerEnrichJobs(ctx); err != nil {
+		return err
+	}
 	return s.runner.Register(ctx, jobs.Job{
 		Name:        JobAdvisoryIndex,
 		Title:       "Advisory index",

@@ -115,6 +115,7 @@ func (s *Server) registerRoutes() {
 		s.backupRoutes(),
 		s.notificationRoutes(),
 		s.affectedRoutes(),
+		s.enrichmentRoutes(),
 		// Pages.
 		s.staticRoutes(),
 		s.sessionPages(),

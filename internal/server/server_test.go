@@ -532,8 +532,9 @@ func TestJobsRunNowConflictAndLiveLog(t *testing.T) {
 	var list []jobOut
 	e.do(auth.Viewer, "GET", "/api/v1/jobs", nil).json(t, &list)
 	// advisory-index, assessment-expiry, assessment-expiry-notices, backup, blocker,
-	// ossindex-refresh, osv-mirror, portfolio-snapshot, project-analysis, session-cleanup
-	if len(list) != 10 {
+	// epss-mirror, kev-mirror, nvd-mirror, ossindex-refresh, osv-mirror,
+	// portfolio-snapshot, project-analysis, session-cleanup
+	if len(list) != 13 {
 		t.Fatalf("jobs: %+v", list)
 	}
 	// Metrics count requests and runs.

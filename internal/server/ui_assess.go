@@ -164,6 +164,10 @@ func (s *Server) uiCreateType(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	f := r.PostFormValue
 	t, err := typeIn(f("name"), f("effect"), f("auto_range"), f("expiry"), f("description"))
+	kev, epss := f("auto_kev") != "", f("auto_epss")
+	if err == nil {
+		err = exploitRules(&t, &kev, &epss)
+	}
 	if err == nil {
 		err = s.assess.CreateType(r.Context(), t)
 	}

@@ -36,7 +36,12 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request, status int,
 	if baseURL == "" {
 		baseURL = osvSet.BaseURL
 	}
-	data := map[string]any{"OSV": osvSet, "OSS": ossOut(ossSet), "BaseURL": baseURL}
+	en, err := s.enrichView(r.Context())
+	if err != nil {
+		s.uiFail(w, r, err, nil)
+		return
+	}
+	data := map[string]any{"OSV": osvSet, "OSS": ossOut(ossSet), "BaseURL": baseURL, "Enrichment": en}
 	selected := map[string]bool{}
 	for _, e := range osvSet.Ecosystems {
 		selected[e] = true

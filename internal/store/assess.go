@@ -22,7 +22,9 @@ type AssessType struct {
 	Builtin       bool
 	AutoMin       int // inclusive CVSS tenths; -1 when not auto-assessing
 	AutoMax       int
-	ExpirySeconds int64 // 0: never expires
+	AutoKEV       bool    // auto-assesses findings in the CISA KEV catalogue
+	AutoEPSS      float64 // auto-assesses findings with at least this EPSS percentile (0-1); -1 none
+	ExpirySeconds int64   // 0: never expires
 	Description   string
 	CreatedAt     time.Time
 }
@@ -52,14 +54,14 @@ type AssessmentEvent struct {
 	Time   time.Time
 }
 
-const typeCols = `name, effect, builtin, auto_min, auto_max, expiry_seconds, description, created_at`
+const typeCols = `name, effect, builtin, auto_min, auto_max, expiry_seconds, description, created_at, auto_kev, auto_epss`
 
 func scanType(r scanner) (AssessType, error) {
 	var t AssessType
-	var builtin int
+	var builtin, kev int
 	var created string
-	err := r.Scan(&t.Name, &t.Effect, &builtin, &t.AutoMin, &t.AutoMax, &t.ExpirySeconds, &t.Description, &created)
-	t.Builtin, t.CreatedAt = builtin != 0, parseTime(created)
+	err := r.Scan(&t.Name, &t.Effect, &builtin, &t.AutoMin, &t.AutoMax, &t.ExpirySeconds, &t.Description, &created, &kev, &t.AutoEPSS)
+	t.Builtin, t.CreatedAt, t.AutoKEV = builtin != 0, parseTime(created), kev != 0
 	return t, err
 }
 
@@ -106,8 +108,8 @@ func (s *Store) SaveAssessType(ctx context.Context, t AssessType, check func([]A
 		if _, err := tx.ExecContext(ctx, s.Rebind(`DELETE FROM assess_type WHERE name = ?`), t.Name); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.Rebind(`INSERT INTO assess_type (`+typeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			t.Name, t.Effect, boolInt(t.Builtin), t.AutoMin, t.AutoMax, t.ExpirySeconds, t.Description, fmtTime(t.CreatedAt))
+		_, err = tx.ExecContext(ctx, s.Rebind(`INSERT INTO assess_type (`+typeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			t.Name, t.Effect, boolInt(t.Builtin), t.AutoMin, t.AutoMax, t.ExpirySeconds, t.Description, fmtTime(t.CreatedAt), boolInt(t.AutoKEV), t.AutoEPSS)
 		return err
 	})
 }
@@ -135,6 +137,15 @@ func (s *Store) DeleteAssessType(ctx context.Context, name string) error {
 		_, err = tx.ExecContext(ctx, s.Rebind(`DELETE FROM assess_type WHERE name = ?`), name)
 		return err
 	})
+}
+
+// epssOrNone keeps an EPSS percentile in 0-1, anything else as -1
+// (unknown).
+func epssOrNone(p float64) float64 {
+	if p >= 0 && p <= 1 {
+		return p
+	}
+	return -1
 }
 
 func boolInt(b bool) int {
@@ -343,10 +354,14 @@ type StoredFinding struct {
 	Rating    string
 	Score     int // CVSS tenths, -1 when unknown
 	Summary   string
-	FirstSeen time.Time
-	LastSeen  time.Time
-	ClosedAt  time.Time // zero while open
-	Sources   []FindingSource
+	// KnownExploited and EPSSPercentile (-1 when unknown) are what the
+	// enrichment sources said when the finding was last seen.
+	KnownExploited bool
+	EPSSPercentile float64
+	FirstSeen      time.Time
+	LastSeen       time.Time
+	ClosedAt       time.Time // zero while open
+	Sources        []FindingSource
 }
 
 // FindingSource attributes a finding to a source.
@@ -369,12 +384,14 @@ type ObservedPackage struct {
 
 // ObservedFinding is one finding of an observed package.
 type ObservedFinding struct {
-	VulnID  string
-	IDs     []string
-	Rating  string
-	Score   int
-	Summary string
-	Sources []string
+	VulnID         string
+	IDs            []string
+	Rating         string
+	Score          int
+	Summary        string
+	Sources        []string
+	KnownExploited bool
+	EPSSPercentile float64 // -1 when unknown
 }
 
 // RecordResult says what recording a scan changed.
@@ -410,7 +427,8 @@ func (s *Store) RecordFindings(ctx context.Context, scope string, pkgs []Observe
 						return err
 					}
 					sf = &StoredFinding{ID: id, Scope: scope, PURL: p.PURL, Ecosystem: p.Ecosystem, Name: p.Name, Version: p.Version,
-						VulnID: of.VulnID, IDs: of.IDs, Rating: of.Rating, Score: of.Score, Summary: of.Summary, FirstSeen: now, LastSeen: now}
+						VulnID: of.VulnID, IDs: of.IDs, Rating: of.Rating, Score: of.Score, Summary: of.Summary, FirstSeen: now, LastSeen: now,
+						KnownExploited: of.KnownExploited, EPSSPercentile: epssOrNone(of.EPSSPercentile)}
 					res.New = append(res.New, *sf)
 				} else {
 					if !sf.ClosedAt.IsZero() {
@@ -418,8 +436,8 @@ func (s *Store) RecordFindings(ctx context.Context, scope string, pkgs []Observe
 					} else {
 						res.Updated++
 					}
-					if _, err := tx.ExecContext(ctx, s.Rebind(`UPDATE finding SET vuln_id = ?, rating = ?, score = ?, summary = ?, last_seen = ?, closed_at = '' WHERE id = ?`),
-						of.VulnID, of.Rating, of.Score, of.Summary, ts, sf.ID); err != nil {
+					if _, err := tx.ExecContext(ctx, s.Rebind(`UPDATE finding SET vuln_id = ?, rating = ?, score = ?, summary = ?, last_seen = ?, closed_at = '', known_exploited = ?, epss_percentile = ? WHERE id = ?`),
+						of.VulnID, of.Rating, of.Score, of.Summary, ts, boolInt(of.KnownExploited), epssOrNone(of.EPSSPercentile), sf.ID); err != nil {
 						return err
 					}
 					// IDs accumulate: an ID once seen in the group keeps
@@ -485,8 +503,8 @@ func matchFinding(existing []StoredFinding, ids []string, seen map[int64]bool) (
 
 func (s *Store) insertFinding(ctx context.Context, tx *sql.Tx, scope string, p ObservedPackage, of ObservedFinding, ts string) (int64, error) {
 	var id int64
-	err := tx.QueryRowContext(ctx, s.Rebind(`INSERT INTO finding (scope, purl, ecosystem, name, version, vuln_id, rating, score, summary, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		scope, p.PURL, p.Ecosystem, p.Name, p.Version, of.VulnID, of.Rating, of.Score, of.Summary, ts, ts).Scan(&id)
+	err := tx.QueryRowContext(ctx, s.Rebind(`INSERT INTO finding (scope, purl, ecosystem, name, version, vuln_id, rating, score, summary, first_seen, last_seen, known_exploited, epss_percentile) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		scope, p.PURL, p.Ecosystem, p.Name, p.Version, of.VulnID, of.Rating, of.Score, of.Summary, ts, ts, boolInt(of.KnownExploited), epssOrNone(of.EPSSPercentile)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("recording %s of %s: %w", of.VulnID, p.PURL, err)
 	}
@@ -556,7 +574,7 @@ type querier interface {
 }
 
 func (s *Store) findings(ctx context.Context, q querier, f FindingFilter) ([]StoredFinding, error) {
-	sq := `SELECT f.id, f.scope, f.purl, f.ecosystem, f.name, f.version, f.vuln_id, f.rating, f.score, f.summary, f.first_seen, f.last_seen, f.closed_at FROM finding f WHERE 1 = 1`
+	sq := `SELECT f.id, f.scope, f.purl, f.ecosystem, f.name, f.version, f.vuln_id, f.rating, f.score, f.summary, f.first_seen, f.last_seen, f.closed_at, f.known_exploited, f.epss_percentile FROM finding f WHERE 1 = 1`
 	var args []any
 	add := func(cond string, v any) {
 		sq += ` AND ` + cond
@@ -593,11 +611,12 @@ func (s *Store) findings(ctx context.Context, q querier, f FindingFilter) ([]Sto
 	for rows.Next() {
 		var x StoredFinding
 		var first, last, closed string
-		if err := rows.Scan(&x.ID, &x.Scope, &x.PURL, &x.Ecosystem, &x.Name, &x.Version, &x.VulnID, &x.Rating, &x.Score, &x.Summary, &first, &last, &closed); err != nil {
+		var kev int
+		if err := rows.Scan(&x.ID, &x.Scope, &x.PURL, &x.Ecosystem, &x.Name, &x.Version, &x.VulnID, &x.Rating, &x.Score, &x.Summary, &first, &last, &closed, &kev, &x.EPSSPercentile); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		x.FirstSeen, x.LastSeen, x.ClosedAt = parseTime(first), parseTime(last), parseTime(closed)
+		x.FirstSeen, x.LastSeen, x.ClosedAt, x.KnownExploited = parseTime(first), parseTime(last), parseTime(closed), kev != 0
 		out = append(out, x)
 	}
 	rows.Close()
