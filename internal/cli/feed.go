@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -30,7 +29,7 @@ The upstream URL is required: there are no built-in registries.`,
 
 type feedFlags struct {
 	typ, upstream, sources, unassessed, description string
-	filter                                          bool
+	filter, auditRequired                           bool
 	ttl                                             time.Duration
 	assessors                                       []string
 }
@@ -44,6 +43,7 @@ func (ff *feedFlags) bind(cmd *cobra.Command, create bool) {
 	fl.StringVar(&ff.sources, "sources", "osv", "vulnerability sources: osv, ossindex or both (comma-separated)")
 	fl.StringVar(&ff.unassessed, "unassessed", "inherit", "policy for unassessed vulnerabilities: allow, warn, block, or inherit (the assessment policy of scope feed:NAME, else global)")
 	fl.BoolVar(&ff.filter, "filter-blocked", false, "remove blocked versions from metadata so resolvers pick a safe version")
+	fl.BoolVar(&ff.auditRequired, "audit-required", false, "serve a download only once its decision is written to the audit; while the database cannot take it, refuse (503) instead of keeping the decision to write later")
 	fl.DurationVar(&ff.ttl, "metadata-ttl", feed.DefaultMetadataTTL, "how long cached metadata is used before asking the upstream again")
 	fl.StringVar(&ff.description, "description", "", "free text")
 	fl.StringSliceVar(&ff.assessors, "assessors", nil, "users who may assess for the feed (the assess grant of scope feed:NAME; replaces the list)")
@@ -79,7 +79,7 @@ func (e *env) feedCreateCmd() *cobra.Command {
 				return fmt.Errorf("--sources: %w", err)
 			}
 			f := store.Feed{Name: args[0], Type: ff.typ, Upstream: ff.upstream, Sources: sources, Unassessed: ff.unassessed,
-				FilterBlocked: ff.filter, MetadataTTL: ff.ttl, Description: ff.description}
+				FilterBlocked: ff.filter, MetadataTTL: ff.ttl, Description: ff.description, AuditRequired: ff.auditRequired}
 			if err := feed.Validate(&f); err != nil {
 				return err
 			}
@@ -156,8 +156,8 @@ func (e *env) feedShowCmd() *cobra.Command {
 				return err
 			}
 			w := e.stdout
-			fmt.Fprintf(w, "name:            %s\ntype:            %s\nupstream:        %s\nsources:         %s\nunassessed:      %s\nfilter blocked:  %v\nmetadata TTL:    %s\nURL path:        /feeds/%s/\n",
-				f.Name, f.Type, f.Upstream, strings.Join(f.Sources, ","), unassessedLabel(f.Unassessed), f.FilterBlocked, f.MetadataTTL, f.Name)
+			fmt.Fprintf(w, "name:            %s\ntype:            %s\nupstream:        %s\nsources:         %s\nunassessed:      %s\nfilter blocked:  %v\naudit required:  %v\nmetadata TTL:    %s\nURL path:        /feeds/%s/\n",
+				f.Name, f.Type, f.Upstream, strings.Join(f.Sources, ","), unassessedLabel(f.Unassessed), f.FilterBlocked, f.AuditRequired, f.MetadataTTL, f.Name)
 			if f.Description != "" {
 				fmt.Fprintf(w, "description:     %s\n", f.Description)
 			}
@@ -202,7 +202,7 @@ func (e *env) feedShowCmd() *cobra.Command {
 func (e *env) feedSetCmd() *cobra.Command {
 	var ff feedFlags
 	cmd := &cobra.Command{
-		Use:     "set NAME [--upstream URL] [--sources ...] [--unassessed ...] [--filter-blocked=true|false] [--metadata-ttl D]",
+		Use:     "set NAME [--upstream URL] [--sources ...] [--unassessed ...] [--filter-blocked=true|false] [--audit-required=true|false] [--metadata-ttl D]",
 		Short:   "Change a feed's settings",
 		Example: "  vulngate feed set npm-proxy --filter-blocked=false --unassessed block",
 		Args:    cobra.ExactArgs(1),
@@ -234,6 +234,9 @@ func (e *env) feedSetCmd() *cobra.Command {
 			if fl.Changed("filter-blocked") {
 				f.FilterBlocked, changed = ff.filter, true
 			}
+			if fl.Changed("audit-required") {
+				f.AuditRequired, changed = ff.auditRequired, true
+			}
 			if fl.Changed("metadata-ttl") {
 				f.MetadataTTL, changed = ff.ttl, true
 			}
@@ -242,7 +245,7 @@ func (e *env) feedSetCmd() *cobra.Command {
 			}
 			changed = changed || fl.Changed("assessors")
 			if !changed {
-				return errors.New("nothing to change: give at least one of --upstream, --sources, --unassessed, --filter-blocked, --metadata-ttl, --description, --assessors")
+				return errors.New("nothing to change: give at least one of --upstream, --sources, --unassessed, --filter-blocked, --audit-required, --metadata-ttl, --description, --assessors")
 			}
 			if err := feed.Validate(&f); err != nil {
 				return err
@@ -259,7 +262,8 @@ func (e *env) feedSetCmd() *cobra.Command {
 }
 
 func (e *env) feedDeleteCmd() *cobra.Command {
-	return &cobra.Command{
+	var cacheDir string
+	cmd := &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Delete a feed and its cache (its audited decisions are kept)",
 		Args:  cobra.ExactArgs(1),
@@ -274,16 +278,14 @@ func (e *env) feedDeleteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			removed := 0
-			for _, sum := range orphans {
-				if len(sum) == 64 && !strings.ContainsAny(sum, "./\\") {
-					if os.Remove(filepath.Join(dir, "cache", "sha256", sum[:2], sum)) == nil {
-						removed++
-					}
-				}
+			if cacheDir == "" {
+				cacheDir = filepath.Join(dir, "cache")
 			}
+			removed := feed.RemoveCachedFiles(cacheDir, orphans, e.log)
 			fmt.Fprintf(e.stdout, "deleted feed %s (%d cached files removed)\n", args[0], removed)
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&cacheDir, "cache-dir", envDefault("VULNGATE_CACHE_DIR", ""), "the servers' artifact cache (default <data-dir>/cache), as given to \"vulngate serve --cache-dir\"")
+	return cmd
 }

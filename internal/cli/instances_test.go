@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/feed/feedtest"
 	"github.com/vulngate/vulngate/internal/store"
 	"github.com/vulngate/vulngate/internal/testutil/pgtest"
 )
@@ -345,11 +347,7 @@ func TestCrashRestartRunsStartupMirror(t *testing.T) {
 		killed = j.RunningRun
 		return killed != 0 && bucket.npmHits.Load() > 0
 	})
-	st, err := store.Open(context.Background(), store.Options{DSN: dsn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := pgStore(t, dsn)
 	waitFor(t, "the run's log is saved while it runs", 30*time.Second, func() bool {
 		r, err := st.JobRun(context.Background(), "osv-mirror", killed)
 		return err == nil && strings.Contains(r.Log, "run started")
@@ -395,4 +393,62 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestSharedCacheAcrossInstances (item 8): two instances with one
+// --cache-dir: a file downloaded through A is served by B from the shared
+// cache, without asking the upstream again or warning about a missing
+// file; concurrent first downloads through both get the whole file.
+func TestSharedCacheAcrossInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two server processes")
+	}
+	dsn := pgtest.DSN(t)
+	up := feedtest.NewUpstream(t)
+	tgz := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	var doc strings.Builder
+	doc.WriteString(`{"name":"demo","dist-tags":{"latest":"1.0.9"},"versions":{`)
+	for i := range 10 {
+		path := fmt.Sprintf("/demo/-/demo-1.0.%d.tgz", i)
+		up.Put(path, "application/octet-stream", append([]byte(fmt.Sprint(i)), tgz...))
+		if i > 0 {
+			doc.WriteString(",")
+		}
+		fmt.Fprintf(&doc, `"1.0.%d":{"name":"demo","version":"1.0.%d","dist":{"tarball":%q}}`, i, i, up.URL+path)
+	}
+	doc.WriteString("}}")
+	up.Put("/demo", "application/json", []byte(doc.String()))
+	if _, errOut, err := run(t, "--database-url", dsn, "--data-dir", t.TempDir(), "feed", "create", "npm", "--type", "npm", "--upstream", up.URL, "--unassessed", "allow"); err != nil {
+		t.Fatalf("feed create: %v %s", err, errOut)
+	}
+	shared := t.TempDir()
+	a, b := startServe(t, "A", dsn, "--cache-dir", shared), startServe(t, "B", dsn, "--cache-dir", shared)
+	a.waitReady(t)
+	b.waitReady(t)
+	get := func(in *instance, v int) {
+		code, _, body := in.do(t, call{}, "GET", fmt.Sprintf("/feeds/npm/demo/-/demo-1.0.%d.tgz", v), nil)
+		if code != 200 || !bytes.Equal(body, append([]byte(fmt.Sprint(v)), tgz...)) {
+			t.Errorf("version %d through %s: %d, %d bytes", v, in.name, code, len(body))
+		}
+	}
+	get(a, 0)
+	get(b, 0)
+	if n := up.HitCount("/demo/-/demo-1.0.0.tgz"); n != 1 {
+		t.Fatalf("the upstream was asked %d times for a file A had cached", n)
+	}
+	var wg sync.WaitGroup
+	for v := 1; v < 10; v++ {
+		for _, in := range []*instance{a, b, a, b} {
+			wg.Go(func() { get(in, v) })
+		}
+	}
+	wg.Wait()
+	for _, in := range []*instance{a, b} {
+		if strings.Contains(in.logText(t), "missing or truncated") {
+			t.Fatalf("%s warned about a missing cached file", in.name)
+		}
+	}
+	if left, _ := os.ReadDir(filepath.Join(shared, "tmp")); len(left) != 0 {
+		t.Fatalf("left in the shared cache's tmp: %v", left)
+	}
 }

@@ -43,9 +43,10 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// startServe starts "vulngate serve" on dsn and returns once it listens;
-// it is stopped with SIGTERM when the test ends.
-func startServe(t *testing.T, name, dsn string) *instance {
+// startServe starts "vulngate serve" on dsn, with extra flags of serve,
+// and returns at once (see waitReady); it is stopped with SIGTERM when the
+// test ends.
+func startServe(t *testing.T, name, dsn string, extra ...string) *instance {
 	t.Helper()
 	addr := freeAddr(t)
 	logPath := filepath.Join(t.TempDir(), name+".log")
@@ -53,7 +54,8 @@ func startServe(t *testing.T, name, dsn string) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "--data-dir", t.TempDir(), "--log-format", "json", "serve", "--addr", addr, "--shutdown-timeout", "5s")
+	args := append([]string{"--data-dir", t.TempDir(), "--log-format", "json", "serve", "--addr", addr, "--shutdown-timeout", "5s"}, extra...)
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "VULNGATE_TEST_AS_CLI=1", DatabaseURLEnv+"="+dsn, "VULNGATE_ADMIN_PASSWORD="+multiAdminPassword)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

@@ -20,7 +20,8 @@ func (e *env) serveCmd() *cobra.Command {
 	var addr, osvBase, osvEcos string
 	var secureCookies bool
 	var metricsToken, publicURL, goSumDB, goSumDBName string
-	var grace, bodyTimeout, writeTimeout time.Duration
+	var grace, bodyTimeout, writeTimeout, leaseTTL, pollEvery time.Duration
+	var cacheDir string
 	var maxConns int
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -38,13 +39,25 @@ error. SIGINT or SIGTERM stop the server gracefully.
 start, so that the mirror job runs at once; afterwards the source is managed
 in Administration > Vulnerability sources and these flags are ignored.
 
-Environment: VULNGATE_ADDR, ` + auth.AdminPasswordEnv + `, VULNGATE_DATA_DIR, VULNGATE_METRICS_TOKEN,
+Several instances may share one PostgreSQL database (--database-url): jobs
+run on one at a time under a lease in the database (--job-lease-ttl is how
+soon another instance takes over the jobs of one that died), and their
+feeds may share one artifact cache directory (--cache-dir, e.g. on shared
+storage).
+
+Environment: VULNGATE_ADDR, ` + auth.AdminPasswordEnv + `, VULNGATE_DATA_DIR, VULNGATE_METRICS_TOKEN, VULNGATE_CACHE_DIR,
 VULNGATE_OSV_BASE_URL, VULNGATE_OSV_ECOSYSTEMS, VULNGATE_PUBLIC_URL, VULNGATE_GO_SUMDB,
 VULNGATE_DATABASE_URL (PostgreSQL; several instances may share one database).`,
 		Example: `  VULNGATE_ADMIN_PASSWORD='change-me-now!' vulngate serve --addr 127.0.0.1:8080`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if leaseTTL < time.Second {
+				return fmt.Errorf("--job-lease-ttl %s: want at least 1s", leaseTTL)
+			}
+			if pollEvery < 100*time.Millisecond {
+				return fmt.Errorf("--job-poll-interval %s: want at least 100ms", pollEvery)
+			}
 			st, dir, err := e.openStore(ctx)
 			if err != nil {
 				return err
@@ -74,6 +87,9 @@ VULNGATE_DATABASE_URL (PostgreSQL; several instances may share one database).`,
 				PublicURL:         opts.PublicURL,
 				GoSumDB:           opts.GoSumDB,
 				NoGoSumDB:         opts.NoGoSumDB,
+				CacheDir:          cacheDir,
+				JobLeaseTTL:       leaseTTL,
+				JobPollInterval:   pollEvery,
 			})
 			if err != nil {
 				return err
@@ -99,6 +115,9 @@ VULNGATE_DATABASE_URL (PostgreSQL; several instances may share one database).`,
 	cmd.Flags().IntVar(&maxConns, "max-conns-per-client", 64, "connections one client address may hold at once (-1: no limit; raise it behind a reverse proxy, where every client has the proxy's address)")
 	cmd.Flags().DurationVar(&bodyTimeout, "body-timeout", time.Minute, "how long a client may take to send a request body")
 	cmd.Flags().DurationVar(&writeTimeout, "write-timeout", time.Minute, "how long one write of a response may stall (streams and downloads run as long as they progress)")
+	cmd.Flags().StringVar(&cacheDir, "cache-dir", envDefault("VULNGATE_CACHE_DIR", ""), "the feeds' artifact cache (default <data-dir>/cache); several instances may share one, e.g. on shared storage")
+	cmd.Flags().DurationVar(&leaseTTL, "job-lease-ttl", 30*time.Second, "how long a job's lease outlives an instance that stops renewing it (then another instance takes the job over)")
+	cmd.Flags().DurationVar(&pollEvery, "job-poll-interval", 5*time.Second, "how often job schedules and runs of dead instances are read from the database")
 	return cmd
 }
 

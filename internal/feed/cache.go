@@ -33,7 +33,12 @@ type CacheStore interface {
 // CacheOptions configures a Cache. Zero values take the defaults noted.
 type CacheOptions struct {
 	// Dir is the cache root, normally <data-dir>/cache. Artifacts live
-	// under Dir/sha256/<first two hex digits>/<digest>.
+	// under Dir/sha256/<first two hex digits>/<digest>. Several instances
+	// may share one Dir (shared storage with atomic rename, e.g. NFS or a
+	// cluster file system): a file is written under Dir/tmp, synced, then
+	// renamed into place, so nobody reads a partial file, and it is named
+	// by its SHA-256, so instances writing the same name write the same
+	// bytes. The index of what each feed cached is in the (shared) store.
 	Dir string
 	// MemoryBytes bounds the in-memory copy of metadata and rendered
 	// responses; default 64 MiB.
@@ -90,6 +95,7 @@ func NewCache(st CacheStore, up *Upstream, opts CacheOptions) (*Cache, error) {
 			return nil, fmt.Errorf("feed cache: %w", err)
 		}
 	}
+	sweepTemp(filepath.Join(opts.Dir, "tmp"), opts.Now().Add(-staleTemp), opts.Logger)
 	return &Cache{
 		opts: opts, st: st, up: up, log: opts.Logger,
 		mem:      newLRU(opts.MemoryBytes / 2),
@@ -315,6 +321,7 @@ func (c *Cache) Exists(ctx context.Context, req ArtifactRequest) error {
 	return err
 }
 
+// blobPath is where the artifact with digest sum lives.
 func (c *Cache) blobPath(sum string) string {
 	return filepath.Join(c.opts.Dir, "sha256", sum[:2], sum)
 }
@@ -394,6 +401,13 @@ func (c *Cache) writeBlob(r io.Reader, limit int64) (sum string, size int64, err
 		}
 		return "", 0, err
 	}
+	if s, ok := f.(interface{ Sync() error }); ok {
+		// On disk before it gets its name: a crash (or another host
+		// reading shared storage) never finds a named partial file.
+		if err := s.Sync(); err != nil {
+			return "", 0, fmt.Errorf("%w: %v", classifyWriteErr(err), err)
+		}
+	}
 	if err := f.Close(); err != nil {
 		return "", 0, fmt.Errorf("%w: %v", classifyWriteErr(err), err)
 	}
@@ -413,15 +427,49 @@ func (c *Cache) writeBlob(r io.Reader, limit int64) (sum string, size int64, err
 
 // RemoveBlobs deletes artifact files by digest (after their feed is gone).
 func (c *Cache) RemoveBlobs(sums []string) {
+	RemoveCachedFiles(c.opts.Dir, sums, c.log)
+	c.arts.Clear()
+	c.artCount.Store(0)
+}
+
+// RemoveCachedFiles deletes the artifact files of a cache directory by
+// digest (the store's DeleteFeed names those no other feed uses) and
+// returns how many it removed.
+func RemoveCachedFiles(dir string, sums []string, log *slog.Logger) int {
+	n := 0
 	for _, s := range sums {
-		if validDigest(s) {
-			if err := os.Remove(c.blobPath(s)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				c.log.Warn("feed cache: removing file failed", "sha256", s, "err", err)
+		if !validDigest(s) {
+			continue
+		}
+		err := os.Remove(filepath.Join(dir, "sha256", s[:2], s))
+		switch {
+		case err == nil:
+			n++
+		case !errors.Is(err, fs.ErrNotExist) && log != nil:
+			log.Warn("feed cache: removing file failed", "sha256", s, "err", err)
+		}
+	}
+	return n
+}
+
+// staleTemp is how old a download's temporary file must be to be taken
+// for one left by a process that died (downloads are bounded in size and
+// time, far below this), even when another instance shares the directory.
+const staleTemp = 24 * time.Hour
+
+// sweepTemp deletes temporary download files older than before.
+func sweepTemp(dir string, before time.Time, log *slog.Logger) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() && fi.ModTime().Before(before) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err == nil {
+				log.Info("feed cache: removed a download left unfinished", "file", e.Name())
 			}
 		}
 	}
-	c.arts.Clear()
-	c.artCount.Store(0)
 }
 
 // Forget drops the in-memory copies of one feed's documents (after its

@@ -6,7 +6,9 @@
 // validation ([Validate]), the upstream HTTP client with timeouts and size
 // limits ([Upstream]), the metadata cache (TTL, served stale when the
 // upstream is down) and the content-addressed artifact cache on disk
-// ([Cache]), the gate that decides on each artifact download ([Gate]), and
+// ([Cache], shareable by several instances), the gate that decides on each
+// artifact download and audits every decision, keeping decisions to write
+// or refusing downloads while the database is down ([Gate]), and
 // the helpers protocols use to refuse or warn in the way each client
 // prints ([Refuse], [Warn]). Each protocol lives in its own package
 // (internal/feed/npm, pypi, gomod, maven, nuget) as an http.Handler;

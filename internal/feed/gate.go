@@ -65,6 +65,12 @@ type GateOptions struct {
 	// OnRefused, when set, is told of every download the gate refuses
 	// (notifications). It must not block.
 	OnRefused func(feed, purl, message string)
+	// AuditSpoolDir keeps decisions waiting to be audited while the
+	// database is unavailable (see audit.go); "" keeps them in memory.
+	AuditSpoolDir string
+	// AuditBacklog bounds the decisions waiting to be audited; beyond
+	// it downloads are refused. Default 100,000.
+	AuditBacklog int
 }
 
 // Decision is the gate's answer for one package version in one feed.
@@ -105,13 +111,7 @@ type Gate struct {
 	pruned    map[string]time.Time
 	hidden    map[string]string // feed\x00purl -> last audited reason
 
-	audit     chan auditMsg
-	auditDone chan struct{}
-	closeOnce sync.Once
-	// closing guards audit: senders hold it for reading, Close for
-	// writing, so that nothing is sent on the closed channel.
-	closing sync.RWMutex
-	closed  bool
+	audit *auditTrail
 }
 
 // NewGate returns a gate; Close flushes its audit trail.
@@ -134,24 +134,23 @@ func NewGate(opts GateOptions) *Gate {
 	if opts.MaxRecording <= 0 {
 		opts.MaxRecording = 4
 	}
+	if opts.AuditBacklog <= 0 {
+		opts.AuditBacklog = 100_000
+	}
 	g := &Gate{opts: opts, log: opts.Logger, cache: map[string]*Decision{}, indexes: map[string]*assess.Index{},
 		recording: make(chan struct{}, opts.MaxRecording), pruned: map[string]time.Time{},
-		audit: make(chan auditMsg, 4096), auditDone: make(chan struct{})}
-	go g.auditLoop()
+	}
+	g.audit = newAuditTrail(opts.Store, opts.Logger, opts.AuditSpoolDir, opts.AuditBacklog, g.prune)
 	return g
 }
 
-// Close stops the gate after writing the pending audit rows. Decisions
-// taken afterwards are still answered but no longer audited.
-func (g *Gate) Close() {
-	g.closeOnce.Do(func() {
-		g.closing.Lock()
-		g.closed = true
-		close(g.audit)
-		g.closing.Unlock()
-		<-g.auditDone
-	})
-}
+// Close stops the gate after writing the pending audit rows (or keeping
+// them in the spool file). Downloads checked afterwards are refused.
+func (g *Gate) Close() { g.audit.close() }
+
+// Flush waits until the audit rows queued so far are written (or set
+// aside when the database is unavailable).
+func (g *Gate) Flush() { g.audit.flush() }
 
 // PackageFor builds the package of a feed type from a name as the
 // registry spells it (npm "@scope/name", Maven "group:artifact", Go module
@@ -194,7 +193,9 @@ func PackageFor(t Type, name, version string) (purl.Package, error) {
 // requester) and tracks the package. Call it only for versions the
 // upstream is known to have (see Env.ServeArtifact): anonymous requests
 // for made-up names must leave nothing behind. An error means the gate
-// could not decide (the store failed); callers refuse the download then.
+// could not decide (the store failed) or could not record the decision as
+// the feed requires (ErrAuditUnavailable); callers refuse the download
+// then.
 func (g *Gate) Check(ctx context.Context, f Feed, pkg purl.Package, client string) (*Decision, error) {
 	ds, err := g.evaluate(ctx, f, []purl.Package{pkg}, true, false)
 	if err != nil {
@@ -204,10 +205,12 @@ func (g *Gate) Check(ctx context.Context, f Feed, pkg purl.Package, client strin
 	if d.Blocked() && g.opts.OnRefused != nil {
 		g.opts.OnRefused(f.Name, pkg.PURL, d.Message())
 	}
-	// When the audit writer is behind and the client left, the decision
-	// stands, but its audit row is lost (and logged as such).
-	g.queueAudit(ctx, store.FeedDecision{Feed: f.Name, PURL: pkg.PURL, Effect: string(d.Effect), Reasons: d.Message(), Client: client,
-		Ecosystem: pkg.Ecosystem, Name: pkg.Name, Version: pkg.Version, At: g.opts.Now().UTC()})
+	fd := store.FeedDecision{Feed: f.Name, PURL: pkg.PURL, Effect: string(d.Effect), Reasons: d.Message(), Client: client,
+		Ecosystem: pkg.Ecosystem, Name: pkg.Name, Version: pkg.Version, At: g.opts.Now().UTC()}
+	if err := g.audit.record(ctx, fd, f.AuditRequired && !d.Blocked()); err != nil {
+		g.log.Error("feed gate: refusing a download whose decision cannot be audited", "feed", f.Name, "purl", pkg.PURL, "effect", d.Effect, "err", err)
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -431,50 +434,6 @@ func (d *Decision) Message() string {
 	return msg
 }
 
-type auditMsg struct {
-	d       store.FeedDecision
-	flushed chan struct{} // set for flush requests
-}
-
-func (g *Gate) auditLoop() {
-	defer close(g.auditDone)
-	var batch []store.FeedDecision
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := g.opts.Store.RecordFeedDecisions(ctx, batch); err != nil {
-			g.log.Error("feed gate: writing the decision audit failed", "decisions", len(batch), "err", err)
-		}
-		g.prune(ctx, batch)
-		cancel()
-		batch = batch[:0]
-	}
-	for {
-		select {
-		case m, ok := <-g.audit:
-			if !ok {
-				flush()
-				return
-			}
-			if m.flushed != nil {
-				flush()
-				close(m.flushed)
-				continue
-			}
-			batch = append(batch, m.d)
-			if len(batch) >= 256 {
-				flush()
-			}
-		case <-tick.C:
-			flush()
-		}
-	}
-}
-
 // prune keeps each feed of batch within MaxTracked tracked packages,
 // looking at a feed at most once a minute.
 func (g *Gate) prune(ctx context.Context, batch []store.FeedDecision) {
@@ -494,20 +453,6 @@ func (g *Gate) prune(ctx context.Context, batch []store.FeedDecision) {
 	if len(g.pruned) > 10_000 {
 		clear(g.pruned)
 	}
-}
-
-// Flush waits until the audit rows queued so far are written (at once
-// after Close, which wrote them all).
-func (g *Gate) Flush() {
-	ch := make(chan struct{})
-	g.closing.RLock()
-	if g.closed {
-		g.closing.RUnlock()
-		return
-	}
-	g.audit <- auditMsg{flushed: ch}
-	g.closing.RUnlock()
-	<-ch
 }
 
 // AuditHidden records an audit row (effect "hidden") for each decision
@@ -536,24 +481,13 @@ func (g *Gate) AuditHidden(ctx context.Context, f Feed, ds []*Decision, client s
 	}
 	g.mu.Unlock()
 	for _, r := range rows {
-		g.queueAudit(ctx, r)
+		// Nothing is served on the strength of these rows: when they
+		// cannot be queued (too many wait), say so and go on.
+		if err := g.audit.record(ctx, r, false); err != nil {
+			g.log.Error("feed gate: audit row of a hidden version dropped", "feed", r.Feed, "purl", r.PURL, "err", err)
+		}
 	}
 }
 
 // EffectHidden is the audit effect of a version hidden from metadata.
 const EffectHidden = "hidden"
-
-// queueAudit hands one audit row to the writer.
-func (g *Gate) queueAudit(ctx context.Context, fd store.FeedDecision) {
-	g.closing.RLock()
-	defer g.closing.RUnlock()
-	if g.closed {
-		g.log.Error("feed gate: audit row dropped: the gate is closed (shutting down)", "feed", fd.Feed, "purl", fd.PURL, "effect", fd.Effect)
-		return
-	}
-	select {
-	case g.audit <- auditMsg{d: fd}:
-	case <-ctx.Done():
-		g.log.Error("feed gate: audit row dropped", "feed", fd.Feed, "purl", fd.PURL, "effect", fd.Effect)
-	}
-}

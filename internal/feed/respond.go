@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vulngate/vulngate/internal/assess"
+	"github.com/vulngate/vulngate/internal/store"
 )
 
 // Style is how a client shows a refusal; each protocol picks its own.
@@ -266,10 +267,21 @@ func writeResponse(w http.ResponseWriter, r *http.Request, status int, reason st
 // 404 and 410 (no such document) and 401 and 403 (refused) are passed on
 // as they are, so that clients react as they would to the registry (the
 // go command tries the next GOPROXY entry on 404 and 410); 507 when the
-// cache's disk is full; 502 for other upstream failures; 500 otherwise.
+// cache's disk is full; 502 for other upstream failures; 503 (see
+// Unavailable) when the database is unavailable or a decision cannot be
+// audited; 500 otherwise.
 // Messages are plain text (and the reason phrase for clients that print
 // only that).
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error, style Style) {
+	if errors.Is(err, ErrAuditUnavailable) {
+		Unavailable(w, r, style, "vulngate feed: the download's decision could not be recorded in the audit trail (the database is unavailable); try again shortly")
+		return
+	}
+	if store.IsUnavailable(err) {
+		log.Warn("feed: database unavailable", "path", r.URL.Path, "err", err)
+		Unavailable(w, r, style, "vulngate feed: the database is unavailable; try again shortly")
+		return
+	}
 	status := http.StatusInternalServerError
 	msg := "vulngate feed: internal error"
 	var ue *UpstreamError
@@ -313,6 +325,31 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	writeResponse(w, r, status, reason, h, []byte(msg+"\n"))
+}
+
+// RetryAfter is the Retry-After (seconds) of 503 answers.
+const RetryAfter = "5"
+
+// Unavailable answers 503 Service Unavailable with Retry-After and an RFC
+// 9457 problem document (application/problem+json) whose detail is msg;
+// npm's style also gets msg as "error", and clients that print only the
+// reason phrase get msg there.
+func Unavailable(w http.ResponseWriter, r *http.Request, style Style, msg string) {
+	h := http.Header{}
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Retry-After", RetryAfter)
+	doc := map[string]any{"type": "about:blank", "title": http.StatusText(http.StatusServiceUnavailable),
+		"status": http.StatusServiceUnavailable, "detail": msg, "instance": r.URL.Path}
+	if style == StyleJSON {
+		doc["error"] = msg
+	}
+	body, _ := json.Marshal(doc)
+	reason := ""
+	if style == StyleReason || style == StyleNuGet {
+		reason = msg
+	}
+	writeResponse(w, r, http.StatusServiceUnavailable, reason, h, append(body, '\n'))
 }
 
 // BadRequest answers an invalid name or version.

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"os"
@@ -57,7 +58,8 @@ func (fr *Request) Type() Type { return Type(fr.Feed.Type) }
 // and the audit row are recorded only for versions the upstream has: an
 // allowed artifact is fetched first, a refused one is asked about; a
 // request for a version the upstream does not have is answered 404 and
-// leaves nothing behind. When the gate cannot decide, the download is
+// leaves nothing behind. When the gate cannot decide, or cannot record
+// its decision as the feed requires (Feed.AuditRequired), the download is
 // refused with 503 (fail closed).
 func (e *Env) ServeArtifact(w http.ResponseWriter, r *http.Request, fr *Request, pkg purl.Package, style Style, areq ArtifactRequest) {
 	ctx := r.Context()
@@ -103,17 +105,16 @@ func (e *Env) ServeArtifact(w http.ResponseWriter, r *http.Request, fr *Request,
 	ServeFile(w, r, a)
 }
 
-// undecided refuses a download the gate could not decide on.
+// undecided refuses a download the gate could not decide on, or whose
+// decision could not be audited as the feed requires: 503 with
+// Retry-After (see Unavailable).
 func (e *Env) undecided(w http.ResponseWriter, r *http.Request, fr *Request, pkg purl.Package, style Style, err error) {
-	e.Log.Error("feed: gate could not decide; refusing", "feed", fr.Feed.Name, "purl", pkg.PURL, "err", err)
-	h := http.Header{}
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	msg := "vulngate feed: the vulnerability gate could not decide; try again later"
-	reason := ""
-	if style == StyleReason || style == StyleNuGet {
-		reason = msg
+	if errors.Is(err, ErrAuditUnavailable) {
+		WriteError(w, r, e.Log, err, style)
+		return
 	}
-	writeResponse(w, r, http.StatusServiceUnavailable, reason, h, []byte(msg+"\n"))
+	e.Log.Error("feed: gate could not decide; refusing", "feed", fr.Feed.Name, "purl", pkg.PURL, "err", err)
+	Unavailable(w, r, style, "vulngate feed: the vulnerability gate could not decide; try again shortly")
 }
 
 // ServeFile serves a cached artifact (with Range and HEAD support).

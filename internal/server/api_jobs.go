@@ -58,22 +58,25 @@ type jobOut struct {
 	LastRun     *runOut   `json:"last_run,omitempty"`
 }
 
-func (s *Server) jobJSON(r *http.Request, inf jobs.Info) jobOut {
+// jobJSON describes a job as the database records it (its last run and
+// the run in progress, on whichever instance).
+func jobJSON(inf jobs.Info) jobOut {
 	o := jobOut{Name: inf.Name, Title: inf.Title, Description: inf.Description, Cron: inf.Cron, DefaultCron: inf.DefaultCron, Enabled: inf.Enabled, NextRun: inf.NextRun, RunningRun: inf.Running}
 	if inf.Last != nil {
 		l := runJSON(*inf.Last, false)
-		o.LastRun = &l
-	} else if runs, err := s.st.JobRuns(r.Context(), inf.Name, 1); err == nil && len(runs) > 0 {
-		l := runJSON(runs[0], false)
 		o.LastRun = &l
 	}
 	return o
 }
 
 func (s *Server) apiJobs(r *http.Request) (any, error) {
+	infs, err := s.runner.JobsContext(r.Context())
+	if err != nil {
+		return nil, err
+	}
 	out := []jobOut{}
-	for _, inf := range s.runner.Jobs() {
-		out = append(out, s.jobJSON(r, inf))
+	for _, inf := range infs {
+		out = append(out, jobJSON(inf))
 	}
 	return out, nil
 }
@@ -81,7 +84,10 @@ func (s *Server) apiJobs(r *http.Request) (any, error) {
 // jobOf returns the job named in the path.
 func (s *Server) jobOf(r *http.Request) (jobs.Info, error) {
 	name := r.PathValue("name")
-	inf, ok := s.runner.Job(name)
+	inf, ok, err := s.runner.JobContext(r.Context(), name)
+	if err != nil {
+		return inf, err
+	}
 	if !ok {
 		return inf, errStatus(http.StatusNotFound, "no job named %q", name)
 	}
@@ -93,7 +99,7 @@ func (s *Server) apiJob(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.jobJSON(r, inf), nil
+	return jobJSON(inf), nil
 }
 
 type jobUpdate struct {
@@ -109,11 +115,13 @@ func (s *Server) apiPutJob(r *http.Request) (any, error) {
 	if err := decode(r, &up); err != nil {
 		return nil, err
 	}
-	if err := s.runner.SetCron(r.Context(), inf.Name, up.Cron); err != nil {
-		return nil, errStatus(http.StatusUnprocessableEntity, "cron: %v", err)
+	if err := s.setSchedule(r, inf.Name, up.Cron); err != nil {
+		return nil, err
 	}
-	inf, _ = s.runner.Job(inf.Name)
-	return s.jobJSON(r, inf), nil
+	if inf, err = s.jobOf(r); err != nil {
+		return nil, err
+	}
+	return jobJSON(inf), nil
 }
 
 func (s *Server) apiJobRuns(r *http.Request) (any, error) {
@@ -134,6 +142,17 @@ func (s *Server) apiJobRuns(r *http.Request) (any, error) {
 		out = append(out, runJSON(jr, false))
 	}
 	return out, nil
+}
+
+// setSchedule stores a job's schedule for every instance: a malformed
+// expression is a 422; the store's errors are classified as usual.
+func (s *Server) setSchedule(r *http.Request, name, expr string) error {
+	if expr = strings.TrimSpace(expr); expr != "" {
+		if err := jobs.ValidateCron(expr); err != nil {
+			return errStatus(http.StatusUnprocessableEntity, "cron: %v", err)
+		}
+	}
+	return s.runner.SetSchedule(r.Context(), name, expr, principal(r).Username)
 }
 
 // runNow triggers a run; on conflict it returns the running run's ID.

@@ -27,7 +27,7 @@ import (
 
 // newFeedProxy builds the feed proxy mounted at /feeds/.
 func (s *Server) newFeedProxy() (*proxy.Handler, error) {
-	return proxy.New(proxy.Options{Store: s.st, DataDir: s.opts.DataDir, Logger: s.log, Assessor: s.assess,
+	return proxy.New(proxy.Options{Store: s.st, DataDir: s.opts.DataDir, Cache: feed.CacheOptions{Dir: s.opts.CacheDir}, Logger: s.log, Assessor: s.assess,
 		PublicURL: s.opts.PublicURL, GoSumDB: s.opts.GoSumDB, NoGoSumDB: s.opts.NoGoSumDB,
 		OSSIndex: &feedOSSIndex{s: s}, Gate: feed.GateOptions{OnRefused: s.feedRefused}, Upstream: feed.UpstreamOptions{UserAgent: "vulngate/" + s.opts.Version}})
 }
@@ -91,6 +91,7 @@ type feedJSON struct {
 	Sources     []string  `json:"sources"`
 	Unassessed  string    `json:"unassessed"`
 	Filter      bool      `json:"filter_blocked"`
+	Audit       bool      `json:"audit_required"`
 	TTL         int64     `json:"metadata_ttl_seconds"`
 	Description string    `json:"description"`
 	Assessors   []string  `json:"assessors"`
@@ -105,7 +106,7 @@ func feedOut(f store.Feed, assessors []string) feedJSON {
 		u = "inherit"
 	}
 	return feedJSON{Name: f.Name, Type: f.Type, Upstream: f.Upstream, Sources: nonNilS(f.Sources), Unassessed: u, Filter: f.FilterBlocked,
-		TTL: int64(f.MetadataTTL / time.Second), Description: f.Description, Assessors: nonNilS(assessors), Path: proxy.Prefix + f.Name + "/",
+		Audit: f.AuditRequired, TTL: int64(f.MetadataTTL / time.Second), Description: f.Description, Assessors: nonNilS(assessors), Path: proxy.Prefix + f.Name + "/",
 		Created: f.Created, Updated: f.Updated}
 }
 
@@ -119,6 +120,7 @@ type feedInput struct {
 	Sources     *[]string `json:"sources"`
 	Unassessed  *string   `json:"unassessed"`
 	Filter      *bool     `json:"filter_blocked"`
+	Audit       *bool     `json:"audit_required"`
 	TTL         *int64    `json:"metadata_ttl_seconds"`
 	Description *string   `json:"description"`
 	Assessors   *[]string `json:"assessors"`
@@ -157,6 +159,9 @@ func applyFeed(f *store.Feed, in feedInput, create bool) error {
 	}
 	if in.Filter != nil {
 		f.FilterBlocked = *in.Filter
+	}
+	if in.Audit != nil {
+		f.AuditRequired = *in.Audit
 	}
 	if in.TTL != nil {
 		if *in.TTL < 0 || *in.TTL > int64(feed.MaxMetadataTTL/time.Second) {

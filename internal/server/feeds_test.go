@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/vulngate/vulngate/internal/auth"
+	"github.com/vulngate/vulngate/internal/feed"
 	"github.com/vulngate/vulngate/internal/feed/feedtest"
 	"github.com/vulngate/vulngate/internal/purl"
 	"github.com/vulngate/vulngate/internal/source/ossindex/ossindextest"
@@ -244,9 +246,10 @@ func TestShutdownWritesFeedAudit(t *testing.T) {
 	if len(ds) != 1 || ds[0].PURL != "pkg:npm/left-pad-vg@1.0.0" {
 		t.Fatalf("audit after shutdown: %+v", ds)
 	}
-	// A late decision after the gate closed is answered, not a panic.
-	if _, err := e.srv.feeds.Env().Gate.Check(context.Background(), mustFeed(t, e, "npmf"), mustPkg(t, "pkg:npm/left-pad-vg@1.0.0"), "test"); err != nil {
-		t.Fatal(err)
+	// A late download after the gate closed is refused (it could not be
+	// audited), not a panic.
+	if _, err := e.srv.feeds.Env().Gate.Check(context.Background(), mustFeed(t, e, "npmf"), mustPkg(t, "pkg:npm/left-pad-vg@1.0.0"), "test"); !errors.Is(err, feed.ErrAuditUnavailable) {
+		t.Fatalf("a download checked after the gate closed: %v", err)
 	}
 }
 

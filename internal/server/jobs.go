@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -180,7 +181,15 @@ func (s *Server) runOSVMirror(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	if rep.Failed() {
-		return errors.New("some ecosystems failed to sync; the data mirrored before is kept")
+		// The ecosystems' errors keep their causes (e.g. the database
+		// becoming unavailable), so the run's outcome names them.
+		var errs []error
+		for _, e := range rep.Ecosystems {
+			if e.Err != nil {
+				errs = append(errs, e.Err)
+			}
+		}
+		return fmt.Errorf("some ecosystems failed to sync; the data mirrored before is kept: %w", errors.Join(errs...))
 	}
 	return nil
 }

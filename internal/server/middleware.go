@@ -83,6 +83,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				p = sp
 			} else if store.IsUnavailable(err) {
 				w.Header().Set("Retry-After", "5")
+				if !strings.HasPrefix(r.URL.Path, "/api/") {
+					// A page: the browser shows an error page, not JSON.
+					s.renderError(w, r, http.StatusServiceUnavailable, "The database is unavailable; this page will work again shortly.")
+					return
+				}
 				problem(w, r, http.StatusServiceUnavailable, "the session could not be checked: the database is unavailable; retry shortly")
 				return
 			}

@@ -123,6 +123,13 @@ type Options struct {
 	// sum.golang.org); NoGoSumDB turns that off.
 	GoSumDB   gomod.SumDB
 	NoGoSumDB bool
+	// JobLeaseTTL is how long a job's lease outlives its instance (how
+	// soon another instance takes over); JobPollInterval how often the
+	// schedules and orphaned runs are read. Zero: jobs.Options defaults.
+	JobLeaseTTL, JobPollInterval time.Duration
+	// CacheDir holds the feeds' artifact cache; default DataDir/cache.
+	// Several instances may share one (see feed.CacheOptions.Dir).
+	CacheDir string
 }
 
 // Server is a configured vulngate server.
@@ -236,10 +243,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err := s.sealStoredSecrets(ctx); err != nil {
 		return nil, fmt.Errorf("sealing stored secrets: %w", err)
 	}
-	r, err := jobs.New(opts.Store, jobs.Options{Logger: opts.Logger, OnFinish: func(job, status string, d time.Duration) {
-		s.metrics.jobFinished(job, status, d)
-		s.jobFailed(job, status)
-	}})
+	r, err := jobs.New(opts.Store, jobs.Options{Logger: opts.Logger, LeaseTTL: opts.JobLeaseTTL, PollInterval: opts.JobPollInterval,
+		OnFinish: func(job, status string, d time.Duration) {
+			s.metrics.jobFinished(job, status, d)
+			s.jobFailed(job, status)
+		}})
 	if err != nil {
 		return nil, err
 	}

@@ -37,13 +37,13 @@ var (
 type feedForm struct {
 	Name, Type, Upstream, Unassessed, TTL, Description string
 	Sources                                            map[string]bool
-	Filter                                             bool
+	Filter, Audit                                      bool
 	Assessors                                          map[string]bool
 }
 
 func formOf(f store.Feed, assessors []string) feedForm {
 	ff := feedForm{Name: f.Name, Type: f.Type, Upstream: f.Upstream, Unassessed: f.Unassessed, TTL: f.MetadataTTL.String(),
-		Description: f.Description, Filter: f.FilterBlocked, Sources: map[string]bool{}, Assessors: map[string]bool{}}
+		Description: f.Description, Filter: f.FilterBlocked, Audit: f.AuditRequired, Sources: map[string]bool{}, Assessors: map[string]bool{}}
 	if ff.Unassessed == "" {
 		ff.Unassessed = "inherit"
 	}
@@ -63,7 +63,7 @@ func readFeedForm(r *http.Request, create bool) (feedInput, feedForm, error) {
 	pf := r.PostForm
 	ff := feedForm{Name: strings.TrimSpace(pf.Get("name")), Type: pf.Get("type"), Upstream: strings.TrimSpace(pf.Get("upstream")),
 		Unassessed: pf.Get("unassessed"), TTL: strings.TrimSpace(pf.Get("metadata_ttl")), Description: pf.Get("description"),
-		Filter: pf.Get("filter_blocked") != "", Sources: map[string]bool{}, Assessors: map[string]bool{}}
+		Filter: pf.Get("filter_blocked") != "", Audit: pf.Get("audit_required") != "", Sources: map[string]bool{}, Assessors: map[string]bool{}}
 	sources := pf["sources"]
 	for _, src := range sources {
 		ff.Sources[src] = true
@@ -72,7 +72,7 @@ func readFeedForm(r *http.Request, create bool) (feedInput, feedForm, error) {
 	for _, a := range assessors {
 		ff.Assessors[a] = true
 	}
-	in := feedInput{Upstream: &ff.Upstream, Sources: &sources, Unassessed: &ff.Unassessed, Filter: &ff.Filter,
+	in := feedInput{Upstream: &ff.Upstream, Sources: &sources, Unassessed: &ff.Unassessed, Filter: &ff.Filter, Audit: &ff.Audit,
 		Description: &ff.Description, Assessors: &assessors}
 	if assessors == nil {
 		empty := []string{}

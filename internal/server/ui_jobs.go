@@ -26,9 +26,14 @@ type jobView struct {
 }
 
 func (s *Server) jobsPage(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
+	infs, err := s.runner.JobsContext(r.Context())
+	if err != nil {
+		s.uiFail(w, r, err, nil)
+		return
+	}
 	var views []jobView
-	for _, inf := range s.runner.Jobs() {
-		v := jobView{jobOut: s.jobJSON(r, inf)}
+	for _, inf := range infs {
+		v := jobView{jobOut: jobJSON(inf)}
 		runs, err := s.st.JobRuns(r.Context(), inf.Name, 10)
 		if err != nil {
 			s.uiFail(w, r, err, nil)
@@ -66,8 +71,12 @@ func (s *Server) uiScheduleJob(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusNotFound, fmt.Sprintf("No job named %q.", name))
 		return
 	}
-	if err := s.runner.SetCron(r.Context(), name, r.PostFormValue("cron")); err != nil {
-		s.jobsPage(w, r, http.StatusUnprocessableEntity, err.Error())
+	if err := s.setSchedule(r, name, r.PostFormValue("cron")); err != nil {
+		if statusOf(err) == http.StatusUnprocessableEntity {
+			s.jobsPage(w, r, http.StatusUnprocessableEntity, err.Error())
+			return
+		}
+		s.uiFail(w, r, err, nil)
 		return
 	}
 	http.Redirect(w, r, "/admin/jobs?ok=saved", http.StatusSeeOther)

@@ -26,18 +26,22 @@ type Feed struct {
 	FilterBlocked bool
 	MetadataTTL   time.Duration
 	Description   string
+	// AuditRequired: a download is served only once its decision is
+	// written to the audit (fail closed when the database cannot take
+	// it); otherwise decisions wait to be written while it is down.
+	AuditRequired bool
 	Created       time.Time
 	Updated       time.Time
 }
 
-const feedCols = `name, type, upstream, sources, unassessed, filter_blocked, metadata_ttl, description, created, updated`
+const feedCols = `name, type, upstream, sources, unassessed, filter_blocked, metadata_ttl, description, created, updated, audit_required`
 
 func scanFeed(r scanner) (Feed, error) {
 	var f Feed
 	var sources, created, updated string
-	var filter int
+	var filter, audit int
 	var ttl int64
-	if err := r.Scan(&f.Name, &f.Type, &f.Upstream, &sources, &f.Unassessed, &filter, &ttl, &f.Description, &created, &updated); err != nil {
+	if err := r.Scan(&f.Name, &f.Type, &f.Upstream, &sources, &f.Unassessed, &filter, &ttl, &f.Description, &created, &updated, &audit); err != nil {
 		return Feed{}, err
 	}
 	for s := range strings.SplitSeq(sources, ",") {
@@ -45,7 +49,7 @@ func scanFeed(r scanner) (Feed, error) {
 			f.Sources = append(f.Sources, s)
 		}
 	}
-	f.FilterBlocked = filter != 0
+	f.FilterBlocked, f.AuditRequired = filter != 0, audit != 0
 	f.MetadataTTL = time.Duration(ttl) * time.Second
 	f.Created, f.Updated = parseTime(created), parseTime(updated)
 	return f, nil
@@ -107,14 +111,14 @@ func (s *Store) SaveFeed(ctx context.Context, f Feed, create bool, assessors []s
 			if n > 0 {
 				return fmt.Errorf("feed %q: %w", f.Name, ErrConflict)
 			}
-			if _, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO feed (`+feedCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			if _, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO feed (`+feedCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 				f.Name, f.Type, f.Upstream, strings.Join(f.Sources, ","), f.Unassessed, boolInt(f.FilterBlocked),
-				int64(f.MetadataTTL/time.Second), f.Description, fmtTime(now), fmtTime(now)); err != nil {
+				int64(f.MetadataTTL/time.Second), f.Description, fmtTime(now), fmtTime(now), boolInt(f.AuditRequired)); err != nil {
 				return err
 			}
 		} else {
-			res, err := tx.ExecContext(ctx, s.Rebind(`UPDATE feed SET upstream = ?, sources = ?, unassessed = ?, filter_blocked = ?, metadata_ttl = ?, description = ?, updated = ? WHERE name = ?`),
-				f.Upstream, strings.Join(f.Sources, ","), f.Unassessed, boolInt(f.FilterBlocked), int64(f.MetadataTTL/time.Second), f.Description, fmtTime(now), f.Name)
+			res, err := tx.ExecContext(ctx, s.Rebind(`UPDATE feed SET upstream = ?, sources = ?, unassessed = ?, filter_blocked = ?, metadata_ttl = ?, description = ?, updated = ?, audit_required = ? WHERE name = ?`),
+				f.Upstream, strings.Join(f.Sources, ","), f.Unassessed, boolInt(f.FilterBlocked), int64(f.MetadataTTL/time.Second), f.Description, fmtTime(now), boolInt(f.AuditRequired), f.Name)
 			if err != nil {
 				return err
 			}
@@ -286,14 +290,11 @@ func (s *Store) FeedArtifact(ctx context.Context, feed, key string) (a FeedArtif
 
 // PutFeedArtifact records (replacing) the cache entry under key.
 func (s *Store) PutFeedArtifact(ctx context.Context, feed, key string, a FeedArtifact) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.Rebind(`DELETE FROM feed_artifact WHERE feed = ? AND cache_key = ?`), feed, key); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO feed_artifact (feed, cache_key, sha256, size, content_type, fetched_at) VALUES (?, ?, ?, ?, ?, ?)`),
-			feed, key, a.SHA256, a.Size, a.ContentType, fmtTime(a.FetchedAt))
-		return err
-	})
+	// One statement: instances caching the same file at once both succeed.
+	_, err := s.db.ExecContext(ctx, s.Rebind(`INSERT INTO feed_artifact (feed, cache_key, sha256, size, content_type, fetched_at) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (feed, cache_key) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, content_type = excluded.content_type, fetched_at = excluded.fetched_at`),
+		feed, key, a.SHA256, a.Size, a.ContentType, fmtTime(a.FetchedAt))
+	return err
 }
 
 // DeleteFeedArtifact removes one cache entry (e.g. its file went missing).
@@ -370,20 +371,14 @@ func (s *Store) RecordFeedDecisions(ctx context.Context, ds []FeedDecision) erro
 		for _, k := range order {
 			tr := tracks[k]
 			d, at := tr.d, fmtTime(tr.d.At)
-			res, err := tx.ExecContext(ctx, s.Rebind(`UPDATE feed_package SET last_seen = ?, decision = ?, downloads = downloads + ?, refused = refused + ? WHERE feed = ? AND purl = ?`),
-				at, d.Effect, tr.downloads, tr.refused, d.Feed, d.PURL)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO feed_package (feed, purl, ecosystem, name, version, first_seen, last_seen, decision, downloads, refused) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-				d.Feed, d.PURL, d.Ecosystem, d.Name, d.Version, at, at, d.Effect, tr.downloads, tr.refused); err != nil {
-				// The feed may have been deleted meanwhile; keep the audit rows.
-				if isForeignKeyViolation(err) {
-					continue
-				}
+			// One upsert, so that instances recording the same package at
+			// once both succeed; nothing when the feed was deleted
+			// meanwhile (the audit rows are kept).
+			if _, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO feed_package (feed, purl, ecosystem, name, version, first_seen, last_seen, decision, downloads, refused)
+SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM feed WHERE name = ?)
+ON CONFLICT (feed, purl) DO UPDATE SET last_seen = excluded.last_seen, decision = excluded.decision,
+ downloads = feed_package.downloads + excluded.downloads, refused = feed_package.refused + excluded.refused`),
+				d.Feed, d.PURL, d.Ecosystem, d.Name, d.Version, at, at, d.Effect, tr.downloads, tr.refused, d.Feed); err != nil {
 				return err
 			}
 		}

@@ -312,7 +312,8 @@ func (s *Store) countImport(ctx context.Context, tx *sql.Tx, part string, gen, o
 WHERE a.part = ? AND a.generation = ? AND a.modified <> b.modified`), old, part, gen).Scan(&stats.Updated)
 }
 
-// Abort discards everything the import wrote.
+// Abort discards everything the import wrote, waiting for the database
+// when it is unavailable.
 func (im *Import) Abort(ctx context.Context) error {
 	defer im.releaseConn()
 	if im.done {
@@ -321,11 +322,15 @@ func (im *Import) Abort(ctx context.Context) error {
 	im.done = true
 	im.buf = nil
 	im.finish()
-	if err := im.s.deleteGeneration(ctx, im.part, im.generation); err != nil {
+	// The database may be what failed the import: the rows are deleted
+	// as soon as it is back (until ctx ends), not by a later run.
+	return Retry(ctx, func(ctx context.Context) error {
+		if err := im.s.deleteGeneration(ctx, im.part, im.generation); err != nil {
+			return err
+		}
+		_, err := im.s.db.ExecContext(ctx, im.s.Rebind(`DELETE FROM pending_generation WHERE generation = ?`), im.generation)
 		return err
-	}
-	_, err := im.s.db.ExecContext(ctx, im.s.Rebind(`DELETE FROM pending_generation WHERE generation = ?`), im.generation)
-	return err
+	})
 }
 
 func upsertPartition(ctx context.Context, s *Store, tx *sql.Tx, st PartitionState) error {

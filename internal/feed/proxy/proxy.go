@@ -94,6 +94,9 @@ func New(opts Options) (*Handler, error) {
 	}
 	gopts := opts.Gate
 	gopts.Store = opts.Store
+	if gopts.AuditSpoolDir == "" && opts.DataDir != "" {
+		gopts.AuditSpoolDir = filepath.Join(opts.DataDir, "spool")
+	}
 	if gopts.Assessor = opts.Assessor; gopts.Assessor == nil {
 		gopts.Assessor = assess.New(opts.Store)
 	}
@@ -141,6 +144,12 @@ func (h *Handler) lookup(ctx context.Context, name string) (feed.Feed, bool, err
 	defer h.mu.Unlock()
 	if h.feeds == nil || time.Since(h.fetched) > 2*time.Second {
 		fs, err := h.st.Feeds(ctx)
+		if err != nil && h.feeds != nil && store.IsUnavailable(err) {
+			// The feeds cannot change while the database is down: go on
+			// with the list read last.
+			f, ok := h.feeds[name]
+			return f, ok, nil
+		}
 		if err != nil {
 			return feed.Feed{}, false, err
 		}
@@ -169,6 +178,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f, ok, err := h.lookup(r.Context(), name)
 	if err != nil {
 		h.opts.Logger.Error("feed proxy: listing feeds failed", "err", err)
+		if store.IsUnavailable(err) {
+			feed.Unavailable(w, r, feed.StyleJSON, "vulngate feed: the database is unavailable; try again shortly")
+			return
+		}
 		http.Error(w, "vulngate feed: internal error", http.StatusInternalServerError)
 		return
 	}
