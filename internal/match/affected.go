@@ -187,6 +187,15 @@ func (e *evaluation) parsed(rangeType string) (semantic.Version, error) {
 	return e.eco, e.ecoErr
 }
 
+// compare compares the component version with a boundary; ecosystem
+// orderings go through the comparison cache.
+func (e *evaluation) compare(rangeType string, cur semantic.Version, b bound) (int, error) {
+	if rangeType == osv.RangeSemver {
+		return cur.Compare(b.v)
+	}
+	return cachedCompare(e.base, e.version, b.s, cur, b.v)
+}
+
 // parse parses a version string under the range type's ordering.
 func (e *evaluation) parse(rangeType, s string) (semantic.Version, error) {
 	if rangeType == osv.RangeSemver {
@@ -309,7 +318,7 @@ func (e *evaluation) inRange(r *osv.Range) (bool, bound, string, error) {
 			if b.v, err = e.parse(r.Type, b.s); err != nil {
 				return false, bound{}, "", err
 			}
-			if n, err = cur.Compare(b.v); err != nil {
+			if n, err = e.compare(r.Type, cur, b); err != nil {
 				return false, bound{}, "", fmt.Errorf("comparing %q with %q: %w", e.version, b.s, err)
 			}
 		}

@@ -48,3 +48,41 @@ func cachedParse(ordering, s string, parse func(string) (semantic.Version, error
 	versions.Unlock()
 	return r.v, r.err
 }
+
+// Comparisons are cached too, for the ecosystem orderings only: some of
+// them are costly (osv-scalibr's Packagist ordering converts every
+// component to a big integer on each comparison), and upgrade advice
+// compares the same candidate versions with the same range boundaries
+// over and over. SEMVER comparisons are cheaper than a cache lookup.
+
+type compareKey struct{ ordering, a, b string }
+
+type compareVal struct {
+	n   int
+	err error
+}
+
+var comparisons = struct {
+	sync.RWMutex
+	m map[compareKey]compareVal
+}{m: map[compareKey]compareVal{}}
+
+// cachedCompare returns av.Compare(bv) for the versions a and b of the
+// ordering, computing it at most once while the cache holds it.
+func cachedCompare(ordering, a, b string, av, bv semantic.Version) (int, error) {
+	k := compareKey{ordering, a, b}
+	comparisons.RLock()
+	r, ok := comparisons.m[k]
+	comparisons.RUnlock()
+	if ok {
+		return r.n, r.err
+	}
+	r.n, r.err = av.Compare(bv)
+	comparisons.Lock()
+	if len(comparisons.m) >= maxCachedVersions {
+		comparisons.m = make(map[compareKey]compareVal, len(comparisons.m)/2)
+	}
+	comparisons.m[k] = r
+	comparisons.Unlock()
+	return r.n, r.err
+}
