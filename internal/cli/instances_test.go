@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -248,9 +249,37 @@ func TestRunNowConflictNamesTheRun(t *testing.T) {
 			t.Fatalf("%s while run %d runs: %+v", in.name, running, j)
 		}
 	}
+	// The run's log streams from every instance: live from the one
+	// running it, as saved from the others.
+	streams := make(chan string, 2)
+	for _, in := range []*instance{a, c} {
+		go func() {
+			req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/jobs/osv-mirror/runs/%d/log", in.url, running), nil)
+			req.AddCookie(admin.cookie)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				streams <- in.name + ": " + err.Error()
+				return
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			streams <- in.name + ": " + string(b)
+		}()
+	}
+	time.Sleep(500 * time.Millisecond) // both streams are open before the run ends
 	bucket.Release()
 	if r := c.waitRun(t, admin, "osv-mirror", running); r.Status != store.RunSucceeded {
 		t.Fatalf("run %d: %+v", running, r)
+	}
+	for range 2 {
+		select {
+		case s := <-streams:
+			if !strings.Contains(s, "run finished") || !strings.Contains(s, "event: end\ndata: succeeded") {
+				t.Fatalf("log stream: %s", s)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("a log stream did not end with the run")
+		}
 	}
 }
 

@@ -88,13 +88,15 @@ func TestRunOutcomeSurvivesDatabaseRestart(t *testing.T) {
 // (SIGKILL). Once its lease expires another instance marks the run
 // interrupted, saying why, and runs the job to the end by itself. The
 // lease TTL is short here (--job-lease-ttl); set
-// $VULNGATE_TEST_LEASE_TTL=30s to see the default.
+// $VULNGATE_TEST_LEASE_TTL=30s and $VULNGATE_TEST_POLL=5s to measure the
+// defaults.
 func TestKilledInstanceTakenOver(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts server processes")
 	}
 	ttl := envDuration(t, "VULNGATE_TEST_LEASE_TTL", 2*time.Second)
-	flags := []string{"--job-lease-ttl", ttl.String(), "--job-poll-interval", "500ms"}
+	poll := envDuration(t, "VULNGATE_TEST_POLL", 500*time.Millisecond)
+	flags := []string{"--job-lease-ttl", ttl.String(), "--job-poll-interval", poll.String()}
 	dsn := pgtest.DSN(t)
 	bucket := newStallingBucket(t, lodashBucket(t))
 	a, b := startServe(t, "A", dsn, flags...), startServe(t, "B", dsn, flags...)
@@ -117,7 +119,7 @@ func TestKilledInstanceTakenOver(t *testing.T) {
 		return true
 	})
 	took := time.Since(killed)
-	t.Logf("kill -9 of the instance running the mirror -> another instance finished the run: %s (lease TTL %s, poll 500ms)", took.Round(100*time.Millisecond), ttl)
+	t.Logf("kill -9 of the instance running the mirror -> another instance finished the run: %s (lease TTL %s, poll %s)", took.Round(100*time.Millisecond), ttl, poll)
 	if done.Status != store.RunSucceeded || done.Cause != fmt.Sprint("takeover:", first.ID) {
 		t.Fatalf("B's run: %+v", done)
 	}

@@ -282,7 +282,7 @@ func (a *auditTrail) fail(err error) {
 		a.log.Error("feed gate: writing the decision audit failed; decisions wait to be written (feeds that require their audit refuse downloads meanwhile)", "err", err)
 		a.failing, a.retryGap = true, 500*time.Millisecond
 	} else {
-		a.retryGap = min(2*a.retryGap, 2*time.Second)
+		a.retryGap = min(2*a.retryGap, time.Second)
 	}
 	a.retryAt = time.Now().Add(a.retryGap)
 }

@@ -207,6 +207,42 @@ func (s *Server) apiJobRun(r *http.Request) (any, error) {
 	return runJSON(jr, true), nil
 }
 
+// followStoredLog streams the log of a run this instance is not running,
+// as stored: a finished run's at once; for a run in progress on another
+// instance, the lines its instance saves (every 2s) as they come, until
+// it ends or the client leaves.
+func (s *Server) followStoredLog(r *http.Request, jr store.JobRun, send func(event, data string), flush func() error) {
+	sent := 0
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		// Read it again: the run may have just finished, or grown.
+		if fresh, err := s.st.JobRun(r.Context(), jr.Job, jr.ID); err == nil {
+			jr = fresh
+		}
+		text := strings.TrimRight(jr.Log, "\n")
+		if len(text) > sent {
+			for _, l := range strings.Split(strings.TrimLeft(text[sent:], "\n"), "\n") {
+				if l != "" {
+					send("", l)
+				}
+			}
+			sent = len(text)
+		}
+		if jr.Status != store.RunRunning {
+			send("end", jr.Status)
+			flush()
+			return
+		}
+		flush()
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // apiJobLog streams a run's log as Server-Sent Events: one "message" event
 // per line (the lines so far, then new ones as they are written), then an
 // "end" event whose data is the run's status. A finished run's stored log
@@ -233,17 +269,7 @@ func (s *Server) apiJobLog(w http.ResponseWriter, r *http.Request) {
 	}
 	lv := s.runner.Live(jr.Job, jr.ID)
 	if lv == nil {
-		// The run may have just finished: read it again for its full log.
-		if fresh, err := s.st.JobRun(r.Context(), jr.Job, jr.ID); err == nil {
-			jr = fresh
-		}
-		for _, l := range strings.Split(strings.TrimRight(jr.Log, "\n"), "\n") {
-			if l != "" {
-				send("", l)
-			}
-		}
-		send("end", jr.Status)
-		rc.Flush()
+		s.followStoredLog(r, jr, send, rc.Flush)
 		return
 	}
 	backlog, lines, done, cancel := lv.Subscribe()
