@@ -68,6 +68,10 @@ func (r Role) AtLeast(o Role) bool { return r.rank() >= o.rank() && r.rank() > 0
 // PermAssess is the grant permission to assess vulnerabilities.
 const PermAssess = "assess"
 
+// PermApprove is the grant permission to approve package versions in a
+// feed that requires approval (scope "feed:<name>" or "*").
+const PermApprove = "approve"
+
 // ScopeAll is the grant scope covering every feed and project.
 const ScopeAll = "*"
 
@@ -75,11 +79,14 @@ var scopeRE = regexp.MustCompile(`^(\*|(feed|project):[A-Za-z0-9][A-Za-z0-9._-]{
 
 // ValidateGrant checks a grant's permission and scope.
 func ValidateGrant(g store.Grant) error {
-	if g.Permission != PermAssess {
-		return fmt.Errorf("grant permission %q: want %q", g.Permission, PermAssess)
+	if g.Permission != PermAssess && g.Permission != PermApprove {
+		return fmt.Errorf("grant permission %q: want %q or %q", g.Permission, PermAssess, PermApprove)
 	}
 	if !scopeRE.MatchString(g.Scope) {
 		return fmt.Errorf("grant scope %q: want \"*\", \"feed:<name>\" or \"project:<name>\"", g.Scope)
+	}
+	if g.Permission == PermApprove && strings.HasPrefix(g.Scope, "project:") {
+		return fmt.Errorf("grant scope %q: approvals are per feed: want \"*\" or \"feed:<name>\"", g.Scope)
 	}
 	return nil
 }
@@ -119,6 +126,27 @@ func (p *Principal) CanAssess(scope string) bool {
 	}
 	for _, g := range p.Grants {
 		if g.Permission == PermAssess && (g.Scope == ScopeAll || g.Scope == scope) {
+			return true
+		}
+	}
+	return false
+}
+
+// CanApprove reports whether the principal may approve package versions
+// in the feed: admins always; assessors holding an approve grant for
+// "feed:<feed>" or "*".
+func (p *Principal) CanApprove(feed string) bool {
+	if p == nil {
+		return false
+	}
+	if p.Role == Admin {
+		return true
+	}
+	if p.Role != Assessor {
+		return false
+	}
+	for _, g := range p.Grants {
+		if g.Permission == PermApprove && (g.Scope == ScopeAll || g.Scope == "feed:"+feed) {
 			return true
 		}
 	}

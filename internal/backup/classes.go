@@ -75,6 +75,9 @@ var classes = map[string]tableClass{
 	"feed":          {Class: User},
 	"feed_package":  {Class: User},
 	"feed_decision": {Class: User},
+	// Package approval (internal/approval): who approved what, and when.
+	"feed_approval":       {Class: User},
+	"feed_approval_event": {Class: User},
 	"feed_metadata": {Class: Cache,
 		Why: "upstream metadata cached by feeds: fetched again on the next request"},
 	"feed_artifact": {Class: Cache,

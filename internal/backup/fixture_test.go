@@ -133,6 +133,12 @@ func populate(t testing.TB, st *store.Store) {
 		{Feed: "npm-proxy", PURL: "pkg:npm/left-pad@1.3.0", Effect: "allow", Reasons: "no vulnerabilities", Client: "127.0.0.1", Ecosystem: "npm", Name: "left-pad", Version: "1.3.0", At: now},
 		{Feed: "npm-proxy", PURL: "pkg:npm/%40scope/evil@6.6.6", Effect: "block", Reasons: "GHSA-npm-0000 assessed Blocked", Client: "127.0.0.1", Ecosystem: "npm", Name: "@scope/evil", Version: "6.6.6", At: now},
 	}))
+	// Package approval: one approved, one pending.
+	must(st.DecideFeedApprovals(ctx, "npm-proxy", []store.FeedApproval{{PURL: "pkg:npm/left-pad@1.3.0", Ecosystem: "npm", Name: "left-pad", Version: "1.3.0"}},
+		store.ApprovalApproved, "alice", "reviewed", now))
+	_, err = st.RequestFeedApproval(ctx, store.FeedApproval{Feed: "npm-proxy", PURL: "pkg:npm/is-odd@3.0.1", Ecosystem: "npm", Name: "is-odd", Version: "3.0.1",
+		RequestedAt: now, RequestedBy: "127.0.0.1 npm/11"}, 100)
+	must(err)
 	must(st.PutFeedMetadata(ctx, "npm-proxy", "left-pad", store.FeedMetadata{ContentType: "application/json", ETag: `"x"`, FetchedAt: now, Body: []byte{0, 1, 2, 0xff}}))
 	must(st.PutFeedArtifact(ctx, "npm-proxy", "left-pad/-/left-pad-1.3.0.tgz", store.FeedArtifact{SHA256: "ab", Size: 1234, FetchedAt: now}))
 	must(st.PutOSSIndex(ctx, []store.OSSIndexComponent{{Coordinate: "pkg:npm/left-pad@1.3.0", FetchedAt: now, VulnIDs: []string{"sonatype-1"}}},

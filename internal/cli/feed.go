@@ -23,15 +23,16 @@ func (e *env) feedCmd() *cobra.Command {
 downloads of package versions whose vulnerabilities are assessed Blocked.
 The upstream URL is required: there are no built-in registries.`,
 	}
-	cmd.AddCommand(e.feedCreateCmd(), e.feedListCmd(), e.feedShowCmd(), e.feedSetCmd(), e.feedDeleteCmd())
+	cmd.AddCommand(e.feedCreateCmd(), e.feedListCmd(), e.feedShowCmd(), e.feedSetCmd(), e.feedDeleteCmd(),
+		e.feedApprovalsCmd(), e.feedApproveCmd(), e.feedRevokeCmd())
 	return cmd
 }
 
 type feedFlags struct {
 	typ, upstream, sources, unassessed, description string
-	filter, auditRequired                           bool
+	filter, auditRequired, approval                 bool
 	ttl                                             time.Duration
-	assessors                                       []string
+	assessors, approvers                            []string
 }
 
 func (ff *feedFlags) bind(cmd *cobra.Command, create bool) {
@@ -47,20 +48,26 @@ func (ff *feedFlags) bind(cmd *cobra.Command, create bool) {
 	fl.DurationVar(&ff.ttl, "metadata-ttl", feed.DefaultMetadataTTL, "how long cached metadata is used before asking the upstream again")
 	fl.StringVar(&ff.description, "description", "", "free text")
 	fl.StringSliceVar(&ff.assessors, "assessors", nil, "users who may assess for the feed (the assess grant of scope feed:NAME; replaces the list)")
+	fl.BoolVar(&ff.approval, "require-approval", false, "serve a package version only once an approver approved it (see \"vulngate feed approve\")")
+	fl.StringSliceVar(&ff.approvers, "approvers", nil, "assessors who may approve for the feed (the approve grant of scope feed:NAME; replaces the list)")
 }
 
-// assessorList is the --assessors value when given, else nil (keep).
-func (ff *feedFlags) assessorList(cmd *cobra.Command) []string {
-	if !cmd.Flags().Changed("assessors") {
-		return nil
-	}
-	out := []string{}
-	for _, a := range ff.assessors {
-		if a = strings.TrimSpace(a); a != "" {
-			out = append(out, a)
+// grants is the --assessors and --approvers values when given, else nil
+// (keep).
+func (ff *feedFlags) grants(cmd *cobra.Command) store.FeedGrants {
+	list := func(flag string, vals []string) []string {
+		if !cmd.Flags().Changed(flag) {
+			return nil
 		}
+		out := []string{}
+		for _, a := range vals {
+			if a = strings.TrimSpace(a); a != "" {
+				out = append(out, a)
+			}
+		}
+		return out
 	}
-	return out
+	return store.FeedGrants{Assessors: list("assessors", ff.assessors), Approvers: list("approvers", ff.approvers)}
 }
 
 func (e *env) feedCreateCmd() *cobra.Command {
@@ -79,7 +86,7 @@ func (e *env) feedCreateCmd() *cobra.Command {
 				return fmt.Errorf("--sources: %w", err)
 			}
 			f := store.Feed{Name: args[0], Type: ff.typ, Upstream: ff.upstream, Sources: sources, Unassessed: ff.unassessed,
-				FilterBlocked: ff.filter, MetadataTTL: ff.ttl, Description: ff.description, AuditRequired: ff.auditRequired}
+				FilterBlocked: ff.filter, MetadataTTL: ff.ttl, Description: ff.description, AuditRequired: ff.auditRequired, RequireApproval: ff.approval}
 			if err := feed.Validate(&f); err != nil {
 				return err
 			}
@@ -88,7 +95,7 @@ func (e *env) feedCreateCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			if err := st.SaveFeed(cmd.Context(), f, true, ff.assessorList(cmd), time.Now()); err != nil {
+			if err := st.SaveFeedWith(cmd.Context(), f, true, ff.grants(cmd), time.Now()); err != nil {
 				if errors.Is(err, store.ErrConflict) {
 					return fmt.Errorf("a feed named %q already exists (change it with \"vulngate feed set\")", f.Name)
 				}
@@ -165,6 +172,13 @@ func (e *env) feedShowCmd() *cobra.Command {
 				return err
 			} else if len(as) > 0 {
 				fmt.Fprintf(w, "assessors:       %s\n", strings.Join(as, ", "))
+			}
+			if f.RequireApproval {
+				as, err := st.FeedApprovers(ctx, f.Name)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "approval:        required (approvers: %s; see \"vulngate feed approvals %s\")\n", strings.Join(as, ", "), f.Name)
 			}
 			pkgs, err := st.FeedPackages(ctx, f.Name)
 			if err != nil {
@@ -243,14 +257,17 @@ func (e *env) feedSetCmd() *cobra.Command {
 			if fl.Changed("description") {
 				f.Description, changed = ff.description, true
 			}
-			changed = changed || fl.Changed("assessors")
+			if fl.Changed("require-approval") {
+				f.RequireApproval, changed = ff.approval, true
+			}
+			changed = changed || fl.Changed("assessors") || fl.Changed("approvers")
 			if !changed {
-				return errors.New("nothing to change: give at least one of --upstream, --sources, --unassessed, --filter-blocked, --audit-required, --metadata-ttl, --description, --assessors")
+				return errors.New("nothing to change: give at least one of --upstream, --sources, --unassessed, --filter-blocked, --audit-required, --metadata-ttl, --description, --assessors, --require-approval, --approvers")
 			}
 			if err := feed.Validate(&f); err != nil {
 				return err
 			}
-			if err := st.SaveFeed(ctx, f, false, ff.assessorList(cmd), time.Now()); err != nil {
+			if err := st.SaveFeedWith(ctx, f, false, ff.grants(cmd), time.Now()); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "updated feed %s\n", f.Name)

@@ -82,6 +82,11 @@ type Decision struct {
 	// NotChecked lists why the package could not be fully checked; the
 	// feed's policy for unassessed vulnerabilities then applies.
 	NotChecked []string
+	// Unapproved is set when the feed requires approval and this
+	// version is not approved (the download is refused, see
+	// RefuseUnapproved); Queued when it is pending for the approvers.
+	Unapproved bool
+	Queued     bool
 	at         time.Time
 	recorded   bool
 }
@@ -197,22 +202,46 @@ func PackageFor(t Type, name, version string) (purl.Package, error) {
 // the feed requires (ErrAuditUnavailable); callers refuse the download
 // then.
 func (g *Gate) Check(ctx context.Context, f Feed, pkg purl.Package, client string) (*Decision, error) {
+	return g.CheckApproved(ctx, f, pkg, client, nil)
+}
+
+// CheckApproved is Check for a feed that requires approval: when the
+// version is not blocked and approved returns false, the returned copy of
+// the decision is marked Unapproved and audited with effect "unapproved".
+func (g *Gate) CheckApproved(ctx context.Context, f Feed, pkg purl.Package, client string, approved func() (bool, error)) (*Decision, error) {
 	ds, err := g.evaluate(ctx, f, []purl.Package{pkg}, true, false)
 	if err != nil {
 		return nil, err
 	}
 	d := ds[0]
-	if d.Blocked() && g.opts.OnRefused != nil {
-		g.opts.OnRefused(f.Name, pkg.PURL, d.Message())
+	effect, reasons := string(d.Effect), d.Message()
+	if !d.Blocked() && approved != nil {
+		ok, err := approved()
+		if err != nil {
+			return nil, fmt.Errorf("feed gate: reading approvals: %w", err)
+		}
+		if !ok {
+			cp := *d
+			cp.Unapproved = true
+			d = &cp
+			effect, reasons = EffectUnapproved, "not approved for feed "+f.Name+"; "+reasons
+		}
 	}
-	fd := store.FeedDecision{Feed: f.Name, PURL: pkg.PURL, Effect: string(d.Effect), Reasons: d.Message(), Client: client,
+	if (d.Blocked() || d.Unapproved) && g.opts.OnRefused != nil {
+		g.opts.OnRefused(f.Name, pkg.PURL, reasons)
+	}
+	fd := store.FeedDecision{Feed: f.Name, PURL: pkg.PURL, Effect: effect, Reasons: reasons, Client: client,
 		Ecosystem: pkg.Ecosystem, Name: pkg.Name, Version: pkg.Version, At: g.opts.Now().UTC()}
-	if err := g.audit.record(ctx, fd, f.AuditRequired && !d.Blocked()); err != nil {
-		g.log.Error("feed gate: refusing a download whose decision cannot be audited", "feed", f.Name, "purl", pkg.PURL, "effect", d.Effect, "err", err)
+	if err := g.audit.record(ctx, fd, f.AuditRequired && !d.Blocked() && !d.Unapproved); err != nil {
+		g.log.Error("feed gate: refusing a download whose decision cannot be audited", "feed", f.Name, "purl", pkg.PURL, "effect", effect, "err", err)
 		return nil, err
 	}
 	return d, nil
 }
+
+// EffectUnapproved is the audit effect of a download refused because
+// the version is not approved.
+const EffectUnapproved = "unapproved"
 
 // Decide decides on a download of pkg through f without recording
 // anything, from the cached decision when there is one.
@@ -222,6 +251,17 @@ func (g *Gate) Decide(ctx context.Context, f Feed, pkg purl.Package) (*Decision,
 		return nil, err
 	}
 	return ds[0], nil
+}
+
+// Blocked reports whether the gate blocks pkg in f and why, recording
+// nothing (package approval asks before approving: blocked and known
+// malicious versions cannot be approved).
+func (g *Gate) Blocked(ctx context.Context, f Feed, pkg purl.Package) (bool, string, error) {
+	d, err := g.Decide(ctx, f, pkg)
+	if err != nil {
+		return false, "", err
+	}
+	return d.Blocked(), d.Message(), nil
 }
 
 // Evaluate decides on many versions of packages without recording

@@ -190,8 +190,13 @@ func truncate(s string, n int) string {
 
 // Refuse answers a blocked download with 403 in the way the client prints.
 func Refuse(w http.ResponseWriter, r *http.Request, d *Decision, style Style) {
-	short := ShortMessage(d)
-	long := LongMessage(d)
+	refuse(w, r, ShortMessage(d), LongMessage(d), style)
+}
+
+// refuse writes a 403 with the short message where clients print one line
+// (reason phrase, npm-notice, X-NuGet-Warning) and the long one in the
+// body.
+func refuse(w http.ResponseWriter, r *http.Request, short, long string, style Style) {
 	h := http.Header{}
 	h.Set(HeaderWarning, short)
 	h.Set("Cache-Control", "no-store")

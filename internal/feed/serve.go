@@ -18,6 +18,32 @@ type Env struct {
 	Cache *Cache
 	Gate  *Gate
 	Log   *slog.Logger
+	// Approvals serves feeds that require approval (internal/approval);
+	// nil refuses every download of such feeds.
+	Approvals Approvals
+}
+
+// Approvals is what feeds need from package approval.
+type Approvals interface {
+	// Approved reports whether a package version is approved in a feed.
+	Approved(ctx context.Context, feed, purl string) (bool, error)
+	// Request queues a refused version for the approvers; queued is
+	// false when the feed's queue is full.
+	Request(ctx context.Context, feed string, pkg purl.Package, client string) (queued bool, err error)
+}
+
+// approved returns the approval check of a download in fr's feed, nil
+// when the feed does not require approval.
+func (e *Env) approved(ctx context.Context, fr *Request, pkg purl.Package) func() (bool, error) {
+	if !fr.Feed.RequireApproval {
+		return nil
+	}
+	return func() (bool, error) {
+		if e.Approvals == nil {
+			return false, nil
+		}
+		return e.Approvals.Approved(ctx, fr.Feed.Name, pkg.PURL)
+	}
 }
 
 // Request is a request routed to a feed.
@@ -69,19 +95,40 @@ func (e *Env) ServeArtifact(w http.ResponseWriter, r *http.Request, fr *Request,
 		e.undecided(w, r, fr, pkg, style, err)
 		return
 	}
+	approved := e.approved(ctx, fr, pkg)
+	fetch := !pre.Blocked()
+	if fetch && approved != nil {
+		// An unapproved version is not downloaded, only asked about.
+		ok, err := approved()
+		if err != nil {
+			e.undecided(w, r, fr, pkg, style, err)
+			return
+		}
+		fetch = ok
+	}
 	var a *Artifact
-	if pre.Blocked() {
-		err = e.Cache.Exists(ctx, areq)
-	} else {
+	if fetch {
 		a, err = e.Cache.Artifact(ctx, areq)
+	} else {
+		err = e.Cache.Exists(ctx, areq)
 	}
 	if err != nil {
 		WriteError(w, r, e.Log, err, style)
 		return
 	}
-	d, err := e.Gate.Check(ctx, fr.Feed, pkg, Client(r))
+	d, err := e.Gate.CheckApproved(ctx, fr.Feed, pkg, Client(r), approved)
 	if err != nil {
 		e.undecided(w, r, fr, pkg, style, err)
+		return
+	}
+	if d.Unapproved {
+		if e.Approvals != nil {
+			if d.Queued, err = e.Approvals.Request(ctx, fr.Feed.Name, pkg, Client(r)); err != nil {
+				e.Log.Error("feed: queuing an approval request failed", "feed", fr.Feed.Name, "purl", pkg.PURL, "err", err)
+			}
+		}
+		e.Log.Info("feed: download not approved", "feed", fr.Feed.Name, "purl", pkg.PURL, "queued", d.Queued)
+		RefuseUnapproved(w, r, d, fr.Base, style)
 		return
 	}
 	switch d.Effect {

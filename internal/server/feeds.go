@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -98,6 +99,10 @@ type feedJSON struct {
 	Path        string    `json:"path"`
 	Created     time.Time `json:"created"`
 	Updated     time.Time `json:"updated"`
+	// RequireApproval serves package versions only once approved;
+	// Approvers hold the approve grant of scope feed:NAME.
+	RequireApproval bool     `json:"require_approval"`
+	Approvers       []string `json:"approvers"`
 }
 
 func feedOut(f store.Feed, assessors []string) feedJSON {
@@ -107,7 +112,7 @@ func feedOut(f store.Feed, assessors []string) feedJSON {
 	}
 	return feedJSON{Name: f.Name, Type: f.Type, Upstream: f.Upstream, Sources: nonNilS(f.Sources), Unassessed: u, Filter: f.FilterBlocked,
 		Audit: f.AuditRequired, TTL: int64(f.MetadataTTL / time.Second), Description: f.Description, Assessors: nonNilS(assessors), Path: proxy.Prefix + f.Name + "/",
-		Created: f.Created, Updated: f.Updated}
+		Created: f.Created, Updated: f.Updated, RequireApproval: f.RequireApproval, Approvers: []string{}}
 }
 
 // feedInput creates a feed (all fields but name, type and upstream
@@ -124,6 +129,9 @@ type feedInput struct {
 	TTL         *int64    `json:"metadata_ttl_seconds"`
 	Description *string   `json:"description"`
 	Assessors   *[]string `json:"assessors"`
+	// RequireApproval and Approvers: see feedJSON.
+	RequireApproval *bool     `json:"require_approval"`
+	Approvers       *[]string `json:"approvers"`
 }
 
 // applyFeed validates in onto f (a new feed when create).
@@ -172,6 +180,9 @@ func applyFeed(f *store.Feed, in feedInput, create bool) error {
 	if in.Description != nil {
 		f.Description = *in.Description
 	}
+	if in.RequireApproval != nil {
+		f.RequireApproval = *in.RequireApproval
+	}
 	if err := feed.Validate(f); err != nil {
 		return store.Invalid(err)
 	}
@@ -207,7 +218,7 @@ func (s *Server) saveFeed(r *http.Request, name string, in feedInput, create boo
 	if err := applyFeed(&f, in, create); err != nil {
 		return f, err
 	}
-	if err := s.st.SaveFeed(r.Context(), f, create, cleanAssessors(in.Assessors), time.Now()); err != nil {
+	if err := s.st.SaveFeedWith(r.Context(), f, create, store.FeedGrants{Assessors: cleanAssessors(in.Assessors), Approvers: cleanAssessors(in.Approvers)}, time.Now()); err != nil {
 		return f, err
 	}
 	if s.feeds != nil {
@@ -241,14 +252,19 @@ func (s *Server) feedWithAssessors(ctx context.Context, f store.Feed) (feedJSON,
 	if err != nil {
 		return feedJSON{}, err
 	}
-	return feedOut(f, as), nil
+	o := feedOut(f, as)
+	if o.Approvers, err = s.st.FeedApprovers(ctx, f.Name); err != nil {
+		return feedJSON{}, err
+	}
+	return o, nil
 }
 
-// effectParam reads an optional allow/warn/block filter.
-func effectParam(q url.Values, k string) (string, error) {
+// effectParam reads an optional allow/warn/block filter; extra lists the
+// other values the audit knows (hidden, unapproved).
+func effectParam(q url.Values, k string, extra ...string) (string, error) {
 	v := strings.TrimSpace(q.Get(k))
-	if v == "" {
-		return "", nil
+	if v == "" || slices.Contains(extra, v) {
+		return v, nil
 	}
 	e, err := assess.ParseEffect(v)
 	if err != nil {
@@ -275,11 +291,9 @@ func (s *Server) feedDecisions(ctx context.Context, name string, q url.Values, d
 	if err != nil {
 		return feedDecisionPage{}, store.Invalid(err)
 	}
-	eff := strings.TrimSpace(q.Get("effect"))
-	if eff != feed.EffectHidden {
-		if eff, err = effectParam(q, "effect"); err != nil {
-			return feedDecisionPage{}, store.Invalid(fmt.Errorf("%w (or %s)", err, feed.EffectHidden))
-		}
+	eff, err := effectParam(q, "effect", feed.EffectHidden, feed.EffectUnapproved)
+	if err != nil {
+		return feedDecisionPage{}, store.Invalid(fmt.Errorf("%w (or %s, %s)", err, feed.EffectHidden, feed.EffectUnapproved))
 	}
 	ds, total, err := s.st.FeedDecisionPage(ctx, name, eff, offset, limit)
 	if err != nil {
@@ -321,9 +335,9 @@ func (s *Server) feedPackages(ctx context.Context, name string, q url.Values, de
 	if err != nil {
 		return feedPackagePage{}, store.Invalid(err)
 	}
-	dec, err := effectParam(q, "decision")
+	dec, err := effectParam(q, "decision", feed.EffectUnapproved)
 	if err != nil {
-		return feedPackagePage{}, store.Invalid(err)
+		return feedPackagePage{}, store.Invalid(fmt.Errorf("%w (or %s)", err, feed.EffectUnapproved))
 	}
 	ps, total, err := s.st.FeedPackagePage(ctx, name, dec, offset, limit)
 	if err != nil {

@@ -267,7 +267,7 @@ func TestRoutePermissions(t *testing.T) {
 				// The test users hold no assess or upload grant: refused
 				// (TestAssessGrants and TestProjectUploadGrants cover
 				// holders of grants).
-				if res.status != http.StatusForbidden || !strings.Contains(string(res.body), "may not assess") && !strings.Contains(string(res.body), "may not upload") && !strings.Contains(string(res.body), "may not delete versions") {
+				if res.status != http.StatusForbidden || !strings.Contains(string(res.body), "may not assess") && !strings.Contains(string(res.body), "may not approve") && !strings.Contains(string(res.body), "may not upload") && !strings.Contains(string(res.body), "may not delete versions") {
 					t.Errorf("%s: status %d %s, want 403 for an assessor without a grant", name, res.status, res.body)
 				}
 			default:

@@ -30,7 +30,7 @@ func (s *Server) feedPages() []route {
 
 var (
 	feedPolicies = []string{"inherit", "allow", "warn", "block"}
-	feedEffects  = []string{"allow", "warn", "block", feed.EffectHidden}
+	feedEffects  = []string{"allow", "warn", "block", feed.EffectUnapproved, feed.EffectHidden}
 )
 
 // feedForm is what the create and edit forms show.
@@ -39,11 +39,17 @@ type feedForm struct {
 	Sources                                            map[string]bool
 	Filter, Audit                                      bool
 	Assessors                                          map[string]bool
+	RequireApproval                                    bool
+	Approvers                                          map[string]bool
 }
 
-func formOf(f store.Feed, assessors []string) feedForm {
+func formOf(f store.Feed, assessors []string, approvers ...string) feedForm {
 	ff := feedForm{Name: f.Name, Type: f.Type, Upstream: f.Upstream, Unassessed: f.Unassessed, TTL: f.MetadataTTL.String(),
-		Description: f.Description, Filter: f.FilterBlocked, Audit: f.AuditRequired, Sources: map[string]bool{}, Assessors: map[string]bool{}}
+		Description: f.Description, Filter: f.FilterBlocked, Audit: f.AuditRequired, Sources: map[string]bool{}, Assessors: map[string]bool{},
+		RequireApproval: f.RequireApproval, Approvers: map[string]bool{}}
+	for _, a := range approvers {
+		ff.Approvers[a] = true
+	}
 	if ff.Unassessed == "" {
 		ff.Unassessed = "inherit"
 	}
@@ -63,7 +69,8 @@ func readFeedForm(r *http.Request, create bool) (feedInput, feedForm, error) {
 	pf := r.PostForm
 	ff := feedForm{Name: strings.TrimSpace(pf.Get("name")), Type: pf.Get("type"), Upstream: strings.TrimSpace(pf.Get("upstream")),
 		Unassessed: pf.Get("unassessed"), TTL: strings.TrimSpace(pf.Get("metadata_ttl")), Description: pf.Get("description"),
-		Filter: pf.Get("filter_blocked") != "", Audit: pf.Get("audit_required") != "", Sources: map[string]bool{}, Assessors: map[string]bool{}}
+		Filter: pf.Get("filter_blocked") != "", Audit: pf.Get("audit_required") != "", Sources: map[string]bool{}, Assessors: map[string]bool{},
+		RequireApproval: pf.Get("require_approval") != "", Approvers: map[string]bool{}}
 	sources := pf["sources"]
 	for _, src := range sources {
 		ff.Sources[src] = true
@@ -72,11 +79,19 @@ func readFeedForm(r *http.Request, create bool) (feedInput, feedForm, error) {
 	for _, a := range assessors {
 		ff.Assessors[a] = true
 	}
+	approvers := pf["approvers"]
+	for _, a := range approvers {
+		ff.Approvers[a] = true
+	}
 	in := feedInput{Upstream: &ff.Upstream, Sources: &sources, Unassessed: &ff.Unassessed, Filter: &ff.Filter, Audit: &ff.Audit,
-		Description: &ff.Description, Assessors: &assessors}
+		Description: &ff.Description, Assessors: &assessors, RequireApproval: &ff.RequireApproval, Approvers: &approvers}
 	if assessors == nil {
 		empty := []string{}
 		in.Assessors = &empty
+	}
+	if approvers == nil {
+		empty := []string{}
+		in.Approvers = &empty
 	}
 	if create {
 		in.Name, in.Type = &ff.Name, &ff.Type
@@ -192,7 +207,7 @@ func (s *Server) feedPage(w http.ResponseWriter, r *http.Request, status int, fo
 		return
 	}
 	if form == nil {
-		ff := formOf(f, o.Assessors)
+		ff := formOf(f, o.Assessors, o.Approvers...)
 		form = &ff
 	}
 	choices, err := s.assessorChoices(r, form.Assessors)

@@ -32,18 +32,22 @@ type Feed struct {
 	AuditRequired bool
 	Created       time.Time
 	Updated       time.Time
+	// RequireApproval serves a package version only once it is approved
+	// (feed_approval).
+	RequireApproval bool
 }
 
-const feedCols = `name, type, upstream, sources, unassessed, filter_blocked, metadata_ttl, description, created, updated, audit_required`
+const feedCols = `name, type, upstream, sources, unassessed, filter_blocked, metadata_ttl, description, created, updated, audit_required, require_approval`
 
 func scanFeed(r scanner) (Feed, error) {
 	var f Feed
 	var sources, created, updated string
-	var filter, audit int
+	var filter, audit, approval int
 	var ttl int64
-	if err := r.Scan(&f.Name, &f.Type, &f.Upstream, &sources, &f.Unassessed, &filter, &ttl, &f.Description, &created, &updated, &audit); err != nil {
+	if err := r.Scan(&f.Name, &f.Type, &f.Upstream, &sources, &f.Unassessed, &filter, &ttl, &f.Description, &created, &updated, &audit, &approval); err != nil {
 		return Feed{}, err
 	}
+	f.RequireApproval = approval != 0
 	for s := range strings.SplitSeq(sources, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			f.Sources = append(f.Sources, s)
@@ -93,15 +97,24 @@ func (s *Store) UpdateFeed(ctx context.Context, f Feed, now time.Time) error {
 	return s.SaveFeed(ctx, f, false, nil, now)
 }
 
-// FeedAssessScope is the grant scope of a feed's assessors, "feed:NAME".
-func FeedAssessScope(name string) string { return "feed:" + name }
-
 // SaveFeed creates (create true) or updates a feed and, when assessors is
 // not nil, makes exactly those users (by name) hold the "assess" grant of
 // scope "feed:NAME", all in one transaction. A taken name gives an error
 // wrapping ErrConflict, an unknown feed one wrapping ErrNotFound, an
 // unknown user one wrapping ErrInvalid.
 func (s *Store) SaveFeed(ctx context.Context, f Feed, create bool, assessors []string, now time.Time) error {
+	return s.SaveFeedWith(ctx, f, create, FeedGrants{Assessors: assessors}, now)
+}
+
+// FeedGrants are the users holding a feed's grants, by permission; a nil
+// list keeps the current holders.
+type FeedGrants struct {
+	Assessors []string // "assess" grant of scope feed:NAME
+	Approvers []string // "approve" grant of scope feed:NAME
+}
+
+// SaveFeedWith is SaveFeed setting the holders of both feed grants.
+func (s *Store) SaveFeedWith(ctx context.Context, f Feed, create bool, grants FeedGrants, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if create {
 			var n int
@@ -111,14 +124,14 @@ func (s *Store) SaveFeed(ctx context.Context, f Feed, create bool, assessors []s
 			if n > 0 {
 				return fmt.Errorf("feed %q: %w", f.Name, ErrConflict)
 			}
-			if _, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO feed (`+feedCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			if _, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO feed (`+feedCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 				f.Name, f.Type, f.Upstream, strings.Join(f.Sources, ","), f.Unassessed, boolInt(f.FilterBlocked),
-				int64(f.MetadataTTL/time.Second), f.Description, fmtTime(now), fmtTime(now), boolInt(f.AuditRequired)); err != nil {
+				int64(f.MetadataTTL/time.Second), f.Description, fmtTime(now), fmtTime(now), boolInt(f.AuditRequired), boolInt(f.RequireApproval)); err != nil {
 				return err
 			}
 		} else {
-			res, err := tx.ExecContext(ctx, s.Rebind(`UPDATE feed SET upstream = ?, sources = ?, unassessed = ?, filter_blocked = ?, metadata_ttl = ?, description = ?, updated = ?, audit_required = ? WHERE name = ?`),
-				f.Upstream, strings.Join(f.Sources, ","), f.Unassessed, boolInt(f.FilterBlocked), int64(f.MetadataTTL/time.Second), f.Description, fmtTime(now), boolInt(f.AuditRequired), f.Name)
+			res, err := tx.ExecContext(ctx, s.Rebind(`UPDATE feed SET upstream = ?, sources = ?, unassessed = ?, filter_blocked = ?, metadata_ttl = ?, description = ?, updated = ?, audit_required = ?, require_approval = ? WHERE name = ?`),
+				f.Upstream, strings.Join(f.Sources, ","), f.Unassessed, boolInt(f.FilterBlocked), int64(f.MetadataTTL/time.Second), f.Description, fmtTime(now), boolInt(f.AuditRequired), boolInt(f.RequireApproval), f.Name)
 			if err != nil {
 				return err
 			}
@@ -126,57 +139,11 @@ func (s *Store) SaveFeed(ctx context.Context, f Feed, create bool, assessors []s
 				return fmt.Errorf("feed %q: %w", f.Name, ErrNotFound)
 			}
 		}
-		if assessors == nil {
-			return nil
-		}
-		scope := FeedAssessScope(f.Name)
-		ids := make([]int64, 0, len(assessors))
-		for _, u := range assessors {
-			var id int64
-			err := tx.QueryRowContext(ctx, s.Rebind(`SELECT id FROM app_user WHERE username = ?`), u).Scan(&id)
-			if errors.Is(err, sql.ErrNoRows) {
-				return Invalid(fmt.Errorf("assessor %q: no such user", u))
-			}
-			if err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		if _, err := tx.ExecContext(ctx, s.Rebind(`DELETE FROM user_grant WHERE permission = 'assess' AND scope = ?`), scope); err != nil {
+		if err := s.setFeedGrant(ctx, tx, f.Name, "assess", "assessor", grants.Assessors); err != nil {
 			return err
 		}
-		seen := map[int64]bool{}
-		for _, id := range ids {
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			if _, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO user_grant (user_id, permission, scope) VALUES (?, 'assess', ?)`), id, scope); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.setFeedGrant(ctx, tx, f.Name, "approve", "approver", grants.Approvers)
 	})
-}
-
-// FeedAssessors lists the users (by name) holding the "assess" grant of
-// scope "feed:NAME" itself (not "*").
-func (s *Store) FeedAssessors(ctx context.Context, name string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT u.username FROM user_grant g JOIN app_user u ON u.id = g.user_id
-		WHERE g.permission = 'assess' AND g.scope = ? ORDER BY u.username`), FeedAssessScope(name))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var u string
-		if err := rows.Scan(&u); err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
 }
 
 // DeleteFeed removes a feed with its cache index, tracked packages and the
@@ -200,7 +167,7 @@ func (s *Store) DeleteFeed(ctx context.Context, name string) ([]string, error) {
 			orphans = append(orphans, h)
 		}
 		rows.Close()
-		for _, q := range []string{`DELETE FROM feed_metadata WHERE feed = ?`, `DELETE FROM feed_artifact WHERE feed = ?`, `DELETE FROM feed_package WHERE feed = ?`} {
+		for _, q := range []string{`DELETE FROM feed_metadata WHERE feed = ?`, `DELETE FROM feed_artifact WHERE feed = ?`, `DELETE FROM feed_package WHERE feed = ?`, `DELETE FROM feed_approval WHERE feed = ?`} {
 			if _, err := tx.ExecContext(ctx, s.Rebind(q), name); err != nil {
 				return err
 			}
@@ -349,7 +316,7 @@ func (s *Store) RecordFeedDecisions(ctx context.Context, ds []FeedDecision) erro
 			order = append(order, k)
 		}
 		tr.d = d // the latest decision wins
-		if d.Effect == "block" {
+		if d.Effect == "block" || d.Effect == "unapproved" {
 			tr.refused++
 		} else {
 			tr.downloads++

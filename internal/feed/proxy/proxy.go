@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/approval"
 	"github.com/vulngate/vulngate/internal/assess"
 	"github.com/vulngate/vulngate/internal/feed"
 	"github.com/vulngate/vulngate/internal/feed/gomod"
@@ -50,6 +51,9 @@ type Options struct {
 	// directly).
 	GoSumDB   gomod.SumDB
 	NoGoSumDB bool
+	// Approvals serves feeds that require approval; default
+	// approval.New(Store, nil).
+	Approvals feed.Approvals
 	// Assessor defaults to assess.New(Store).
 	Assessor feed.Assessor
 	Upstream feed.UpstreamOptions
@@ -106,7 +110,10 @@ func New(opts Options) (*Handler, error) {
 	if gopts.Logger == nil {
 		gopts.Logger = opts.Logger
 	}
-	env := &feed.Env{Cache: c, Gate: feed.NewGate(gopts), Log: opts.Logger}
+	env := &feed.Env{Cache: c, Gate: feed.NewGate(gopts), Log: opts.Logger, Approvals: opts.Approvals}
+	if env.Approvals == nil {
+		env.Approvals = approval.New(opts.Store, nil)
+	}
 	sumdb := opts.GoSumDB
 	switch {
 	case opts.NoGoSumDB:

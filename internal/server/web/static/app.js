@@ -25,6 +25,6 @@
   if (!all) { return; }
   all.addEventListener("change", function () {
     var boxes = document.querySelectorAll("input.pick");
-    for (var i = 0; i < boxes.length; i++) { boxes[i].checked = all.checked; }
+    for (var i = 0; i < boxes.length; i++) { if (!boxes[i].disabled) { boxes[i].checked = all.checked; } }
   });
 })();
