@@ -182,11 +182,14 @@ func assessScope(sc string) string {
 // builds it once per query from the (few) assessments, instead of running
 // a subquery for every advisory. Its placeholders take scope, now, scope,
 // now.
-const assessedSummaries = `SELECT s2.part, s2.id FROM assessment a JOIN advisory_summary s2 ON s2.id = a.vuln_id
- WHERE a.scope IN (?, 'global') AND (a.expires_at = '' OR a.expires_at > ?)
- UNION SELECT x.part, x.id FROM assessment a JOIN advisory_alias x ON x.alias = a.vuln_id
- JOIN partition_state p ON p.name = x.part AND p.generation = x.generation
- WHERE a.scope IN (?, 'global') AND (a.expires_at = '' OR a.expires_at > ?)`
+//
+// CROSS JOIN fixes the join order (on SQLite) so that the assessments
+// drive the alias index: the other way round read every alias row.
+const assessedSummaries = `SELECT s2.part, s2.id FROM assessment a CROSS JOIN advisory_summary s2
+ WHERE s2.id = a.vuln_id AND a.scope IN (?, 'global') AND (a.expires_at = '' OR a.expires_at > ?)
+ UNION SELECT x.part, x.id FROM assessment a CROSS JOIN advisory_alias x CROSS JOIN partition_state p
+ WHERE x.alias = a.vuln_id AND p.name = x.part AND p.generation = x.generation
+ AND a.scope IN (?, 'global') AND (a.expires_at = '' OR a.expires_at > ?)`
 
 // minTextIndexQuery is the shortest query the trigram indexes answer.
 const minTextIndexQuery = 3
@@ -248,7 +251,7 @@ func (f SummaryFilter) where(d Dialect) (string, []any) {
 			// Candidates first (advisories with any assessment of the
 			// type), then the exact rule on those.
 			conds = append(conds, `s.id IN (SELECT a.vuln_id FROM assessment a WHERE a.type_name = ?
- UNION SELECT x.id FROM assessment a JOIN advisory_alias x ON x.alias = a.vuln_id WHERE a.type_name = ?)`, summaryAssessment+` = ?`)
+ UNION SELECT x.id FROM assessment a CROSS JOIN advisory_alias x WHERE x.alias = a.vuln_id AND a.type_name = ?)`, summaryAssessment+` = ?`)
 			args = append(args, f.Assessment, f.Assessment, sc, now, sc, f.Assessment)
 		}
 	}
@@ -367,9 +370,9 @@ const findingAssessment = `(SELECT a.type_name FROM finding_vuln fv JOIN assessm
 // their scope or globally, not expired, on one of their IDs. Not
 // correlated with the listed row, it is built once per query from the
 // assessments. Its placeholder takes now.
-const assessedFindings = `SELECT fv.finding_id FROM assessment a JOIN finding_vuln fv ON fv.vuln_id = a.vuln_id
- JOIN finding f2 ON f2.id = fv.finding_id
- WHERE (a.scope = f2.scope OR a.scope = 'global') AND (a.expires_at = '' OR a.expires_at > ?)`
+const assessedFindings = `SELECT fv.finding_id FROM assessment a CROSS JOIN finding_vuln fv CROSS JOIN finding f2
+ WHERE fv.vuln_id = a.vuln_id AND f2.id = fv.finding_id
+ AND (a.scope = f2.scope OR a.scope = 'global') AND (a.expires_at = '' OR a.expires_at > ?)`
 
 func likePattern(q string) string {
 	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q)) + "%"
