@@ -10,6 +10,7 @@
 //
 //	go run ./bench/cmd/loadgen -c 200 -d 20s -H 'Authorization: Bearer KEY' URL...
 //	go run ./bench/cmd/loadgen -urls FILE -c 50 -n 20000 -pid 1234 -json
+//	go run ./bench/cmd/loadgen -c 200 -sources 127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5 URL
 //
 // Only loopback targets are accepted.
 package main
@@ -64,6 +65,7 @@ func main() {
 	warm := flag.Int("warmup", 0, "untimed requests per client first")
 	pid := flag.Int("pid", 0, "server process whose CPU time to report")
 	asJSON := flag.Bool("json", false, "print the result as JSON")
+	sources := flag.String("sources", "", "comma-separated loopback source addresses the clients' connections are spread over (e.g. 127.0.0.2,127.0.0.3), for servers that limit connections per address")
 	flag.Var(&hdrs, "H", "request header \"Name: value\" (repeatable)")
 	flag.Parse()
 	urls := flag.Args()
@@ -88,7 +90,18 @@ func main() {
 			fail(err)
 		}
 	}
-	res := run(urls, hdrs, *clients, *dur, *total, *warm, *pid)
+	var local []net.IP
+	for _, a := range strings.Split(*sources, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		ip := net.ParseIP(a)
+		if ip == nil || !ip.IsLoopback() {
+			fail(fmt.Errorf("-sources: %q is not a loopback address", a))
+		}
+		local = append(local, ip)
+	}
+	res := run(urls, hdrs, *clients, *dur, *total, *warm, *pid, local)
 	if *asJSON {
 		json.NewEncoder(os.Stdout).Encode(res)
 		return
@@ -125,8 +138,16 @@ func loopbackOnly(raw string) error {
 	return fmt.Errorf("%s: only loopback targets are allowed", raw)
 }
 
-func run(urls []string, hdrs []string, clients int, dur time.Duration, total, warm, pid int) Result {
+func run(urls []string, hdrs []string, clients int, dur time.Duration, total, warm, pid int, local []net.IP) Result {
 	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients, DisableCompression: true}
+	if len(local) > 0 {
+		var n atomic.Uint64
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			ip := local[int(n.Add(1)-1)%len(local)]
+			d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: ip}}
+			return d.DialContext(ctx, network, addr)
+		}
+	}
 	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	do := func(u string) (int, error) {
 		req, err := http.NewRequest(http.MethodGet, u, nil)
