@@ -238,7 +238,15 @@ Commands work on the local data directory, or on a server with --server URL
 				l     []project.DiffEntry
 			}{{"new", d.New}, {"fixed", d.Fixed}} {
 				for _, x := range g.l {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", g.label, x.VulnID, x.Rating, x.Package)
+					ver := x.ToVersion
+					if g.label == "fixed" {
+						to := x.ToVersion
+						if to == "" {
+							to = "removed"
+						}
+						ver = x.FromVersion + " -> " + to
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\n", g.label, x.VulnID, x.Rating, x.Package, ver)
 				}
 			}
 			return tw.Flush()

@@ -78,8 +78,9 @@ type DiffEntry struct {
 }
 
 // Diff compares the open findings of two versions of a project: New are in
-// To only, Fixed in From only, Unchanged in both (a package upgraded
-// without fixing a vulnerability stays unchanged). Findings are compared
+// To only, Fixed in From only (with the package's version in To, empty
+// when it was removed), Unchanged in both (a package upgraded without
+// fixing a vulnerability stays unchanged). Findings are compared
 // by package (not version) and by any shared vulnerability ID.
 type Diff struct {
 	Project   string      `json:"project"`
@@ -95,35 +96,39 @@ type diffItem struct {
 	f            store.ProjectFinding
 }
 
-func (s *Service) diffItems(ctx context.Context, name, version string) ([]diffItem, error) {
+// diffItems returns a version's findings by package, and the version of
+// each package it holds.
+func (s *Service) diffItems(ctx context.Context, name, version string) ([]diffItem, map[string]string, error) {
 	v, err := s.st.ProjectVersion(ctx, name, version)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	comps, err := s.st.VersionComponents(ctx, v.ID, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []diffItem
+	versions := map[string]string{}
 	for _, c := range comps {
 		pkg := c.PURL
 		if c.Ecosystem != "" {
 			pkg = c.Ecosystem + "/" + c.PkgName
 		}
+		versions[pkg] = c.Version
 		for _, f := range c.Findings {
 			out = append(out, diffItem{pkg: pkg, version: c.Version, f: f})
 		}
 	}
-	return out, nil
+	return out, versions, nil
 }
 
 // Compare compares two versions of a project.
 func (s *Service) Compare(ctx context.Context, name, from, to string) (Diff, error) {
-	a, err := s.diffItems(ctx, name, from)
+	a, _, err := s.diffItems(ctx, name, from)
 	if err != nil {
 		return Diff{}, err
 	}
-	b, err := s.diffItems(ctx, name, to)
+	b, inTo, err := s.diffItems(ctx, name, to)
 	if err != nil {
 		return Diff{}, err
 	}
@@ -148,7 +153,8 @@ func (s *Service) Compare(ctx context.Context, name, from, to string) (Diff, err
 	}
 	for i, x := range a {
 		if !usedA[i] {
-			d.Fixed = append(d.Fixed, DiffEntry{Package: x.pkg, FromVersion: x.version, VulnID: x.f.VulnID, IDs: x.f.IDs, Rating: x.f.Rating, Summary: x.f.Summary})
+			// ToVersion: what the package became (empty: removed).
+			d.Fixed = append(d.Fixed, DiffEntry{Package: x.pkg, FromVersion: x.version, ToVersion: inTo[x.pkg], VulnID: x.f.VulnID, IDs: x.f.IDs, Rating: x.f.Rating, Summary: x.f.Summary})
 		}
 	}
 	for _, l := range [][]DiffEntry{d.New, d.Fixed, d.Unchanged} {

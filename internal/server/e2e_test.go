@@ -1,9 +1,6 @@
 package server
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,60 +21,14 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 	requireChromium(t)
 	dir := corpus.Dir(t)
-	artifacts := os.Getenv("VULNGATE_TEST_ARTIFACTS")
-	if artifacts == "" {
-		artifacts = t.TempDir()
-	}
-	artifacts = filepath.Join(artifacts, "e2e")
-	if err := os.MkdirAll(artifacts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-
 	// The server, in-process on a loopback port.
 	ctx := t.Context()
 	addr, srv := serveReal(t, func(o *Options) { o.NoStartupJobs = false; o.Version = "e2e" })
 	base := "http://" + addr
 
 	// The browser.
-	bctx := newBrowser(t, ctx, 90*time.Second)
-
-	shot := 0
-	screenshot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)) // 100: PNG
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		shot++
-		p := filepath.Join(artifacts, fmt.Sprintf("%02d-%s.png", shot, name))
-		if err := os.WriteFile(p, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot %s", p)
-	}
-	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			screenshot("failed-" + name)
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			screenshot("failed-text")
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	poll := func(name, expr string) {
-		t.Helper()
-		if _, err := chromedp.Run(bctx, chromedp.Poll[bool](expr)); err != nil {
-			screenshot("failed-" + name)
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
+	page := newBrowserPage(t, ctx, 90*time.Second, "e2e")
+	step, text, poll, screenshot := page.step, page.text, page.poll, page.screenshot
 
 	// Log in.
 	step("open", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("username")))

@@ -108,6 +108,7 @@ var flashes = map[string]string{
 	"testqueued":      "Test notification queued; its delivery shows in the log below.",
 	"approved":        "Approved: downloads of these versions are served now.",
 	"revokedapproval": "Approval revoked: downloads of these versions are refused again.",
+	"uploaded":        "SBOM uploaded and analysed; the version's vulnerable components are listed below.",
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page, title string, data any, errMsg string) {

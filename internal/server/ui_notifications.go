@@ -104,7 +104,7 @@ func (s *Server) uiCreateRule(w http.ResponseWriter, r *http.Request) {
 		}
 		in.Days = n
 	}
-	in.Recipients = append(in.Recipients, strings.FieldsFunc(form.Recipients, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' })...)
+	in.Recipients = strings.FieldsFunc(form.Recipients, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' })
 	if sec := f.Get("secret"); sec != "" {
 		in.Secret = &sec
 	}

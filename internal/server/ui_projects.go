@@ -7,8 +7,10 @@ package server
 // versions).
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/vulngate/vulngate/internal/auth"
@@ -53,7 +55,7 @@ func (s *Server) uiUpload(w http.ResponseWriter, r *http.Request) {
 		s.uiFail(w, r, err, nil)
 		return
 	}
-	http.Redirect(w, r, "/projects/"+url.PathEscape(name)+"?version="+url.QueryEscape(version)+"&ok=saved", http.StatusSeeOther)
+	http.Redirect(w, r, "/projects/"+url.PathEscape(name)+"?version="+url.QueryEscape(version)+"&ok=uploaded", http.StatusSeeOther)
 }
 
 func (s *Server) uiProject(w http.ResponseWriter, r *http.Request) {
@@ -64,8 +66,16 @@ func (s *Server) uiProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	data := map[string]any{"P": rep, "Scope": project.Scope(name), "Formats": project.ExportFormats}
+	from, to := q.Get("from"), q.Get("to")
+	data := map[string]any{"P": rep, "Scope": project.Scope(name), "Formats": project.ExportFormats, "From": from, "To": to}
+	if from == "" && to == "" && len(rep.Versions) >= 2 {
+		// The comparison form offers the newest upload against the one before.
+		data["From"], data["To"] = rep.Versions[1].Version, rep.Versions[0].Version
+	}
 	version := q.Get("version")
+	if version == "" {
+		version = to
+	}
 	if version == "" && len(rep.Versions) > 0 {
 		version = rep.Versions[0].Version
 	}
@@ -75,9 +85,10 @@ func (s *Server) uiProject(w http.ResponseWriter, r *http.Request) {
 			s.uiFail(w, r, err, nil)
 			return
 		}
+		sortForPeople(v.Components)
 		data["V"] = v
 	}
-	if from, to := q.Get("from"), q.Get("to"); from != "" && to != "" {
+	if from != "" && to != "" {
 		d, err := s.projects.Compare(r.Context(), name, from, to)
 		if err != nil {
 			s.uiFail(w, r, err, nil)
@@ -86,4 +97,29 @@ func (s *Server) uiProject(w http.ResponseWriter, r *http.Request) {
 		data["D"] = d
 	}
 	s.render(w, r, http.StatusOK, "project", "Project "+name, data, "")
+}
+
+// ratingRank orders severity ratings, malicious first.
+var ratingRank = map[string]int{"MALICIOUS": 6, "CRITICAL": 5, "HIGH": 4, "MEDIUM": 3, "LOW": 2, "NONE": 1}
+
+// effectRank orders decisions, block first.
+var effectRank = map[string]int{"block": 3, "warn": 2, "allow": 1}
+
+// sortForPeople orders a version's components for the page: blocked
+// first, then by their most severe finding, then by name; findings most
+// severe first.
+func sortForPeople(cs []project.ComponentReport) {
+	worst := func(c project.ComponentReport) int {
+		w := 0
+		for _, f := range c.Findings {
+			w = max(w, ratingRank[f.Rating])
+		}
+		return w
+	}
+	for _, c := range cs {
+		slices.SortStableFunc(c.Findings, func(a, b project.FindingReport) int { return ratingRank[b.Rating] - ratingRank[a.Rating] })
+	}
+	slices.SortStableFunc(cs, func(a, b project.ComponentReport) int {
+		return cmp.Or(effectRank[b.Decision]-effectRank[a.Decision], worst(b)-worst(a), strings.Compare(a.Name, b.Name), strings.Compare(a.Version, b.Version))
+	})
 }
