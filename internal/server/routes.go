@@ -42,19 +42,19 @@ const (
 // and HEAD read, others write). Rows registered by any file get their
 // class here, so that the limits are visible in one place.
 var classes = map[string]class{
-	"GET /healthz":                          classFree,
-	"GET /readyz":                           classFree,
-	"GET /metrics":                          classFree,
-	"GET /api/openapi.json":                 classFree,
-	"GET /static/":                          classFree,
-	"POST /api/v1/scan":                     classScan,
-	"GET /api/v1/packages":                  classScan,
-	"GET /packages":                         classScan,
-	"POST /api/v1/vex":                      classScan,
-	"POST /api/v1/projects":                 classScan,
-	"POST /projects/upload":                 classScan,
-	"GET /api/v1/jobs/{name}/runs/{id}/log": classStream,
-	"/feeds/":                               classFeed,
+	"GET /healthz":          classFree,
+	"GET /readyz":           classFree,
+	"GET /metrics":          classFree,
+	"GET /api/openapi.json": classFree,
+	"GET /static/":          classFree,
+	"POST /api/v1/scan":     classScan,
+	"GET /api/v1/packages":  classScan,
+	"GET /packages":         classScan,
+	"POST /api/v1/vex":      classScan,
+	"PUT /api/v1/projects/{name}/versions/{version}": classScan,
+	"POST /projects/upload":                          classScan,
+	"GET /api/v1/jobs/{name}/runs/{id}/log":          classStream,
+	"/feeds/":                                        classFeed,
 }
 
 // classOf is a row's load class.
