@@ -2,6 +2,7 @@ package project
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -24,6 +25,13 @@ type analysisState struct {
 
 // changeBatch bounds the journal entries one analysis step reads.
 const changeBatch = 5000
+
+// analysisLease is the lease (store.AcquireLease) an analysis holds, renewed
+// after each batch of changes.
+const (
+	analysisLease    = "project-analysis-cursor"
+	analysisLeaseTTL = 10 * time.Minute
+)
 
 // AnalysisReport says what an analysis did.
 type AnalysisReport struct {
@@ -53,8 +61,33 @@ func (s *Service) LastAnalysis(ctx context.Context) (time.Time, error) {
 // refresh; the journal makes runs from other processes count too. The
 // portfolio snapshot is the caller's (it costs what the portfolio holds).
 func (s *Service) Analyze(ctx context.Context) (AnalysisReport, error) {
-	start := time.Now()
 	var rep AnalysisReport
+	// One analysis at a time, in this process and across processes sharing
+	// the store: two would read the same cursor and record the same new
+	// findings twice. A second one waits, then reads what came after.
+	s.analyzing.Lock()
+	defer s.analyzing.Unlock()
+	holder := store.NewLeaseHolder()
+	for {
+		_, err := s.st.AcquireLease(ctx, analysisLease, holder, analysisLeaseTTL)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrLeaseHeld) {
+			return rep, err
+		}
+		select {
+		case <-ctx.Done():
+			return rep, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	defer func() {
+		if err := s.st.ReleaseLease(context.WithoutCancel(ctx), analysisLease, holder); err != nil {
+			s.log.Warn("releasing the analysis lease", "err", err)
+		}
+	}()
+	start := time.Now()
 	var state analysisState
 	if _, err := s.st.Setting(ctx, analysisSetting, &state); err != nil {
 		return rep, err
@@ -87,6 +120,9 @@ func (s *Service) Analyze(ctx context.Context) (AnalysisReport, error) {
 		state.Cursor = changes[len(changes)-1].Seq
 		if err := s.st.PutSetting(ctx, analysisSetting, state); err != nil {
 			return rep, err
+		}
+		if err := s.st.RenewLease(ctx, analysisLease, holder, analysisLeaseTTL, 0); err != nil {
+			return rep, fmt.Errorf("portfolio analysis: %w", err)
 		}
 	}
 	state.Last = s.now().UTC()

@@ -25,6 +25,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vulngate/vulngate/internal/assess"
@@ -51,6 +52,9 @@ type Service struct {
 	scan func(ctx context.Context) (*match.Scanner, error)
 	log  *slog.Logger
 	now  func() time.Time
+	// analyzing serializes Analyze in this process (a lease does across
+	// processes).
+	analyzing sync.Mutex
 }
 
 // New returns a service.
