@@ -90,7 +90,7 @@ func populate(t testing.TB, st *store.Store) {
 	must(err)
 
 	// Assessments, history, custom type, policies, findings.
-	must(st.SaveAssessType(ctx, store.AssessType{Name: "Reviewed", Effect: "allow", AutoMin: -1, AutoMax: -1, ExpirySeconds: 1 << 40, Description: "Checked by the \"security\" team\n(see wiki)", CreatedAt: now}, nil))
+	must(st.SaveAssessType(ctx, store.AssessType{Name: "Reviewed", Effect: "allow", AutoMin: -1, AutoMax: -1, AutoEPSS: -1, ExpirySeconds: 1 << 40, Description: "Checked by the \"security\" team\n(see wiki)", CreatedAt: now}, nil))
 	must(st.SetAssessments(ctx, []store.Assessment{
 		{VulnID: "CVE-2024-1000", Scope: "global", Type: "Blocked", Comment: "Exploited 🚨", By: "alice", At: now, ExpiresAt: now.Add(720 * time.Hour)},
 		{VulnID: "GHSA-Go-0001", Scope: "feed:npm-proxy", Type: "Reviewed", Comment: "", By: "bob", At: now},
@@ -101,7 +101,7 @@ func populate(t testing.TB, st *store.Store) {
 	must(st.SetPolicy(ctx, "global", "warn", "alice", now))
 	_, err = st.RecordFindings(ctx, "global", []store.ObservedPackage{{
 		PURL: "pkg:golang/example.com/mod@v1.0.0", Ecosystem: "Go", Name: "example.com/mod", Version: "v1.0.0", Complete: true,
-		Findings: []store.ObservedFinding{{VulnID: "GHSA-Go-0000", IDs: []string{"GHSA-Go-0000", "CVE-2024-1000"}, Rating: "HIGH", Score: 75, Summary: "bad", Sources: []string{"OSV", "OSSINDEX"}}},
+		Findings: []store.ObservedFinding{{VulnID: "GHSA-Go-0000", IDs: []string{"GHSA-Go-0000", "CVE-2024-1000"}, Rating: "HIGH", Score: 75, Summary: "bad", Sources: []string{"OSV", "OSSINDEX"}, EPSSPercentile: -1}},
 	}}, now)
 	must(err)
 
