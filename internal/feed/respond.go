@@ -321,6 +321,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if (style == StyleReason || style == StyleNuGet) && status != http.StatusNotFound {
 		reason = msg
 	}
+	if style == StyleNuGet && status != http.StatusNotFound {
+		h.Set("X-NuGet-Warning", clean(msg))
+	}
 	if style == StyleJSON {
 		// npm prints the "error" field of a JSON body.
 		h.Set("Content-Type", "application/json")

@@ -221,3 +221,20 @@ func Need(t testing.TB, bin string) string {
 	}
 	return p
 }
+
+// Words checks that a client's output shows every wanted phrase and logs
+// the lines that carry vulngate's words ("WORDS client case: line"), from
+// which the README's table of what users see is taken.
+func Words(t testing.TB, client, situation, out string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("%s, %s: the output lacks %q:\n%s", client, situation, w, out)
+		}
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "vulngate") || strings.Contains(l, "yanked") || strings.Contains(l, "deprecated") {
+			t.Logf("WORDS %s %s: %s", client, situation, strings.TrimSpace(l))
+		}
+	}
+}

@@ -4,7 +4,9 @@
 // (v3-flatcontainer/{id}/index.json, .nuspec, and .nupkg, which passes the
 // gate) and registrations (proxied with URLs rewritten to the feed).
 // Refusals carry the short message in the X-NuGet-Warning header, which
-// NuGet prints, and in the reason phrase.
+// NuGet prints, and in the reason phrase; so do upstream failures and
+// cautions (on the served package). IDs and versions are taken in any
+// letter case and used lower-cased, as the flat container spells them.
 //
 // The feed's upstream URL is the upstream's service index
 // (".../v3/index.json"). Left out: search, autocomplete, push, symbol
@@ -118,7 +120,9 @@ func (h *Handler) serviceIndex(w http.ResponseWriter, r *http.Request, fr *feed.
 
 func (h *Handler) flat(w http.ResponseWriter, r *http.Request, fr *feed.Request, rest string) {
 	ctx := r.Context()
-	parts := strings.Split(rest, "/")
+	// IDs and versions are case-insensitive; the flat container spells
+	// them in lower case, as clients do (some send the ID as written).
+	parts := strings.Split(strings.ToLower(rest), "/")
 	id := parts[0]
 	if !idRE.MatchString(id) || strings.Contains(id, "..") {
 		feed.BadRequest(w, fmt.Sprintf("invalid package ID %q (the flat container takes lower case IDs)", id))

@@ -105,7 +105,7 @@ func TestRestoreWalk(t *testing.T) {
 	if resp.StatusCode != 200 || bytes.Contains(body, []byte(up.URL)) || !bytes.Contains(body, []byte(env.URL("nuget")+"/v3-flatcontainer/google.protobuf/3.15.0/")) {
 		t.Errorf("registration not rewritten: %s", body)
 	}
-	for _, p := range []string{"/v3-flatcontainer/..%2f..%2fx/index.json", "/v3-flatcontainer/Google.Protobuf/index.json", "/v3-flatcontainer/google.protobuf/3.15.0/other.3.15.0.nupkg", "/v3/registration/../../etc/passwd"} {
+	for _, p := range []string{"/v3-flatcontainer/..%2f..%2fx/index.json", "/v3-flatcontainer/google%20protobuf/index.json", "/v3-flatcontainer/google.protobuf/3.15.0/other.3.15.0.nupkg", "/v3/registration/../../etc/passwd"} {
 		if resp, _ := get(env.URL("nuget") + p); resp.StatusCode != 400 && resp.StatusCode != 404 {
 			t.Errorf("%s: %d", p, resp.StatusCode)
 		}
