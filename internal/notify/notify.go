@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -76,7 +77,9 @@ type Event struct {
 	Job      string    `json:"job,omitempty"`
 	Error    string    `json:"error,omitempty"`
 	Expires  time.Time `json:"expires,omitzero"`
-	At       time.Time `json:"at"`
+	// Link is the page about the event on the server (Options.BaseURL).
+	Link string    `json:"link,omitempty"`
+	At   time.Time `json:"at"`
 	// Dedupe, when set, makes a rule deliver the event only once.
 	Dedupe string `json:"-"`
 }
@@ -101,6 +104,9 @@ type Options struct {
 	Store      *store.Store
 	Logger     *slog.Logger
 	HTTPClient *http.Client // default: 15 s timeout
+	// BaseURL is the server's external URL (e.g. https://vulngate.example.com);
+	// when set, events link to their page there.
+	BaseURL string
 	// Secrets seals the webhook secrets and the SMTP password at rest
 	// (the server's keyring); nil uses a key held in memory (values do not
 	// open after a restart).
@@ -252,6 +258,9 @@ func (s *Service) Publish(ev Event) {
 	if ev.At.IsZero() {
 		ev.At = s.o.Now().UTC()
 	}
+	if ev.Link == "" {
+		ev.Link = s.link(ev)
+	}
 	for _, r := range s.Rules(ev.Kind) {
 		e, ok := filter(r, ev)
 		if !ok {
@@ -309,6 +318,27 @@ func scopeMatches(rule, scope string) bool {
 		return strings.HasPrefix(scope, strings.TrimSuffix(rule, "*"))
 	}
 	return rule == scope
+}
+
+// link is the server page an event is about: the project or feed of its
+// scope, the vulnerability, or the job ("" without a BaseURL).
+func (s *Service) link(ev Event) string {
+	base := strings.TrimRight(s.o.BaseURL, "/")
+	if base == "" {
+		return ""
+	}
+	kind, name, _ := strings.Cut(ev.Scope, ":")
+	switch {
+	case ev.VulnID != "":
+		return base + "/vulnerabilities/" + url.PathEscape(ev.VulnID)
+	case ev.Job != "":
+		return base + "/admin/jobs"
+	case kind == "project" && name != "" && name != "*":
+		return base + "/projects/" + url.PathEscape(name)
+	case kind == "feed" && name != "" && name != "*":
+		return base + "/admin/feeds/" + url.PathEscape(name)
+	}
+	return base + "/"
 }
 
 // findingText words a new-findings event.

@@ -79,7 +79,7 @@ func TestDeliveries(t *testing.T) {
 				teamsURL = srv.URL
 			}
 		}
-		svc, err := notify.New(ctx, notify.Options{Store: st, Backoff: 10 * time.Millisecond, Attempts: 4, TLS: &tls.Config{RootCAs: mail.Pool}})
+		svc, err := notify.New(ctx, notify.Options{Store: st, Backoff: 10 * time.Millisecond, Attempts: 4, TLS: &tls.Config{RootCAs: mail.Pool}, BaseURL: "https://vulngate.example.com/"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +118,7 @@ func TestDeliveries(t *testing.T) {
 		}
 
 		ev := notify.NewFindings("project:keycloak", []store.StoredFinding{
-			{VulnID: "GO-2099-0001", IDs: []string{"GO-2099-0001"}, Rating: "MEDIUM", Summary: "synthetic", PURL: "pkg:golang/example.com/s@v1.0.0"},
+			{VulnID: "GO-2099-0001", IDs: []string{"GO-2099-0001"}, Rating: "MEDIUM", Summary: "synthetic <script>", PURL: "pkg:golang/example.com/s@v1.0.0"},
 			{VulnID: "CVE-2020-1", IDs: []string{"CVE-2020-1", "GHSA-x"}, Rating: "CRITICAL", Summary: "bad", PURL: "pkg:maven/a/b@1"},
 		})
 		svc.Publish(ev) // never blocks: TestQueueNeverBlocks
@@ -131,20 +131,23 @@ func TestDeliveries(t *testing.T) {
 		}
 		var got notify.Event
 		json.Unmarshal(bodies[0], &got)
-		if got.Kind != notify.EventNewFinding || len(got.Findings) != 1 || got.Findings[0].ID != "CVE-2020-1" {
+		if got.Kind != notify.EventNewFinding || len(got.Findings) != 1 || got.Findings[0].ID != "CVE-2020-1" || got.Link != "https://vulngate.example.com/projects/keycloak" {
 			t.Fatalf("webhook body (threshold HIGH): %s", bodies[0])
 		}
 		waitFor(t, "slack", func() bool { b, _ := slack.got(); return len(b) == 1 })
-		if b, _ := slack.got(); !strings.Contains(string(b[0]), `"text"`) || !strings.Contains(string(b[0]), "GO-2099-0001") {
+		if b, _ := slack.got(); !strings.Contains(string(b[0]), `"text"`) || !strings.Contains(string(b[0]), "GO-2099-0001") ||
+			!strings.Contains(string(b[0]), `synthetic \u0026lt;script\u0026gt;`) || !strings.Contains(string(b[0]), `\u003chttps://vulngate.example.com/projects/keycloak|Open in vulngate\u003e`) {
 			t.Fatalf("slack body: %s", b[0])
 		}
 		waitFor(t, "teams", func() bool { b, _ := teams.got(); return len(b) == 1 })
-		if b, _ := teams.got(); !strings.Contains(string(b[0]), "MessageCard") || !strings.Contains(string(b[0]), "osv-mirror") && !strings.Contains(string(b[0]), "OSV mirror") {
+		if b, _ := teams.got(); !strings.Contains(string(b[0]), "MessageCard") || !strings.Contains(string(b[0]), "osv-mirror") && !strings.Contains(string(b[0]), "OSV mirror") ||
+			!strings.Contains(string(b[0]), `"uri":"https://vulngate.example.com/admin/jobs"`) {
 			t.Fatalf("teams body: %s", b[0])
 		}
 		waitFor(t, "e-mail", func() bool { return len(mail.Messages()) == 1 })
 		m := mail.Messages()[0]
-		if !m.TLS || m.From != "vg@example.com" || len(m.To) != 1 || !strings.Contains(m.Body, "GO-2099-0001") || !strings.Contains(m.Subject, "2 new finding(s) in project:keycloak") {
+		if !m.TLS || m.From != "vg@example.com" || len(m.To) != 1 || !strings.Contains(m.Body, "GO-2099-0001") || !strings.Contains(m.Subject, "2 new finding(s) in project:keycloak") ||
+			!strings.Contains(m.Body, "Open in vulngate: https://vulngate.example.com/projects/keycloak") {
 			t.Fatalf("mail: %+v", m)
 		}
 

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"mime"
 	"net"
@@ -48,13 +49,34 @@ func Sign(secret string, body []byte) string {
 func payload(kind string, ev Event) ([]byte, error) {
 	switch kind {
 	case KindSlack:
-		return json.Marshal(map[string]any{"text": "*" + ev.Subject + "*\n" + ev.Text})
+		// Slack's text escapes &, < and > (advisory text is not markup).
+		esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+		text := "*" + esc.Replace(ev.Subject) + "*\n" + esc.Replace(ev.Text)
+		if ev.Link != "" {
+			text += "\n<" + ev.Link + "|Open in vulngate>"
+		}
+		return json.Marshal(map[string]any{"text": text})
 	case KindTeams:
-		// A MessageCard, which Teams' incoming webhooks and workflows accept.
-		return json.Marshal(map[string]any{"@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": ev.Subject,
-			"title": ev.Subject, "text": strings.ReplaceAll(ev.Text, "\n", "<br>")})
+		// A MessageCard, which Teams' incoming webhooks and workflows
+		// accept; its text is HTML, so advisory text is escaped.
+		card := map[string]any{"@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": ev.Subject,
+			"title": ev.Subject, "text": strings.ReplaceAll(html.EscapeString(ev.Text), "\n", "<br>")}
+		if ev.Link != "" {
+			card["potentialAction"] = []any{map[string]any{"@type": "OpenUri", "name": "Open in vulngate",
+				"targets": []any{map[string]string{"os": "default", "uri": ev.Link}}}}
+		}
+		return json.Marshal(card)
 	}
 	return json.Marshal(ev)
+}
+
+// mailBody is the text of an e-mail: the event's text and its link.
+func mailBody(ev Event) string {
+	text := ev.Text
+	if ev.Link != "" {
+		text = strings.TrimRight(text, "\n") + "\n\nOpen in vulngate: " + ev.Link + "\n"
+	}
+	return strings.ReplaceAll(text, "\n", "\r\n")
 }
 
 func (s *Service) postWebhook(ctx context.Context, r store.NotifyRule, ev Event) error {
@@ -180,7 +202,7 @@ func (s *Service) sendMail(ctx context.Context, r store.NotifyRule, ev Event) er
 		return fmt.Errorf("SMTP DATA: %v", err)
 	}
 	fmt.Fprintf(w, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nX-Vulngate-Event: %s\r\n\r\n%s\r\n",
-		from.String(), strings.Join(r.Recipients, ", "), mimeHeader(ev.Subject), ev.At.Format(time.RFC1123Z), ev.Kind, strings.ReplaceAll(ev.Text, "\n", "\r\n"))
+		from.String(), strings.Join(r.Recipients, ", "), mimeHeader(ev.Subject), ev.At.Format(time.RFC1123Z), ev.Kind, mailBody(ev))
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("SMTP message: %v", err)
 	}

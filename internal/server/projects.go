@@ -39,7 +39,7 @@ func (s *Server) setupProjects(ctx context.Context) error {
 			return sc, err
 		}})
 	var err error
-	if s.notify, err = notify.New(ctx, notify.Options{Store: s.st, Logger: s.log, HTTPClient: s.opts.HTTPClient, TLS: s.opts.NotifyTLS, Secrets: s.secrets}); err != nil {
+	if s.notify, err = notify.New(ctx, notify.Options{Store: s.st, Logger: s.log, HTTPClient: s.opts.HTTPClient, TLS: s.opts.NotifyTLS, Secrets: s.secrets, BaseURL: s.opts.PublicURL}); err != nil {
 		return err
 	}
 	s.assess.OnNewFindings = func(_ context.Context, scope string, fs []store.StoredFinding) {
