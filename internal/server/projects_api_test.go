@@ -109,6 +109,26 @@ func TestProjectUploadGrants(t *testing.T) {
 	}
 	wantProblem(t, put("uploader", "api", "1.0"), 403, "upload grant for project:api")
 	wantStatus(t, e.do(auth.Viewer, "GET", "/api/v1/projects/web/versions/2.0", nil), 404)
+	// The same through the page's upload form.
+	form := func(who auth.Role, name, version string) resp {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		mw.WriteField("project", name)
+		mw.WriteField("version", version)
+		fw, _ := mw.CreateFormFile("file", "purls.txt")
+		fw.Write([]byte(webPURLs))
+		mw.Close()
+		return e.sendBody(who, "POST", "/projects/upload", mw.FormDataContentType(), buf.Bytes())
+	}
+	if res := form("uploader", "web", "1.5"); res.status != 200 || !strings.Contains(string(res.body), `id="version-name">1.5<`) {
+		t.Fatalf("form upload by the grant holder: %d", res.status)
+	}
+	if res := form(auth.Viewer, "web", "1.6"); res.status != 403 || !strings.Contains(string(res.body), "may not upload to project web") {
+		t.Fatalf("form upload without the grant: %d", res.status)
+	}
+	wantStatus(t, e.do(auth.Viewer, "GET", "/api/v1/projects/web/versions/1.6", nil), 404)
+	wantStatus(t, e.do(auth.Admin, "DELETE", "/api/v1/projects/web/versions/1.5", nil), 204)
+
 	// A "*" upload grant covers every project, and may create one.
 	wantStatus(t, put("everywhere", "api", "1.0"), 200)
 	wantStatus(t, put("everywhere", "new-service", "0.1"), 200)
