@@ -65,18 +65,21 @@ func (s *Server) stats(r *http.Request) (statsOut, error) {
 func (s *Server) apiStats(r *http.Request) (any, error) { return s.stats(r) }
 
 type advisoryOut struct {
-	ID        string    `json:"id"`
-	Aliases   []string  `json:"aliases"`
-	Summary   string    `json:"summary"`
-	Severity  string    `json:"severity"`
-	Score     float64   `json:"score"`
-	Source    string    `json:"source"`
-	Ecosystem string    `json:"ecosystem"`
-	Partition string    `json:"partition"`
-	Packages  []string  `json:"packages"`
-	Modified  time.Time `json:"modified"`
-	Published time.Time `json:"published,omitzero"`
-	Withdrawn bool      `json:"withdrawn"`
+	ID       string   `json:"id"`
+	Aliases  []string `json:"aliases"`
+	Summary  string   `json:"summary"`
+	Severity string   `json:"severity"`
+	Score    float64  `json:"score"`
+	// SeverityFrom names the record (or NVD's CVE) the severity came
+	// from when the advisory has no CVSS vector of its own.
+	SeverityFrom string    `json:"severity_from,omitempty"`
+	Source       string    `json:"source"`
+	Ecosystem    string    `json:"ecosystem"`
+	Partition    string    `json:"partition"`
+	Packages     []string  `json:"packages"`
+	Modified     time.Time `json:"modified"`
+	Published    time.Time `json:"published,omitzero"`
+	Withdrawn    bool      `json:"withdrawn"`
 	// Assessment is the assessment that applies in the listing's scope
 	// (global unless a scope was asked for), nil when unassessed.
 	Assessment *findingAssessJ `json:"assessment"`
@@ -158,7 +161,7 @@ func (s *Server) listAdvisories(r *http.Request, f store.SummaryFilter) (advisor
 	now := s.assess.Now()
 	page := advisoryPage{Total: total, Offset: f.Offset, Limit: f.Limit, Items: make([]advisoryOut, 0, len(items))}
 	for _, a := range items {
-		o := advisoryOut{ID: a.ID, Aliases: a.Aliases, Summary: a.Summary, Severity: a.Severity, Score: a.Score,
+		o := advisoryOut{ID: a.ID, Aliases: a.Aliases, Summary: a.Summary, Severity: a.Severity, Score: a.Score, SeverityFrom: a.SeverityFrom,
 			Source: a.Source, Ecosystem: a.Ecosystem, Partition: a.Partition, Packages: a.Packages, Modified: a.Modified, Published: a.Published, Withdrawn: a.Withdrawn}
 		if as, ok := idx.Lookup(assess.Finding{ID: a.ID, IDs: append([]string{a.ID}, a.Aliases...)}, now); ok {
 			o.Assessment = &findingAssessJ{Type: as.Type, Effect: string(as.Effect)}

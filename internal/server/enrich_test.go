@@ -112,3 +112,40 @@ func (e *testEnv) runJob(name string) string {
 	}
 	return log
 }
+
+// The browsing index gives an advisory without a CVSS vector the severity
+// of its alias group, as scans do, and says where it came from: GO-2022-1144
+// (no severity) takes BIT-golang-2022-41717's 5.3 once Bitnami is mirrored;
+// with NVD data, a GO record whose group has no other scored record takes
+// NVD's.
+func TestIndexSeverityFromAliasGroup(t *testing.T) {
+	e := newEnv(t)
+	e.mirror("Go")
+	get := func(id string) advisoryOut {
+		t.Helper()
+		var page advisoryPage
+		e.do(auth.Viewer, "GET", "/api/v1/advisories?q="+id, nil).json(t, &page)
+		for _, a := range page.Items {
+			if a.ID == id {
+				return a
+			}
+		}
+		t.Fatalf("%s not listed: %+v", id, page.Items)
+		return advisoryOut{}
+	}
+	if a := get("GO-2022-1144"); a.Severity != "UNKNOWN" || a.SeverityFrom != "" {
+		t.Fatalf("before Bitnami: %+v", a)
+	}
+	e.mirror("Go", "Bitnami")
+	if a := get("GO-2022-1144"); a.Severity != "MEDIUM" || a.Score != 5.3 || a.SeverityFrom != "BIT-golang-2022-41717" {
+		t.Errorf("after Bitnami: %+v", a)
+	}
+	// NVD's score for GO-2026-6179's CVE (no other mirrored record has one).
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "nvd.json"), []byte(`{"format":"NVD_CVE","version":"2.0","vulnerabilities":[{"cve":{"id":"CVE-2026-56865","published":"2021-05-27T13:15:08.000","lastModified":"2024-11-21T06:05:50.000","vulnStatus":"Modified","metrics":{"cvssMetricV31":[{"source":"nvd@nist.gov","type":"Primary","cvssData":{"version":"3.1","vectorString":"CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:N/A:H"}}]},"weaknesses":[{"source":"nvd@nist.gov","type":"Primary","description":[{"lang":"en","value":"CWE-674"}]}]}}]}`), 0o644)
+	wantStatus(t, e.do(auth.Admin, "PUT", "/api/v1/sources/enrichment/nvd", map[string]any{"enabled": true, "url": "file://" + filepath.Join(dir, "nvd.json")}), 200)
+	e.runJob("nvd-mirror")
+	if a := get("GO-2026-6179"); a.Severity != "MEDIUM" || a.Score != 5.9 || a.SeverityFrom != "CVE-2026-56865" {
+		t.Errorf("from NVD: %+v", a)
+	}
+}

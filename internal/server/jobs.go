@@ -135,7 +135,10 @@ func (s *Server) registerJobs(ctx context.Context) error {
 func (s *Server) refreshIndex(ctx context.Context, log *slog.Logger) error {
 	s.mirror.Lock()
 	defer s.mirror.Unlock()
-	return catalog.Refresh(ctx, s.st, log)
+	if err := catalog.Refresh(ctx, s.st, log); err != nil {
+		return err
+	}
+	return catalog.ResolveGroupSeverities(ctx, s.st, log)
 }
 
 func (s *Server) runOSVMirror(ctx context.Context, log *slog.Logger) error {

@@ -22,8 +22,13 @@ type AdvisorySummary struct {
 	Aliases   []string
 	Severity  string // rating, e.g. "HIGH", "UNKNOWN"
 	Score     float64
-	Summary   string
-	Withdrawn bool
+	// OwnCVSS: Severity and Score come from the record's own CVSS vector.
+	// Otherwise the index may take them from the record's alias group
+	// (SetGroupSeverities); SeverityFrom then names where from.
+	OwnCVSS      bool
+	SeverityFrom string
+	Summary      string
+	Withdrawn    bool
 }
 
 // SummaryVersions returns id -> modified of a partition's summaries.
@@ -115,14 +120,15 @@ func (s *Store) ReplaceSummaries(ctx context.Context, part string, deleteAll boo
 				return err
 			}
 		}
-		ins, err := tx.PrepareContext(ctx, s.Rebind(`INSERT INTO advisory_summary (part, id, modified, published, source, ecosystem, packages, aliases, severity, score, summary, withdrawn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+		ins, err := tx.PrepareContext(ctx, s.Rebind(`INSERT INTO advisory_summary (part, id, modified, published, source, ecosystem, packages, aliases, severity, score, summary, withdrawn, own_severity, own_score, own_cvss) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
 		if err != nil {
 			return err
 		}
 		defer ins.Close()
 		for _, a := range upserts {
 			if _, err := ins.ExecContext(ctx, part, a.ID, fmtTime(a.Modified), fmtTime(a.Published), a.Source, a.Ecosystem,
-				strings.Join(a.Packages, "\n"), strings.Join(a.Aliases, "\n"), a.Severity, a.Score, a.Summary, srvBool(a.Withdrawn)); err != nil {
+				strings.Join(a.Packages, "\n"), strings.Join(a.Aliases, "\n"), a.Severity, a.Score, a.Summary, srvBool(a.Withdrawn),
+				a.Severity, a.Score, srvBool(a.OwnCVSS)); err != nil {
 				return err
 			}
 		}
@@ -277,7 +283,7 @@ func (s *Store) ListSummaries(ctx context.Context, f SummaryFilter) ([]AdvisoryS
 	if limit <= 0 {
 		limit = 50
 	}
-	rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT part, id, modified, published, source, ecosystem, packages, aliases, severity, score, summary, withdrawn FROM advisory_summary s`+
+	rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT part, id, modified, published, source, ecosystem, packages, aliases, severity, score, summary, withdrawn, severity_from, own_cvss FROM advisory_summary s`+
 		where+` ORDER BY score DESC, modified DESC, id, part LIMIT ? OFFSET ?`), append(args, limit, max(f.Offset, 0))...)
 	if err != nil {
 		return nil, 0, err
@@ -287,11 +293,11 @@ func (s *Store) ListSummaries(ctx context.Context, f SummaryFilter) ([]AdvisoryS
 	for rows.Next() {
 		var a AdvisorySummary
 		var mod, pub, pkgs, aliases string
-		var wd int
-		if err := rows.Scan(&a.Partition, &a.ID, &mod, &pub, &a.Source, &a.Ecosystem, &pkgs, &aliases, &a.Severity, &a.Score, &a.Summary, &wd); err != nil {
+		var wd, own int
+		if err := rows.Scan(&a.Partition, &a.ID, &mod, &pub, &a.Source, &a.Ecosystem, &pkgs, &aliases, &a.Severity, &a.Score, &a.Summary, &wd, &a.SeverityFrom, &own); err != nil {
 			return nil, 0, err
 		}
-		a.Modified, a.Published, a.Withdrawn = parseTime(mod), parseTime(pub), wd != 0
+		a.Modified, a.Published, a.Withdrawn, a.OwnCVSS = parseTime(mod), parseTime(pub), wd != 0, own != 0
 		a.Packages, a.Aliases = splitLines(pkgs), splitLines(aliases)
 		out = append(out, a)
 	}
@@ -525,4 +531,61 @@ func (s *Store) FindingScopes(ctx context.Context) ([]string, error) {
 		out = append(out, sc)
 	}
 	return out, rows.Err()
+}
+
+// GroupSeverityRow is what resolving severities by alias group needs of an
+// index entry.
+type GroupSeverityRow struct {
+	Partition    string
+	ID           string
+	Aliases      []string
+	OwnSeverity  string
+	OwnScore     float64
+	OwnCVSS      bool
+	Severity     string // as the index shows it now
+	Score        float64
+	SeverityFrom string
+}
+
+// GroupSeverityRows returns every live index entry's own and shown
+// severity.
+func (s *Store) GroupSeverityRows(ctx context.Context) ([]GroupSeverityRow, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT part, id, aliases, own_severity, own_score, own_cvss, severity, score, severity_from FROM advisory_summary WHERE withdrawn = 0`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []GroupSeverityRow
+	for rows.Next() {
+		var r GroupSeverityRow
+		var aliases string
+		var cvss int
+		if err := rows.Scan(&r.Partition, &r.ID, &aliases, &r.OwnSeverity, &r.OwnScore, &cvss, &r.Severity, &r.Score, &r.SeverityFrom); err != nil {
+			return nil, err
+		}
+		r.Aliases, r.OwnCVSS = splitLines(aliases), cvss != 0
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// SetGroupSeverities writes the severities shown for index entries, in one
+// transaction.
+func (s *Store) SetGroupSeverities(ctx context.Context, rows []GroupSeverityRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		up, err := tx.PrepareContext(ctx, s.Rebind(`UPDATE advisory_summary SET severity = ?, score = ?, severity_from = ? WHERE part = ? AND id = ?`))
+		if err != nil {
+			return err
+		}
+		defer up.Close()
+		for _, r := range rows {
+			if _, err := up.ExecContext(ctx, r.Severity, r.Score, r.SeverityFrom, r.Partition, r.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -143,6 +143,7 @@ func Summarize(v *osv.Vulnerability, part, source, base string) store.AdvisorySu
 		Partition: part, ID: v.ID, Modified: v.Modified.Time, Published: v.Published.Time,
 		Source: source, Ecosystem: base, Packages: pkgs, Aliases: v.Aliases,
 		Severity: rating, Score: sc.Score, Summary: SummaryLine(v), Withdrawn: v.IsWithdrawn(),
+		OwnCVSS: sc.HasCVSS() && rating != Malicious,
 	}
 }
 

@@ -1,0 +1,103 @@
+package catalog
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/vulngate/vulngate/internal/match"
+	"github.com/vulngate/vulngate/internal/osv"
+	"github.com/vulngate/vulngate/internal/severity"
+	"github.com/vulngate/vulngate/internal/store"
+)
+
+// GroupStore is what resolving severities by alias group needs.
+type GroupStore interface {
+	GroupSeverityRows(ctx context.Context) ([]store.GroupSeverityRow, error)
+	SetGroupSeverities(ctx context.Context, rows []store.GroupSeverityRow) error
+	VulnFacts(ctx context.Context, ids []string) (map[string]store.VulnFacts, error)
+}
+
+// ResolveGroupSeverities gives every index entry without a CVSS vector of
+// its own the severity a scan would give it (severity.Pick): the highest
+// CVSS score of the other mirrored records of its alias group (records
+// whose ID or aliases share one of its IDs), else NVD's for one of its
+// CVE IDs, else its own rating word. Known malware keeps its category.
+// SeverityFrom names the record the severity came from. It runs after
+// every index refresh and enrichment sync, and writes only what changed.
+func ResolveGroupSeverities(ctx context.Context, st GroupStore, log *slog.Logger) error {
+	rows, err := st.GroupSeverityRows(ctx)
+	if err != nil {
+		return err
+	}
+	byID := map[string][]int{} // ID or alias -> rows with an own CVSS score carrying it
+	var cves []string
+	seenCVE := map[string]bool{}
+	for i, r := range rows {
+		for _, id := range append([]string{r.ID}, r.Aliases...) {
+			if r.OwnCVSS {
+				byID[id] = append(byID[id], i)
+			}
+			if strings.HasPrefix(id, "CVE-") && !seenCVE[id] && !r.OwnCVSS {
+				seenCVE[id] = true
+				cves = append(cves, id)
+			}
+		}
+	}
+	slices.Sort(cves)
+	facts, err := st.VulnFacts(ctx, cves)
+	if err != nil {
+		return err
+	}
+	var changed []store.GroupSeverityRow
+	fromAlias, fromNVD := 0, 0
+	for _, r := range rows {
+		if r.OwnCVSS || r.OwnSeverity == Malicious {
+			continue
+		}
+		own := severity.Score{Rating: severity.Rating(r.OwnSeverity), Score: r.OwnScore}
+		if own.Known() {
+			own.Type = severity.TypeDatabaseSpecific
+		}
+		seen := map[string]bool{r.Partition + "\x00" + r.ID: true}
+		var alias, nvd []severity.Score
+		for _, id := range append([]string{r.ID}, r.Aliases...) {
+			for _, j := range byID[id] {
+				o := rows[j]
+				if k := o.Partition + "\x00" + o.ID; !seen[k] && o.ID != r.ID {
+					seen[k] = true
+					alias = append(alias, severity.Score{Score: o.OwnScore, Rating: severity.Rating(o.OwnSeverity), Type: osv.SeverityCVSSv3, Record: o.ID, Origin: severity.OriginAlias})
+				}
+			}
+			if f, ok := facts[id]; ok && f.NVD != nil {
+				if sc, ok := match.NVDSeverity(*f.NVD); ok {
+					nvd = append(nvd, sc)
+				}
+			}
+		}
+		slices.SortFunc(alias, func(a, b severity.Score) int { return match.CompareIDs(a.Record, b.Record) })
+		best := severity.Pick([]severity.Score{own}, alias, nvd)
+		want := store.GroupSeverityRow{Partition: r.Partition, ID: r.ID, Severity: string(best.Rating), Score: best.Score}
+		if best.Origin != severity.OriginRecord && best.Record != "" {
+			want.SeverityFrom = best.Record
+		}
+		if want.Severity == "" {
+			want.Severity = string(severity.Unknown)
+		}
+		switch best.Origin {
+		case severity.OriginAlias:
+			fromAlias++
+		case severity.OriginNVD:
+			fromNVD++
+		}
+		if want.Severity != r.Severity || want.Score != r.Score || want.SeverityFrom != r.SeverityFrom {
+			changed = append(changed, want)
+		}
+	}
+	if err := st.SetGroupSeverities(ctx, changed); err != nil {
+		return err
+	}
+	log.Info("index: severities from alias groups", "from_alias_records", fromAlias, "from_nvd", fromNVD, "changed", len(changed))
+	return nil
+}
