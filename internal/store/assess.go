@@ -109,7 +109,7 @@ func (s *Store) SaveAssessType(ctx context.Context, t AssessType, check func([]A
 			return err
 		}
 		_, err = tx.ExecContext(ctx, s.Rebind(`INSERT INTO assess_type (`+typeCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			t.Name, t.Effect, boolInt(t.Builtin), t.AutoMin, t.AutoMax, t.ExpirySeconds, t.Description, fmtTime(t.CreatedAt), boolInt(t.AutoKEV), t.AutoEPSS)
+			t.Name, t.Effect, boolInt(t.Builtin), t.AutoMin, t.AutoMax, t.ExpirySeconds, t.Description, fmtTime(t.CreatedAt), boolInt(t.AutoKEV), epssOrNone(t.AutoEPSS))
 		return err
 	})
 }
@@ -139,10 +139,11 @@ func (s *Store) DeleteAssessType(ctx context.Context, name string) error {
 	})
 }
 
-// epssOrNone keeps an EPSS percentile in 0-1, anything else as -1
-// (unknown).
+// epssOrNone keeps an EPSS percentile in (0, 1], anything else as -1
+// (unknown): the zero value of a Go struct means "not given", and no rule
+// can use a percentile of 0.
 func epssOrNone(p float64) float64 {
-	if p >= 0 && p <= 1 {
+	if p > 0 && p <= 1 {
 		return p
 	}
 	return -1
