@@ -118,7 +118,16 @@ func (s *Service) Approve(ctx context.Context, feed string, purls []string, acto
 	if len(ok) == 0 {
 		return res, store.Invalid(fmt.Errorf("%w: %s", ErrNothingApproved, refusals(res.Refused)))
 	}
-	return res, s.st.DecideFeedApprovals(ctx, feed, ok, store.ApprovalApproved, actor, strings.TrimSpace(comment), s.Now().UTC())
+	err = s.st.DecideFeedApprovals(ctx, feed, ok, store.ApprovalApproved, actor, strings.TrimSpace(comment), s.Now().UTC())
+	s.changed()
+	return res, err
+}
+
+// changed tells a gate that keeps looked-up approvals to look again.
+func (s *Service) changed() {
+	if g, ok := s.gate.(interface{ Invalidate() }); ok {
+		g.Invalidate()
+	}
 }
 
 // Revoke withdraws approvals (or takes pending versions off the queue)
@@ -138,7 +147,9 @@ func (s *Service) Revoke(ctx context.Context, feed string, purls []string, actor
 		rows = append(rows, store.FeedApproval{PURL: p.PURL})
 		out = append(out, p.PURL)
 	}
-	return out, s.st.DecideFeedApprovals(ctx, feed, rows, store.ApprovalRevoked, actor, strings.TrimSpace(comment), s.Now().UTC())
+	err = s.st.DecideFeedApprovals(ctx, feed, rows, store.ApprovalRevoked, actor, strings.TrimSpace(comment), s.Now().UTC())
+	s.changed()
+	return out, err
 }
 
 // parse checks the feed and turns package URLs into packages of its

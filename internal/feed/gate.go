@@ -253,6 +253,16 @@ func (g *Gate) Decide(ctx context.Context, f Feed, pkg purl.Package) (*Decision,
 	return ds[0], nil
 }
 
+// Invalidate makes the gate look at the store's data version on the next
+// request (after a change made in this process, e.g. an approval), so
+// that cached decisions and approvals are dropped at once rather than
+// within PollInterval.
+func (g *Gate) Invalidate() {
+	g.mu.Lock()
+	g.polled = time.Time{}
+	g.mu.Unlock()
+}
+
 // Blocked reports whether the gate blocks pkg in f and why, recording
 // nothing (package approval asks before approving: blocked and known
 // malicious versions cannot be approved).

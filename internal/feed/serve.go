@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vulngate/vulngate/internal/assess"
@@ -21,6 +23,16 @@ type Env struct {
 	// Approvals serves feeds that require approval (internal/approval);
 	// nil refuses every download of such feeds.
 	Approvals Approvals
+
+	// approvedMemo keeps looked-up approvals while the gate's data
+	// version (which covers approval events) stays the same.
+	approvedMemo sync.Map // feed\x00purl -> approvedEntry
+	memoCount    atomic.Int64
+}
+
+type approvedEntry struct {
+	ok      bool
+	version string
 }
 
 // Approvals is what feeds need from package approval.
@@ -42,7 +54,21 @@ func (e *Env) approved(ctx context.Context, fr *Request, pkg purl.Package) func(
 		if e.Approvals == nil {
 			return false, nil
 		}
-		return e.Approvals.Approved(ctx, fr.Feed.Name, pkg.PURL)
+		k := fr.Feed.Name + "\x00" + pkg.PURL
+		v := e.Gate.Version(ctx)
+		if m, ok := e.approvedMemo.Load(k); ok && m.(approvedEntry).version == v {
+			return m.(approvedEntry).ok, nil
+		}
+		ok, err := e.Approvals.Approved(ctx, fr.Feed.Name, pkg.PURL)
+		if err != nil {
+			return false, err
+		}
+		if e.memoCount.Add(1) > 100_000 {
+			e.approvedMemo.Clear()
+			e.memoCount.Store(1)
+		}
+		e.approvedMemo.Store(k, approvedEntry{ok: ok, version: v})
+		return ok, nil
 	}
 }
 

@@ -504,6 +504,8 @@ func (s *Store) GateVersion(ctx context.Context) (string, error) {
 		`SELECT scope || ':' || effect || ':' || set_at FROM assess_policy ORDER BY scope`,
 		`SELECT COALESCE(MAX(fetched_at), '') || ':' || COUNT(*) FROM ossindex_component`,
 		`SELECT name || ':' || updated FROM feed ORDER BY name`,
+		// Approvals (gates keep what they looked up until this changes).
+		`SELECT COALESCE(MAX(seq), 0) || ':' || COUNT(*) FROM feed_approval_event WHERE action <> 'request'`,
 		// When the OSS Index settings change (not their secret values).
 		`SELECT name || ':' || updated FROM setting WHERE name = 'source.ossindex'`,
 	} {

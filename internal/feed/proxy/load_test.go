@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/approval"
 	"github.com/vulngate/vulngate/internal/feed"
 	"github.com/vulngate/vulngate/internal/feed/feedtest"
 	"github.com/vulngate/vulngate/internal/store"
@@ -149,17 +150,60 @@ func TestLoopbackLoad(t *testing.T) {
 	defer base.Close()
 	c := client()
 	conc := 2 * runtime.GOMAXPROCS(0)
+	// The same file through a feed that requires approval (approved: one
+	// more lookup per download).
+	npm, err := env.Store.FeedByName(t.Context(), "npm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.AddFeed(t, store.Feed{Name: "npma", Type: "npm", Upstream: npm.Upstream, FilterBlocked: true, RequireApproval: true})
+	if _, err := approval.New(env.Store, env.Proxy.Env().Gate).Approve(t.Context(), "npma", []string{"pkg:npm/ansi-html@0.0.8"}, "load", ""); err != nil {
+		t.Fatal(err)
+	}
+	approved := strings.Replace(tarball, "/feeds/npm/", "/feeds/npma/", 1)
+	if err := fetch(c, approved); err != nil {
+		t.Fatal(err)
+	}
 	plain := latencies(t, c, base.URL, conc, time.Second)
 	gated := latencies(t, c, tarball, conc, time.Second)
+	withApproval := latencies(t, c, approved, conc, time.Second)
 	meta := latencies(t, c, packument, conc, 1500*time.Millisecond)
 	t.Logf("GOMAXPROCS=%d, %d workers", runtime.GOMAXPROCS(0), conc)
 	t.Logf("cached artifact without gate: n=%d p50=%v p99=%v", len(plain), pct(plain, .5), pct(plain, .99))
 	t.Logf("cached artifact through gate: n=%d p50=%v p99=%v", len(gated), pct(gated, .5), pct(gated, .99))
 	t.Logf("p99 added by the gate: %v", pct(gated, .99)-pct(plain, .99))
+	t.Logf("cached artifact through gate, approval feed (approved): n=%d p50=%v p99=%v; p99 added: %v",
+		len(withApproval), pct(withApproval, .5), pct(withApproval, .99), pct(withApproval, .99)-pct(plain, .99))
 	t.Logf("cached metadata (filtered packument): n=%d in 1.5s = %.0f requests/s, p99=%v", len(meta), float64(len(meta))/1.5, pct(meta, .99))
+	// The same three in process, one request at a time (no sockets, less
+	// scheduling noise on a shared machine): what the gate's checks cost.
+	inPlain := inProcess(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { feed.ServeFile(w, r, a) }), "/x.tgz", 20000)
+	inGated := inProcess(t, env.Proxy, "/feeds/npm/ansi-html/-/ansi-html-0.0.8.tgz", 20000)
+	inApproval := inProcess(t, env.Proxy, "/feeds/npma/ansi-html/-/ansi-html-0.0.8.tgz", 20000)
+	t.Logf("in process, without gate: p50=%v p99=%v", pct(inPlain, .5), pct(inPlain, .99))
+	t.Logf("in process, through gate: p50=%v p99=%v; p99 added %v", pct(inGated, .5), pct(inGated, .99), pct(inGated, .99)-pct(inPlain, .99))
+	t.Logf("in process, approval feed (approved): p50=%v p99=%v; p99 added %v", pct(inApproval, .5), pct(inApproval, .99), pct(inApproval, .99)-pct(inPlain, .99))
 	env.Proxy.Env().Gate.Flush()
 	ds, _ := env.Store.FeedDecisions(t.Context(), "npm", 1)
 	if len(ds) == 0 {
 		t.Error("no audited decisions")
 	}
+}
+
+// inProcess serves n requests for path through h one at a time and
+// returns the sorted latencies.
+func inProcess(t testing.TB, h http.Handler, path string, n int) []time.Duration {
+	out := make([]time.Duration, 0, n)
+	for range n {
+		r := httptest.NewRequest("GET", "http://127.0.0.1"+path, nil)
+		w := httptest.NewRecorder()
+		start := time.Now()
+		h.ServeHTTP(w, r)
+		out = append(out, time.Since(start))
+		if w.Code != 200 {
+			t.Fatalf("%s: %d %s", path, w.Code, w.Body)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
