@@ -1,6 +1,7 @@
 package match
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/vulngate/vulngate/internal/osv"
@@ -56,4 +57,28 @@ func TestMaliciousFinding(t *testing.T) {
 	if s := score(Merge([]Hit{{Vuln: ghsa}})[0]); s.Malicious {
 		t.Error("a record without any malicious marker is flagged")
 	}
+}
+
+// FuzzIsMalicious: any record the OSV parser accepts is classified
+// without panicking, and a record whose ID starts with MAL- always is.
+func FuzzIsMalicious(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"MAL-2024-10301","modified":"2024-10-31T23:17:47Z"}`,
+		`{"id":"GHSA-aaaa-bbbb-cccc","modified":"2024-10-31T23:17:47Z","database_specific":{"cwe_ids":["CWE-506"]}}`,
+		`{"id":"X-1","modified":"2024-10-31T23:17:47Z","affected":[{"package":{"ecosystem":"npm","name":"x"},"database_specific":{"cwes":[{"cweId":"CWE-506"}]}}]}`,
+		`{"id":"X-2","modified":"2024-10-31T23:17:47Z","database_specific":{"cwe":["CWE-506"],"malicious-packages-origins":[{}]}}`,
+		`{"id":"X-3","modified":"2024-10-31T23:17:47Z","database_specific":{"cwe":{"a":"CWE-506"}}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := osv.Parse(b)
+		if err != nil {
+			return
+		}
+		got := IsMalicious(v)
+		if strings.HasPrefix(v.ID, "MAL-") && !got {
+			t.Fatalf("%s not classified malicious", v.ID)
+		}
+	})
 }

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -31,16 +29,11 @@ func (s *Server) uiApprovals(w http.ResponseWriter, r *http.Request) {
 // approvalsPage renders the page; result, when set, lists what the last
 // approve call refused.
 func (s *Server) approvalsPage(w http.ResponseWriter, r *http.Request, status int, errMsg string, result *approveResult) {
-	name := r.PathValue("name")
-	f, err := s.st.FeedByName(r.Context(), name)
-	if errors.Is(err, store.ErrNotFound) {
-		s.renderError(w, r, http.StatusNotFound, fmt.Sprintf("There is no feed named %q.", name))
+	f, ok := s.pageFeed(w, r)
+	if !ok {
 		return
 	}
-	if err != nil {
-		s.uiFail(w, r, err, nil)
-		return
-	}
+	name := f.Name
 	q := r.URL.Query()
 	st := q.Get("status")
 	if st == "" {

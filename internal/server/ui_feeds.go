@@ -191,14 +191,8 @@ func (s *Server) publicBase(r *http.Request) string {
 }
 
 func (s *Server) feedPage(w http.ResponseWriter, r *http.Request, status int, form *feedForm, errMsg string) {
-	name := r.PathValue("name")
-	f, err := s.st.FeedByName(r.Context(), name)
-	if errors.Is(err, store.ErrNotFound) {
-		s.renderError(w, r, http.StatusNotFound, fmt.Sprintf("There is no feed named %q.", name))
-		return
-	}
-	if err != nil {
-		s.uiFail(w, r, err, nil)
+	f, ok := s.pageFeed(w, r)
+	if !ok {
 		return
 	}
 	o, err := s.feedWithAssessors(r.Context(), f)
@@ -277,4 +271,20 @@ func (s *Server) uiDeleteFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/admin/feeds?ok=deleted", http.StatusSeeOther)
+}
+
+// pageFeed reads the feed a page's path names; when there is none (or the
+// store fails) it answers the page and reports false.
+func (s *Server) pageFeed(w http.ResponseWriter, r *http.Request) (store.Feed, bool) {
+	name := r.PathValue("name")
+	f, err := s.st.FeedByName(r.Context(), name)
+	if errors.Is(err, store.ErrNotFound) {
+		s.renderError(w, r, http.StatusNotFound, fmt.Sprintf("There is no feed named %q.", name))
+		return f, false
+	}
+	if err != nil {
+		s.uiFail(w, r, err, nil)
+		return f, false
+	}
+	return f, true
 }
