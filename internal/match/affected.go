@@ -86,6 +86,18 @@ var ErrNoVersion = errors.New("no version")
 // last_affected after the given version, and when limit events are
 // present the version must also be below one of them ("*" is no limit).
 func Evaluate(vuln *osv.Vulnerability, ecosystem string, nameMatches func(osv.Package) bool, version string) Result {
+	return evaluate(vuln, ecosystem, nameMatches, version, false)
+}
+
+// affects is Evaluate(...).Affected, without building the reasons and
+// fixed versions, and stopping at the first match.
+func affects(vuln *osv.Vulnerability, ecosystem string, nameMatches func(osv.Package) bool, version string) bool {
+	return evaluate(vuln, ecosystem, nameMatches, version, true).Affected
+}
+
+// evaluate is Evaluate; quick returns as soon as the version is known to
+// be affected, with Affected only.
+func evaluate(vuln *osv.Vulnerability, ecosystem string, nameMatches func(osv.Package) bool, version string, quick bool) Result {
 	if vuln == nil || vuln.IsWithdrawn() {
 		return Result{}
 	}
@@ -108,6 +120,9 @@ func Evaluate(vuln *osv.Vulnerability, ecosystem string, nameMatches func(osv.Pa
 		}
 		if slices.Contains(a.Versions, version) {
 			res.Affected = true
+			if quick {
+				return res
+			}
 			res.Matched = append(res.Matched, fmt.Sprintf("%s %q: versions list has %s", a.Package.Ecosystem, a.Package.Name, version))
 		}
 		for j := range a.Ranges {
@@ -121,6 +136,9 @@ func Evaluate(vuln *osv.Vulnerability, ecosystem string, nameMatches func(osv.Pa
 			}
 			if in {
 				res.Affected = true
+				if quick {
+					return res
+				}
 				res.Matched = append(res.Matched, fmt.Sprintf("%s %q: %s range %s", a.Package.Ecosystem, a.Package.Name, r.Type, why))
 				if fix.v != nil {
 					fixes = append(fixes, fix)

@@ -16,7 +16,9 @@ import (
 // its GHSA, and so on (severity.Pick, with Origin "alias" and the record's
 // ID in Record).
 type GroupRecords interface {
-	AdvisoriesByIDs(ctx context.Context, ids []string) ([]store.Advisory, error)
+	// AdvisoriesByIDs returns the records; those for which have reports
+	// true come without Data.
+	AdvisoriesByIDs(ctx context.Context, ids []string, have func(part, id string) bool) ([]store.Advisory, error)
 }
 
 // groupSeverity completes the severity of findings without a CVSS score
@@ -49,7 +51,9 @@ func (s *Scanner) groupSeverity(ctx context.Context, out []ComponentResult, cach
 		list = append(list, id)
 	}
 	slices.Sort(list)
-	advs, err := gr.AdvisoriesByIDs(ctx, list)
+	// Most of the group's records matched in this scan and are parsed
+	// already: they are not inflated again.
+	advs, err := gr.AdvisoriesByIDs(ctx, list, cache.has)
 	if err != nil {
 		return err
 	}

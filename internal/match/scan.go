@@ -139,6 +139,14 @@ type parsed struct {
 	source string
 }
 
+// has reports whether the record is cached (parsed, or being parsed).
+func (c *recordCache) has(part, id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.m[part+"\x00"+id]
+	return ok
+}
+
 func (c *recordCache) get(a store.Advisory) (*osv.Vulnerability, string, error) {
 	key := a.Partition + "\x00" + a.ID
 	c.mu.Lock()

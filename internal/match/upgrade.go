@@ -53,13 +53,21 @@ func Advise(r *ComponentResult, published []string) *Upgrade {
 	if err != nil {
 		return nil
 	}
+	// Records the scan already found affecting the current version (a
+	// hit with reasons comes from Evaluate) need no second evaluation.
+	known := make(map[*osv.Vulnerability]bool, len(r.hits))
+	for _, h := range r.hits {
+		if len(h.Matched) > 0 {
+			known[h.Vuln] = true
+		}
+	}
 	u := &Upgrade{From: "advisories"}
 	var evaluable []Scored
 	var candidates []string
 	for _, f := range r.Findings {
 		affected := false
 		for _, v := range f.Records {
-			if Evaluate(v, eco, nameMatches, current).Affected {
+			if known[v] || affects(v, eco, nameMatches, current) {
 				affected = true
 				break
 			}
@@ -95,10 +103,14 @@ func Advise(r *ComponentResult, published []string) *Upgrade {
 	})
 	cs = slices.CompactFunc(cs, func(a, b cand) bool { return a.s == b.s })
 	// fixes(i, j): candidate i leaves finding j unaffected. Evaluated
-	// lazily and remembered: a finding is fixable when some candidate
-	// fixes it (usually one of the first), and the advice is the lowest
-	// candidate fixing every fixable finding (usually found early too).
-	// Evaluating every pair up front was most of a large scan's time.
+	// lazily and remembered. A finding is fixable when some candidate
+	// fixes it, and the advice is the lowest candidate fixing every
+	// fixable finding. Evaluating every pair up front was most of a large
+	// scan's time; so was looking for a finding's fix from the lowest
+	// candidate up (the lowest ones fix only the oldest findings), so
+	// fixability is decided from the highest candidate down, and the
+	// search for the advice tries first the finding that refused the
+	// previous candidate. Neither order changes the answer.
 	memo := make(map[[2]int]bool)
 	fixes := func(i, j int) bool {
 		k := [2]int{i, j}
@@ -110,19 +122,23 @@ func Advise(r *ComponentResult, published []string) *Upgrade {
 		return v
 	}
 	fixable := make([]bool, len(evaluable))
+	var order []int // fixable findings, in the order the search tries them
 	for j := range evaluable {
-		for i := range cs {
+		for i := len(cs) - 1; i >= 0; i-- {
 			if fixes(i, j) {
 				fixable[j] = true
+				order = append(order, j)
 				break
 			}
 		}
 	}
-	if slices.Contains(fixable, true) {
+	if len(order) > 0 {
 	candidates:
 		for i, c := range cs {
-			for j := range evaluable {
-				if fixable[j] && !fixes(i, j) {
+			for k, j := range order {
+				if !fixes(i, j) {
+					copy(order[1:k+1], order[:k]) // try this one first next time
+					order[0] = j
 					continue candidates
 				}
 			}
@@ -170,7 +186,7 @@ func fixedEvents(f Scored, eco string, nameMatches func(osv.Package) bool) []str
 
 func affectedAt(f Scored, eco string, nameMatches func(osv.Package) bool, version string) bool {
 	for _, v := range f.Records {
-		if Evaluate(v, eco, nameMatches, version).Affected {
+		if affects(v, eco, nameMatches, version) {
 			return true
 		}
 	}

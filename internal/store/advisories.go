@@ -296,7 +296,10 @@ ORDER BY 3, 4 DESC`), id, id)
 // AdvisoriesByIDs returns the live, non-withdrawn advisories whose ID or
 // one of whose aliases is among ids, one per ID across partitions (the
 // newest). It looks the IDs up in chunks, so any number may be given.
-func (s *Store) AdvisoriesByIDs(ctx context.Context, ids []string) ([]Advisory, error) {
+// Records for which have (when not nil) reports true for their partition
+// and ID come without Data: the caller holds them already, and inflating
+// them again was most of the lookup's cost.
+func (s *Store) AdvisoriesByIDs(ctx context.Context, ids []string, have func(part, id string) bool) ([]Advisory, error) {
 	const chunk = 400
 	seen := map[string]bool{}
 	var out []Advisory
@@ -324,7 +327,7 @@ WHERE x.alias IN (`+in+`) AND a.withdrawn = 0`), args...)
 		if err != nil {
 			return nil, err
 		}
-		got, err := newestByID(rows)
+		got, err := newestByID(rows, have)
 		if err != nil {
 			return nil, err
 		}
@@ -341,9 +344,10 @@ WHERE x.alias IN (`+in+`) AND a.withdrawn = 0`), args...)
 // newestByID reads rows of (part, source, id, modified, withdrawn, data)
 // in any order, keeps the newest row of each ID (a record reached through
 // several aliases, or mirrored in two partitions, comes more than once)
-// and returns them by ID, inflating only those. Sorting and de-duplicating
-// in the engine would carry every document through a sorter.
-func newestByID(rows *sql.Rows) ([]Advisory, error) {
+// and returns them by ID, inflating only those (and of those, only the ones
+// have does not report). Sorting and de-duplicating in the engine would
+// carry every document through a sorter.
+func newestByID(rows *sql.Rows, have func(part, id string) bool) ([]Advisory, error) {
 	defer rows.Close()
 	best := map[string]Advisory{}
 	for rows.Next() {
@@ -370,6 +374,10 @@ func newestByID(rows *sql.Rows) ([]Advisory, error) {
 	}
 	slices.SortFunc(out, func(a, b Advisory) int { return strings.Compare(a.ID, b.ID) })
 	for i := range out {
+		if have != nil && have(out[i].Partition, out[i].ID) {
+			out[i].Data = nil
+			continue
+		}
 		data, err := Inflate(out[i].Data)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", out[i].ID, err)
