@@ -86,22 +86,47 @@ var ErrNoVersion = errors.New("no version")
 // last_affected after the given version, and when limit events are
 // present the version must also be below one of them ("*" is no limit).
 func Evaluate(vuln *osv.Vulnerability, ecosystem string, nameMatches func(osv.Package) bool, version string) Result {
-	return evaluate(vuln, ecosystem, nameMatches, version, false)
+	return evaluate(vuln, newEvaluation(ecosystem, version), target{matches: nameMatches}, false)
+}
+
+// target identifies the evaluated package: by nameMatches, or, for a
+// prepared record, by its base ecosystem and normalized name (what
+// nameMatches would compare, without normalizing names again).
+type target struct {
+	matches    func(osv.Package) bool
+	prep       *prepared
+	base, name string
+}
+
+// applies reports whether affected entry i (a) is the target's package.
+func (t target) applies(i int, a *osv.Affected) bool {
+	if t.prep != nil {
+		e := &t.prep.entries[i]
+		return e.base == t.base && e.name == t.name
+	}
+	return t.matches(a.Package)
 }
 
 // affects is Evaluate(...).Affected, without building the reasons and
 // fixed versions, and stopping at the first match.
-func affects(vuln *osv.Vulnerability, ecosystem string, nameMatches func(osv.Package) bool, version string) bool {
-	return evaluate(vuln, ecosystem, nameMatches, version, true).Affected
+func affects(vuln *osv.Vulnerability, e *evaluation, t target) bool {
+	return evaluate(vuln, e, t, true).Affected
 }
 
-// evaluate is Evaluate; quick returns as soon as the version is known to
-// be affected, with Affected only.
-func evaluate(vuln *osv.Vulnerability, ecosystem string, nameMatches func(osv.Package) bool, version string, quick bool) Result {
+// newEvaluation starts the evaluation of one version of a package of the
+// ecosystem, for any number of records.
+func newEvaluation(ecosystem, version string) *evaluation {
+	return &evaluation{ecosystem: ecosystem, base: osv.BaseEcosystem(ecosystem), version: version}
+}
+
+// evaluate is Evaluate for the evaluation's ecosystem and version; quick
+// returns as soon as the version is known to be affected, with Affected
+// only.
+func evaluate(vuln *osv.Vulnerability, e *evaluation, t target, quick bool) Result {
 	if vuln == nil || vuln.IsWithdrawn() {
 		return Result{}
 	}
-	e := evaluation{ecosystem: ecosystem, base: osv.BaseEcosystem(ecosystem), version: version}
+	ecosystem, version := e.ecosystem, e.version
 	var (
 		res    Result
 		fixes  []bound
@@ -109,7 +134,7 @@ func evaluate(vuln *osv.Vulnerability, ecosystem string, nameMatches func(osv.Pa
 	)
 	for i := range vuln.Affected {
 		a := &vuln.Affected[i]
-		if !ecosystemApplies(ecosystem, a.Package.Ecosystem) || !nameMatches(a.Package) {
+		if !ecosystemApplies(ecosystem, a.Package.Ecosystem) || !t.applies(i, a) {
 			continue
 		}
 		if version == "" {
@@ -127,7 +152,18 @@ func evaluate(vuln *osv.Vulnerability, ecosystem string, nameMatches func(osv.Pa
 		}
 		for j := range a.Ranges {
 			r := &a.Ranges[j]
-			in, fix, why, err := e.inRange(r)
+			var (
+				in, ok bool
+				fix    bound
+				why    string
+				err    error
+			)
+			if t.prep != nil && t.prep.entries[i].ranges[j] != nil {
+				in, fix, why, err, ok = e.inPrepared(r, t.prep.entries[i].ranges[j])
+			}
+			if !ok {
+				in, fix, why, err = e.inRange(r)
+			}
 			if err != nil {
 				if errOut == nil {
 					errOut = fmt.Errorf("%s: affected[%d] (%s package %q) ranges[%d]: %w", vuln.ID, i, a.Package.Ecosystem, a.Package.Name, j, err)
@@ -169,7 +205,7 @@ func ecosystemApplies(component, entry string) bool {
 }
 
 // evaluation holds the component version, parsed lazily at most once per
-// ordering for the whole record.
+// ordering for all the records it is evaluated against.
 type evaluation struct {
 	ecosystem, base, version string
 
@@ -205,10 +241,10 @@ func (e *evaluation) parsed(rangeType string) (semantic.Version, error) {
 	return e.eco, e.ecoErr
 }
 
-// compare compares the component version with a boundary; ecosystem
-// orderings go through the comparison cache.
+// compare compares the component version with a boundary; the costly
+// ecosystem orderings go through the comparison cache.
 func (e *evaluation) compare(rangeType string, cur semantic.Version, b bound) (int, error) {
-	if rangeType == osv.RangeSemver {
+	if rangeType == osv.RangeSemver || !costlyOrdering[e.base] {
 		return cur.Compare(b.v)
 	}
 	return cachedCompare(e.base, e.version, b.s, cur, b.v)

@@ -59,6 +59,8 @@ func FuzzEvaluate(f *testing.F) {
 		}
 		v := record(o.eco, o.typ, nil, evs...)
 		got := Evaluate(v, o.eco, nameIs("pkg"), version)
+		// The scanner's prepared records evaluate the same.
+		checkPrepared(t, v, o.eco, "pkg", version)
 		if got.Affected && got.Err != nil {
 			t.Fatalf("affected with error: %+v", got)
 		}

@@ -126,17 +126,32 @@ func NewScanner(src Advisories, covered func(baseEcosystem string) bool) *Scanne
 	return &Scanner{src: src, workers: max(2, runtime.GOMAXPROCS(0)), covered: covered}
 }
 
-// recordCache parses each stored record once per scan.
+// recordCache parses (and prepares, see [prepared]) each stored record
+// once per scan.
 type recordCache struct {
-	mu sync.Mutex
-	m  map[string]*parsed
+	mu    sync.Mutex
+	m     map[string]*parsed
+	preps map[*osv.Vulnerability]*prepared
+}
+
+func newRecordCache() *recordCache {
+	return &recordCache{m: map[string]*parsed{}, preps: map[*osv.Vulnerability]*prepared{}}
 }
 
 type parsed struct {
 	once   sync.Once
 	v      *osv.Vulnerability
+	prep   *prepared
 	err    error
 	source string
+}
+
+// prepOf returns the prepared form of a record of the cache, nil for
+// other records.
+func (c *recordCache) prepOf(v *osv.Vulnerability) *prepared {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.preps[v]
 }
 
 // has reports whether the record is cached (parsed, or being parsed).
@@ -148,6 +163,12 @@ func (c *recordCache) has(part, id string) bool {
 }
 
 func (c *recordCache) get(a store.Advisory) (*osv.Vulnerability, string, error) {
+	p := c.entry(a)
+	return p.v, p.source, p.err
+}
+
+// entry returns the record parsed and prepared.
+func (c *recordCache) entry(a store.Advisory) *parsed {
 	key := a.Partition + "\x00" + a.ID
 	c.mu.Lock()
 	p, ok := c.m[key]
@@ -156,8 +177,15 @@ func (c *recordCache) get(a store.Advisory) (*osv.Vulnerability, string, error) 
 		c.m[key] = p
 	}
 	c.mu.Unlock()
-	p.once.Do(func() { p.v, p.err = osv.Parse(a.Data) })
-	return p.v, p.source, p.err
+	p.once.Do(func() {
+		if p.v, p.err = osv.Parse(a.Data); p.err == nil {
+			p.prep = prepare(p.v)
+			c.mu.Lock()
+			c.preps[p.v] = p.prep
+			c.mu.Unlock()
+		}
+	})
+	return p
 }
 
 // Scan matches every component; results keep the input order. The error
@@ -181,7 +209,7 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 	// Records are parsed as soon as they are read, a chunk of names at a
 	// time, and their JSON dropped: a large scan would otherwise hold
 	// every record twice.
-	cache := &recordCache{m: map[string]*parsed{}}
+	cache := newRecordCache()
 	found := map[store.PackageKey][]store.Advisory{}
 	for eco, names := range byEco {
 		names = uniqueNames(names)
@@ -236,7 +264,7 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 	// Upgrade advice evaluates every fixed version against every finding:
 	// for components with many advisories it costs more than matching,
 	// so it runs on all workers too.
-	s.each(len(out), func(i int) { out[i].Upgrade = Advise(&out[i], nil) })
+	s.each(len(out), func(i int) { out[i].Upgrade = advise(&out[i], nil, cache.prepOf) })
 	return out, nil
 }
 
@@ -403,20 +431,19 @@ func (s *Scanner) identify(c Component) (r ComponentResult, key store.PackageKey
 func (s *Scanner) evaluate(r *ComponentResult, key store.PackageKey, advs []store.Advisory, cache *recordCache) {
 	pkg := r.Package
 	version := purl.MatchVersion(pkg.Ecosystem, pkg.Version)
-	nameMatches := func(p osv.Package) bool {
-		return osv.BaseEcosystem(p.Ecosystem) == key.Ecosystem && purl.NormalizeName(key.Ecosystem, p.Name) == key.Name
-	}
 	var (
 		hits       []Hit
 		versionErr []string // records that could not compare the component's version
 	)
+	e := newEvaluation(pkg.Ecosystem, version)
 	for _, a := range advs {
-		v, source, err := cache.get(a)
+		p := cache.entry(a)
+		v, source, err := p.v, p.source, p.err
 		if err != nil {
 			r.Errors = append(r.Errors, fmt.Sprintf("advisory %s could not be read: %v", a.ID, err))
 			continue
 		}
-		res := Evaluate(v, pkg.Ecosystem, nameMatches, version)
+		res := evaluate(v, e, target{prep: p.prep, base: key.Ecosystem, name: key.Name}, false)
 		if res.Err != nil {
 			if errors.Is(res.Err, ErrComponentVersion) || errors.Is(res.Err, ErrNoVersion) {
 				if versionErr == nil {

@@ -39,6 +39,12 @@ type Upgrade struct {
 // one that leaves no evaluable finding affected is the answer. It returns
 // nil for a component without findings or without a version.
 func Advise(r *ComponentResult, published []string) *Upgrade {
+	return advise(r, published, nil)
+}
+
+// advise is Advise; prepOf, when not nil, returns the prepared form of a
+// record (nil when there is none).
+func advise(r *ComponentResult, published []string, prepOf func(*osv.Vulnerability) *prepared) *Upgrade {
 	if len(r.Findings) == 0 || r.Package.Version == "" {
 		return nil
 	}
@@ -52,6 +58,21 @@ func Advise(r *ComponentResult, published []string) *Upgrade {
 	cur, err := semantic.Parse(current, base)
 	if err != nil {
 		return nil
+	}
+	now := newEvaluation(eco, current)
+	targets := map[*osv.Vulnerability]target{}
+	targetOf := func(v *osv.Vulnerability) target {
+		t, ok := targets[v]
+		if !ok {
+			t = target{matches: nameMatches}
+			if prepOf != nil {
+				if p := prepOf(v); p != nil {
+					t = target{prep: p, base: base, name: key}
+				}
+			}
+			targets[v] = t
+		}
+		return t
 	}
 	// Records the scan already found affecting the current version (a
 	// hit with reasons comes from Evaluate) need no second evaluation.
@@ -67,7 +88,7 @@ func Advise(r *ComponentResult, published []string) *Upgrade {
 	for _, f := range r.Findings {
 		affected := false
 		for _, v := range f.Records {
-			if known[v] || affects(v, eco, nameMatches, current) {
+			if known[v] || affects(v, now, targetOf(v)) {
 				affected = true
 				break
 			}
@@ -77,31 +98,39 @@ func Advise(r *ComponentResult, published []string) *Upgrade {
 			continue
 		}
 		evaluable = append(evaluable, f)
-		candidates = append(candidates, fixedEvents(f, eco, nameMatches)...)
+		candidates = append(candidates, fixedEvents(f, eco, targetOf)...)
 	}
 	if len(published) > 0 {
 		candidates, u.From = published, "published"
 	}
 	type cand struct {
-		s string
-		v semantic.Version
+		s, m string // as listed, and as MatchVersion gives it
+		v    semantic.Version
 	}
+	// Each distinct candidate once (a fix shared by several records is
+	// listed by each), then sorted: equal strings end up adjacent anyway,
+	// and the first candidate fixing everything is the same.
 	var cs []cand
+	seen := make(map[string]bool, len(candidates))
 	for _, c := range candidates {
-		v, err := cachedParse(base, purl.MatchVersion(eco, c), func(s string) (semantic.Version, error) { return semantic.Parse(s, base) })
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		m := purl.MatchVersion(eco, c)
+		v, err := cachedParse(base, m, func(s string) (semantic.Version, error) { return semantic.Parse(s, base) })
 		if err != nil {
 			continue
 		}
-		if n, err := v.Compare(cur); err != nil || n <= 0 {
+		if n, err := cachedCompare(base, m, current, v, cur); err != nil || n <= 0 {
 			continue
 		}
-		cs = append(cs, cand{c, v})
+		cs = append(cs, cand{c, m, v})
 	}
 	slices.SortStableFunc(cs, func(a, b cand) int {
-		n, _ := a.v.Compare(b.v)
+		n, _ := cachedCompare(base, a.m, b.m, a.v, b.v)
 		return n
 	})
-	cs = slices.CompactFunc(cs, func(a, b cand) bool { return a.s == b.s })
 	// fixes(i, j): candidate i leaves finding j unaffected. Evaluated
 	// lazily and remembered. A finding is fixable when some candidate
 	// fixes it, and the advice is the lowest candidate fixing every
@@ -112,11 +141,15 @@ func Advise(r *ComponentResult, published []string) *Upgrade {
 	// search for the advice tries first the finding that refused the
 	// previous candidate. Neither order changes the answer.
 	memo := make(map[[2]int]bool)
+	evals := make([]*evaluation, len(cs)) // per candidate, made on first use
 	fixes := func(i, j int) bool {
 		k := [2]int{i, j}
 		v, ok := memo[k]
 		if !ok {
-			v = !affectedAt(evaluable[j], eco, nameMatches, purl.MatchVersion(eco, cs[i].s))
+			if evals[i] == nil {
+				evals[i] = newEvaluation(eco, cs[i].m)
+			}
+			v = !affectedAt(evaluable[j], evals[i], targetOf)
 			memo[k] = v
 		}
 		return v
@@ -165,11 +198,13 @@ func Advise(r *ComponentResult, published []string) *Upgrade {
 // that apply to the package: candidates for a version fixing everything
 // (the fix ending the interval holding the version may be followed by a
 // regression fixed later).
-func fixedEvents(f Scored, eco string, nameMatches func(osv.Package) bool) []string {
+func fixedEvents(f Scored, eco string, targetOf func(*osv.Vulnerability) target) []string {
 	out := slices.Clone(f.Fixed)
 	for _, v := range f.Records {
-		for _, a := range v.Affected {
-			if !ecosystemApplies(eco, a.Package.Ecosystem) || !nameMatches(a.Package) {
+		t := targetOf(v)
+		for i := range v.Affected {
+			a := &v.Affected[i]
+			if !ecosystemApplies(eco, a.Package.Ecosystem) || !t.applies(i, a) {
 				continue
 			}
 			for _, r := range a.Ranges {
@@ -184,9 +219,9 @@ func fixedEvents(f Scored, eco string, nameMatches func(osv.Package) bool) []str
 	return out
 }
 
-func affectedAt(f Scored, eco string, nameMatches func(osv.Package) bool, version string) bool {
+func affectedAt(f Scored, e *evaluation, targetOf func(*osv.Vulnerability) target) bool {
 	for _, v := range f.Records {
-		if affects(v, eco, nameMatches, version) {
+		if affects(v, e, targetOf(v)) {
 			return true
 		}
 	}
