@@ -32,7 +32,8 @@ FUZZ_TARGETS = \
 	internal/source/ossindex:FuzzCoordinate internal/vex:FuzzParse \
 	internal/feed/gomod:FuzzUnescape internal/feed/npm:FuzzValidName internal/feed/pypi:FuzzParse \
 	internal/backup/archive:FuzzReader internal/inventory:FuzzReadBytes \
-	internal/source/nvd:FuzzParse internal/source/epss:FuzzParse internal/source/kev:FuzzParse
+	internal/source/nvd:FuzzParse internal/source/epss:FuzzParse internal/source/kev:FuzzParse \
+	internal/server:FuzzRenderMarkdown
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "== $$t"; \

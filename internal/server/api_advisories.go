@@ -190,7 +190,7 @@ func (s *Server) advisoryDetail(r *http.Request, id string) (catalog.Detail, err
 	if !ok {
 		return d, errStatus(http.StatusNotFound, "no advisory has the ID or alias %q", id)
 	}
-	return d, nil
+	return d, catalog.Enrich(r.Context(), s.st, &d)
 }
 
 func (s *Server) apiAdvisory(r *http.Request) (any, error) {

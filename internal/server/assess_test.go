@@ -458,7 +458,7 @@ func TestAssessUI(t *testing.T) {
 	}
 	// The list filters by assessment and assesses in bulk.
 	code, body = page(t, admin, base+"/vulnerabilities?assessment=Blocked")
-	if code != 200 || !strings.Contains(body, "1 advisories") || !strings.Contains(body, `name="vuln_ids" value="GO-2022-0247"`) {
+	if code != 200 || !strings.Contains(body, "1 advisory,") || !strings.Contains(body, `name="vuln_ids" value="GO-2022-0247"`) {
 		t.Fatalf("filtered list: %d\n%s", code, body)
 	}
 	var more advisoryPage

@@ -169,8 +169,13 @@ func (s *Server) runOSVMirror(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	for _, e := range rep.Ecosystems {
-		if e.MalformedCount > 0 {
-			log.Warn("malformed records skipped", "ecosystem", e.Ecosystem, "count", e.MalformedCount)
+		// Name each skipped record and why (the report keeps the first
+		// ones; the count says how many in all).
+		for _, m := range e.Malformed {
+			log.Warn("malformed record skipped", "ecosystem", e.Ecosystem, "record", m.Entry, "reason", m.Reason)
+		}
+		if extra := e.MalformedCount - len(e.Malformed); extra > 0 {
+			log.Warn("more malformed records skipped", "ecosystem", e.Ecosystem, "more", extra, "total", e.MalformedCount)
 		}
 	}
 	if err := s.refreshIndex(ctx, log); err != nil {

@@ -27,8 +27,24 @@ var funcs = template.FuncMap{
 		}
 		return strings.Join(s, ", ")
 	},
-	"sub":     func(a, b int) int { return a - b },
-	"safeURL": catalog.SafeURL,
+	"sub": func(a, b int) int { return a - b },
+	"add": func(a, b int) int { return a + b },
+	// plural: "1 advisory", "3 advisories".
+	"plural": func(n int, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %s", n, many)
+	},
+	"markdown": renderMarkdown,
+	// exampleDate is a date 90 days ahead, for placeholders that must not
+	// suggest a past date.
+	"exampleDate": func() string { return time.Now().AddDate(0, 0, 90).Format("2006-01-02") },
+	// pct renders a share 0-1 as a whole percentage, rounded down.
+	"pct":      func(p float64) string { return fmt.Sprintf("%d%%", int(p*100)) },
+	"mul100":   func(p float64) float64 { return p * 100 },
+	"shortDay": shortDay,
+	"safeURL":  catalog.SafeURL,
 	"fmtTime": func(t time.Time) string {
 		if t.IsZero() {
 			return "—"
@@ -168,6 +184,17 @@ func (s *Server) staticRoutes() []route {
 			}
 			w.Header().Set("Cache-Control", "public, max-age=3600")
 			fileServer.ServeHTTP(w, r)
+		}),
+		// Browsers ask for /favicon.ico whatever the page says.
+		s.plain("GET /favicon.ico", "", func(w http.ResponseWriter, r *http.Request) {
+			b, err := fs.ReadFile(static, "favicon.svg")
+			if err != nil {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "image/svg+xml")
+			w.Header().Set("Cache-Control", "public, max-age=86400")
+			w.Write(b)
 		}),
 	}
 }

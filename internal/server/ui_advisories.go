@@ -31,18 +31,16 @@ func (s *Server) uiDashboard(w http.ResponseWriter, r *http.Request) {
 		s.uiFail(w, r, err, nil)
 		return
 	}
-	maxN := 1
-	for _, n := range st.BySeverity {
-		maxN = max(maxN, n)
+	bars := severityBars(st.BySeverity)
+	findings, err := s.findingsOverview(r.Context())
+	if err != nil {
+		s.uiFail(w, r, err, nil)
+		return
 	}
-	var bars []bar
-	for i, sev := range severities {
-		n := st.BySeverity[sev]
-		wdt := n * 480 / maxN
-		if n > 0 && wdt < 2 {
-			wdt = 2
-		}
-		bars = append(bars, bar{Rating: sev, Label: strings.ToLower(sev), Count: n, Y: i * 28, TextY: i*28 + 15, Width: wdt, LabelX: 90 + wdt + 6})
+	feeds, err := s.feedsOverview(r.Context())
+	if err != nil {
+		s.uiFail(w, r, err, nil)
+		return
 	}
 	mal, err := s.malicious(r.Context(), st)
 	if err != nil {
@@ -54,7 +52,8 @@ func (s *Server) uiDashboard(w http.ResponseWriter, r *http.Request) {
 		s.uiFail(w, r, err, nil)
 		return
 	}
-	s.render(w, r, http.StatusOK, "dashboard", "Dashboard", map[string]any{"Stats": st, "Bars": bars, "ChartHeight": len(severities) * 28, "Malicious": mal, "Portfolio": pf}, "")
+	s.render(w, r, http.StatusOK, "dashboard", "Dashboard", map[string]any{"Stats": st, "Bars": bars, "ChartHeight": len(severities) * 28, "Malicious": mal, "Portfolio": pf,
+		"Findings": findings, "Feeds": feeds}, "")
 }
 
 func (s *Server) uiVulns(w http.ResponseWriter, r *http.Request) {

@@ -224,7 +224,12 @@ func (s *Server) feedPage(w http.ResponseWriter, r *http.Request, status int, fo
 		s.uiFail(w, r, err, badParam)
 		return
 	}
-	data["Decisions"], data["Packages"] = decisions, packages
+	browse, err := s.feedBrowser(r.Context(), f.Name, packages)
+	if err != nil {
+		s.uiFail(w, r, err, nil)
+		return
+	}
+	data["Decisions"], data["Packages"], data["Browse"] = decisions, packages, browse
 	data["Effect"], data["Decision"] = q.Get("effect"), q.Get("decision")
 	data["DNext"], data["PNext"] = pagerLink(r, "doffset", decisions.Offset, decisions.Limit, decisions.Total), pagerLink(r, "poffset", packages.Offset, packages.Limit, packages.Total)
 	data["DPrev"], data["PPrev"] = pagerLink(r, "doffset", decisions.Offset, -decisions.Limit, decisions.Total), pagerLink(r, "poffset", packages.Offset, -packages.Limit, packages.Total)

@@ -10,6 +10,7 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/vulngate/vulngate/internal/match"
 	"github.com/vulngate/vulngate/internal/osv"
+	"github.com/vulngate/vulngate/internal/report"
 	"github.com/vulngate/vulngate/internal/severity"
 	"github.com/vulngate/vulngate/internal/store"
 )
@@ -181,14 +183,21 @@ type Detail struct {
 	// Malicious is set when a record reports a known malicious package
 	// (Severity.Rating is then MALICIOUS, above CRITICAL).
 	Malicious bool `json:"malicious"`
+	// What the enrichment sources and the records say of the whole alias
+	// group (Enrich): EPSS, the KEV entry, CWE IDs, first publication.
+	report.Facts
 }
 
-// Severity is a scored severity.
+// Severity is a scored severity. From names the record (or NVD's CVE)
+// it came from when that is not one of the vulnerability's own records.
 type Severity struct {
 	Rating string  `json:"rating"`
 	Score  float64 `json:"score"`
 	Type   string  `json:"type,omitempty"`
 	Vector string  `json:"vector,omitempty"`
+	From   string  `json:"from,omitempty"`
+	Origin string  `json:"origin,omitempty"` // record, alias, nvd
+	Source string  `json:"source,omitempty"`
 }
 
 // Record is one stored OSV record.
@@ -206,6 +215,28 @@ type Record struct {
 	Vectors    []osv.Severity  `json:"vectors"`
 	Affected   []osv.Affected  `json:"affected"`
 	References []osv.Reference `json:"references"`
+	// CWEs are the record's database_specific.cwe_ids (GHSA records).
+	CWEs []string `json:"cwes,omitempty"`
+}
+
+// recordCWEs reads database_specific.cwe_ids.
+func recordCWEs(raw json.RawMessage) []string {
+	if len(raw) == 0 {
+		return nil
+	}
+	var ds struct {
+		CWEIDs []string `json:"cwe_ids"`
+	}
+	if json.Unmarshal(raw, &ds) != nil {
+		return nil
+	}
+	var out []string
+	for _, c := range ds.CWEIDs {
+		if strings.HasPrefix(c, "CWE-") && len(c) < 16 {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // BuildDetail shapes stored advisories (from AdvisoriesByID) into a
@@ -229,7 +260,7 @@ func BuildDetail(id string, advs []store.Advisory) (Detail, bool) {
 		r := Record{ID: v.ID, Source: a.Source, Partition: a.Partition, Modified: v.Modified.Time, Published: v.Published.Time,
 			Withdrawn: v.IsWithdrawn(), Summary: v.Summary, Details: v.Details, Aliases: nonNil(v.Aliases),
 			Severity: Severity{Rating: string(sc.Rating), Score: sc.Score, Type: sc.Type, Vector: sc.Vector},
-			Vectors:  v.Severity, Affected: v.Affected, References: v.References}
+			Vectors:  v.Severity, Affected: v.Affected, References: v.References, CWEs: recordCWEs(v.DatabaseSpecific)}
 		if r.Vectors == nil {
 			r.Vectors = []osv.Severity{}
 		}
@@ -255,7 +286,7 @@ func BuildDetail(id string, advs []store.Advisory) (Detail, bool) {
 	if len(d.Records) == 0 {
 		return d, false
 	}
-	if len(d.Records) == 1 || !aliases[id] {
+	if !aliases[id] { // asked by an ID no record carries: name the first record
 		d.ID = d.Records[0].ID
 	}
 	for _, r := range d.Records {

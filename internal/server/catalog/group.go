@@ -5,9 +5,11 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vulngate/vulngate/internal/match"
 	"github.com/vulngate/vulngate/internal/osv"
+	"github.com/vulngate/vulngate/internal/report"
 	"github.com/vulngate/vulngate/internal/severity"
 	"github.com/vulngate/vulngate/internal/store"
 )
@@ -99,5 +101,109 @@ func ResolveGroupSeverities(ctx context.Context, st GroupStore, log *slog.Logger
 		return err
 	}
 	log.Info("index: severities from alias groups", "from_alias_records", fromAlias, "from_nvd", fromNVD, "changed", len(changed))
+	return nil
+}
+
+// EnrichStore is what Enrich reads.
+type EnrichStore interface {
+	AdvisoriesByIDs(ctx context.Context, ids []string, have func(part, id string) bool) ([]store.Advisory, error)
+	VulnFacts(ctx context.Context, ids []string) (map[string]store.VulnFacts, error)
+}
+
+// Enrich completes a Detail as a scan completes a finding: the severity of
+// the alias group when the records have no CVSS vector (other mirrored
+// records, then NVD), and the group's facts: highest EPSS, KEV entry, CWE
+// IDs (NVD's and the records' database_specific.cwe_ids) and the earliest
+// publication.
+func Enrich(ctx context.Context, st EnrichStore, d *Detail) error {
+	ids := map[string]bool{d.ID: true}
+	for _, a := range d.Aliases {
+		ids[a] = true
+	}
+	own := map[string]bool{}
+	var ownScores []severity.Score
+	var published time.Time
+	cwes := map[string]bool{}
+	for _, r := range d.Records {
+		ids[r.ID], own[r.ID] = true, true
+		for _, a := range r.Aliases {
+			ids[a] = true
+		}
+		if !r.Published.IsZero() && (published.IsZero() || r.Published.Before(published)) {
+			published = r.Published
+		}
+		for _, c := range r.CWEs {
+			cwes[c] = true
+		}
+	}
+	list := make([]string, 0, len(ids))
+	for id := range ids {
+		list = append(list, id)
+	}
+	slices.Sort(list)
+	sev := severity.Score{Rating: severity.Rating(d.Severity.Rating), Score: d.Severity.Score, Type: d.Severity.Type, Vector: d.Severity.Vector, Origin: severity.OriginRecord}
+	ownScores = append(ownScores, sev)
+	facts, err := st.VulnFacts(ctx, list)
+	if err != nil {
+		return err
+	}
+	if !sev.HasCVSS() && !d.Malicious {
+		advs, err := st.AdvisoriesByIDs(ctx, list, nil)
+		if err != nil {
+			return err
+		}
+		var alias, nvd []severity.Score
+		for _, a := range advs {
+			if own[a.ID] {
+				continue
+			}
+			v, err := osv.Parse(a.Data)
+			if err != nil {
+				continue
+			}
+			if sc := severity.ForVulnerability(v); sc.Known() {
+				sc.Origin = severity.OriginAlias
+				alias = append(alias, sc)
+			}
+		}
+		for _, id := range list {
+			if f, ok := facts[id]; ok && f.NVD != nil {
+				if sc, ok := match.NVDSeverity(*f.NVD); ok {
+					nvd = append(nvd, sc)
+				}
+			}
+		}
+		slices.SortFunc(alias, func(a, b severity.Score) int { return match.CompareIDs(a.Record, b.Record) })
+		if best := severity.Pick(ownScores, alias, nvd); best.Origin != severity.OriginRecord {
+			d.Severity = Severity{Rating: string(best.Rating), Score: best.Score, Type: best.Type, Vector: best.Vector, From: best.Record, Origin: best.Origin, Source: best.Source}
+		}
+	}
+	var sc match.Scored
+	for _, id := range list {
+		x, ok := facts[id]
+		if !ok {
+			continue
+		}
+		if e := x.EPSS; e != nil && (sc.EPSS == nil || e.EPSS > sc.EPSS.EPSS) {
+			sc.EPSS = e
+		}
+		if x.KEV != nil && sc.KEV == nil {
+			sc.KEV = x.KEV
+		}
+		if n := x.NVD; n != nil {
+			for _, c := range n.CWEs {
+				cwes[c] = true
+			}
+			if !n.Published.IsZero() && (published.IsZero() || n.Published.Before(published)) {
+				published = n.Published
+			}
+		}
+	}
+	for c := range cwes {
+		sc.CWEs = append(sc.CWEs, c)
+	}
+	slices.Sort(sc.CWEs)
+	sc.Published = published
+	d.Facts = report.FactsOf(sc)
 	return nil
 }
