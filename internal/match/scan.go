@@ -264,7 +264,7 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 	// Upgrade advice evaluates every fixed version against every finding:
 	// for components with many advisories it costs more than matching,
 	// so it runs on all workers too.
-	s.each(len(out), func(i int) { out[i].Upgrade = advise(&out[i], nil, cache.prepOf) })
+	s.each(len(out), func(i int) { out[i].Upgrade = advise(&out[i], nil, nil, cache.prepOf) })
 	return out, nil
 }
 

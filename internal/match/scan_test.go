@@ -136,4 +136,16 @@ func TestAdviseUpgrade(t *testing.T) {
 	if u := Advise(&res[1], []string{"1.0.0", "1.3.4", "1.3.6", "2.0.0"}); u == nil || u.Version != "1.3.6" || u.From != "published" {
 		t.Errorf("Advise with published versions = %+v, want 1.3.6", u)
 	}
+	// A veto (a feed refusing versions with findings of their own): the
+	// next fixing version is taken; when all are refused, none is advised.
+	published := []string{"1.0.0", "1.3.4", "1.3.6", "1.3.7", "2.0.0"}
+	var asked []string
+	u := AdviseAmong(&res[1], published, func(v string) bool { asked = append(asked, v); return v != "1.3.6" })
+	if want := (&Upgrade{Version: "1.3.7", Step: "minor", Fixes: 2, From: "published", Refused: 1}); !cmp.Equal(u, want) || !slices.Equal(asked, []string{"1.3.6", "1.3.7"}) {
+		t.Errorf("AdviseAmong refusing 1.3.6 = %+v after asking %v, want %+v", u, asked, want)
+	}
+	u = AdviseAmong(&res[1], published, func(string) bool { return false })
+	if want := (&Upgrade{From: "published", Refused: 3, Unfixed: []string{"PYSEC-A", "PYSEC-B"}}); !cmp.Equal(u, want) {
+		t.Errorf("AdviseAmong refusing everything = %+v, want %+v", u, want)
+	}
 }

@@ -30,7 +30,15 @@ type Upgrade struct {
 	// From says where the candidates came from: "advisories" (their
 	// fixed events) or "published" (the versions an upstream publishes).
 	From string
+	// Refused counts the versions fixing every fixable finding that the
+	// caller's veto turned down (AdviseAmong), e.g. because they carry
+	// findings of their own. When it is not zero and Version is empty,
+	// fixes exist but none was acceptable.
+	Refused int
 }
+
+// MaxAsked bounds how many candidates AdviseAmong shows its veto.
+const MaxAsked = 32
 
 // Advise computes r's upgrade: candidates are the fixed versions of its
 // findings or, when published is not empty, the versions the upstream
@@ -39,12 +47,22 @@ type Upgrade struct {
 // one that leaves no evaluable finding affected is the answer. It returns
 // nil for a component without findings or without a version.
 func Advise(r *ComponentResult, published []string) *Upgrade {
-	return advise(r, published, nil)
+	return advise(r, published, nil, nil)
 }
 
-// advise is Advise; prepOf, when not nil, returns the prepared form of a
-// record (nil when there is none).
-func advise(r *ComponentResult, published []string, prepOf func(*osv.Vulnerability) *prepared) *Upgrade {
+// AdviseAmong is Advise with a veto: accept, when not nil, is asked about
+// each candidate that fixes every fixable finding, lowest first, and the
+// first one it takes is the advice (a package feed takes only versions
+// that are themselves free of findings). At most MaxAsked candidates are
+// asked; when none is taken, Version is empty, every evaluable finding
+// is Unfixed and Refused says how many were turned down.
+func AdviseAmong(r *ComponentResult, published []string, accept func(version string) bool) *Upgrade {
+	return advise(r, published, accept, nil)
+}
+
+// advise is AdviseAmong; prepOf, when not nil, returns the prepared form
+// of a record (nil when there is none).
+func advise(r *ComponentResult, published []string, accept func(version string) bool, prepOf func(*osv.Vulnerability) *prepared) *Upgrade {
 	if len(r.Findings) == 0 || r.Package.Version == "" {
 		return nil
 	}
@@ -173,6 +191,15 @@ func advise(r *ComponentResult, published []string, prepOf func(*osv.Vulnerabili
 					copy(order[1:k+1], order[:k]) // try this one first next time
 					order[0] = j
 					continue candidates
+				}
+			}
+			if accept != nil {
+				if u.Refused == MaxAsked {
+					break
+				}
+				if !accept(c.s) {
+					u.Refused++
+					continue
 				}
 			}
 			u.Version, u.Step = c.s, step(current, purl.MatchVersion(eco, c.s))
