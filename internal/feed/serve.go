@@ -23,6 +23,9 @@ type Env struct {
 	// Approvals serves feeds that require approval (internal/approval);
 	// nil refuses every download of such feeds.
 	Approvals Approvals
+	// Lists tells, per protocol, where the versions an upstream publishes
+	// are cached (upgrade advice; see Published).
+	Lists map[Type]VersionList
 
 	// approvedMemo keeps looked-up approvals while the gate's data
 	// version (which covers approval events) stays the same.
@@ -44,22 +47,22 @@ type Approvals interface {
 	Request(ctx context.Context, feed string, pkg purl.Package, client string) (queued bool, err error)
 }
 
-// approved returns the approval check of a download in fr's feed, nil
+// approved returns the approval check of package versions in f, nil
 // when the feed does not require approval.
-func (e *Env) approved(ctx context.Context, fr *Request, pkg purl.Package) func() (bool, error) {
-	if !fr.Feed.RequireApproval {
+func (e *Env) approved(ctx context.Context, f Feed) func(purl.Package) (bool, error) {
+	if !f.RequireApproval {
 		return nil
 	}
-	return func() (bool, error) {
+	return func(pkg purl.Package) (bool, error) {
 		if e.Approvals == nil {
 			return false, nil
 		}
-		k := fr.Feed.Name + "\x00" + pkg.PURL
+		k := f.Name + "\x00" + pkg.PURL
 		v := e.Gate.Version(ctx)
 		if m, ok := e.approvedMemo.Load(k); ok && m.(approvedEntry).version == v {
 			return m.(approvedEntry).ok, nil
 		}
-		ok, err := e.Approvals.Approved(ctx, fr.Feed.Name, pkg.PURL)
+		ok, err := e.Approvals.Approved(ctx, f.Name, pkg.PURL)
 		if err != nil {
 			return false, err
 		}
@@ -121,11 +124,11 @@ func (e *Env) ServeArtifact(w http.ResponseWriter, r *http.Request, fr *Request,
 		e.undecided(w, r, fr, pkg, style, err)
 		return
 	}
-	approved := e.approved(ctx, fr, pkg)
+	approved := e.approved(ctx, fr.Feed)
 	fetch := !pre.Blocked()
 	if fetch && approved != nil {
 		// An unapproved version is not downloaded, only asked about.
-		ok, err := approved()
+		ok, err := approved(pkg)
 		if err != nil {
 			e.undecided(w, r, fr, pkg, style, err)
 			return
@@ -142,7 +145,7 @@ func (e *Env) ServeArtifact(w http.ResponseWriter, r *http.Request, fr *Request,
 		WriteError(w, r, e.Log, err, style)
 		return
 	}
-	d, err := e.Gate.CheckApproved(ctx, fr.Feed, pkg, Client(r), approved)
+	d, err := e.Gate.CheckWith(ctx, fr.Feed, pkg, Client(r), e.checkOptions(ctx, fr.Feed, pkg))
 	if err != nil {
 		e.undecided(w, r, fr, pkg, style, err)
 		return
@@ -176,6 +179,21 @@ func (e *Env) ServeArtifact(w http.ResponseWriter, r *http.Request, fr *Request,
 		Warn(w, d, style)
 	}
 	ServeFile(w, r, a)
+}
+
+// checkOptions is what the gate needs from the feed to check a download
+// of pkg in f: approvals and the upstream's version list.
+func (e *Env) checkOptions(ctx context.Context, f Feed, pkg purl.Package) CheckOptions {
+	return CheckOptions{Approved: e.approved(ctx, f), Published: func(fetch bool) []string {
+		vs, _ := e.Published(ctx, f, pkg, fetch)
+		return vs
+	}}
+}
+
+// Advise is the upgrade advice for pkg in f as a refused or warned
+// download gets it, from what is cached (see Gate.Advise).
+func (e *Env) Advise(ctx context.Context, f Feed, pkg purl.Package) (*Advice, error) {
+	return e.Gate.Advise(ctx, f, pkg, e.checkOptions(ctx, f, pkg))
 }
 
 // undecided refuses a download the gate could not decide on, or whose

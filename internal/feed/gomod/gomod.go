@@ -141,7 +141,7 @@ func (h *Handler) immutable(w http.ResponseWriter, r *http.Request, fr *feed.Req
 }
 
 func (h *Handler) versions(ctx context.Context, fr *feed.Request, mod string) (*feed.Meta, []string, error) {
-	m, err := h.env.Cache.Metadata(ctx, feed.MetaRequest{Feed: fr.Feed, Key: mod + "/@v/list", URL: fr.Feed.Upstream + "/" + mod + "/@v/list"})
+	m, err := h.env.Cache.Metadata(ctx, listRequest(fr.Feed, mod))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -123,11 +123,16 @@ func escapeName(name string) string {
 }
 
 func (h *Handler) fetchPackument(ctx context.Context, fr *feed.Request, name string, abbreviated bool) (*feed.Meta, error) {
+	return h.env.Cache.Metadata(ctx, packumentRequest(fr.Feed, name, abbreviated))
+}
+
+// packumentRequest asks for a full or abbreviated packument.
+func packumentRequest(f feed.Feed, name string, abbreviated bool) feed.MetaRequest {
 	key, accept := "packument/"+name, "application/json"
 	if abbreviated {
 		key, accept = "abbreviated/"+name, AbbreviatedType+"; q=1.0, application/json; q=0.8, */*"
 	}
-	return h.env.Cache.Metadata(ctx, feed.MetaRequest{Feed: fr.Feed, Key: key, URL: fr.Feed.Upstream + "/" + escapeName(name), Accept: accept})
+	return feed.MetaRequest{Feed: f, Key: key, URL: f.Upstream + "/" + escapeName(name), Accept: accept}
 }
 
 func (h *Handler) packument(w http.ResponseWriter, r *http.Request, fr *feed.Request, name string) {

@@ -69,8 +69,8 @@ type resources struct {
 
 // upstreamResources reads the upstream service index for the flat
 // container and registration base URLs (with trailing slashes).
-func (h *Handler) upstreamResources(ctx context.Context, fr *feed.Request) (resources, error) {
-	m, err := h.env.Cache.Metadata(ctx, feed.MetaRequest{Feed: fr.Feed, Key: "service-index", URL: fr.Feed.Upstream, Accept: "application/json"})
+func (h *Handler) upstreamResources(ctx context.Context, f feed.Feed) (resources, error) {
+	m, err := h.env.Cache.Metadata(ctx, feed.MetaRequest{Feed: f, Key: "service-index", URL: f.Upstream, Accept: "application/json"})
 	if err != nil {
 		return resources{}, err
 	}
@@ -81,7 +81,7 @@ func (h *Handler) upstreamResources(ctx context.Context, fr *feed.Request) (reso
 		} `json:"resources"`
 	}
 	if err := json.Unmarshal(m.Body, &idx); err != nil {
-		return resources{}, fmt.Errorf("nuget service index of %s: %w", fr.Feed.Upstream, err)
+		return resources{}, fmt.Errorf("nuget service index of %s: %w", f.Upstream, err)
 	}
 	var res resources
 	for _, r := range idx.Resources {
@@ -94,7 +94,7 @@ func (h *Handler) upstreamResources(ctx context.Context, fr *feed.Request) (reso
 		}
 	}
 	if res.flat == "" {
-		return res, fmt.Errorf("nuget service index of %s has no PackageBaseAddress/3.0.0", fr.Feed.Upstream)
+		return res, fmt.Errorf("nuget service index of %s has no PackageBaseAddress/3.0.0", f.Upstream)
 	}
 	return res, nil
 }
@@ -128,7 +128,7 @@ func (h *Handler) flat(w http.ResponseWriter, r *http.Request, fr *feed.Request,
 		feed.BadRequest(w, fmt.Sprintf("invalid package ID %q (the flat container takes lower case IDs)", id))
 		return
 	}
-	res, err := h.upstreamResources(ctx, fr)
+	res, err := h.upstreamResources(ctx, fr.Feed)
 	if err != nil {
 		feed.WriteError(w, r, h.env.Log, err, feed.StyleNuGet)
 		return
@@ -172,7 +172,7 @@ func (h *Handler) flat(w http.ResponseWriter, r *http.Request, fr *feed.Request,
 func (h *Handler) versions(w http.ResponseWriter, r *http.Request, fr *feed.Request, res resources, id string) {
 	ctx := r.Context()
 	rel := id + "/index.json"
-	m, err := h.env.Cache.Metadata(ctx, feed.MetaRequest{Feed: fr.Feed, Key: "flat/" + rel, URL: res.flat + rel})
+	m, err := h.env.Cache.Metadata(ctx, indexRequest(fr.Feed, res, id))
 	if err != nil {
 		feed.WriteError(w, r, h.env.Log, err, feed.StyleNuGet)
 		return
@@ -211,7 +211,7 @@ func (h *Handler) registration(w http.ResponseWriter, r *http.Request, fr *feed.
 		return
 	}
 	ctx := r.Context()
-	res, err := h.upstreamResources(ctx, fr)
+	res, err := h.upstreamResources(ctx, fr.Feed)
 	if err != nil {
 		feed.WriteError(w, r, h.env.Log, err, feed.StyleNuGet)
 		return

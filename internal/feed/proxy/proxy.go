@@ -121,13 +121,21 @@ func New(opts Options) (*Handler, error) {
 	case sumdb.URL == "":
 		sumdb = gomod.DefaultSumDB
 	}
-	h := &Handler{opts: opts, env: env, st: opts.Store, protocols: map[feed.Type]http.Handler{
+	protocols := map[feed.Type]interface {
+		http.Handler
+		feed.VersionList
+	}{
 		feed.NPM:   npm.New(env),
 		feed.PyPI:  pypi.New(env),
 		feed.Go:    gomod.New(env, gomod.Options{SumDB: sumdb}),
 		feed.Maven: maven.New(env),
 		feed.NuGet: nuget.New(env),
-	}}
+	}
+	h := &Handler{opts: opts, env: env, st: opts.Store, protocols: map[feed.Type]http.Handler{}}
+	env.Lists = map[feed.Type]feed.VersionList{}
+	for t, p := range protocols {
+		h.protocols[t], env.Lists[t] = p, p
+	}
 	return h, nil
 }
 

@@ -89,29 +89,44 @@ type Project struct {
 }
 
 func (h *Handler) fetch(ctx context.Context, fr *feed.Request, project string) (*feed.Meta, *Project, error) {
-	m, err := h.env.Cache.Metadata(ctx, feed.MetaRequest{
-		Feed: fr.Feed, Key: "simple/" + project,
-		URL:    fr.Feed.Upstream + "/" + project + "/",
-		Accept: JSONType + ", " + HTMLType + "; q=0.1, text/html; q=0.01",
-	})
+	m, err := h.env.Cache.Metadata(ctx, projectRequest(fr.Feed, project))
 	if err != nil {
 		return nil, nil, err
 	}
+	proj, err := parseProject(fr.Feed, project, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, proj, nil
+}
+
+// projectRequest asks for a (normalized) project's page.
+func projectRequest(f feed.Feed, project string) feed.MetaRequest {
+	return feed.MetaRequest{
+		Feed: f, Key: "simple/" + project,
+		URL:    f.Upstream + "/" + project + "/",
+		Accept: JSONType + ", " + HTMLType + "; q=0.1, text/html; q=0.01",
+	}
+}
+
+// parseProject reads a cached project page in the format it came in.
+func parseProject(f feed.Feed, project string, m *feed.Meta) (*Project, error) {
 	pageURL := m.URL
 	if pageURL == "" {
-		pageURL = fr.Feed.Upstream + "/" + project + "/"
+		pageURL = f.Upstream + "/" + project + "/"
 	}
 	var proj *Project
+	var err error
 	if strings.Contains(m.ContentType, "json") {
 		proj, err = ParseJSON(m.Body, pageURL)
 	} else {
 		proj, err = ParseHTML(m.Body, pageURL)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("pypi project page of %s: %w", project, err)
+		return nil, fmt.Errorf("pypi project page of %s: %w", project, err)
 	}
 	proj.Name = project
-	return m, proj, nil
+	return proj, nil
 }
 
 func (h *Handler) project(w http.ResponseWriter, r *http.Request, fr *feed.Request, name string, slash bool) {
