@@ -87,8 +87,12 @@ type Decision struct {
 	// RefuseUnapproved); Queued when it is pending for the approvers.
 	Unapproved bool
 	Queued     bool
-	at         time.Time
-	recorded   bool
+	// Upgrade is what a refused or warned download is told to upgrade
+	// to (set by CheckWith; nil when there is nothing to advise).
+	Upgrade  *Advice
+	at       time.Time
+	recorded bool
+	result   *match.ComponentResult // the scan's result, when it has findings
 }
 
 // Blocked reports whether the package is refused.
@@ -115,6 +119,7 @@ type Gate struct {
 	recording chan struct{} // semaphore of MaxRecording
 	pruned    map[string]time.Time
 	hidden    map[string]string // feed\x00purl -> last audited reason
+	advice    map[string]adviceEntry
 
 	audit *auditTrail
 }
@@ -202,21 +207,24 @@ func PackageFor(t Type, name, version string) (purl.Package, error) {
 // the feed requires (ErrAuditUnavailable); callers refuse the download
 // then.
 func (g *Gate) Check(ctx context.Context, f Feed, pkg purl.Package, client string) (*Decision, error) {
-	return g.CheckApproved(ctx, f, pkg, client, nil)
+	return g.CheckWith(ctx, f, pkg, client, CheckOptions{})
 }
 
-// CheckApproved is Check for a feed that requires approval: when the
-// version is not blocked and approved returns false, the returned copy of
-// the decision is marked Unapproved and audited with effect "unapproved".
-func (g *Gate) CheckApproved(ctx context.Context, f Feed, pkg purl.Package, client string, approved func() (bool, error)) (*Decision, error) {
+// CheckWith is Check with what the feed knows: in a feed that requires
+// approval (o.Approved set), a version that is not blocked and not
+// approved gets a copy of the decision marked Unapproved, audited with
+// effect "unapproved". A refused or warned download's decision carries
+// upgrade advice (Decision.Upgrade) from the versions o.Published lists,
+// named in the audit row too.
+func (g *Gate) CheckWith(ctx context.Context, f Feed, pkg purl.Package, client string, o CheckOptions) (*Decision, error) {
 	ds, err := g.evaluate(ctx, f, []purl.Package{pkg}, true, false)
 	if err != nil {
 		return nil, err
 	}
 	d := ds[0]
 	effect, reasons := string(d.Effect), d.Message()
-	if !d.Blocked() && approved != nil {
-		ok, err := approved()
+	if !d.Blocked() && o.Approved != nil {
+		ok, err := o.Approved(pkg)
 		if err != nil {
 			return nil, fmt.Errorf("feed gate: reading approvals: %w", err)
 		}
@@ -225,6 +233,16 @@ func (g *Gate) CheckApproved(ctx context.Context, f Feed, pkg purl.Package, clie
 			cp.Unapproved = true
 			d = &cp
 			effect, reasons = EffectUnapproved, "not approved for feed "+f.Name+"; "+reasons
+		}
+	}
+	if d.Effect != assess.Allow || d.Unapproved {
+		// A refusal may ask the upstream for the version list once; a
+		// download that is served only reads what is cached.
+		if a := g.advise(ctx, f, d, o, d.Blocked() || d.Unapproved); a != nil {
+			cp := *d
+			cp.Upgrade = a
+			d = &cp
+			reasons += "; " + a.Short()
 		}
 	}
 	if (d.Blocked() || d.Unapproved) && g.opts.OnRefused != nil {
@@ -350,6 +368,7 @@ func (g *Gate) poll(ctx context.Context) {
 	g.version, g.covered, g.policies = v, covered, pol
 	g.cache = map[string]*Decision{}
 	g.indexes = map[string]*assess.Index{}
+	g.advice = nil
 }
 
 func (g *Gate) index(ctx context.Context, scope string) (*assess.Index, error) {
@@ -448,6 +467,9 @@ func (g *Gate) evaluate(ctx context.Context, f Feed, pkgs []purl.Package, record
 		d := &Decision{Feed: f.Name, Pkg: pkgs[i], Details: map[string]match.Scored{}, at: now, recorded: record}
 		for _, s := range r.Findings {
 			d.Details[s.ID] = s
+		}
+		if len(r.Findings) > 0 {
+			d.result = &results[j]
 		}
 		d.Decision = assess.Decide(pkgs[i].PURL, assess.FindingsOf(r), idx, policy, now)
 		if len(r.Errors) > 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,37 +46,57 @@ func Client(r *http.Request) string {
 	return clean(r.RemoteAddr + " " + ua)
 }
 
-// ShortMessage is the one-line refusal or warning (at most ~200
-// printable ASCII characters, fit for a reason phrase or header).
+// ShortMessage is the one-line refusal or warning (at most ~220
+// printable ASCII characters, fit for a reason phrase or header), with
+// the upgrade advice when there is one: when too long, fewer finding IDs
+// are named, never the advice.
 func ShortMessage(d *Decision) string {
 	verb := "blocked"
 	if d.Effect == assess.Warn {
 		verb = "warns about"
 	}
-	ids := reasonIDs(d)
-	var b strings.Builder
-	fmt.Fprintf(&b, "vulngate %s %s %s (feed %s)", verb, d.Pkg.Name, d.Pkg.Version, d.Feed)
-	if len(ids) > 0 {
-		b.WriteString(": ")
-		b.WriteString(strings.Join(ids, ", "))
-	} else if len(d.NotChecked) > 0 {
-		b.WriteString(": not fully checked")
-	}
+	head := fmt.Sprintf("vulngate %s %s %s (feed %s)", verb, d.Pkg.Name, d.Pkg.Version, d.Feed)
+	var tail []string
+	advice := d.Upgrade.shortNaming(d.named())
 	switch {
 	case d.Effect == assess.Block && d.Malicious():
-		b.WriteString("; do not install it (a false positive can be let through by a vulngate admin)")
+		tail = append(tail, advice, "do not install it (a false positive can be let through by a vulngate admin)")
+	case d.Effect == assess.Block && d.Upgrade != nil && d.Upgrade.Version != "" && len(d.Upgrade.Unfixed) == 0:
+		tail = append(tail, advice+" or have it reassessed in vulngate")
 	case d.Effect == assess.Block:
-		b.WriteString("; to use it, have it reassessed in vulngate")
+		tail = append(tail, advice, "to use it, have it reassessed in vulngate")
+	default:
+		tail = append(tail, advice)
 	}
-	return truncate(clean(b.String()), 220)
+	tail = slices.DeleteFunc(tail, func(s string) bool { return s == "" })
+	var msg string
+	for n := 4; n >= 1; n-- {
+		ids := reasonIDs(d, n)
+		msg = head
+		if len(ids) > 0 {
+			msg += ": " + strings.Join(ids, ", ")
+		} else if len(d.NotChecked) > 0 {
+			msg += ": not fully checked"
+		}
+		for _, t := range tail {
+			msg += "; " + t
+		}
+		if len(msg) <= maxShort {
+			break
+		}
+	}
+	return truncate(clean(msg), maxShort)
 }
 
-// reasonIDs lists the deciding findings as "ID Label", at most 4.
-func reasonIDs(d *Decision) []string {
+// maxShort bounds one-line messages (reason phrases, headers).
+const maxShort = 220
+
+// reasonIDs lists the deciding findings as "ID Label", at most n.
+func reasonIDs(d *Decision, n int) []string {
 	var out []string
 	for i, v := range d.Reasons {
-		if i == 4 {
-			out = append(out, fmt.Sprintf("+%d more", len(d.Reasons)-4))
+		if i == n {
+			out = append(out, fmt.Sprintf("+%d more", len(d.Reasons)-n))
 			break
 		}
 		if v.Malicious {
@@ -83,6 +104,21 @@ func reasonIDs(d *Decision) []string {
 			continue
 		}
 		out = append(out, v.Finding.ID+" "+v.Label())
+	}
+	return out
+}
+
+// named is the set of IDs a message names for the deciding findings.
+func (d *Decision) named() map[string]bool {
+	out := map[string]bool{}
+	for _, v := range d.Reasons {
+		out[v.Finding.ID] = true
+		for _, id := range v.Finding.IDs {
+			out[id] = true
+		}
+		if v.Finding.Malicious != "" {
+			out[v.Finding.Malicious] = true
+		}
 	}
 	return out
 }
@@ -97,21 +133,21 @@ func (d *Decision) Malicious() bool {
 	return false
 }
 
-// LongMessage explains a refusal in at most 8 lines: what is blocked, the
-// deciding vulnerabilities with their assessment, severity and summary,
-// and how to get it reassessed.
+// LongMessage explains a refusal in at most 8 lines and goBodyBytes
+// bytes (what the go command prints of a text body): what is blocked,
+// the upgrade advice, the deciding vulnerabilities with their assessment,
+// severity and summary (as many as fit), and how to get it reassessed.
 func LongMessage(d *Decision) string {
-	var lines []string
 	verb := "is blocked"
 	if d.Effect == assess.Warn {
 		verb = "has vulnerabilities to use with caution"
 	}
-	lines = append(lines, fmt.Sprintf("vulngate: %s %s %s by feed %q.", d.Pkg.Name, d.Pkg.Version, verb, d.Feed))
-	for i, v := range d.Reasons {
-		if i == 4 {
-			lines = append(lines, fmt.Sprintf("  ... and %d more", len(d.Reasons)-4))
-			break
-		}
+	head := []string{fmt.Sprintf("vulngate: %s %s %s by feed %q.", d.Pkg.Name, d.Pkg.Version, verb, d.Feed)}
+	if a := d.Upgrade.Long(); a != "" {
+		head = append(head, a)
+	}
+	var reasons []string
+	for _, v := range d.Reasons {
 		line := "  " + v.Finding.ID
 		if others := otherIDs(v.Finding); others != "" {
 			line += " (" + others + ")"
@@ -136,23 +172,69 @@ func LongMessage(d *Decision) string {
 				line += " - " + s.Summary
 			}
 		}
-		lines = append(lines, truncate(clean(line), 160))
+		reasons = append(reasons, line)
 	}
+	var tail []string
 	if len(d.NotChecked) > 0 {
-		lines = append(lines, truncate(clean("  not fully checked: "+strings.Join(d.NotChecked, "; ")), 160))
+		tail = append(tail, "  not fully checked: "+strings.Join(d.NotChecked, "; "))
 	}
 	switch {
 	case d.Effect == assess.Block && d.Malicious():
-		lines = append(lines, "This is a known malicious package: do not install it. If it is a reviewed false positive,")
-		lines = append(lines, fmt.Sprintf("a vulngate admin can let it through with an assessment scoped to %s.", Scope(d.Feed)))
+		tail = append(tail, "This is a known malicious package: do not install it. If it is a reviewed false positive,")
+		tail = append(tail, fmt.Sprintf("a vulngate admin can let it through with an assessment scoped to %s.", Scope(d.Feed)))
 	case d.Effect == assess.Block:
-		lines = append(lines, fmt.Sprintf("To use it, ask a vulngate assessor to reassess these vulnerabilities (globally or for scope %s),", Scope(d.Feed)))
-		lines = append(lines, "or choose a version without them.")
+		tail = append(tail, fmt.Sprintf("To use it, ask a vulngate assessor to reassess these vulnerabilities (globally or for scope %s),", Scope(d.Feed)))
+		if d.Upgrade != nil && d.Upgrade.Version != "" {
+			tail = append(tail, "or upgrade as advised above.")
+		} else {
+			tail = append(tail, "or choose a version without them.")
+		}
 	}
-	if len(lines) > 8 {
-		lines = append(lines[:6], lines[len(lines)-2:]...)
+	return fitLines(head, reasons, tail)
+}
+
+// What the go command prints of an error body: at most 8 lines and 648
+// bytes, counting 2 for each line break.
+const (
+	goBodyLines = 8
+	goBodyBytes = 640
+)
+
+// fitLines joins head, as many middle lines as fit (then "... and N
+// more") and tail within goBodyLines lines and goBodyBytes bytes; every
+// line is printable ASCII, at most 200 characters.
+func fitLines(head, middle, tail []string) string {
+	fix := func(ls []string) []string {
+		for i := range ls {
+			ls[i] = truncate(clean(ls[i]), 200)
+		}
+		return ls
 	}
-	return strings.Join(lines, "\n") + "\n"
+	head, tail = fix(head), fix(tail)
+	size := func(ls []string) int {
+		n := 0
+		for _, l := range ls {
+			n += len(l) + 2
+		}
+		return n
+	}
+	lines, bytes := slices.Clone(head), size(head)+size(tail)
+	room := goBodyLines - len(head) - len(tail)
+	for i, l := range middle {
+		l = truncate(clean(l), 160)
+		left := len(middle) - i
+		more := fmt.Sprintf("  ... and %d more", left)
+		if left > 1 && (room < 2 || bytes+len(l)+2+len(more)+2 > goBodyBytes) || left == 1 && (room < 1 || bytes+len(l)+2 > goBodyBytes) {
+			if room >= 1 {
+				lines = append(lines, more)
+			}
+			break
+		}
+		lines = append(lines, l)
+		bytes += len(l) + 2
+		room--
+	}
+	return strings.Join(append(lines, tail...), "\n") + "\n"
 }
 
 func otherIDs(f assess.Finding) string {

@@ -15,7 +15,10 @@ func UnapprovedShort(d *Decision) string {
 	} else {
 		msg += "; the approval queue is full: ask an approver of the feed"
 	}
-	return truncate(clean(msg), 220)
+	if a := d.Upgrade.Short(); a != "" {
+		msg += "; " + a
+	}
+	return truncate(clean(msg), maxShort)
 }
 
 // UnapprovedLong explains the refusal in at most 8 lines: that the feed
@@ -23,6 +26,9 @@ func UnapprovedShort(d *Decision) string {
 // to ask (the approvals page under the server's URL, or the command).
 func UnapprovedLong(d *Decision, feedBase string) string {
 	lines := []string{fmt.Sprintf("vulngate: %s %s is not approved for feed %q, which serves approved package versions only.", d.Pkg.Name, d.Pkg.Version, d.Feed)}
+	if a := d.Upgrade.Long(); a != "" {
+		lines = append(lines, a)
+	}
 	if d.Queued {
 		lines = append(lines, "It is queued for approval. Ask an approver of the feed to approve it:")
 	} else {
@@ -32,11 +38,14 @@ func UnapprovedLong(d *Decision, feedBase string) string {
 		lines = append(lines, "  in the web UI: "+root+"/admin/feeds/"+d.Feed+"/approvals")
 	}
 	lines = append(lines, fmt.Sprintf("  or on the server: vulngate feed approve %s %s", d.Feed, d.Pkg.PURL))
-	if len(d.Reasons) > 0 {
-		lines = append(lines, truncate(clean("  Its vulnerabilities: "+d.Decision.Message()), 160))
-	}
+	used := 0
 	for i := range lines {
 		lines[i] = truncate(clean(lines[i]), 200)
+		used += len(lines[i]) + 2
+	}
+	// The vulnerabilities last, shortened to what the go command prints.
+	if left := min(160, goBodyBytes-used-2); len(d.Reasons) > 0 && left > 40 {
+		lines = append(lines, truncate(clean("  Its vulnerabilities: "+d.Decision.Message()), left))
 	}
 	return strings.Join(lines, "\n") + "\n"
 }

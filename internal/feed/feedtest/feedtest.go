@@ -233,7 +233,8 @@ func Words(t testing.TB, client, situation, out string, want ...string) {
 		}
 	}
 	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "vulngate") || strings.Contains(l, "yanked") || strings.Contains(l, "deprecated") {
+		if strings.Contains(l, "vulngate") || strings.Contains(l, "yanked") || strings.Contains(l, "deprecated") ||
+			strings.Contains(l, "Upgrade to") || strings.Contains(l, "No version published") {
 			t.Logf("WORDS %s %s: %s", client, situation, strings.TrimSpace(l))
 		}
 	}

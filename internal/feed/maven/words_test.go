@@ -26,7 +26,7 @@ func TestMavenWords(t *testing.T) {
 	env.AddFeed(t, store.Feed{Name: "approved", Type: "maven", Upstream: up.URL, Unassessed: "allow", RequireApproval: true})
 
 	r := mvn(t, env.URL("maven"), "io.github.leetcrunch:scribejava-core:8.3.3")
-	feedtest.Words(t, "mvn", "malicious", r.Out, "status: 403 vulngate blocked io.github.leetcrunch:scribejava-core 8.3.3 (feed maven): known malicious package MAL-2025-2552")
+	feedtest.Words(t, "mvn", "malicious", r.Out, "status: 403 vulngate blocked io.github.leetcrunch:scribejava-core 8.3.3 (feed maven): known malicious package MAL-2025-2552; no published version fixes it; do not install it")
 	r = mvn(t, env.URL("approved"), "junit:junit:4.6")
 	feedtest.Words(t, "mvn", "unapproved", r.Out, "status: 403 vulngate: junit:junit 4.6 is not approved for feed approved; approval requested: ask an approver of the feed")
 	up.SetDown(true)

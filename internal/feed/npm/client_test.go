@@ -24,19 +24,20 @@ func TestNPMWhatTheUserSees(t *testing.T) {
 	env := feedtest.New(t, feedtest.Options{Ecosystems: []string{"npm"}})
 	up := feedtest.NewUpstream(t)
 	const mal = "@lottiefiles/lottie-player"
-	registry(t, up, mal, "2.0.7", "2.0.4", "2.0.7")
+	registry(t, up, mal, "2.0.7", "2.0.4", "2.0.7", "2.0.8")
 	registry(t, up, "ansi-html", "0.0.8", "0.0.7", "0.0.8")
 	env.AddFeed(t, store.Feed{Name: "npm", Type: "npm", Upstream: up.URL, Unassessed: "warn", FilterBlocked: true})
 	reg := "--registry=" + env.URL("npm") + "/"
 	args := []string{"--no-fund", reg}
 
-	// Caution: installed, and npm prints the notice.
+	// Caution: installed, and npm prints the notice, with the nearest
+	// version the upstream publishes that fixes the finding.
 	dir := project(t)
 	r := feedtest.Run(t, dir, npmEnv(t), "npm", append([]string{"install", "--no-audit", "ansi-html@0.0.7"}, args...)...)
 	if r.Err != nil || installedVersion(t, dir, "ansi-html") != "0.0.7" {
 		t.Fatalf("install of a caution version failed: %v", r.Err)
 	}
-	for _, want := range []string{"npm notice vulngate warns about ansi-html 0.0.7 (feed npm): CVE-2021-23424"} {
+	for _, want := range []string{"npm notice vulngate warns about ansi-html 0.0.7 (feed npm): CVE-2021-23424 Caution; upgrade to 0.0.8 (patch)\n"} {
 		if !strings.Contains(r.Out, want) {
 			t.Errorf("npm output lacks %q", want)
 		}
@@ -52,7 +53,8 @@ func TestNPMWhatTheUserSees(t *testing.T) {
 	if r.Err == nil {
 		t.Fatal("install of a filtered version succeeded")
 	}
-	for _, want := range []string{"npm notice vulngate blocked @lottiefiles/lottie-player 2.0.7 (feed npm): known malicious package MAL-2024-10301", "403 Forbidden"} {
+	for _, want := range []string{"npm notice vulngate blocked @lottiefiles/lottie-player 2.0.7 (feed npm): known malicious package MAL-2024-10301; upgrade to 2.0.8 (patch); do not install it",
+		"403 Forbidden", "Upgrade to 2.0.8 (patch step): the nearest version published by the upstream without known vulnerabilities."} {
 		if !strings.Contains(r.Out, want) {
 			t.Errorf("npm output for a filtered version lacks %q", want)
 		}
@@ -71,7 +73,7 @@ func TestNPMWhatTheUserSees(t *testing.T) {
 	}
 
 	// Version manifests.
-	for p, want := range map[string]string{"/ansi-html/0.0.8": "0.0.8", "/ansi-html/latest": "0.0.8", "/@lottiefiles/lottie-player/latest": "2.0.4"} {
+	for p, want := range map[string]string{"/ansi-html/0.0.8": "0.0.8", "/ansi-html/latest": "0.0.8", "/@lottiefiles/lottie-player/latest": "2.0.8"} {
 		res, err := http.Get(env.URL("npm") + p)
 		if err != nil {
 			t.Fatal(err)

@@ -45,11 +45,20 @@ func TestNuGetWords(t *testing.T) {
 		t.Logf("WORDS nuget %s: %s | X-NuGet-Warning: %s", situation, res.Status, w)
 	}
 	res, _ := get("nuget", "google.protobuf/3.14.0/google.protobuf.3.14.0.nupkg")
-	words("blocked", res, 403, "vulngate blocked google.protobuf 3.14.0 (feed nuget): CVE-2021-22570 Blocked")
+	// The version list was not asked for: the refusal reads it upstream.
+	words("blocked", res, 403, "vulngate blocked google.protobuf 3.14.0 (feed nuget): CVE-2021-22570 Blocked; upgrade to 3.15.0 (minor) or have it reassessed in vulngate")
 	res, _ = get("nuget", "bunifu.form/1.0.1/bunifu.form.1.0.1.nupkg")
 	words("malicious", res, 403, "known malicious package MAL-2024-11505")
 	res, _ = get("nuget", "bouncycastle.cryptography/2.3.0/bouncycastle.cryptography.2.3.0.nupkg")
+	// A served download reads only what is cached: nothing here, so the
+	// advisories' fix is named, as such.
 	words("caution", res, 200, "vulngate warns about bouncycastle.cryptography 2.3.0 (feed nuget): CVE-2024-29857")
+	words("caution", res, 200, "; fixed in 2.3.1 (patch)")
+	// Restore reads the version list first: then it is the upstream's.
+	get("nuget", "bouncycastle.cryptography/index.json")
+	env.Proxy.Env().Gate.Invalidate()
+	res, _ = get("nuget", "bouncycastle.cryptography/2.3.0/bouncycastle.cryptography.2.3.0.nupkg")
+	words("caution, list read", res, 200, "; no published version fixes")
 	_, list := get("filtered", "google.protobuf/index.json")
 	if strings.Contains(list, "3.14.0") || !strings.Contains(list, "3.15.0") {
 		t.Errorf("filtered version list: %s", list)

@@ -94,6 +94,27 @@ func BenchmarkGateCheck(b *testing.B) {
 	}
 }
 
+// BenchmarkGateCheckWarned measures the gate's decision on a version
+// with an unassessed vulnerability (a caution, with upgrade advice from
+// the cached packument).
+func BenchmarkGateCheckWarned(b *testing.B) {
+	env, _, _ := setup(b)
+	f, _ := env.Store.FeedByName(context.Background(), "npm")
+	pkg, _ := feed.PackageFor(feed.NPM, "ansi-html", "0.0.7")
+	g := env.Proxy.Env().Gate
+	ctx := context.Background()
+	d, err := g.Check(ctx, f, pkg, "bench")
+	if err != nil || d.Effect != "warn" {
+		b.Fatalf("ansi-html 0.0.7: %v %v", d, err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := g.Check(ctx, f, pkg, "bench"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // latencies runs conc workers requesting u until d passes (bounded) and
 // returns the sorted latencies.
 func latencies(t testing.TB, c *http.Client, u string, conc int, d time.Duration) []time.Duration {
