@@ -90,11 +90,41 @@ func BenchmarkImport(b *testing.B) {
 	})
 }
 
+// otherPartitions mirrors 18 more partitions of 500 records, each of its
+// own ecosystem and ID prefix, as a mirror of all of OSV holds next to
+// the one a lookup needs.
+func otherPartitions(b *testing.B, s *Store) {
+	ctx := context.Background()
+	for p := range 18 {
+		eco := fmt.Sprintf("Eco%02d", p)
+		im, err := s.BeginImport(ctx, eco, "OSV")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range 500 {
+			r := benchRecord(i)
+			r.ID = fmt.Sprintf("E%02d-%07d", p, i)
+			r.Aliases = []string{fmt.Sprintf("CVE-2023-%02d%05d", p, i)}
+			for k := range r.Packages {
+				r.Packages[k].Ecosystem = eco
+			}
+			if err := im.Add(ctx, r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := im.Commit(ctx, PartitionState{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkAdvisoriesForNames looks up 1,000 package names (as a
-// 1,000-component scan does) in a 20,000-record partition.
+// 1,000-component scan does) in a 20,000-record partition, next to 18
+// other partitions.
 func BenchmarkAdvisoriesForNames(b *testing.B) {
 	benchEngines(b, func(b *testing.B, s *Store) {
 		importBench(b, s, "Go", benchRecords)
+		otherPartitions(b, s)
 		names := make([]string, 1000)
 		for i := range names {
 			names[i] = fmt.Sprintf("example.com/m%d", i*5)
@@ -120,6 +150,26 @@ func BenchmarkAdvisoriesFor(b *testing.B) {
 				if _, err := s.AdvisoriesFor(ctx, "Go", fmt.Sprintf("example.com/m%d", i*5)); err != nil {
 					b.Fatal(err)
 				}
+			}
+		}
+	})
+}
+
+// BenchmarkAdvisoriesByIDs looks up 2,000 IDs (1,000 record IDs and 1,000
+// aliases, as a scan's alias-group severity does) among 19 partitions.
+func BenchmarkAdvisoriesByIDs(b *testing.B) {
+	benchEngines(b, func(b *testing.B, s *Store) {
+		importBench(b, s, "Go", benchRecords)
+		otherPartitions(b, s)
+		var ids []string
+		for i := range 1000 {
+			ids = append(ids, fmt.Sprintf("BENCH-%07d", i*7), fmt.Sprintf("CVE-2024-%07d", i*11))
+		}
+		ctx := context.Background()
+		for b.Loop() {
+			advs, err := s.AdvisoriesByIDs(ctx, ids, nil)
+			if err != nil || len(advs) != 2000-91 {
+				b.Fatal(err, len(advs))
 			}
 		}
 	})

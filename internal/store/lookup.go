@@ -1,0 +1,501 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// The scan's lookups: advisories by package name (AdvisoriesForNames) and
+// by ID or alias (AdvisoriesByIDs), for thousands of names or IDs at a
+// time.
+//
+// On SQLite each lookup reads inside one read transaction (a snapshot:
+// an import flipping a generation meanwhile is not half seen) and asks
+// only the live partitions whose key range can hold the key: a partition
+// is one ecosystem (or a few) and one or a few ID prefixes, and asking
+// every partition for every key was most of a large scan's time in the
+// engine (19 partitions: 19 index seeks per name, per ID). The ranges come
+// from the first and last keys of the partition's indexes (two seeks
+// each), in SQLite's BINARY collation, which Go's string order is.
+// PostgreSQL compares text in the database's collation, so it is asked
+// across partitions in one statement, as before.
+
+// lookupChunk is how many names one lookup statement asks for; a full
+// chunk's statement is prepared once per call.
+const lookupChunk = 256
+
+// idChunk is how many IDs one statement of AdvisoriesByIDs asks for.
+const idChunk = 400
+
+// livePart is a live partition with the ranges of its record IDs and
+// package ecosystems (empty when it has none).
+type livePart struct {
+	name, source   string
+	gen            int64
+	minID, maxID   string
+	minEco, maxEco string
+}
+
+func (p livePart) mayHoldEcosystem(eco string) bool {
+	return p.minEco != "" && eco >= p.minEco && eco <= p.maxEco
+}
+
+func liveParts(ctx context.Context, q queryer) ([]livePart, error) {
+	rows, err := q.QueryContext(ctx, `
+SELECT p.name, p.source, p.generation,
+ coalesce((SELECT min(id) FROM advisory WHERE part = p.name AND generation = p.generation), ''),
+ coalesce((SELECT max(id) FROM advisory WHERE part = p.name AND generation = p.generation), ''),
+ coalesce((SELECT min(ecosystem) FROM advisory_package WHERE part = p.name AND generation = p.generation), ''),
+ coalesce((SELECT max(ecosystem) FROM advisory_package WHERE part = p.name AND generation = p.generation), '')
+FROM partition_state p ORDER BY p.name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []livePart
+	for rows.Next() {
+		var p livePart
+		if err := rows.Scan(&p.name, &p.source, &p.gen, &p.minID, &p.maxID, &p.minEco, &p.maxEco); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// readSnapshot starts a read-only transaction on SQLite (a consistent
+// view for the statements of one lookup).
+func (s *Store) readSnapshot(ctx context.Context) (*sql.Tx, error) {
+	return s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+}
+
+func inList(n int) string { return "?" + strings.Repeat(", ?", n-1) }
+
+// AdvisoriesFor returns the live, non-withdrawn advisories that index the
+// package (base ecosystem, normalized name), one per ID across partitions.
+func (s *Store) AdvisoriesFor(ctx context.Context, ecosystem, name string) ([]Advisory, error) {
+	m, err := s.AdvisoriesForNames(ctx, ecosystem, []string{name})
+	return m[name], err
+}
+
+// AdvisoriesForNames returns, for each of names (normalized package names
+// of one base ecosystem), the live, non-withdrawn advisories that index it,
+// one per ID across partitions. Names without advisories are absent from
+// the map. It asks with a few IN-list statements rather than one per
+// name, and inflates each record once: advisories of several names share
+// their Data, which callers must not modify.
+func (s *Store) AdvisoriesForNames(ctx context.Context, ecosystem string, names []string) (map[string][]Advisory, error) {
+	out := map[string][]Advisory{}
+	names = uniqueSorted(names)
+	if len(names) == 0 {
+		return out, nil
+	}
+	inflated := map[string][]byte{} // part + "\x00" + id + "\x00" + modified
+	var err error
+	if s.dialect == SQLite {
+		err = s.forNamesSQLite(ctx, ecosystem, names, out, inflated)
+	} else {
+		err = s.forNamesAcross(ctx, ecosystem, names, out, inflated)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, list := range out {
+		slices.SortFunc(list, func(a, b Advisory) int { return strings.Compare(a.ID, b.ID) })
+	}
+	return out, nil
+}
+
+// forNamesSQLite asks each live partition that may index the ecosystem.
+func (s *Store) forNamesSQLite(ctx context.Context, ecosystem string, names []string, out map[string][]Advisory, inflated map[string][]byte) error {
+	tx, err := s.readSnapshot(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	parts, err := liveParts(ctx, tx)
+	if err != nil {
+		return err
+	}
+	stmts := chunkStmts{db: tx}
+	defer stmts.close()
+	for _, p := range parts {
+		if !p.mayHoldEcosystem(ecosystem) {
+			continue
+		}
+		for rest := names; len(rest) > 0; {
+			n := min(lookupChunk, len(rest))
+			args := make([]any, 0, n+4)
+			args = append(args, p.source, p.name, p.gen, ecosystem)
+			for _, name := range rest[:n] {
+				args = append(args, name)
+			}
+			rows, err := stmts.query(ctx, n, `
+SELECT k.name, k.part, ?, a.id, a.modified, a.data
+FROM advisory_package k
+JOIN advisory a ON a.part = k.part AND a.generation = k.generation AND a.id = k.id
+WHERE k.part = ? AND k.generation = ? AND k.ecosystem = ? AND k.name IN (`+inList(n)+`) AND a.withdrawn = 0`, args)
+			if err != nil {
+				return err
+			}
+			if err := collectByName(rows, out, inflated); err != nil {
+				return err
+			}
+			rest = rest[n:]
+		}
+	}
+	return tx.Commit()
+}
+
+// forNamesAcross asks all live partitions in each statement.
+func (s *Store) forNamesAcross(ctx context.Context, ecosystem string, names []string, out map[string][]Advisory, inflated map[string][]byte) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stmts := chunkStmts{db: conn}
+	defer stmts.close()
+	for len(names) > 0 {
+		n := min(lookupChunk, len(names))
+		args := make([]any, 0, n+1)
+		args = append(args, ecosystem)
+		for _, name := range names[:n] {
+			args = append(args, name)
+		}
+		rows, err := stmts.query(ctx, n, s.Rebind(`
+SELECT k.name, a.part, p.source, a.id, a.modified, a.data
+FROM partition_state p
+CROSS JOIN advisory_package k
+JOIN advisory a ON a.part = k.part AND a.generation = k.generation AND a.id = k.id
+WHERE k.part = p.name AND k.generation = p.generation AND k.ecosystem = ? AND k.name IN (`+inList(n)+`) AND a.withdrawn = 0`), args)
+		if err != nil {
+			return err
+		}
+		if err := collectByName(rows, out, inflated); err != nil {
+			return err
+		}
+		names = names[n:]
+	}
+	return nil
+}
+
+// chunkStmts runs a lookup's chunked statements on one connection or
+// transaction: the statement of a full chunk (lookupChunk keys, the
+// same text every time) is prepared once, a shorter last chunk's is not.
+type chunkStmts struct {
+	db interface {
+		PrepareContext(context.Context, string) (*sql.Stmt, error)
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	}
+	full *sql.Stmt
+}
+
+func (c *chunkStmts) query(ctx context.Context, n int, q string, args []any) (*sql.Rows, error) {
+	if n != lookupChunk {
+		return c.db.QueryContext(ctx, q, args...)
+	}
+	if c.full == nil {
+		var err error
+		if c.full, err = c.db.PrepareContext(ctx, q); err != nil {
+			return nil, err
+		}
+	}
+	return c.full.QueryContext(ctx, args...)
+}
+
+func (c *chunkStmts) close() {
+	if c.full != nil {
+		c.full.Close()
+	}
+}
+
+// collectByName adds rows to out. A record mirrored in two partitions
+// (e.g. "Debian" and "Debian:12") is kept once, in its newest version.
+// Rows come unsorted: sorting them in the engine would carry their
+// documents through a temporary sorter.
+func collectByName(rows *sql.Rows, out map[string][]Advisory, inflated map[string][]byte) error {
+	defer rows.Close()
+	var raw sql.RawBytes
+	for rows.Next() {
+		var a Advisory
+		var name, mod string
+		if err := rows.Scan(&name, &a.Partition, &a.Source, &a.ID, &mod, &raw); err != nil {
+			return err
+		}
+		a.Modified = parseTime(mod)
+		list := out[name]
+		dup := slices.IndexFunc(list, func(b Advisory) bool { return b.ID == a.ID })
+		if dup >= 0 && !a.Modified.After(list[dup].Modified) {
+			continue
+		}
+		key := a.Partition + "\x00" + a.ID + "\x00" + mod
+		data, ok := inflated[key]
+		if !ok {
+			var err error
+			if data, err = Inflate(raw); err != nil {
+				return fmt.Errorf("%s: %w", a.ID, err)
+			}
+			inflated[key] = data
+		}
+		a.Data = data
+		if dup >= 0 {
+			list[dup] = a
+			continue
+		}
+		out[name] = append(list, a)
+	}
+	return rows.Err()
+}
+
+// AdvisoriesByIDs returns the live, non-withdrawn advisories whose ID or
+// one of whose aliases is among ids, one per ID across partitions (the
+// newest), ordered by ID. Any number of IDs may be given. Records for
+// which have (when not nil) reports true for their partition and ID come
+// without Data: the caller holds them already, and reading and inflating
+// them again was most of the lookup's cost.
+func (s *Store) AdvisoriesByIDs(ctx context.Context, ids []string, have func(part, id string) bool) ([]Advisory, error) {
+	ids = uniqueSorted(ids)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if s.dialect != SQLite {
+		return s.byIDsAcross(ctx, ids, have)
+	}
+	tx, err := s.readSnapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	parts, err := liveParts(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]livePart{}
+	for _, p := range parts {
+		byName[p.name] = p
+	}
+	refs := map[string][]string{} // partition -> IDs of records found
+	// Records by their own ID: only partitions whose ID range holds it.
+	for _, p := range parts {
+		if p.minID == "" {
+			continue
+		}
+		lo, _ := slices.BinarySearch(ids, p.minID)
+		hi, found := slices.BinarySearch(ids, p.maxID)
+		if found {
+			hi++
+		}
+		for sub := ids[lo:hi]; len(sub) > 0; {
+			n := min(idChunk, len(sub))
+			got, err := queryStrings(ctx, tx, `SELECT id FROM advisory WHERE part = ? AND generation = ? AND id IN (`+inList(n)+`)`,
+				append([]any{p.name, p.gen}, anySlice(sub[:n])...)...)
+			if err != nil {
+				return nil, err
+			}
+			refs[p.name] = append(refs[p.name], got...)
+			sub = sub[n:]
+		}
+	}
+	// Records by alias (one index seek per alias).
+	for rest := ids; len(rest) > 0; {
+		n := min(idChunk, len(rest))
+		rows, err := tx.QueryContext(ctx, `
+SELECT x.part, x.id FROM advisory_alias x JOIN partition_state p ON p.name = x.part AND p.generation = x.generation
+WHERE x.alias IN (`+inList(n)+`)`, anySlice(rest[:n])...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var part, id string
+			if err := rows.Scan(&part, &id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			refs[part] = append(refs[part], id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		rest = rest[n:]
+	}
+	// The newest live, non-withdrawn version of each ID (the first
+	// partition by name among equals), then the documents of those the
+	// caller does not hold.
+	best := map[string]Advisory{}
+	for _, p := range parts {
+		list := uniqueSorted(refs[p.name])
+		for len(list) > 0 {
+			n := min(idChunk, len(list))
+			rows, err := tx.QueryContext(ctx, `SELECT id, modified FROM advisory WHERE part = ? AND generation = ? AND withdrawn = 0 AND id IN (`+inList(n)+`)`,
+				append([]any{p.name, p.gen}, anySlice(list[:n])...)...)
+			if err != nil {
+				return nil, err
+			}
+			for rows.Next() {
+				a := Advisory{Partition: p.name, Source: p.source}
+				var mod string
+				if err := rows.Scan(&a.ID, &mod); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				a.Modified = parseTime(mod)
+				if b, ok := best[a.ID]; ok && !a.Modified.After(b.Modified) {
+					continue
+				}
+				best[a.ID] = a
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+			list = list[n:]
+		}
+	}
+	need := map[string][]string{} // partition -> IDs whose documents are read
+	for _, a := range best {
+		if have == nil || !have(a.Partition, a.ID) {
+			need[a.Partition] = append(need[a.Partition], a.ID)
+		}
+	}
+	for part, list := range need {
+		p := byName[part]
+		slices.Sort(list)
+		for len(list) > 0 {
+			n := min(idChunk, len(list))
+			rows, err := tx.QueryContext(ctx, `SELECT id, data FROM advisory WHERE part = ? AND generation = ? AND id IN (`+inList(n)+`)`,
+				append([]any{p.name, p.gen}, anySlice(list[:n])...)...)
+			if err != nil {
+				return nil, err
+			}
+			var raw sql.RawBytes
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id, &raw); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				data, err := Inflate(raw)
+				if err != nil {
+					rows.Close()
+					return nil, fmt.Errorf("%s: %w", id, err)
+				}
+				a := best[id]
+				a.Data = data
+				best[id] = a
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+			list = list[n:]
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	out := make([]Advisory, 0, len(best))
+	for _, a := range best {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(a, b Advisory) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+func anySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// byIDsAcross is AdvisoriesByIDs in statements across partitions.
+func (s *Store) byIDsAcross(ctx context.Context, ids []string, have func(part, id string) bool) ([]Advisory, error) {
+	seen := map[string]bool{}
+	var out []Advisory
+	for len(ids) > 0 {
+		n := min(idChunk, len(ids))
+		part := ids[:n]
+		ids = ids[n:]
+		in := inList(len(part))
+		args := anySlice(part)
+		args = append(args, args...)
+		rows, err := s.db.QueryContext(ctx, s.Rebind(`
+SELECT a.part, p.source, a.id, a.modified, a.withdrawn, a.data
+FROM partition_state p
+CROSS JOIN advisory a
+WHERE a.part = p.name AND a.generation = p.generation AND a.id IN (`+in+`) AND a.withdrawn = 0
+UNION ALL
+SELECT a.part, p.source, a.id, a.modified, a.withdrawn, a.data
+FROM advisory_alias x
+JOIN partition_state p ON p.name = x.part AND p.generation = x.generation
+JOIN advisory a ON a.part = x.part AND a.generation = x.generation AND a.id = x.id
+WHERE x.alias IN (`+in+`) AND a.withdrawn = 0`), args...)
+		if err != nil {
+			return nil, err
+		}
+		got, err := newestByID(rows, have)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range got {
+			if !seen[a.ID] {
+				seen[a.ID] = true
+				out = append(out, a)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Advisory) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// newestByID reads rows of (part, source, id, modified, withdrawn, data)
+// in any order, keeps the newest row of each ID (a record reached through
+// several aliases, or mirrored in two partitions, comes more than once)
+// and returns them by ID, inflating only those (and of those, only the ones
+// have does not report). Sorting and de-duplicating in the engine would
+// carry every document through a sorter.
+func newestByID(rows *sql.Rows, have func(part, id string) bool) ([]Advisory, error) {
+	defer rows.Close()
+	best := map[string]Advisory{}
+	for rows.Next() {
+		var a Advisory
+		var mod string
+		var wd int
+		var raw sql.RawBytes
+		if err := rows.Scan(&a.Partition, &a.Source, &a.ID, &mod, &wd, &raw); err != nil {
+			return nil, err
+		}
+		a.Modified, a.Withdrawn = parseTime(mod), wd != 0
+		if b, ok := best[a.ID]; ok && !a.Modified.After(b.Modified) {
+			continue
+		}
+		a.Data = slices.Clone(raw)
+		best[a.ID] = a
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]Advisory, 0, len(best))
+	for _, a := range best {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(a, b Advisory) int { return strings.Compare(a.ID, b.ID) })
+	for i := range out {
+		if have != nil && have(out[i].Partition, out[i].ID) {
+			out[i].Data = nil
+			continue
+		}
+		data, err := Inflate(out[i].Data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", out[i].ID, err)
+		}
+		out[i].Data = data
+	}
+	return out, nil
+}
