@@ -26,15 +26,11 @@ func (e *env) assessExportCmd() *cobra.Command {
 				return err
 			}
 			return e.withService(cmd.Context(), func(s *assess.Service) error {
-				out := e.stdout
-				if output != "" && output != "-" {
-					file, err := os.Create(output)
-					if err != nil {
-						return err
-					}
-					defer file.Close()
-					out = file
+				out, closeOut, err := e.openOutput(output)
+				if err != nil {
+					return err
 				}
+				defer closeOut()
 				return vex.ExportFrom(cmd.Context(), s, out, vex.ExportOptions{Format: f, Scope: scope, Author: actor(), SpecVersion: spec})
 			})
 		},

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -41,27 +42,23 @@ Restore it with "vulngate restore FILE".`,
   vulngate backup --without-advisories /backups/`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			st, _, err := e.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			opts := backup.Options{WithoutAdvisories: withoutAdvisories, Version: version(), Logger: e.log}
-			var res *backup.Result
-			if fi, err := os.Stat(args[0]); err == nil && fi.IsDir() {
-				res, err = backup.WriteInto(ctx, st, args[0], opts)
-				if err != nil {
+			return e.withStore(cmd, func(ctx context.Context, st *store.Store, _ string) error {
+				opts := backup.Options{WithoutAdvisories: withoutAdvisories, Version: version(), Logger: e.log}
+				var res *backup.Result
+				if fi, err := os.Stat(args[0]); err == nil && fi.IsDir() {
+					res, err = backup.WriteInto(ctx, st, args[0], opts)
+					if err != nil {
+						return err
+					}
+				} else if res, err = backup.WriteFile(ctx, st, args[0], opts); err != nil {
 					return err
 				}
-			} else if res, err = backup.WriteFile(ctx, st, args[0], opts); err != nil {
-				return err
-			}
-			m := res.Manifest
-			fmt.Fprintf(e.stdout, "Backup written to %s: %d tables, %d rows, %s, in %s (schema version %d, %s).\n",
-				res.Path, len(m.Tables), m.Rows(), byteSize(res.Size), res.Duration.Round(time.Millisecond), m.SchemaVersion, m.Engine)
-			printManifestNotes(e.stdout, m)
-			return nil
+				m := res.Manifest
+				fmt.Fprintf(e.stdout, "Backup written to %s: %d tables, %d rows, %s, in %s (schema version %d, %s).\n",
+					res.Path, len(m.Tables), m.Rows(), byteSize(res.Size), res.Duration.Round(time.Millisecond), m.SchemaVersion, m.Engine)
+				printManifestNotes(e.stdout, m)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&withoutAdvisories, "without-advisories", false, "leave mirrored advisories out (the mirror fetches them again after a restore)")
@@ -143,45 +140,41 @@ stop the server for the final move (or move again with --force).`,
 		Example: `  vulngate --data-dir /var/lib/vulngate migrate --to postgres://vulngate@db.internal/vulngate`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
 			if strings.TrimSpace(to) == "" {
 				return errors.New("--to: name the target: a PostgreSQL URL (postgres://...) or a data directory")
 			}
 			target := targetOptions(to)
-			st, dir, err := e.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			keyDir := dir // PostgreSQL: the instances' keys are checked against this one's
-			if target.DSN == "" {
-				keyDir = target.DataDir
-				if err := copyKeyFile(dir, target.DataDir); err != nil {
+			return e.withStore(cmd, func(ctx context.Context, st *store.Store, dir string) error {
+				keyDir := dir // PostgreSQL: the instances' keys are checked against this one's
+				if target.DSN == "" {
+					keyDir = target.DataDir
+					if err := copyKeyFile(dir, target.DataDir); err != nil {
+						return err
+					}
+				}
+				res, err := backup.Migrate(ctx, st, target, filepath.Join(dir, "tmp"),
+					backup.Options{WithoutAdvisories: withoutAdvisories, Version: version(), Logger: e.log},
+					backup.RestoreOptions{Force: force, Logger: e.log, KeyDir: keyDir})
+				var ne *store.NotEmptyError
+				if errors.As(err, &ne) {
+					return fmt.Errorf("%w; pass --force to replace its contents", err)
+				}
+				if err != nil {
 					return err
 				}
-			}
-			res, err := backup.Migrate(ctx, st, target, filepath.Join(dir, "tmp"),
-				backup.Options{WithoutAdvisories: withoutAdvisories, Version: version(), Logger: e.log},
-				backup.RestoreOptions{Force: force, Logger: e.log, KeyDir: keyDir})
-			var ne *store.NotEmptyError
-			if errors.As(err, &ne) {
-				return fmt.Errorf("%w; pass --force to replace its contents", err)
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "Copied %s (%s) in %s.\n", st.Location(), st.Dialect(), (res.Backup.Duration + res.Restore.Duration).Round(time.Millisecond))
-			printRestore(e.stdout, res.Restore)
-			if target.DSN != "" {
-				fmt.Fprintf(e.stdout, "Next: stop the servers on the old store and start them with --database-url (or $%s) set to the new database.\n", DatabaseURLEnv)
-				if len(res.Restore.Manifest.Sealed) > 0 {
-					fmt.Fprintf(e.stdout, "Every instance needs the key that sealed the stored secrets: the key in %s, as $%s (or that file in each instance's data directory).\n",
-						filepath.Join(dir, secret.KeyFile), secret.EnvKey)
+				fmt.Fprintf(e.stdout, "Copied %s (%s) in %s.\n", st.Location(), st.Dialect(), (res.Backup.Duration + res.Restore.Duration).Round(time.Millisecond))
+				printRestore(e.stdout, res.Restore)
+				if target.DSN != "" {
+					fmt.Fprintf(e.stdout, "Next: stop the servers on the old store and start them with --database-url (or $%s) set to the new database.\n", DatabaseURLEnv)
+					if len(res.Restore.Manifest.Sealed) > 0 {
+						fmt.Fprintf(e.stdout, "Every instance needs the key that sealed the stored secrets: the key in %s, as $%s (or that file in each instance's data directory).\n",
+							filepath.Join(dir, secret.KeyFile), secret.EnvKey)
+					}
+				} else {
+					fmt.Fprintf(e.stdout, "Next: start vulngate with --data-dir %s.\n", target.DataDir)
 				}
-			} else {
-				fmt.Fprintf(e.stdout, "Next: start vulngate with --data-dir %s.\n", target.DataDir)
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "target: PostgreSQL URL or key=value string, or a data directory for SQLite")

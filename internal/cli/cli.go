@@ -198,3 +198,29 @@ func envDefault(name, def string) string {
 	}
 	return def
 }
+
+// withStore opens the store for a command, runs fn with it and the data
+// directory, and closes it.
+func (e *env) withStore(cmd *cobra.Command, fn func(ctx context.Context, st *store.Store, dir string) error) error {
+	ctx := cmd.Context()
+	st, dir, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(ctx, st, dir)
+}
+
+// openOutput returns where a command writes its result: standard output
+// for "" or "-", else the file path (created or truncated); closeOut
+// closes what it opened.
+func (e *env) openOutput(path string) (out io.Writer, closeOut func(), err error) {
+	if path == "" || path == "-" {
+		return e.stdout, func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
+}

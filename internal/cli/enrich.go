@@ -43,22 +43,18 @@ apart as NVD asks (0.6 s with a key).`
 		Long:  long,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			st, dir, err := e.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			s, err := e.enrichSettings(ctx, st, dir, src, url)
-			if err != nil {
-				return err
-			}
-			res, err := e.syncEnrich(ctx, st, src, s, wait)
-			if err != nil {
-				return err
-			}
-			printEnrichResult(e.stdout, src, res)
-			return nil
+			return e.withStore(cmd, func(ctx context.Context, st *store.Store, dir string) error {
+				s, err := e.enrichSettings(ctx, st, dir, src, url)
+				if err != nil {
+					return err
+				}
+				res, err := e.syncEnrich(ctx, st, src, s, wait)
+				if err != nil {
+					return err
+				}
+				printEnrichResult(e.stdout, src, res)
+				return nil
+			})
 		},
 	}
 	usage := "source URL: https://, http:// or file://"

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -90,19 +91,16 @@ func (e *env) feedCreateCmd() *cobra.Command {
 			if err := feed.Validate(&f); err != nil {
 				return err
 			}
-			st, _, err := e.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := st.SaveFeedWith(cmd.Context(), f, true, ff.grants(cmd), time.Now()); err != nil {
-				if errors.Is(err, store.ErrConflict) {
-					return fmt.Errorf("a feed named %q already exists (change it with \"vulngate feed set\")", f.Name)
+			return e.withStore(cmd, func(ctx context.Context, st *store.Store, _ string) error {
+				if err := st.SaveFeedWith(ctx, f, true, ff.grants(cmd), time.Now()); err != nil {
+					if errors.Is(err, store.ErrConflict) {
+						return fmt.Errorf("a feed named %q already exists (change it with \"vulngate feed set\")", f.Name)
+					}
+					return err
 				}
-				return err
-			}
-			fmt.Fprintf(e.stdout, "created feed %s (%s) proxying %s at /feeds/%s/\n", f.Name, f.Type, f.Upstream, f.Name)
-			return nil
+				fmt.Fprintf(e.stdout, "created feed %s (%s) proxying %s at /feeds/%s/\n", f.Name, f.Type, f.Upstream, f.Name)
+				return nil
+			})
 		},
 	}
 	ff.bind(cmd, true)
@@ -115,25 +113,22 @@ func (e *env) feedListCmd() *cobra.Command {
 		Short: "List feeds",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, _, err := e.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			fs, err := st.Feeds(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if len(fs) == 0 {
-				fmt.Fprintln(e.stdout, `no feeds; create one with "vulngate feed create NAME --type TYPE --upstream URL"`)
-				return nil
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tTYPE\tUPSTREAM\tSOURCES\tUNASSESSED\tFILTER\tTTL")
-			for _, f := range fs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%s\n", f.Name, f.Type, f.Upstream, strings.Join(f.Sources, ","), unassessedLabel(f.Unassessed), f.FilterBlocked, f.MetadataTTL)
-			}
-			return tw.Flush()
+			return e.withStore(cmd, func(ctx context.Context, st *store.Store, _ string) error {
+				fs, err := st.Feeds(ctx)
+				if err != nil {
+					return err
+				}
+				if len(fs) == 0 {
+					fmt.Fprintln(e.stdout, `no feeds; create one with "vulngate feed create NAME --type TYPE --upstream URL"`)
+					return nil
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tTYPE\tUPSTREAM\tSOURCES\tUNASSESSED\tFILTER\tTTL")
+				for _, f := range fs {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%s\n", f.Name, f.Type, f.Upstream, strings.Join(f.Sources, ","), unassessedLabel(f.Unassessed), f.FilterBlocked, f.MetadataTTL)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 }
@@ -152,61 +147,57 @@ func (e *env) feedShowCmd() *cobra.Command {
 		Short: "Show a feed's settings, tracked packages and recent gate decisions",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			st, _, err := e.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			f, err := st.FeedByName(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			w := e.stdout
-			fmt.Fprintf(w, "name:            %s\ntype:            %s\nupstream:        %s\nsources:         %s\nunassessed:      %s\nfilter blocked:  %v\naudit required:  %v\nmetadata TTL:    %s\nURL path:        /feeds/%s/\n",
-				f.Name, f.Type, f.Upstream, strings.Join(f.Sources, ","), unassessedLabel(f.Unassessed), f.FilterBlocked, f.AuditRequired, f.MetadataTTL, f.Name)
-			if f.Description != "" {
-				fmt.Fprintf(w, "description:     %s\n", f.Description)
-			}
-			if as, err := st.FeedAssessors(ctx, f.Name); err != nil {
-				return err
-			} else if len(as) > 0 {
-				fmt.Fprintf(w, "assessors:       %s\n", strings.Join(as, ", "))
-			}
-			if f.RequireApproval {
-				as, err := st.FeedApprovers(ctx, f.Name)
+			return e.withStore(cmd, func(ctx context.Context, st *store.Store, _ string) error {
+				f, err := st.FeedByName(ctx, args[0])
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(w, "approval:        required (approvers: %s; see \"vulngate feed approvals %s\")\n", strings.Join(as, ", "), f.Name)
-			}
-			pkgs, err := st.FeedPackages(ctx, f.Name)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(w, "\ntracked packages: %d\n", len(pkgs))
-			if len(pkgs) > 0 {
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "PACKAGE\tDECISION\tDOWNLOADS\tREFUSED\tLAST SEEN")
-				for _, p := range pkgs {
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", p.PURL, p.Decision, p.Downloads, p.Refused, p.LastSeen.Format(time.RFC3339))
+				w := e.stdout
+				fmt.Fprintf(w, "name:            %s\ntype:            %s\nupstream:        %s\nsources:         %s\nunassessed:      %s\nfilter blocked:  %v\naudit required:  %v\nmetadata TTL:    %s\nURL path:        /feeds/%s/\n",
+					f.Name, f.Type, f.Upstream, strings.Join(f.Sources, ","), unassessedLabel(f.Unassessed), f.FilterBlocked, f.AuditRequired, f.MetadataTTL, f.Name)
+				if f.Description != "" {
+					fmt.Fprintf(w, "description:     %s\n", f.Description)
 				}
-				tw.Flush()
-			}
-			ds, err := st.FeedDecisions(ctx, f.Name, limit)
-			if err != nil {
-				return err
-			}
-			if len(ds) > 0 {
-				fmt.Fprintf(w, "\nrecent decisions:\n")
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "TIME\tPACKAGE\tEFFECT\tREASONS")
-				for _, d := range ds {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.At.Format(time.RFC3339), d.PURL, d.Effect, d.Reasons)
+				if as, err := st.FeedAssessors(ctx, f.Name); err != nil {
+					return err
+				} else if len(as) > 0 {
+					fmt.Fprintf(w, "assessors:       %s\n", strings.Join(as, ", "))
 				}
-				tw.Flush()
-			}
-			return nil
+				if f.RequireApproval {
+					as, err := st.FeedApprovers(ctx, f.Name)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(w, "approval:        required (approvers: %s; see \"vulngate feed approvals %s\")\n", strings.Join(as, ", "), f.Name)
+				}
+				pkgs, err := st.FeedPackages(ctx, f.Name)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "\ntracked packages: %d\n", len(pkgs))
+				if len(pkgs) > 0 {
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "PACKAGE\tDECISION\tDOWNLOADS\tREFUSED\tLAST SEEN")
+					for _, p := range pkgs {
+						fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", p.PURL, p.Decision, p.Downloads, p.Refused, p.LastSeen.Format(time.RFC3339))
+					}
+					tw.Flush()
+				}
+				ds, err := st.FeedDecisions(ctx, f.Name, limit)
+				if err != nil {
+					return err
+				}
+				if len(ds) > 0 {
+					fmt.Fprintf(w, "\nrecent decisions:\n")
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "TIME\tPACKAGE\tEFFECT\tREASONS")
+					for _, d := range ds {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.At.Format(time.RFC3339), d.PURL, d.Effect, d.Reasons)
+					}
+					tw.Flush()
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().IntVar(&limit, "decisions", 20, "how many recent gate decisions to show")
@@ -221,57 +212,53 @@ func (e *env) feedSetCmd() *cobra.Command {
 		Example: "  vulngate feed set npm-proxy --filter-blocked=false --unassessed block",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			st, _, err := e.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			f, err := st.FeedByName(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			fl := cmd.Flags()
-			changed := false
-			if fl.Changed("upstream") {
-				f.Upstream, changed = ff.upstream, true
-			}
-			if fl.Changed("sources") {
-				if f.Sources, err = feed.ParseSources(ff.sources); err != nil {
-					return fmt.Errorf("--sources: %w", err)
+			return e.withStore(cmd, func(ctx context.Context, st *store.Store, _ string) error {
+				f, err := st.FeedByName(ctx, args[0])
+				if err != nil {
+					return err
 				}
-				changed = true
-			}
-			if fl.Changed("unassessed") {
-				f.Unassessed, changed = ff.unassessed, true
-			}
-			if fl.Changed("filter-blocked") {
-				f.FilterBlocked, changed = ff.filter, true
-			}
-			if fl.Changed("audit-required") {
-				f.AuditRequired, changed = ff.auditRequired, true
-			}
-			if fl.Changed("metadata-ttl") {
-				f.MetadataTTL, changed = ff.ttl, true
-			}
-			if fl.Changed("description") {
-				f.Description, changed = ff.description, true
-			}
-			if fl.Changed("require-approval") {
-				f.RequireApproval, changed = ff.approval, true
-			}
-			changed = changed || fl.Changed("assessors") || fl.Changed("approvers")
-			if !changed {
-				return errors.New("nothing to change: give at least one of --upstream, --sources, --unassessed, --filter-blocked, --audit-required, --metadata-ttl, --description, --assessors, --require-approval, --approvers")
-			}
-			if err := feed.Validate(&f); err != nil {
-				return err
-			}
-			if err := st.SaveFeedWith(ctx, f, false, ff.grants(cmd), time.Now()); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "updated feed %s\n", f.Name)
-			return nil
+				fl := cmd.Flags()
+				changed := false
+				if fl.Changed("upstream") {
+					f.Upstream, changed = ff.upstream, true
+				}
+				if fl.Changed("sources") {
+					if f.Sources, err = feed.ParseSources(ff.sources); err != nil {
+						return fmt.Errorf("--sources: %w", err)
+					}
+					changed = true
+				}
+				if fl.Changed("unassessed") {
+					f.Unassessed, changed = ff.unassessed, true
+				}
+				if fl.Changed("filter-blocked") {
+					f.FilterBlocked, changed = ff.filter, true
+				}
+				if fl.Changed("audit-required") {
+					f.AuditRequired, changed = ff.auditRequired, true
+				}
+				if fl.Changed("metadata-ttl") {
+					f.MetadataTTL, changed = ff.ttl, true
+				}
+				if fl.Changed("description") {
+					f.Description, changed = ff.description, true
+				}
+				if fl.Changed("require-approval") {
+					f.RequireApproval, changed = ff.approval, true
+				}
+				changed = changed || fl.Changed("assessors") || fl.Changed("approvers")
+				if !changed {
+					return errors.New("nothing to change: give at least one of --upstream, --sources, --unassessed, --filter-blocked, --audit-required, --metadata-ttl, --description, --assessors, --require-approval, --approvers")
+				}
+				if err := feed.Validate(&f); err != nil {
+					return err
+				}
+				if err := st.SaveFeedWith(ctx, f, false, ff.grants(cmd), time.Now()); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "updated feed %s\n", f.Name)
+				return nil
+			})
 		},
 	}
 	ff.bind(cmd, false)
@@ -285,22 +272,18 @@ func (e *env) feedDeleteCmd() *cobra.Command {
 		Short: "Delete a feed and its cache (its audited decisions are kept)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			st, dir, err := e.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			orphans, err := st.DeleteFeed(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			if cacheDir == "" {
-				cacheDir = filepath.Join(dir, "cache")
-			}
-			removed := feed.RemoveCachedFiles(cacheDir, orphans, e.log)
-			fmt.Fprintf(e.stdout, "deleted feed %s (%d cached files removed)\n", args[0], removed)
-			return nil
+			return e.withStore(cmd, func(ctx context.Context, st *store.Store, dir string) error {
+				orphans, err := st.DeleteFeed(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if cacheDir == "" {
+					cacheDir = filepath.Join(dir, "cache")
+				}
+				removed := feed.RemoveCachedFiles(cacheDir, orphans, e.log)
+				fmt.Fprintf(e.stdout, "deleted feed %s (%d cached files removed)\n", args[0], removed)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&cacheDir, "cache-dir", envDefault("VULNGATE_CACHE_DIR", ""), "the servers' artifact cache (default <data-dir>/cache), as given to \"vulngate serve --cache-dir\"")

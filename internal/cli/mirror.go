@@ -18,6 +18,7 @@ import (
 	"github.com/vulngate/vulngate/internal/server"
 	"github.com/vulngate/vulngate/internal/source/enrich"
 	"github.com/vulngate/vulngate/internal/source/osvmirror"
+	"github.com/vulngate/vulngate/internal/store"
 )
 
 func (e *env) mirrorCmd() *cobra.Command {
@@ -47,69 +48,65 @@ configured in the data directory (by "vulngate serve --osv-base-url ..." or
 the server's Sources page), else the public OSV bucket.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			st, dir, err := e.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			src, err := e.osvSource(ctx, st, baseURL, ecosystems)
-			if err != nil {
-				return err
-			}
-			if len(src.Ecosystems) == 0 {
-				return fmt.Errorf("no ecosystems selected: pass --ecosystems (e.g. --ecosystems PyPI,Go,npm), set VULNGATE_OSV_ECOSYSTEMS, or configure the OSV source in the server")
-			}
-			var rep osvmirror.Report
-			err = jobs.RunExclusive(ctx, st, server.JobOSVMirror, jobs.CauseCLI+":"+osUser(), jobs.ExclusiveOptions{
-				Logger: e.log,
-				Wait:   wait,
-				OnWait: func(busy error) {
-					fmt.Fprintf(e.stderr, "vulngate: %v; waiting up to %s for it to finish\n", busy, wait)
-				},
-			}, func(ctx context.Context, log *slog.Logger) error {
-				opts := osvmirror.Options{
-					BaseURL:    src.BaseURL,
-					Ecosystems: src.Ecosystems,
-					TempDir:    filepath.Join(dir, "tmp"),
-					Logger:     log,
-					ForceFull:  full,
-					UserAgent:  "vulngate/" + version(),
-				}
-				if isTerminal(e.stderr) {
-					opts.NewProgress = func() osvmirror.Progress { return &barProgress{e: e} }
-				}
-				m, err := osvmirror.New(st, opts)
+			return e.withStore(cmd, func(ctx context.Context, st *store.Store, dir string) error {
+				src, err := e.osvSource(ctx, st, baseURL, ecosystems)
 				if err != nil {
 					return err
 				}
-				if rep, err = m.Sync(ctx); err != nil {
+				if len(src.Ecosystems) == 0 {
+					return fmt.Errorf("no ecosystems selected: pass --ecosystems (e.g. --ecosystems PyPI,Go,npm), set VULNGATE_OSV_ECOSYSTEMS, or configure the OSV source in the server")
+				}
+				var rep osvmirror.Report
+				err = jobs.RunExclusive(ctx, st, server.JobOSVMirror, jobs.CauseCLI+":"+osUser(), jobs.ExclusiveOptions{
+					Logger: e.log,
+					Wait:   wait,
+					OnWait: func(busy error) {
+						fmt.Fprintf(e.stderr, "vulngate: %v; waiting up to %s for it to finish\n", busy, wait)
+					},
+				}, func(ctx context.Context, log *slog.Logger) error {
+					opts := osvmirror.Options{
+						BaseURL:    src.BaseURL,
+						Ecosystems: src.Ecosystems,
+						TempDir:    filepath.Join(dir, "tmp"),
+						Logger:     log,
+						ForceFull:  full,
+						UserAgent:  "vulngate/" + version(),
+					}
+					if isTerminal(e.stderr) {
+						opts.NewProgress = func() osvmirror.Progress { return &barProgress{e: e} }
+					}
+					m, err := osvmirror.New(st, opts)
+					if err != nil {
+						return err
+					}
+					if rep, err = m.Sync(ctx); err != nil {
+						return err
+					}
+					if rep.Failed() {
+						return errSomeFailed
+					}
+					return nil
+				})
+				if errors.Is(err, jobs.ErrRunning) {
+					hint := "pass --wait DURATION to wait for it"
+					if wait > 0 {
+						hint = fmt.Sprintf("it did not finish within --wait %s", wait)
+					}
+					return ExitError{Code: 2, Message: fmt.Sprintf("%v; %s", err, hint)}
+				}
+				if err != nil && !errors.Is(err, errSomeFailed) {
 					return err
 				}
+				printMirrorReport(e, rep)
 				if rep.Failed() {
-					return errSomeFailed
+					return ExitError{Code: 2, Message: "some ecosystems failed to sync; the data mirrored before is kept"}
+				}
+				if baseURL == "" && ecosystems == "" {
+					// As the server does: the enrichment sources enabled there.
+					return e.syncConfiguredEnrichment(ctx, st, dir)
 				}
 				return nil
 			})
-			if errors.Is(err, jobs.ErrRunning) {
-				hint := "pass --wait DURATION to wait for it"
-				if wait > 0 {
-					hint = fmt.Sprintf("it did not finish within --wait %s", wait)
-				}
-				return ExitError{Code: 2, Message: fmt.Sprintf("%v; %s", err, hint)}
-			}
-			if err != nil && !errors.Is(err, errSomeFailed) {
-				return err
-			}
-			printMirrorReport(e, rep)
-			if rep.Failed() {
-				return ExitError{Code: 2, Message: "some ecosystems failed to sync; the data mirrored before is kept"}
-			}
-			if baseURL == "" && ecosystems == "" {
-				// As the server does: the enrichment sources enabled there.
-				return e.syncConfiguredEnrichment(ctx, st, dir)
-			}
-			return nil
 		},
 	}
 	cmd.Flags().StringVar(&baseURL, "base-url", "", "OSV source: https://, http:// or file:// URL of the bucket layout (default $VULNGATE_OSV_BASE_URL, else the configured source, else "+osvmirror.DefaultBaseURL+")")
@@ -207,33 +204,30 @@ func (e *env) mirrorStatusCmd() *cobra.Command {
 		Short: "Show what the local store holds per mirrored ecosystem",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, _, err := e.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			parts, err := st.Partitions(cmd.Context())
-			if err != nil {
-				return err
-			}
-			states, err := st.EnrichmentStates(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if len(parts) == 0 {
-				fmt.Fprintln(e.stdout, "nothing mirrored yet: run \"vulngate mirror --ecosystems ...\"")
+			return e.withStore(cmd, func(ctx context.Context, st *store.Store, _ string) error {
+				parts, err := st.Partitions(ctx)
+				if err != nil {
+					return err
+				}
+				states, err := st.EnrichmentStates(ctx)
+				if err != nil {
+					return err
+				}
+				if len(parts) == 0 {
+					fmt.Fprintln(e.stdout, "nothing mirrored yet: run \"vulngate mirror --ecosystems ...\"")
+					return printEnrichStatus(e.stdout, states)
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ECOSYSTEM\tSOURCE\tRECORDS\tWITHDRAWN\tMALFORMED\tLAST SYNC\tNEWEST MODIFIED\tBASE URL")
+				for _, p := range parts {
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", p.Name, p.Source, p.Records, p.Withdrawn, p.Malformed,
+						p.LastSync.Format(time.RFC3339), p.Watermark.Format(time.RFC3339), p.BaseURL)
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
 				return printEnrichStatus(e.stdout, states)
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ECOSYSTEM\tSOURCE\tRECORDS\tWITHDRAWN\tMALFORMED\tLAST SYNC\tNEWEST MODIFIED\tBASE URL")
-			for _, p := range parts {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", p.Name, p.Source, p.Records, p.Withdrawn, p.Malformed,
-					p.LastSync.Format(time.RFC3339), p.Watermark.Format(time.RFC3339), p.BaseURL)
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			return printEnrichStatus(e.stdout, states)
+			})
 		},
 	}
 }
@@ -244,18 +238,15 @@ func (e *env) mirrorPurgeCmd() *cobra.Command {
 		Short: "Delete the mirrored advisories of ecosystems",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := e.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			for _, a := range args {
-				if err := st.Purge(cmd.Context(), a); err != nil {
-					return err
+			return e.withStore(cmd, func(ctx context.Context, st *store.Store, _ string) error {
+				for _, a := range args {
+					if err := st.Purge(ctx, a); err != nil {
+						return err
+					}
+					fmt.Fprintf(e.stdout, "purged %s\n", a)
 				}
-				fmt.Fprintf(e.stdout, "purged %s\n", a)
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 }

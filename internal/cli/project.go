@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vulngate/vulngate/internal/project"
+	"github.com/vulngate/vulngate/internal/store"
 )
 
 // Environment variables of the remote mode of "vulngate project".
@@ -70,11 +70,20 @@ Commands work on the local data directory, or on a server with --server URL
 		}
 		return project.New(project.Options{Store: st, Scanner: project.StoreScanner(st), Logger: e.log}), func() { st.Close() }, nil
 	}
-	printJSON := func(v any) error {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+	// run opens the backend for a command, runs fn with it and closes
+	// what it opened.
+	run := func(fn func(ctx context.Context, b projectBackend, args []string) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			b, done, err := backend(ctx)
+			if err != nil {
+				return err
+			}
+			defer done()
+			return fn(ctx, b, args)
+		}
 	}
+	printJSON := func(v any) error { return writeJSON(e.stdout, v) }
 
 	var description string
 	var tags []string
@@ -82,13 +91,7 @@ Commands work on the local data directory, or on a server with --server URL
 		Use:   "upload NAME VERSION FILE",
 		Short: "Upload an SBOM (CycloneDX JSON/XML, SPDX, PURL list) as a project version; replaces an earlier upload of that version",
 		Args:  cobra.ExactArgs(3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			b, done, err := backend(ctx)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: run(func(ctx context.Context, b projectBackend, args []string) error {
 			f, err := os.Open(args[2])
 			if err != nil {
 				return err
@@ -104,7 +107,7 @@ Commands work on the local data directory, or on a server with --server URL
 			fmt.Fprintf(e.stdout, "%s %s: %d components (%s), %d vulnerable, %d findings (%d new), %d with errors\n",
 				res.Project, res.Version, res.Components, res.Format, res.Vulnerable, res.Findings, res.New, res.WithErrors)
 			return nil
-		},
+		}),
 	}
 	upload.Flags().StringVar(&description, "description", "", "description, when the upload creates the project")
 	upload.Flags().StringSliceVar(&tags, "tag", nil, "tag, when the upload creates the project (repeatable)")
@@ -114,13 +117,7 @@ Commands work on the local data directory, or on a server with --server URL
 		Use:   "list",
 		Short: "List the portfolio: projects with counts by severity, malicious, unassessed, blocked",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			b, done, err := backend(ctx)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: run(func(ctx context.Context, b projectBackend, _ []string) error {
 			rows, total, err := b.Portfolio(ctx, filter)
 			if err != nil {
 				return err
@@ -135,7 +132,7 @@ Commands work on the local data directory, or on a server with --server URL
 				fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", r.Name, r.Versions, r.Latest, c.Critical, c.High, c.Medium, c.Low, c.Malicious, c.Unassessed, c.Blocked, fmtWhen(r.LastAnalysis))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	list.Flags().StringVar(&filter.Q, "q", "", "only projects whose name or description contains this")
 	list.Flags().StringVar(&filter.Tag, "tag", "", "only projects with this tag")
@@ -147,13 +144,7 @@ Commands work on the local data directory, or on a server with --server URL
 		Use:   "show NAME [VERSION]",
 		Short: "Show a project's versions, or a version's vulnerable components with findings, assessments and decisions",
 		Args:  cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			b, done, err := backend(ctx)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: run(func(ctx context.Context, b projectBackend, args []string) error {
 			if len(args) == 1 {
 				p, err := b.Report(ctx, args[0])
 				if err != nil {
@@ -191,7 +182,7 @@ Commands work on the local data directory, or on a server with --server URL
 				}
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	show.Flags().BoolVar(&all, "all", false, "list every component, not only vulnerable ones")
 
@@ -199,31 +190,19 @@ Commands work on the local data directory, or on a server with --server URL
 		Use:   "delete NAME [VERSION]",
 		Short: "Delete a project (with its versions and findings) or one version",
 		Args:  cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			b, done, err := backend(ctx)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: run(func(ctx context.Context, b projectBackend, args []string) error {
 			if len(args) == 2 {
 				return b.DeleteVersion(ctx, args[0], args[1])
 			}
 			return b.Delete(ctx, args[0])
-		},
+		}),
 	}
 
 	diff := &cobra.Command{
 		Use:   "diff NAME FROM TO",
 		Short: "Compare the findings of two versions: new, fixed and unchanged",
 		Args:  cobra.ExactArgs(3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			b, done, err := backend(ctx)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: run(func(ctx context.Context, b projectBackend, args []string) error {
 			d, err := b.Compare(ctx, args[0], args[1], args[2])
 			if err != nil {
 				return err
@@ -250,7 +229,7 @@ Commands work on the local data directory, or on a server with --server URL
 				}
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 
 	var format, output string
@@ -258,24 +237,14 @@ Commands work on the local data directory, or on a server with --server URL
 		Use:   "export NAME VERSION",
 		Short: "Export a version's findings: csv, json (vulngate.scan/v1), sarif, or the project's assessments as VEX (cyclonedx, openvex)",
 		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			b, done, err := backend(ctx)
+		RunE: run(func(ctx context.Context, b projectBackend, args []string) error {
+			out, closeOut, err := e.openOutput(output)
 			if err != nil {
 				return err
 			}
-			defer done()
-			out := e.stdout
-			if output != "" && output != "-" {
-				f, err := os.Create(output)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				out = f
-			}
+			defer closeOut()
 			return b.Export(ctx, out, args[0], args[1], format, version())
-		},
+		}),
 	}
 	export.Flags().StringVar(&format, "format", "csv", "csv, json, sarif, cyclonedx or openvex")
 	export.Flags().StringVarP(&output, "output", "o", "", "write to this file (default standard output)")
@@ -288,25 +257,21 @@ Commands work on the local data directory, or on a server with --server URL
 			if server != "" || os.Getenv(ServerEnv) != "" {
 				return errors.New("analyze works on the local data directory; a server analyses after each mirror run (or run its \"project-analysis\" job)")
 			}
-			ctx := cmd.Context()
-			st, _, err := e.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			svc := project.New(project.Options{Store: st, Scanner: project.StoreScanner(st), Logger: e.log})
-			rep, err := svc.Analyze(ctx)
-			if err != nil {
-				return err
-			}
-			if err := svc.Snapshot(ctx); err != nil {
-				return err
-			}
-			if asJSON {
-				return printJSON(rep)
-			}
-			fmt.Fprintf(e.stdout, "analysis: %d changed packages, %d components in %d versions re-evaluated, %d new findings, %d closed\n", rep.Packages, rep.Components, rep.Versions, rep.New, rep.Closed)
-			return nil
+			return e.withStore(cmd, func(ctx context.Context, st *store.Store, _ string) error {
+				svc := project.New(project.Options{Store: st, Scanner: project.StoreScanner(st), Logger: e.log})
+				rep, err := svc.Analyze(ctx)
+				if err != nil {
+					return err
+				}
+				if err := svc.Snapshot(ctx); err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(rep)
+				}
+				fmt.Fprintf(e.stdout, "analysis: %d changed packages, %d components in %d versions re-evaluated, %d new findings, %d closed\n", rep.Packages, rep.Components, rep.Versions, rep.New, rep.Closed)
+				return nil
+			})
 		},
 	}
 	cmd.AddCommand(upload, list, show, del, diff, export, analyze)

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -124,15 +122,11 @@ assessments and policy.`,
 			if err != nil {
 				return err
 			}
-			var out io.Writer = e.stdout
-			if output != "" && output != "-" {
-				file, err := os.Create(output)
-				if err != nil {
-					return err
-				}
-				defer file.Close()
-				out = file
+			out, closeOut, err := e.openOutput(output)
+			if err != nil {
+				return err
 			}
+			defer closeOut()
 			decisions, err := e.assessScan(ctx, st, project, results)
 			if err != nil {
 				return err

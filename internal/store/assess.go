@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -82,17 +81,6 @@ func (s *Store) Assessments(ctx context.Context, f AssessmentFilter) ([]Assessme
 		out = append(out, a)
 	}
 	return out, rows.Err()
-}
-
-func inClause(q string, args []any, col string, vals []string) (string, []any) {
-	if len(vals) == 0 {
-		return q, args
-	}
-	q += ` AND ` + col + ` IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ") + `)`
-	for _, v := range vals {
-		args = append(args, v)
-	}
-	return q, args
 }
 
 // SetAssessments writes assessments (replacing the current one of each

@@ -37,23 +37,8 @@ func scanType(r scanner) (AssessType, error) {
 	return t, err
 }
 
-func queryTypes(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}) ([]AssessType, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+typeCols+` FROM assess_type ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []AssessType
-	for rows.Next() {
-		t, err := scanType(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+func queryTypes(ctx context.Context, q querier) ([]AssessType, error) {
+	return queryAll(ctx, q, `SELECT `+typeCols+` FROM assess_type ORDER BY name`, nil, scanType)
 }
 
 // AssessTypes lists the assessment types by name.

@@ -168,20 +168,11 @@ func ossArgs(s []string) []any {
 // StaleOSSIndexCoordinates returns up to limit cached coordinates fetched
 // before the given time, oldest first: the candidates for a refresh.
 func (s *Store) StaleOSSIndexCoordinates(ctx context.Context, before time.Time, limit int) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT coordinate FROM ossindex_component WHERE fetched_at < ? ORDER BY fetched_at LIMIT ?`), fmtTime(before), limit)
+	out, err := queryStrings(ctx, s.db, s.Rebind(`SELECT coordinate FROM ossindex_component WHERE fetched_at < ? ORDER BY fetched_at LIMIT ?`), fmtTime(before), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: reading OSS Index cache: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // PruneOSSIndex deletes cached answers and vulnerabilities fetched before

@@ -79,3 +79,31 @@ func insertSQL(s *Store, table string, cols []string, n int) string {
 	b.WriteString(" ON CONFLICT DO NOTHING")
 	return s.Rebind(b.String())
 }
+
+// queryStrings runs a query of one text column and returns its values.
+func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	return queryAll(ctx, q, query, args, func(r scanner) (string, error) {
+		var s string
+		return s, r.Scan(&s)
+	})
+}
+
+// inClause appends " AND col IN (...)" for vals to q and vals to args;
+// no values add nothing.
+func inClause(q string, args []any, col string, vals []string) (string, []any) {
+	if len(vals) == 0 {
+		return q, args
+	}
+	cond, vargs := inCond(col, vals)
+	return q + ` AND ` + cond, append(args, vargs...)
+}
+
+// inCond returns the condition "col IN (?, ...)" for vals, and vals as
+// its arguments.
+func inCond(col string, vals []string) (string, []any) {
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	return col + ` IN (` + inList(len(vals)) + `)`, args
+}

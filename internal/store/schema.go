@@ -184,23 +184,6 @@ func pgKind(typ string) Kind {
 	return KindText // text, varchar, json, numeric, dates: carried as text
 }
 
-func queryStrings(ctx context.Context, q queryer, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
-
 func otherRefs(self string, refs []string) []string {
 	var out []string
 	for _, r := range refs {

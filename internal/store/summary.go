@@ -51,20 +51,7 @@ func (s *Store) SummaryVersions(ctx context.Context, part string) (map[string]ti
 
 // SummaryPartitions lists the partitions that have summaries.
 func (s *Store) SummaryPartitions(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT part FROM advisory_summary`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return queryStrings(ctx, s.db, `SELECT DISTINCT part FROM advisory_summary`)
 }
 
 // EachRecord calls fn with every live record of a partition for which want
@@ -204,12 +191,9 @@ func (f SummaryFilter) where(d Dialect) (string, []any) {
 	var conds []string
 	var args []any
 	in := func(col string, vals []string) {
-		if len(vals) == 0 {
-			return
-		}
-		conds = append(conds, col+" IN (?"+strings.Repeat(", ?", len(vals)-1)+")")
-		for _, v := range vals {
-			args = append(args, v)
+		if len(vals) > 0 {
+			cond, vargs := inCond(col, vals)
+			conds, args = append(conds, cond), append(args, vargs...)
 		}
 	}
 	in("severity", f.Severities)
@@ -392,12 +376,9 @@ func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]Fi
 	conds := []string{`f.closed_at = ''`}
 	var args []any
 	in := func(expr string, vals []string) {
-		if len(vals) == 0 {
-			return
-		}
-		conds = append(conds, expr+" IN (?"+strings.Repeat(", ?", len(vals)-1)+")")
-		for _, v := range vals {
-			args = append(args, v)
+		if len(vals) > 0 {
+			cond, vargs := inCond(expr, vals)
+			conds, args = append(conds, cond), append(args, vargs...)
 		}
 	}
 	in("f.scope", f.Scopes)
@@ -517,20 +498,7 @@ func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]Fi
 
 // FindingScopes lists the scopes that have open recorded findings.
 func (s *Store) FindingScopes(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT scope FROM finding WHERE closed_at = '' ORDER BY scope`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var sc string
-		if err := rows.Scan(&sc); err != nil {
-			return nil, err
-		}
-		out = append(out, sc)
-	}
-	return out, rows.Err()
+	return queryStrings(ctx, s.db, `SELECT DISTINCT scope FROM finding WHERE closed_at = '' ORDER BY scope`)
 }
 
 // GroupSeverityRow is what resolving severities by alias group needs of an

@@ -81,7 +81,7 @@ func Parse(r io.Reader) (Scores, error) {
 			}
 			for _, c := range []string{"cve", "epss", "percentile"} {
 				if _, ok := cols[c]; !ok {
-					return s, fmt.Errorf("line %d: not an EPSS scores file: the header %q lacks %q", line, clip(text), c)
+					return s, fmt.Errorf("line %d: not an EPSS scores file: the header %q lacks %q", line, remote.Clip(text), c)
 				}
 			}
 			header = true
@@ -119,12 +119,12 @@ func parseRow(fields []string, cols map[string]int) (store.EPSSScore, error) {
 	}
 	id := get("cve")
 	if !cveRE.MatchString(id) {
-		return store.EPSSScore{}, fmt.Errorf("%q is not a CVE ID", clip(id))
+		return store.EPSSScore{}, fmt.Errorf("%q is not a CVE ID", remote.Clip(id))
 	}
 	num := func(c string) (float64, error) {
 		v, err := strconv.ParseFloat(get(c), 64)
 		if err != nil || !(v >= 0 && v <= 1) { // NaN fails too
-			return 0, fmt.Errorf("%s: %s %q is not a number from 0 to 1", id, c, clip(get(c)))
+			return 0, fmt.Errorf("%s: %s %q is not a number from 0 to 1", id, c, remote.Clip(get(c)))
 		}
 		return v, nil
 	}
@@ -137,13 +137,6 @@ func parseRow(fields []string, cols map[string]int) (store.EPSSScore, error) {
 		return store.EPSSScore{}, err
 	}
 	return store.EPSSScore{CVE: id, EPSS: e, Percentile: p}, nil
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }
 
 // Store is what a sync needs from the store.
@@ -162,20 +155,9 @@ type Report struct {
 // Sync reads the scores at url and replaces the stored ones. A file
 // without any valid row is refused (the stored scores are kept).
 func Sync(ctx context.Context, st Store, url string, o remote.Options) (Report, error) {
-	if url == "" {
-		url = DefaultURL
-	}
-	if o.MaxBytes == 0 {
-		o.MaxBytes = maxBytes
-	}
-	body, err := remote.Open(ctx, url, o)
+	s, url, err := remote.Fetch(ctx, "EPSS scores", url, DefaultURL, maxBytes, o, Parse)
 	if err != nil {
-		return Report{}, fmt.Errorf("EPSS scores: %w", err)
-	}
-	defer body.Close()
-	s, err := Parse(body)
-	if err != nil {
-		return Report{}, fmt.Errorf("EPSS scores %s: %w", remote.Describe(url), err)
+		return Report{}, err
 	}
 	rep := Report{Version: strings.TrimSpace(s.Model + " " + s.ScoreDate), Records: len(s.Scores), Skipped: s.Skipped, Malformed: s.Malformed}
 	if len(s.Scores) == 0 {

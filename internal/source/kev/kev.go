@@ -87,13 +87,13 @@ func Parse(r io.Reader) (Catalog, error) {
 		id := strings.TrimSpace(e.CveID)
 		switch {
 		case !cveRE.MatchString(id):
-			c.Malformed = append(c.Malformed, fmt.Sprintf("entry %d: cveID %q is not a CVE ID", i+1, clip(id)))
+			c.Malformed = append(c.Malformed, fmt.Sprintf("entry %d: cveID %q is not a CVE ID", i+1, remote.Clip(id)))
 			continue
 		case !isDate(e.DateAdded):
-			c.Malformed = append(c.Malformed, fmt.Sprintf("%s: dateAdded %q is not YYYY-MM-DD", id, clip(e.DateAdded)))
+			c.Malformed = append(c.Malformed, fmt.Sprintf("%s: dateAdded %q is not YYYY-MM-DD", id, remote.Clip(e.DateAdded)))
 			continue
 		case e.DueDate != "" && !isDate(e.DueDate):
-			c.Malformed = append(c.Malformed, fmt.Sprintf("%s: dueDate %q is not YYYY-MM-DD", id, clip(e.DueDate)))
+			c.Malformed = append(c.Malformed, fmt.Sprintf("%s: dueDate %q is not YYYY-MM-DD", id, remote.Clip(e.DueDate)))
 			continue
 		case seen[id]:
 			c.Malformed = append(c.Malformed, fmt.Sprintf("%s: listed twice, the first kept", id))
@@ -109,13 +109,6 @@ func Parse(r io.Reader) (Catalog, error) {
 func isDate(s string) bool {
 	_, err := time.Parse("2006-01-02", s)
 	return err == nil
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }
 
 // Store is what a sync needs from the store.
@@ -134,20 +127,9 @@ type Report struct {
 // catalogue is refused (a truncated or wrong file would otherwise clear
 // every entry).
 func Sync(ctx context.Context, st Store, url string, o remote.Options) (Report, error) {
-	if url == "" {
-		url = DefaultURL
-	}
-	if o.MaxBytes == 0 {
-		o.MaxBytes = maxBytes
-	}
-	body, err := remote.Open(ctx, url, o)
+	c, url, err := remote.Fetch(ctx, "KEV catalogue", url, DefaultURL, maxBytes, o, Parse)
 	if err != nil {
-		return Report{}, fmt.Errorf("KEV catalogue: %w", err)
-	}
-	defer body.Close()
-	c, err := Parse(body)
-	if err != nil {
-		return Report{}, fmt.Errorf("KEV catalogue %s: %w", remote.Describe(url), err)
+		return Report{}, err
 	}
 	rep := Report{Version: c.Version, Records: len(c.Entries), Malformed: c.Malformed}
 	if len(c.Entries) == 0 {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/source/remote"
 	"github.com/vulngate/vulngate/internal/store"
 )
 
@@ -143,7 +144,7 @@ func Parse(r io.Reader, fn func(store.NVDRecord) error) (p Page, err error) {
 		default:
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
-				return p, fmt.Errorf("not an NVD CVE document: %s: %w", clip(key), err)
+				return p, fmt.Errorf("not an NVD CVE document: %s: %w", remote.Clip(key), err)
 			}
 		}
 	}
@@ -186,17 +187,17 @@ func convert(it item) (rec store.NVDRecord, why string) {
 	}
 	rec.ID = strings.TrimSpace(c.ID)
 	if !cveRE.MatchString(rec.ID) {
-		id := clip(rec.ID)
+		id := remote.Clip(rec.ID)
 		rec.ID = ""
 		return rec, fmt.Sprintf("id %q is not a CVE ID", id)
 	}
 	var ok bool
 	if rec.LastModified, ok = parseTime(c.LastModified); !ok {
-		return rec, fmt.Sprintf("lastModified %q is not a time", clip(c.LastModified))
+		return rec, fmt.Sprintf("lastModified %q is not a time", remote.Clip(c.LastModified))
 	}
 	if c.Published != "" {
 		if rec.Published, ok = parseTime(c.Published); !ok {
-			return rec, fmt.Sprintf("published %q is not a time", clip(c.Published))
+			return rec, fmt.Sprintf("published %q is not a time", remote.Clip(c.Published))
 		}
 	}
 	rec.Status = c.VulnStatus
@@ -232,11 +233,4 @@ func convert(it item) (rec store.NVDRecord, why string) {
 		}
 	}
 	return rec, ""
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }
