@@ -5,6 +5,7 @@
 // a full import of the shared OSV corpus, an incremental refresh of Go over
 // HTTP against a full Go import, a 1,000-component SBOM scan against
 // osv-scanner (with a per-component comparison of the reported record IDs),
+// the feed gate under load from a separate process (bench/cmd/loadgen),
 // and imports of synthetic buckets at 10%, 50% and 100% of -scale records.
 // See bench/README.md. It builds vulngate from the repository it runs in and
 // installs osv-scanner into <work>/bin when needed; it changes nothing else.
@@ -53,6 +54,9 @@ type config struct {
 	vulngateBin        string
 	keep               bool
 	timeout            time.Duration
+	feedClients        int
+	feedLoadClients    int
+	feedDuration       time.Duration
 }
 
 // run is one measured process.
@@ -97,7 +101,7 @@ func main() {
 	flag.StringVar(&cfg.work, "work", "", "work directory (default: a new temp dir)")
 	flag.IntVar(&cfg.scale, "scale", 1_000_000, "synthetic records for the scale test (100%)")
 	flag.BoolVar(&cfg.skipPeer, "skip-peer", false, "do not install or run osv-scanner")
-	flag.StringVar(&cfg.only, "only", "", "run one measurement: import|scan|lockfile|scale|delta")
+	flag.StringVar(&cfg.only, "only", "", "run one measurement: import|scan|lockfile|scale|delta|feed")
 	flag.IntVar(&cfg.runs, "runs", 5, "timed runs per scan tool (median reported)")
 	flag.IntVar(&cfg.sbomSize, "sbom-size", 1000, "components in the generated SBOM")
 	flag.IntVar(&cfg.sbomSizeLarge, "sbom-size-large", 10000, "components in the second generated SBOM (0: none)")
@@ -109,11 +113,14 @@ func main() {
 	flag.StringVar(&cfg.vulngateBin, "vulngate", "", "prebuilt vulngate binary (default: go build ./cmd/vulngate into <work>)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the synthetic scale buckets and data dirs")
 	flag.DurationVar(&cfg.timeout, "timeout", 30*time.Minute, "limit per measured process")
+	flag.IntVar(&cfg.feedClients, "feed-clients", 4, "concurrent clients of the feed gate's latency measurement")
+	flag.IntVar(&cfg.feedLoadClients, "feed-load-clients", 32, "concurrent clients of the feed gate's throughput measurement")
+	flag.DurationVar(&cfg.feedDuration, "feed-duration", 5*time.Second, "length of each feed load run")
 	flag.Parse()
 	switch cfg.only {
-	case "", "import", "scan", "lockfile", "scale", "delta":
+	case "", "import", "scan", "lockfile", "scale", "delta", "feed":
 	default:
-		log.Fatalf("-only must be one of import|scan|lockfile|scale|delta, got %q", cfg.only)
+		log.Fatalf("-only must be one of import|scan|lockfile|scale|delta|feed, got %q", cfg.only)
 	}
 	if cfg.scale < 10 {
 		log.Fatalf("-scale must be at least 10")
@@ -199,6 +206,9 @@ func (h *harness) main() error {
 	}
 	if h.want("lockfile") {
 		h.step("lockfile", h.lockfileStep)
+	}
+	if h.want("feed") {
+		h.step("feed", h.feedStep)
 	}
 	if h.want("scale") {
 		h.step("scale", h.scaleStep)
