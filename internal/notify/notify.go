@@ -10,8 +10,11 @@
 // queued (a bounded queue; when it is full the event is dropped and
 // logged). Workers deliver with retries and exponential back-off and keep
 // every delivery in the store's delivery log. Secrets (webhook secret, SMTP
-// password) are write-only: sealed with the server's keyring
-// (internal/secret) before they are stored, never returned.
+// password, and Slack and Teams webhook URLs, which are credentials) are
+// write-only: sealed with the server's keyring (internal/secret) before
+// they are stored, never returned (a Slack or Teams URL is shown masked),
+// and kept out of logs and delivery errors. Values an earlier version
+// stored in plain text are sealed when the service starts.
 //
 // Deliveries survive restarts: each is logged with its event before it is
 // sent; on shutdown, deliveries in progress are cancelled and, with the

@@ -18,7 +18,8 @@ import (
 // ErrInvalid marks validation errors (the store's shared sentinel).
 var ErrInvalid = store.ErrInvalid
 
-// Rule is a rule as the API shows it: the secret is never included.
+// Rule is a rule as the API shows it: the secret is never included, and a
+// Slack or Teams URL only masked (MaskURL).
 type Rule struct {
 	ID          int64     `json:"id"`
 	Name        string    `json:"name"`
@@ -36,7 +37,8 @@ type Rule struct {
 }
 
 // RuleInput creates or changes a rule. Secret nil keeps the stored one;
-// "" removes it.
+// "" removes it. When a Slack or Teams rule is changed, a URL left empty,
+// or given as shown (masked), keeps the stored one.
 type RuleInput struct {
 	Name        string   `json:"name"`
 	Event       string   `json:"event"`
@@ -50,16 +52,18 @@ type RuleInput struct {
 	Enabled     *bool    `json:"enabled"`
 }
 
-func ruleOut(r store.NotifyRule) Rule {
+func (s *Service) ruleOut(r store.NotifyRule) Rule {
 	rec := r.Recipients
 	if rec == nil {
 		rec = []string{}
 	}
-	// Slack and Teams webhook URLs are secrets themselves: shown cut.
+	// Slack and Teams webhook URLs are secrets themselves: shown masked.
 	u := r.URL
-	if r.Kind == KindSlack || r.Kind == KindTeams {
-		if p, err := url.Parse(u); err == nil {
-			u = p.Scheme + "://" + p.Host + "/…"
+	if URLIsSecret(r.Kind) {
+		if plain, err := s.destination(r); err != nil {
+			u = "(sealed with another key: set it again)"
+		} else {
+			u = MaskURL(plain)
 		}
 	}
 	return Rule{ID: r.ID, Name: r.Name, Event: r.Event, Scope: r.Scope, MinSeverity: r.MinSeverity, Days: r.Days, Kind: r.Kind, URL: u,
@@ -74,7 +78,7 @@ func (s *Service) ListRules(ctx context.Context) ([]Rule, error) {
 	}
 	out := []Rule{}
 	for _, r := range rs {
-		out = append(out, ruleOut(r))
+		out = append(out, s.ruleOut(r))
 	}
 	return out, nil
 }
@@ -89,7 +93,16 @@ func (s *Service) SaveRule(ctx context.Context, id int64, in RuleInput) (Rule, e
 		}
 		r = old
 	}
+	oldKind, oldURL := r.Kind, r.URL
 	r.Name, r.Event, r.Scope, r.Kind, r.URL = strings.TrimSpace(in.Name), in.Event, strings.TrimSpace(in.Scope), in.Kind, strings.TrimSpace(in.URL)
+	if id != 0 && URLIsSecret(r.Kind) && URLIsSecret(oldKind) && oldURL != "" {
+		// The stored URL is kept when the input leaves it out, shows it
+		// masked, or repeats the stored (sealed) value.
+		plain, err := s.destination(store.NotifyRule{Kind: oldKind, URL: oldURL})
+		if err == nil && (r.URL == "" || r.URL == oldURL || r.URL == MaskURL(plain)) {
+			r.URL = plain
+		}
+	}
 	r.MinSeverity, r.Days, r.Recipients = strings.ToUpper(strings.TrimSpace(in.MinSeverity)), in.Days, nil
 	for _, x := range in.Recipients {
 		if x = strings.TrimSpace(x); x != "" {
@@ -109,6 +122,13 @@ func (s *Service) SaveRule(ctx context.Context, id int64, in RuleInput) (Rule, e
 	if err := validate(r); err != nil {
 		return Rule{}, fmt.Errorf("%w: %w", err, ErrInvalid)
 	}
+	if URLIsSecret(r.Kind) {
+		sealed, err := s.seal(purposeURL, r.URL)
+		if err != nil {
+			return Rule{}, err
+		}
+		r.URL = sealed
+	}
 	newID, err := s.o.Store.SaveNotifyRule(ctx, r, s.o.Now())
 	if err != nil {
 		return Rule{}, err
@@ -117,7 +137,7 @@ func (s *Service) SaveRule(ctx context.Context, id int64, in RuleInput) (Rule, e
 		return Rule{}, err
 	}
 	saved, err := s.o.Store.NotifyRule(ctx, newID)
-	return ruleOut(saved), err
+	return s.ruleOut(saved), err
 }
 
 // DeleteRule removes a rule; its deliveries stay in the log.

@@ -4,21 +4,53 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/vulngate/vulngate/internal/secret"
+	"github.com/vulngate/vulngate/internal/store"
 )
 
-// Secrets (webhook secrets, the SMTP password) are sealed with the
+// Secrets (webhook secrets, the SMTP password, and the URLs of Slack and
+// Teams webhooks, which are the credential themselves) are sealed with the
 // server's keyring (internal/secret) before they are stored and opened
-// when a delivery needs them; they are never returned by the API.
+// when a delivery needs them; they are never returned by the API (a Slack
+// or Teams URL is shown masked, see MaskURL).
 
 // Purposes the secrets are sealed for: a value sealed for one does not
-// open for the other.
+// open for another.
 const (
 	purposeWebhook = "notify:webhook-secret"
 	purposeSMTP    = "notify:smtp-password"
+	purposeURL     = "notify:webhook-url"
 )
+
+// URLIsSecret reports whether a destination kind's URL is a credential
+// (Slack and Teams incoming webhooks: whoever has the URL can post).
+func URLIsSecret(kind string) bool { return kind == KindSlack || kind == KindTeams }
+
+// destination returns the URL a rule posts to: opened when sealed. A Slack
+// or Teams URL stored in plain text (by an earlier version, until
+// SealStored seals it) is used as it is.
+func (s *Service) destination(r store.NotifyRule) (string, error) {
+	if !URLIsSecret(r.Kind) || !secret.IsSealed(r.URL) {
+		return r.URL, nil
+	}
+	u, err := s.open(purposeURL, r.URL)
+	if err != nil {
+		return "", fmt.Errorf("the %s webhook URL: %w", r.Kind, err)
+	}
+	return u, nil
+}
+
+// MaskURL is how a secret webhook URL is shown: its scheme and host.
+func MaskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "…"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
+}
 
 // plainPrefix marks a secret stored in plain text by an earlier version;
 // SealStored seals it.
@@ -52,10 +84,18 @@ func (s *Service) SealStored(ctx context.Context) error {
 		v, changed, err := s.reseal(purposeWebhook, r.Secret)
 		if err != nil {
 			s.log.Error("a webhook secret cannot be opened with this server's secret key; set it again", "rule", r.Name, "err", err)
-			continue
+		} else if changed {
+			r.Secret = v
+		}
+		if URLIsSecret(r.Kind) {
+			u, urlChanged, err := s.resealURL(r.URL)
+			if err != nil {
+				s.log.Error("a webhook URL cannot be opened with this server's secret key; set it again", "rule", r.Name, "kind", r.Kind, "err", err)
+			} else if urlChanged {
+				r.URL, changed = u, true
+			}
 		}
 		if changed {
-			r.Secret = v
 			if _, err := s.o.Store.SaveNotifyRule(ctx, r, r.Updated); err != nil {
 				errs = append(errs, err)
 			}
@@ -88,5 +128,15 @@ func (s *Service) reseal(purpose, v string) (string, bool, error) {
 		return v, false, err
 	}
 	sealed, err := s.seal(purpose, p)
+	return sealed, err == nil, err
+}
+
+// resealURL seals a Slack or Teams URL stored in plain text, or re-seals
+// one sealed with an older key; it returns whether the value changed.
+func (s *Service) resealURL(v string) (string, bool, error) {
+	if v == "" || secret.IsSealed(v) {
+		return s.reseal(purposeURL, v)
+	}
+	sealed, err := s.seal(purposeURL, v)
 	return sealed, err == nil, err
 }

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/mail"
 	"net/smtp"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -86,9 +87,13 @@ func (s *Service) postWebhook(ctx context.Context, r store.NotifyRule, ev Event)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(body))
+	dest, err := s.destination(r)
 	if err != nil {
-		return fmt.Errorf("webhook URL: %v", err)
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dest, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("webhook URL: %s", redactURL(err.Error(), dest))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "vulngate")
@@ -102,7 +107,7 @@ func (s *Service) postWebhook(ctx context.Context, r store.NotifyRule, ev Event)
 	}
 	resp, err := s.o.HTTPClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook: %s", redactURL(err.Error(), r.URL))
+		return fmt.Errorf("webhook: %s", redactURL(err.Error(), dest))
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -113,9 +118,20 @@ func (s *Service) postWebhook(ctx context.Context, r store.NotifyRule, ev Event)
 	return nil
 }
 
-// redactURL hides a webhook URL (Slack and Teams URLs are secrets) in text.
+// redactURL hides a webhook URL (Slack and Teams URLs are secrets) in
+// text: the whole URL, and its path and query wherever they stand alone
+// or escaped (they carry the token).
 func redactURL(text, u string) string {
-	return strings.ReplaceAll(text, u, "(webhook URL)")
+	text = strings.ReplaceAll(text, u, "(webhook URL)")
+	if p, err := url.Parse(u); err == nil {
+		for _, part := range []string{p.RequestURI(), p.EscapedPath(), p.RawQuery} {
+			if len(part) > 1 {
+				text = strings.ReplaceAll(text, part, "/…")
+				text = strings.ReplaceAll(text, url.QueryEscape(part), "/…")
+			}
+		}
+	}
+	return text
 }
 
 func (s *Service) smtpSettings(ctx context.Context) (SMTP, error) {

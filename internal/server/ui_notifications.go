@@ -94,7 +94,12 @@ func (s *Server) uiCreateRule(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	form := ruleForm{Name: f.Get("name"), Event: f.Get("event"), Scope: f.Get("scope"), MinSeverity: f.Get("min_severity"), Days: f.Get("days"),
 		Kind: f.Get("kind"), URL: f.Get("url"), Recipients: f.Get("recipients")}
-	again := func(status int, msg string) { s.notificationsPage(w, r, status, form, nil, msg) }
+	again := func(status int, msg string) {
+		if notify.URLIsSecret(form.Kind) {
+			form.URL = "" // a Slack or Teams URL is a credential: not echoed
+		}
+		s.notificationsPage(w, r, status, form, nil, msg)
+	}
 	in := notify.RuleInput{Name: form.Name, Event: form.Event, Scope: form.Scope, MinSeverity: form.MinSeverity, Kind: form.Kind, URL: form.URL}
 	if form.Days != "" {
 		n, err := strconv.Atoi(form.Days)
