@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/assess"
 	"github.com/vulngate/vulngate/internal/match"
 	"github.com/vulngate/vulngate/internal/purl"
 )
@@ -24,6 +25,11 @@ type Advice struct {
 	// approved version fixes the findings: Version is then the nearest
 	// version free of findings, to ask approval for.
 	NeedsApproval bool
+	// Served is, for a refused version, the lowest version above it that
+	// the feed serves (no finding that blocks in its scope; approved
+	// where the feed requires approval), when it is not Version: it
+	// still has findings the feed warns about. ServedStep is its step.
+	Served, ServedStep string
 }
 
 // CheckOptions is what a download's check needs from the feed besides
@@ -74,14 +80,16 @@ func (g *Gate) advise(ctx context.Context, f Feed, d *Decision, o CheckOptions, 
 		return e.a
 	}
 	t := Type(f.Type)
-	var clean string // nearest version free of findings, approved or not
-	accept := func(v string) bool {
+	// served: the gate would serve v (not blocked, approved where the
+	// feed requires it); clean: it also has no finding at all.
+	var cleanUnapproved string // nearest clean version not approved yet
+	check := func(v string, clean bool) bool {
 		p, err := PackageFor(t, d.Pkg.Name, v)
 		if err != nil {
 			return false
 		}
 		ds, err := g.evaluate(ctx, f, []purl.Package{p}, false, false)
-		if err != nil || ds[0].Blocked() || len(ds[0].Details) > 0 {
+		if err != nil || ds[0].Blocked() || clean && len(ds[0].Details) > 0 {
 			return false
 		}
 		if o.Approved == nil {
@@ -89,25 +97,31 @@ func (g *Gate) advise(ctx context.Context, f Feed, d *Decision, o CheckOptions, 
 		}
 		ok, err := o.Approved(p)
 		if err != nil || !ok {
-			if clean == "" {
-				clean = v
+			if clean && cleanUnapproved == "" {
+				cleanUnapproved = v
 			}
 			return false
 		}
 		return true
 	}
-	u := match.AdviseAmong(d.result, published, accept)
+	u := match.AdviseAmong(d.result, published, func(v string) bool { return check(v, true) })
 	var a *Advice
 	switch {
 	case u == nil:
-	case u.Version == "" && clean != "":
+	case u.Version == "" && cleanUnapproved != "":
 		// No approved version fixes them: name the nearest clean one, to
 		// ask approval for.
-		if nu := match.AdviseAmong(d.result, published, func(v string) bool { return v == clean }); nu != nil && nu.Version != "" {
+		if nu := match.AdviseAmong(d.result, published, func(v string) bool { return v == cleanUnapproved }); nu != nil && nu.Version != "" {
 			a = &Advice{Upgrade: *nu, NeedsApproval: true}
 		}
 	default:
 		a = &Advice{Upgrade: *u}
+	}
+	if a != nil && d.Blocked() {
+		a.Served, a.ServedStep = g.lowestServed(d, published, check)
+		if a.Served == a.Version {
+			a.Served, a.ServedStep = "", ""
+		}
 	}
 	from := "advisories"
 	if len(published) > 0 {
@@ -120,6 +134,27 @@ func (g *Gate) advise(ctx context.Context, f Feed, d *Decision, o CheckOptions, 
 	g.advice[k] = adviceEntry{a: a, at: now, from: from}
 	g.mu.Unlock()
 	return a
+}
+
+// lowestServed returns the lowest candidate fixing every finding that
+// blocks d (the others may remain) that served accepts, and its step.
+func (g *Gate) lowestServed(d *Decision, published []string, check func(v string, clean bool) bool) (string, string) {
+	blocking := map[string]bool{}
+	for _, v := range d.Findings {
+		if v.Effect == assess.Block {
+			blocking[v.Finding.ID] = true
+		}
+	}
+	r := *d.result
+	r.Findings = slices.DeleteFunc(slices.Clone(r.Findings), func(s match.Scored) bool { return !blocking[s.ID] })
+	if len(r.Findings) == 0 {
+		return "", ""
+	}
+	u := match.AdviseAmong(&r, published, func(v string) bool { return check(v, false) })
+	if u == nil || u.Version == "" {
+		return "", ""
+	}
+	return u.Version, u.Step
 }
 
 // Advise returns the upgrade advice for pkg in f as a refused or warned
@@ -188,7 +223,7 @@ func (a *Advice) shortNaming(named map[string]bool) string {
 	if a.From != "published" {
 		where = "known"
 	}
-	var b strings.Builder
+	var parts []string
 	if a.Version != "" {
 		// Without the upstream's list the version is the advisories'
 		// fix, which the upstream may not carry.
@@ -196,23 +231,26 @@ func (a *Advice) shortNaming(named map[string]bool) string {
 		if a.From != "published" {
 			verb = "fixed in "
 		}
-		b.WriteString(verb + a.Version)
+		s := verb + a.Version
 		switch {
 		case a.NeedsApproval && a.Step != "":
-			b.WriteString(" (" + a.Step + ", once approved)")
+			s += " (" + a.Step + ", once approved)"
 		case a.NeedsApproval:
-			b.WriteString(" (once approved)")
+			s += " (once approved)"
 		case a.Step != "":
-			b.WriteString(" (" + a.Step + ")")
+			s += " (" + a.Step + ")"
 		}
-		if len(a.Unfixed) > 0 {
-			b.WriteString("; ")
+		if a.Served != "" {
+			s += ", or " + withStep(a.Served, a.ServedStep) + " with warnings"
 		}
+		parts = append(parts, s)
+	} else if a.Served != "" {
+		parts = append(parts, "upgrade to "+withStep(a.Served, a.ServedStep)+" with warnings")
 	}
 	if len(a.Unfixed) > 0 {
-		b.WriteString("no " + where + " version ")
+		s := "no " + where + " version "
 		if a.Version == "" && a.Refused > 0 {
-			b.WriteString("free of findings ")
+			s += "free of findings "
 		}
 		ids := someIDs(a.Unfixed, 2)
 		if len(named) > 0 && !slices.ContainsFunc(a.Unfixed, func(id string) bool { return !named[id] }) {
@@ -221,23 +259,38 @@ func (a *Advice) shortNaming(named map[string]bool) string {
 				ids = "it"
 			}
 		}
-		b.WriteString("fixes " + ids)
+		parts = append(parts, s+"fixes "+ids)
 	}
-	return b.String()
+	return strings.Join(parts, "; ")
 }
 
-// Long is the advice as a sentence, for the go command's text body and
-// the pages.
-func (a *Advice) Long() string {
+// withStep is "2.11.3 (patch)", or the version alone without a step.
+func withStep(v, step string) string {
+	if step == "" {
+		return v
+	}
+	return v + " (" + step + ")"
+}
+
+// Long is the advice as sentences on one line, for the pages.
+func (a *Advice) Long() string { return strings.Join(a.Lines(), " ") }
+
+// Lines is the advice as one or two sentences, one a line, for the go
+// command's text body: the nearest version without known
+// vulnerabilities (or that none fixes the findings), then the lowest
+// version the feed serves when it is another.
+func (a *Advice) Lines() []string {
 	if a == nil {
-		return ""
+		return nil
 	}
 	where := "published by the upstream"
 	if a.From != "published" {
 		where = "named as fixed by the advisories"
 	}
-	var b strings.Builder
-	if a.Version != "" {
+	var first string
+	switch {
+	case a.Version != "":
+		var b strings.Builder
 		b.WriteString("Upgrade to " + a.Version)
 		if a.Step != "" {
 			b.WriteString(" (" + a.Step + " step)")
@@ -249,12 +302,21 @@ func (a *Advice) Long() string {
 		if len(a.Unfixed) > 0 {
 			b.WriteString("; none fixes " + someIDs(a.Unfixed, 3))
 		}
-		return b.String() + "."
+		first = b.String() + "."
+	case a.Refused > 0:
+		first = fmt.Sprintf("No version %s fixes %s without known vulnerabilities of its own.", where, someIDs(a.Unfixed, 3))
+	default:
+		first = fmt.Sprintf("No version %s fixes %s.", where, someIDs(a.Unfixed, 3))
 	}
-	if a.Refused > 0 {
-		return fmt.Sprintf("No version %s fixes %s without known vulnerabilities of its own.", where, someIDs(a.Unfixed, 3))
+	out := []string{first}
+	if a.Served != "" {
+		s := a.Served
+		if a.ServedStep != "" {
+			s += " (" + a.ServedStep + " step)"
+		}
+		out = append(out, s+" is the lowest version above it that the feed serves, with warnings.")
 	}
-	return fmt.Sprintf("No version %s fixes %s.", where, someIDs(a.Unfixed, 3))
+	return out
 }
 
 // someIDs lists at most n IDs, then how many more.

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,6 +59,18 @@ func TestMessagesWithAdvice(t *testing.T) {
 	partial := &Advice{Upgrade: match.Upgrade{Version: "2.0.0", Step: "major", Unfixed: []string{"OSSINDEX-1"}, From: "advisories"}, NeedsApproval: true}
 	if got := partial.Short(); got != "fixed in 2.0.0 (major, once approved); no known version fixes OSSINDEX-1" {
 		t.Errorf("short, partial: %q", got)
+	}
+	served := &Advice{Upgrade: match.Upgrade{Version: "2.12.0", Step: "minor", Fixes: 2, From: "published"}, Served: "2.11.3", ServedStep: "patch"}
+	if got, want := ShortMessage(blockedDecision(served, "CVE-2021-23424")), "vulngate blocked ansi-html 0.0.7 (feed npm): CVE-2021-23424 Blocked; upgrade to 2.12.0 (minor), or 2.11.3 (patch) with warnings or have it reassessed in vulngate"; got != want {
+		t.Errorf("short, served with warnings:\n got %q\nwant %q", got, want)
+	}
+	if got, want := served.Lines(), []string{"Upgrade to 2.12.0 (minor step): the nearest version published by the upstream without known vulnerabilities.",
+		"2.11.3 (patch step) is the lowest version above it that the feed serves, with warnings."}; !slices.Equal(got, want) {
+		t.Errorf("lines, served with warnings: %q", got)
+	}
+	onlyServed := &Advice{Upgrade: match.Upgrade{Unfixed: []string{"CVE-2021-23424"}, Refused: 1, From: "published"}, Served: "0.0.9", ServedStep: "patch"}
+	if got, want := ShortMessage(blockedDecision(onlyServed, "CVE-2021-23424")), "vulngate blocked ansi-html 0.0.7 (feed npm): CVE-2021-23424 Blocked; upgrade to 0.0.9 (patch) with warnings; no published version free of findings fixes it; to use it, have it reassessed in vulngate"; got != want {
+		t.Errorf("short, only served:\n got %q\nwant %q", got, want)
 	}
 	if got := up.Long(); got != "Upgrade to 0.0.8 (patch step): the nearest version published by the upstream without known vulnerabilities." {
 		t.Errorf("long: %q", got)

@@ -143,9 +143,7 @@ func LongMessage(d *Decision) string {
 		verb = "has vulnerabilities to use with caution"
 	}
 	head := []string{fmt.Sprintf("vulngate: %s %s %s by feed %q.", d.Pkg.Name, d.Pkg.Version, verb, d.Feed)}
-	if a := d.Upgrade.Long(); a != "" {
-		head = append(head, a)
-	}
+	head = append(head, d.Upgrade.Lines()...)
 	var reasons []string
 	for _, v := range d.Reasons {
 		line := "  " + v.Finding.ID
@@ -184,7 +182,7 @@ func LongMessage(d *Decision) string {
 		tail = append(tail, fmt.Sprintf("a vulngate admin can let it through with an assessment scoped to %s.", Scope(d.Feed)))
 	case d.Effect == assess.Block:
 		tail = append(tail, fmt.Sprintf("To use it, ask a vulngate assessor to reassess these vulnerabilities (globally or for scope %s),", Scope(d.Feed)))
-		if d.Upgrade != nil && d.Upgrade.Version != "" {
+		if d.Upgrade != nil && (d.Upgrade.Version != "" || d.Upgrade.Served != "") {
 			tail = append(tail, "or upgrade as advised above.")
 		} else {
 			tail = append(tail, "or choose a version without them.")

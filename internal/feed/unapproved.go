@@ -26,9 +26,7 @@ func UnapprovedShort(d *Decision) string {
 // to ask (the approvals page under the server's URL, or the command).
 func UnapprovedLong(d *Decision, feedBase string) string {
 	lines := []string{fmt.Sprintf("vulngate: %s %s is not approved for feed %q, which serves approved package versions only.", d.Pkg.Name, d.Pkg.Version, d.Feed)}
-	if a := d.Upgrade.Long(); a != "" {
-		lines = append(lines, a)
-	}
+	lines = append(lines, d.Upgrade.Lines()...)
 	if d.Queued {
 		lines = append(lines, "It is queued for approval. Ask an approver of the feed to approve it:")
 	} else {

@@ -234,7 +234,7 @@ func Words(t testing.TB, client, situation, out string, want ...string) {
 	}
 	for _, l := range strings.Split(out, "\n") {
 		if strings.Contains(l, "vulngate") || strings.Contains(l, "yanked") || strings.Contains(l, "deprecated") ||
-			strings.Contains(l, "Upgrade to") || strings.Contains(l, "No version published") {
+			strings.Contains(l, "Upgrade to") || strings.Contains(l, "No version published") || strings.Contains(l, "the feed serves") {
 			t.Logf("WORDS %s %s: %s", client, situation, strings.TrimSpace(l))
 		}
 	}

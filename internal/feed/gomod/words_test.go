@@ -43,6 +43,17 @@ func TestGoWords(t *testing.T) {
 	if strings.Contains(r.Out, "Truncated") {
 		t.Errorf("the go command truncated vulngate's message:\n%s", r.Out)
 	}
+	// Blocked for GO-2024-3319 only (fixed in v0.53.2) where unassessed
+	// findings are warned about: v0.53.2 is served (with GO-2025-3755),
+	// v0.53.3 has no finding.
+	env.Assess(t, "GO-2024-3319", "Blocked")
+	r = download("go", "github.com/CosmWasm/wasmd@v0.46.0")
+	feedtest.Words(t, "go", "blocked, served with warnings", r.Out, "403 Forbidden", "vulngate: github.com/CosmWasm/wasmd v0.46.0 is blocked by feed \"go\".",
+		"Upgrade to v0.53.3 (minor step): the nearest version published by the upstream without known vulnerabilities.",
+		"v0.53.2 (minor step) is the lowest version above it that the feed serves, with warnings.", "GO-2024-3319", "or upgrade as advised above.")
+	if strings.Contains(r.Out, "Truncated") {
+		t.Errorf("the go command truncated vulngate's message:\n%s", r.Out)
+	}
 	r = download("approved", "github.com/containernetworking/plugins@v1.5.1")
 	feedtest.Words(t, "go", "unapproved", r.Out, "403 Forbidden", "is not approved for feed \"approved\"", "It is queued for approval", "vulngate feed approve approved pkg:golang/github.com/containernetworking/plugins@v1.5.1")
 	up.SetDown(true)
