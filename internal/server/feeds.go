@@ -321,6 +321,22 @@ type feedPackageJSON struct {
 	Refused   int64     `json:"refused"`
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
+	// Upgrade is what a refused or warned download of this version is
+	// told to upgrade to (feed.Advice), from what the feed has cached.
+	Upgrade *feedUpgradeJSON `json:"upgrade,omitempty"`
+}
+
+// feedUpgradeJSON is a feed's upgrade advice: the nearest version without
+// known vulnerabilities (upgradeOut), whether it needs approval first,
+// the lowest version the feed serves when lower (with warnings), and the
+// advice in words, short (what one-line clients show) and long.
+type feedUpgradeJSON struct {
+	upgradeOut
+	NeedsApproval bool   `json:"needs_approval,omitempty"`
+	Served        string `json:"served,omitempty"`
+	ServedStep    string `json:"served_step,omitempty"`
+	Text          string `json:"text"`
+	Detail        string `json:"detail"`
 }
 
 type feedPackagePage = listPage[feedPackageJSON]
@@ -328,7 +344,8 @@ type feedPackagePage = listPage[feedPackageJSON]
 // feedPackages reads one page of the packages a feed tracks (offset,
 // limit, decision in q).
 func (s *Server) feedPackages(ctx context.Context, name string, q url.Values, def int) (feedPackagePage, error) {
-	if _, err := s.st.FeedByName(ctx, name); err != nil {
+	f, err := s.st.FeedByName(ctx, name)
+	if err != nil {
 		return feedPackagePage{}, err
 	}
 	offset, limit, err := pageParams(q, def)
@@ -345,8 +362,32 @@ func (s *Server) feedPackages(ctx context.Context, name string, q url.Values, de
 	}
 	out := feedPackagePage{Total: total, Offset: offset, Limit: limit, Items: make([]feedPackageJSON, 0, len(ps))}
 	for _, p := range ps {
-		out.Items = append(out.Items, feedPackageJSON{PURL: p.PURL, Ecosystem: p.Ecosystem, Name: p.Name, Version: p.Version, Decision: p.Decision,
-			Downloads: p.Downloads, Refused: p.Refused, FirstSeen: p.FirstSeen, LastSeen: p.LastSeen})
+		item := feedPackageJSON{PURL: p.PURL, Ecosystem: p.Ecosystem, Name: p.Name, Version: p.Version, Decision: p.Decision,
+			Downloads: p.Downloads, Refused: p.Refused, FirstSeen: p.FirstSeen, LastSeen: p.LastSeen}
+		if item.Upgrade, err = s.feedUpgrade(ctx, f, p.Name, p.Version, p.Decision); err != nil {
+			return feedPackagePage{}, err
+		}
+		out.Items = append(out.Items, item)
 	}
 	return out, nil
+}
+
+// feedUpgrade is the upgrade advice for a tracked version that is not
+// allowed, as its download is told it (without asking the upstream).
+func (s *Server) feedUpgrade(ctx context.Context, f store.Feed, name, version, decision string) (*feedUpgradeJSON, error) {
+	if s.feeds == nil || decision == string(assess.Allow) {
+		return nil, nil
+	}
+	pkg, err := feed.PackageFor(feed.Type(f.Type), name, version)
+	if err != nil {
+		return nil, nil // not a version the feed could serve: no advice
+	}
+	a, err := s.feeds.Env().Advise(ctx, f, pkg)
+	if err != nil || a == nil {
+		return nil, err
+	}
+	return &feedUpgradeJSON{
+		upgradeOut:    upgradeOut{Version: a.Version, Step: a.Step, Fixes: a.Fixes, Unfixed: nonNilS(a.Unfixed), From: a.From},
+		NeedsApproval: a.NeedsApproval, Served: a.Served, ServedStep: a.ServedStep, Text: a.Short(), Detail: a.Long(),
+	}, nil
 }

@@ -323,7 +323,8 @@ func TestFeedReevaluatedAfterMirror(t *testing.T) {
 	e.runMirror()
 
 	up := feedtest.NewUpstream(t)
-	npmPackage(t, up, "left-pad-vg", "1.0.0")
+	// 1.0.1 fixes what comes next, but the upstream publishes 1.0.2 only.
+	npmPackage(t, up, "left-pad-vg", "1.0.0", "1.0.2")
 	wantStatus(t, e.do(auth.Admin, "POST", "/api/v1/feeds", map[string]any{"name": "npmf", "type": "npm", "upstream": up.URL, "unassessed": "allow"}), 201)
 	tgz := "/feeds/npmf/left-pad-vg/-/left-pad-vg-1.0.0.tgz"
 	wantStatus(t, e.get(tgz), 200)
@@ -353,15 +354,26 @@ func TestFeedReevaluatedAfterMirror(t *testing.T) {
 	if pp.Total != 1 || pp.Items[0].Decision != "block" {
 		t.Fatalf("tracked package after the mirror: %+v", pp)
 	}
+	// Nobody read the version list yet: the advice is the advisory's fix.
+	if u := pp.Items[0].Upgrade; u == nil || u.Version != "1.0.1" || u.From != "advisories" || u.Text != "fixed in 1.0.1 (patch)" {
+		t.Errorf("upgrade advice before the version list is cached: %+v", u)
+	}
 	res := e.get(tgz)
-	if res.status != 403 || !strings.Contains(string(res.body), "GHSA-bbbb-bbbb-0002") {
+	if res.status != 403 || !strings.Contains(string(res.body), "GHSA-bbbb-bbbb-0002") || !strings.Contains(string(res.body), "Upgrade to 1.0.2 (patch step)") {
 		t.Fatalf("download after the mirror: %d %s", res.status, res.body)
+	}
+	// The refusal read the list from the upstream: now the advice is
+	// the version the upstream publishes.
+	e.do(auth.Viewer, "GET", "/api/v1/feeds/npmf/packages", nil).json(t, &pp)
+	if u := pp.Items[0].Upgrade; u == nil || u.Version != "1.0.2" || u.Step != "patch" || u.From != "published" || u.Fixes != 1 || len(u.Unfixed) != 0 ||
+		!strings.HasPrefix(u.Detail, "Upgrade to 1.0.2 (patch step): the nearest version published by the upstream") {
+		t.Errorf("upgrade advice after the refusal: %+v", u)
 	}
 	// The feed page shows it.
 	e.srv.feeds.Env().Gate.Flush()
 	page := e.do(auth.Viewer, "GET", "/admin/feeds/npmf", nil)
 	wantStatus(t, page, 200)
-	for _, want := range []string{"GHSA-bbbb-bbbb-0002", `/packages?purl=pkg%3anpm%2fleft-pad-vg%401.0.0&amp;scope=feed%3anpmf`, `eff-block`} {
+	for _, want := range []string{"GHSA-bbbb-bbbb-0002", `/packages?purl=pkg%3anpm%2fleft-pad-vg%401.0.0&amp;scope=feed%3anpmf`, `eff-block`, `upgrade to 1.0.2 (patch)</div>`} {
 		if !strings.Contains(string(page.body), want) {
 			t.Errorf("feed page lacks %q:\n%s", want, page.body)
 		}

@@ -1,8 +1,9 @@
 package server
 
 // A feed's package browser: every version the feed has seen, with its
-// decision and its open findings in the feed's scope, and the versions it
-// hid from metadata (filter blocked) marked as such.
+// decision, what its download is told to upgrade to, and its open
+// findings in the feed's scope, and the versions it hid from metadata
+// (filter blocked) marked as such.
 
 import (
 	"context"
@@ -25,6 +26,7 @@ type browseVersion struct {
 	Downloads, Refused             int64
 	Findings                       []browseFinding
 	MoreFindings                   int
+	Upgrade                        *feedUpgradeJSON // what its download is told to upgrade to
 }
 
 type browseFinding struct{ ID, Rating string }
@@ -52,7 +54,7 @@ func (s *Server) feedBrowser(ctx context.Context, name string, page feedPackageP
 	seen := map[string]bool{}
 	for _, p := range page.Items {
 		v := browseVersion{PURL: p.PURL, Name: p.Name, Version: p.Version, Ecosystem: p.Ecosystem, Decision: p.Decision,
-			Downloads: p.Downloads, Refused: p.Refused}
+			Downloads: p.Downloads, Refused: p.Refused, Upgrade: p.Upgrade}
 		v.HiddenWhy, v.Filtered = filtered[p.PURL], filtered[p.PURL] != ""
 		fs, err := s.st.Findings(ctx, store.FindingFilter{Scope: scope, PURL: p.PURL})
 		if err != nil {
