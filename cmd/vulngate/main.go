@@ -1,7 +1,11 @@
 // Command vulngate mirrors vulnerability advisories, scans packages and
 // SBOMs against them, and (as a server) gates package downloads.
 //
-// Run "vulngate help" for the commands.
+// Run "vulngate help" for the commands. It only hands its arguments to
+// internal/cli, turns the result into an exit code, and writes CPU and
+// memory profiles or a trace where $VULNGATE_CPUPROFILE,
+// $VULNGATE_MEMPROFILE or $VULNGATE_TRACE name files; everything else is
+// in the internal packages.
 package main
 
 import (

@@ -5,6 +5,11 @@
 //
 // Exit codes: 0 success; 1 a --fail-on threshold was met; 2 usage errors,
 // bad input or failures.
+//
+// It leaves out the work itself (no matching, SQL or HTTP of its own
+// beyond what "project --server" sends through project.Client) and the
+// server's pages and API (internal/server); commands other than "project"
+// work on the local data directory or database only.
 package cli
 
 import (

@@ -159,7 +159,7 @@ func writeNewKey(path string) error {
 	if err != nil {
 		return fmt.Errorf("secret key file: %w", err)
 	}
-	_, err = fmt.Fprintf(f, "# vulngate secret key: seals stored secrets (OSS Index token, ...).\n# Back it up apart from the database; see README \"Security\".\n%s\n", NewKey())
+	_, err = fmt.Fprintf(f, "# vulngate secret key: seals stored secrets (OSS Index token, ...).\n# Back it up apart from the database; see docs/server.md, \"Security\".\n%s\n", NewKey())
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

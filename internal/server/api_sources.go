@@ -23,7 +23,7 @@ type ossIndexOut struct {
 	Username string `json:"username"`
 	TokenSet bool   `json:"token_set"`
 	// TokenUnreadable: a token is stored but this server's secret key
-	// does not open it (see README, Security): set it again.
+	// does not open it (see docs/server.md, Security): set it again.
 	TokenUnreadable bool `json:"token_unreadable,omitempty"`
 }
 

@@ -19,7 +19,7 @@ import (
 	"github.com/vulngate/vulngate/internal/testutil/mailtest"
 )
 
-// TestBrowserProjectsWalkthrough drives chromium through the README's
+// TestBrowserProjectsWalkthrough drives chromium through docs/projects.md's
 // projects walkthrough: the server started as the README's main command
 // does (OSV configured on the first start and mirrored at once), two
 // keycloak versions uploaded with the Projects form, the portfolio and

@@ -1,5 +1,9 @@
-// Package testutil holds helpers shared by tests. It is never linked into
-// the binary.
+// Package testutil holds helpers shared by tests: Unavailable, the rule for
+// a test whose external tool is missing (skip loudly, or fail under
+// $VULNGATE_REQUIRE_TOOLS=1). Its subpackages serve the corpus, start
+// PostgreSQL and an SMTP server, and open stores on both engines.
+//
+// It is test support only and is never linked into the binary.
 package testutil
 
 import (

@@ -1,6 +1,10 @@
 // Package web holds the server's HTML templates and static assets,
 // embedded in the binary (no CDN, no build step): a stylesheet and one
-// small script that streams job logs with EventSource.
+// small script (job logs streamed with EventSource, sortable and exportable
+// tables).
+//
+// It holds no Go logic: rendering, escaping and the data each page shows
+// are internal/server's.
 package web
 
 import "embed"

@@ -1,6 +1,6 @@
 // Package mailtest runs a real SMTP server (github.com/emersion/go-smtp) on
 // loopback and keeps the messages it accepts: for tests of e-mail
-// notifications, and for the notifysink tool that the README's walkthrough
+// notifications, and for the notifysink tool that the projects walkthrough
 // uses as a local mail server. It can offer STARTTLS (a self-signed
 // certificate for 127.0.0.1, trusted by Server.Pool) and require AUTH PLAIN,
 // which go-smtp only accepts over TLS.

@@ -1,8 +1,9 @@
 // Command notifysink receives vulngate's notifications on this machine and
 // prints them: an HTTP webhook receiver (checking the X-Vulngate-Signature
 // HMAC when given the rule's secret) and an SMTP server (internal/testutil/
-// mailtest) that keeps nothing and relays nothing. The README's projects
-// walkthrough uses it as the destination of its webhook and e-mail rules:
+// mailtest) that keeps nothing and relays nothing. The projects
+// walkthrough (docs/projects.md) uses it as the destination of its webhook
+// and e-mail rules:
 //
 //	go run ./internal/testutil/notifysink -http 127.0.0.1:9090 -smtp 127.0.0.1:2525 -secret 'the rule secret'
 //
