@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -149,6 +150,46 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += n
 	return n, err
+}
+
+// readFromChunk is the most one ReadFrom step sends before the write
+// deadline moves forward again: as much as one write of io.Copy's buffer,
+// so that a slow download is held to the same pace through either path.
+const readFromChunk = 32 << 10
+
+// ReadFrom lets responses copied from a reader (http.ServeContent: the
+// feeds' cached files) reach the connection's ReadFrom, which sends a file
+// with sendfile(2) and copies anything else through a pooled buffer,
+// instead of a read and a write through a new 32 KiB buffer per response
+// (most of a cached download's garbage). The write deadline moves before
+// every step of at most readFromChunk bytes, as it does on every Write.
+func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
+	rf, ok := w.ResponseWriter.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{w}, src)
+	}
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	// The steps limit the reader at the level of io.CopyN's own
+	// *io.LimitedReader, the one sendfile looks through to the file.
+	lr, limited := src.(*io.LimitedReader)
+	if !limited {
+		lr = &io.LimitedReader{R: src, N: 1<<63 - 1}
+	}
+	var total int64
+	for lr.N > 0 {
+		w.extend()
+		step := min(lr.N, readFromChunk)
+		n, err := rf.ReadFrom(&io.LimitedReader{R: lr.R, N: step})
+		total += n
+		w.bytes += int(n)
+		lr.N -= n
+		if err != nil || n < step {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // Unwrap lets http.ResponseController reach Flush.
