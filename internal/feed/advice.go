@@ -45,10 +45,16 @@ type CheckOptions struct {
 }
 
 type adviceEntry struct {
-	a    *Advice
-	at   time.Time
-	from string
+	a       *Advice
+	at      time.Time
+	from    string
+	checked time.Time // when the cache was last looked at for a version list
 }
+
+// listRecheck is how often advice made without a version list looks
+// again whether one is cached (a served download of a Go module or Maven
+// artifact need not read it: one store lookup at most this often).
+const listRecheck = 30 * time.Second
 
 // advise computes the upgrade advice for a decision with findings,
 // remembered per feed and package while the gate's data stays the same
@@ -68,7 +74,7 @@ func (g *Gate) advise(ctx context.Context, f Feed, d *Decision, o CheckOptions, 
 	e, ok := g.advice[k]
 	g.mu.Unlock()
 	fresh := ok && now.Sub(e.at) < g.opts.MaxAge
-	if fresh && (e.from == "published" || o.Published == nil) {
+	if fresh && (e.from == "published" || o.Published == nil || !fetch && now.Sub(e.checked) < listRecheck) {
 		return e.a
 	}
 	var published []string
@@ -77,6 +83,12 @@ func (g *Gate) advise(ctx context.Context, f Feed, d *Decision, o CheckOptions, 
 	}
 	if fresh && len(published) == 0 {
 		// Still no version list: the advisories' advice stands.
+		g.mu.Lock()
+		if g.advice != nil {
+			e.checked = now
+			g.advice[k] = e
+		}
+		g.mu.Unlock()
 		return e.a
 	}
 	t := Type(f.Type)
@@ -131,7 +143,7 @@ func (g *Gate) advise(ctx context.Context, f Feed, d *Decision, o CheckOptions, 
 	if g.advice == nil || len(g.advice) > 100_000 {
 		g.advice = map[string]adviceEntry{}
 	}
-	g.advice[k] = adviceEntry{a: a, at: now, from: from}
+	g.advice[k] = adviceEntry{a: a, at: now, from: from, checked: now}
 	g.mu.Unlock()
 	return a
 }

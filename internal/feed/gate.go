@@ -274,10 +274,11 @@ func (g *Gate) Decide(ctx context.Context, f Feed, pkg purl.Package) (*Decision,
 // Invalidate makes the gate look at the store's data version on the next
 // request (after a change made in this process, e.g. an approval), so
 // that cached decisions and approvals are dropped at once rather than
-// within PollInterval.
+// within PollInterval; upgrade advice is recomputed.
 func (g *Gate) Invalidate() {
 	g.mu.Lock()
 	g.polled = time.Time{}
+	g.advice = nil
 	g.mu.Unlock()
 }
 
