@@ -115,6 +115,31 @@ func BenchmarkGateCheckWarned(b *testing.B) {
 	}
 }
 
+// BenchmarkGateCheckWarnedAdvised is BenchmarkGateCheckWarned as a
+// download checks it: the advice comes from the packument's versions
+// (cached), and is remembered.
+func BenchmarkGateCheckWarnedAdvised(b *testing.B) {
+	env, _, _ := setup(b)
+	f, _ := env.Store.FeedByName(context.Background(), "npm")
+	pkg, _ := feed.PackageFor(feed.NPM, "ansi-html", "0.0.7")
+	g := env.Proxy.Env().Gate
+	ctx := context.Background()
+	o := feed.CheckOptions{Published: func(fetch bool) []string {
+		vs, _ := env.Proxy.Env().Published(ctx, f, pkg, fetch)
+		return vs
+	}}
+	d, err := g.CheckWith(ctx, f, pkg, "bench", o)
+	if err != nil || d.Upgrade == nil || d.Upgrade.Version != "0.0.8" || d.Upgrade.From != "published" {
+		b.Fatalf("ansi-html 0.0.7: %+v %v", d, err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := g.CheckWith(ctx, f, pkg, "bench", o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // latencies runs conc workers requesting u until d passes (bounded) and
 // returns the sorted latencies.
 func latencies(t testing.TB, c *http.Client, u string, conc int, d time.Duration) []time.Duration {
