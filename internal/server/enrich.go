@@ -76,6 +76,37 @@ func (s *Server) enrichSettings(ctx context.Context, src enrich.Source) (v enric
 	return v, false, nil
 }
 
+// sealEnrichKeys seals an enrichment source's API key stored in plain
+// text and re-seals one sealed with an older key (after a key rotation),
+// as sealStoredSecrets does for the OSS Index token. A key that does not
+// open is reported and left for an admin to set again.
+func (s *Server) sealEnrichKeys(ctx context.Context) error {
+	for _, src := range enrich.Sources {
+		v, _, err := enrich.Load(ctx, s.st, src)
+		if err != nil {
+			return err
+		}
+		if v.APIKey == "" || secret.IsSealed(v.APIKey) && s.secrets.Current(v.APIKey) {
+			continue
+		}
+		plain := v.APIKey
+		if secret.IsSealed(plain) {
+			if plain, err = s.secrets.Open(enrich.KeyPurpose(src.Name), v.APIKey); err != nil {
+				s.log.Error("a stored API key cannot be opened with this server's secret key; set it again under Administration > Vulnerability sources", "source", src.Name, "key", s.secrets.Origin, "err", err)
+				continue
+			}
+		}
+		if v.APIKey, err = s.secrets.Seal(enrich.KeyPurpose(src.Name), plain); err != nil {
+			return err
+		}
+		if err := s.st.PutSetting(ctx, enrich.SettingName(src.Name), v); err != nil {
+			return err
+		}
+		s.log.Info("API key sealed with the current secret key", "source", src.Name, "key", s.secrets.Origin)
+	}
+	return nil
+}
+
 // putEnrichSettings validates and stores a source's settings, the key
 // sealed.
 func (s *Server) putEnrichSettings(ctx context.Context, src enrich.Source, up enrichUpdate) error {

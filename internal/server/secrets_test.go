@@ -17,6 +17,7 @@ import (
 
 	"github.com/vulngate/vulngate/internal/auth"
 	"github.com/vulngate/vulngate/internal/secret"
+	"github.com/vulngate/vulngate/internal/source/enrich"
 	"github.com/vulngate/vulngate/internal/store"
 )
 
@@ -144,5 +145,57 @@ func TestScanDeadlineOnSlowOSSIndex(t *testing.T) {
 	wantStatus(t, res, 200)
 	if n := strings.Count(string(res.body), "not checked by OSS Index"); n != 2 {
 		t.Fatalf("%d components reported not checked, want 2: %s", n, res.body)
+	}
+}
+
+// TestStoredNVDKeySealedAndRotated: NVD's API key, stored in plain text by
+// an older version, is sealed at start-up and re-sealed with the new key
+// after a rotation, and still reads back.
+func TestStoredNVDKeySealedAndRotated(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, store.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const apiKey = "nvd-api-key-0001"
+	src, _ := enrich.Lookup("nvd")
+	if err := st.PutSetting(ctx, enrich.SettingName(src.Name), enrich.Settings{Enabled: true, URL: src.DefaultURL, APIKey: apiKey}); err != nil {
+		t.Fatal(err)
+	}
+	start := func(keys *secret.Keyring) (*Server, string) {
+		t.Helper()
+		srv, err := New(ctx, Options{Store: st, DataDir: dir, AdminPassword: adminPassword, Argon2: fastArgon2, NoStartupJobs: true, Secrets: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _, err := enrich.Load(ctx, st, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return srv, v.APIKey
+	}
+	oldKey, newKey := secret.NewKey(), secret.NewKey()
+	k1, _ := secret.Parse(oldKey)
+	srv, stored := start(k1)
+	if !secret.IsSealed(stored) || !k1.Current(stored) || strings.Contains(stored, apiKey) {
+		t.Fatalf("plain API key not sealed at start-up: %q", stored)
+	}
+	if v, unreadable, _ := srv.enrichSettings(ctx, src); unreadable || v.APIKey != apiKey {
+		t.Fatal("sealed API key does not read back")
+	}
+	k2, _ := secret.Parse(newKey + "\n" + oldKey)
+	srv, stored = start(k2)
+	if !k2.Current(stored) {
+		t.Fatal("API key not re-sealed with the new key")
+	}
+	if v, unreadable, _ := srv.enrichSettings(ctx, src); unreadable || v.APIKey != apiKey {
+		t.Fatal("re-sealed API key does not read back")
+	}
+	// Lost key: reads as unreadable, start-up still works.
+	srv, _ = start(secret.Ephemeral())
+	if _, unreadable, err := srv.enrichSettings(ctx, src); !unreadable || err != nil {
+		t.Fatalf("lost key: unreadable %v, %v", unreadable, err)
 	}
 }

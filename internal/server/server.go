@@ -243,6 +243,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err := s.sealStoredSecrets(ctx); err != nil {
 		return nil, fmt.Errorf("sealing stored secrets: %w", err)
 	}
+	if err := s.sealEnrichKeys(ctx); err != nil {
+		return nil, fmt.Errorf("sealing stored secrets: %w", err)
+	}
 	r, err := jobs.New(opts.Store, jobs.Options{Logger: opts.Logger, LeaseTTL: opts.JobLeaseTTL, PollInterval: opts.JobPollInterval,
 		OnFinish: func(job, status string, d time.Duration) {
 			s.metrics.jobFinished(job, status, d)
