@@ -107,3 +107,21 @@ func inCond(col string, vals []string) (string, []any) {
 	}
 	return col + ` IN (` + inList(len(vals)) + `)`, args
 }
+
+// pageTotal counts the rows of a list page's query, "SELECT COUNT(*) FROM
+// from where", through the count cache (listcache.go) under key.
+func (s *Store) pageTotal(ctx context.Context, key, from, where string, args []any) (int, error) {
+	return s.counts.get(ctx, key, args, func() (int, error) {
+		var n int
+		err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM `+from+where), args...).Scan(&n)
+		return n, err
+	})
+}
+
+// pageLimit is a list page's size: limit, or 50 when not given.
+func pageLimit(limit int) int {
+	if limit <= 0 {
+		return 50
+	}
+	return limit
+}

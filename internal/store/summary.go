@@ -255,18 +255,11 @@ func (f SummaryFilter) where(d Dialect) (string, []any) {
 // newest first, and the number of matches.
 func (s *Store) ListSummaries(ctx context.Context, f SummaryFilter) ([]AdvisorySummary, int, error) {
 	where, args := f.where(s.dialect)
-	total, err := s.counts.get(ctx, where, args, func() (int, error) {
-		var n int
-		err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM advisory_summary s`+where), args...).Scan(&n)
-		return n, err
-	})
+	total, err := s.pageTotal(ctx, where, "advisory_summary s", where, args)
 	if err != nil {
 		return nil, 0, err
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
-	}
+	limit := pageLimit(f.Limit)
 	rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT part, id, modified, published, source, ecosystem, packages, aliases, severity, score, summary, withdrawn, severity_from, own_cvss FROM advisory_summary s`+
 		where+` ORDER BY score DESC, modified DESC, id, part LIMIT ? OFFSET ?`), append(args, limit, max(f.Offset, 0))...)
 	if err != nil {
@@ -416,18 +409,11 @@ func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]Fi
 		args = append(args, f.Assessment, now, f.Assessment)
 	}
 	where := " WHERE " + strings.Join(conds, " AND ")
-	total, err := s.counts.get(ctx, "finding"+where, args, func() (int, error) {
-		var n int
-		err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM finding f`+where), args...).Scan(&n)
-		return n, err
-	})
+	total, err := s.pageTotal(ctx, "finding"+where, "finding f", where, args)
 	if err != nil {
 		return nil, 0, err
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
-	}
+	limit := pageLimit(f.Limit)
 	q := `SELECT f.id, f.scope, f.purl, f.ecosystem, f.name, f.version, f.vuln_id, f.rating, f.score, f.summary, f.first_seen, f.last_seen, ` +
 		`COALESCE(` + findingAssessment + `, '') FROM finding f` + where + ` ORDER BY f.score DESC, f.vuln_id, f.scope, f.purl, f.id LIMIT ? OFFSET ?`
 	rows, err := s.db.QueryContext(ctx, s.Rebind(q), append(append([]any{now}, args...), limit, max(f.Offset, 0))...)
