@@ -5,11 +5,8 @@ import (
 	"strings"
 	"time"
 
-	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
-	jsonv1 "github.com/go-json-experiment/json/v1"
-
 	"github.com/vulngate/vulngate/internal/assess"
+	"github.com/vulngate/vulngate/internal/jsonenc"
 	"github.com/vulngate/vulngate/internal/match"
 )
 
@@ -250,20 +247,7 @@ func writeJSON(w io.Writer, results []match.ComponentResult, meta Meta) error {
 		}
 		doc.Components = append(doc.Components, c)
 	}
-	return encodeIndented(w, doc)
-}
-
-// encodeIndented writes v as encoding/json's Encoder with two-space
-// indentation would, byte for byte, but in one pass that streams to w:
-// encoding/json marshals the whole document and then copies it again to
-// indent it, which for a 10,000-component scan was a quarter of the CPU
-// time and most of the peak memory.
-func encodeIndented(w io.Writer, v any) error {
-	if err := jsonv2.MarshalWrite(w, v, jsonv1.DefaultOptionsV1(), jsontext.Multiline(true), jsontext.WithIndent("  ")); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return jsonenc.WriteIndented(w, doc)
 }
 
 func toJSONAssessment(v assess.Verdict) *jsonAssessment {

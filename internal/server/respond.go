@@ -17,6 +17,7 @@ import (
 	"github.com/vulngate/vulngate/internal/assess"
 	"github.com/vulngate/vulngate/internal/auth"
 	"github.com/vulngate/vulngate/internal/jobs"
+	"github.com/vulngate/vulngate/internal/jsonenc"
 	"github.com/vulngate/vulngate/internal/source/ossindex"
 	"github.com/vulngate/vulngate/internal/store"
 )
@@ -199,9 +200,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	jsonenc.WriteIndented(w, v) // encoding/json's indented bytes, in one pass
 }
 
 // maxBody limits API request bodies.
