@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -78,16 +77,7 @@ func TestBackupJob(t *testing.T) {
 	form := func(values string) resp {
 		req, _ := http.NewRequest("POST", e.http.URL+"/admin/backups", strings.NewReader(values))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Authorization", "Bearer "+e.keys[auth.Admin])
-		c := *e.http.Client()
-		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-		res, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return resp{status: res.StatusCode, header: res.Header, body: b}
+		return e.send(req, auth.Admin, false)
 	}
 	bad := form("enabled=1&dir=" + url.QueryEscape(dir) + "&keep=zero")
 	if bad.status != http.StatusUnprocessableEntity || !strings.Contains(string(bad.body), "keep between 1 and 1000") {

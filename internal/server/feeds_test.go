@@ -69,16 +69,7 @@ func (e *testEnv) form(role auth.Role, path string, v url.Values) resp {
 	e.t.Helper()
 	req, _ := http.NewRequest("POST", e.http.URL+path, strings.NewReader(v.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", "Bearer "+e.keys[role])
-	c := *e.http.Client()
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	res, err := c.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{status: res.StatusCode, header: res.Header, body: b}
+	return e.send(req, role, false)
 }
 
 func TestFeedsAPI(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"slices"
@@ -43,16 +42,7 @@ func (e *testEnv) sendBody(role auth.Role, method, path, ctype string, body []by
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
-	if role != "" {
-		req.Header.Set("Authorization", "Bearer "+e.keys[role])
-	}
-	res, err := e.http.Client().Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{status: res.StatusCode, header: res.Header, body: b}
+	return e.send(req, role, true)
 }
 
 // multipartFile builds a multipart form with one "file" part.

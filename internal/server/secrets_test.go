@@ -81,19 +81,11 @@ func TestOSSIndexCredentialsNeverLeak(t *testing.T) {
 // error, and can be set again.
 func TestStoredTokenSealedAndRotated(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, store.Options{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, newServer := serverOnStore(t)
 	st.PutSetting(ctx, settingOSSIndex, map[string]any{"enabled": true, "base_url": DefaultOSSIndexURL, "username": ossUser, "token": ossToken})
 	start := func(keys *secret.Keyring) (*Server, string) {
 		t.Helper()
-		srv, err := New(ctx, Options{Store: st, DataDir: dir, AdminPassword: adminPassword, Argon2: fastArgon2, NoStartupJobs: true, Secrets: keys})
-		if err != nil {
-			t.Fatal(err)
-		}
+		srv := newServer(keys)
 		var row OSSIndexSettings
 		st.Setting(ctx, settingOSSIndex, &row)
 		return srv, row.Token
@@ -153,12 +145,7 @@ func TestScanDeadlineOnSlowOSSIndex(t *testing.T) {
 // after a rotation, and still reads back.
 func TestStoredNVDKeySealedAndRotated(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, store.Options{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, newServer := serverOnStore(t)
 	const apiKey = "nvd-api-key-0001"
 	src, _ := enrich.Lookup("nvd")
 	if err := st.PutSetting(ctx, enrich.SettingName(src.Name), enrich.Settings{Enabled: true, URL: src.DefaultURL, APIKey: apiKey}); err != nil {
@@ -166,10 +153,7 @@ func TestStoredNVDKeySealedAndRotated(t *testing.T) {
 	}
 	start := func(keys *secret.Keyring) (*Server, string) {
 		t.Helper()
-		srv, err := New(ctx, Options{Store: st, DataDir: dir, AdminPassword: adminPassword, Argon2: fastArgon2, NoStartupJobs: true, Secrets: keys})
-		if err != nil {
-			t.Fatal(err)
-		}
+		srv := newServer(keys)
 		v, _, err := enrich.Load(ctx, st, src)
 		if err != nil {
 			t.Fatal(err)
@@ -197,5 +181,26 @@ func TestStoredNVDKeySealedAndRotated(t *testing.T) {
 	srv, _ = start(secret.Ephemeral())
 	if _, unreadable, err := srv.enrichSettings(ctx, src); !unreadable || err != nil {
 		t.Fatalf("lost key: unreadable %v, %v", unreadable, err)
+	}
+}
+
+// serverOnStore opens a store in a fresh data directory and returns it with
+// a function that starts a server on it with a keyring, as a restart does
+// (after a key rotation, say).
+func serverOnStore(t *testing.T) (*store.Store, func(*secret.Keyring) *Server) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, store.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, func(keys *secret.Keyring) *Server {
+		t.Helper()
+		srv, err := New(ctx, Options{Store: st, DataDir: dir, AdminPassword: adminPassword, Argon2: fastArgon2, NoStartupJobs: true, Secrets: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return srv
 	}
 }

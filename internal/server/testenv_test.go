@@ -112,18 +112,7 @@ func (e *testEnv) do(role auth.Role, method, path string, body any) resp {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if role != "" {
-		req.Header.Set("Authorization", "Bearer "+e.keys[role])
-	}
-	c := *e.http.Client()
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	res, err := c.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{status: res.StatusCode, header: res.Header, body: b}
+	return e.send(req, role, false)
 }
 
 // raw sends a request as role with a body of the given content type.
@@ -131,8 +120,21 @@ func (e *testEnv) raw(role auth.Role, method, path, contentType, body string) re
 	e.t.Helper()
 	req, _ := http.NewRequest(method, e.http.URL+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Authorization", "Bearer "+e.keys[role])
-	res, err := e.http.Client().Do(req)
+	return e.send(req, role, true)
+}
+
+// send makes req as role ("" anonymous) and reads the answer; redirects
+// are followed only when follow is set.
+func (e *testEnv) send(req *http.Request, role auth.Role, follow bool) resp {
+	e.t.Helper()
+	if role != "" {
+		req.Header.Set("Authorization", "Bearer "+e.keys[role])
+	}
+	c := *e.http.Client()
+	if !follow {
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	res, err := c.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
