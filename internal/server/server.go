@@ -2,17 +2,24 @@
 // REST API under /api/v1 (JSON, errors as application/problem+json, an
 // OpenAPI 3 document at /api/openapi.json), the server-rendered web UI,
 // health and readiness probes, Prometheus metrics, authentication
-// (sessions, API keys) and role checks including assess grants per scope,
-// the assessment routes and pages over internal/assess and internal/vex
-// (types, single and bulk assessments, history, policies, the findings
-// list, VEX export and import, package decisions), package feeds (the
-// proxy of internal/feed/proxy mounted at /feeds/ without authentication,
-// managed under /api/v1/feeds and Administration › Feeds, with its
-// decision audit and tracked packages), and the scheduled jobs it
-// registers (OSV mirror, which then re-evaluates the packages feeds track,
-// advisory index, assessment expiry, session cleanup, OSS Index cache
-// refresh, scheduled backups of internal/backup, off by default). Scans, package pages and feeds consult OSS Index when it is
-// enabled in the settings.
+// (sessions, API keys) and role checks including grants per scope, and
+// the routes and pages of each resource: advisories and packages,
+// assessments over internal/assess and internal/vex (types, single and
+// bulk assessments, history, policies, the findings list, VEX export and
+// import), vulnerability sources (OSV, OSS Index, and the NVD, EPSS and
+// KEV enrichment of internal/source/enrich), package feeds (the proxy of
+// internal/feed/proxy mounted at /feeds/ without authentication, managed
+// under /api/v1/feeds and Administration › Feeds, with its decision audit,
+// tracked packages and the approvals of internal/approval), projects and
+// the portfolio (internal/project), notification rules and their
+// delivery log (internal/notify), users, jobs and backups.
+//
+// It registers the scheduled jobs: OSV mirror (which then re-evaluates
+// the packages feeds track and the projects), the enrichment mirrors,
+// advisory index, assessment expiry and its notices, session cleanup,
+// OSS Index cache refresh, portfolio analysis and snapshot, and scheduled
+// backups of internal/backup (off by default). Scans, package pages and
+// feeds consult OSS Index when it is enabled in the settings.
 //
 // Layout: one file per resource, api_<resource>.go for its REST routes
 // and ui_<resource>.go for its pages, each returning its rows of the route
@@ -31,7 +38,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/vulngate/vulngate/internal/feed/gomod"
 	"html/template"
 	"io"
 	"log/slog"
@@ -41,6 +47,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/vulngate/vulngate/internal/feed/gomod"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
