@@ -1,10 +1,14 @@
 // Package store implements vulngate's persistent state behind database/sql:
 // mirrored advisories indexed by (ecosystem, normalized package name), the
 // per-partition sync state the mirror needs for incremental refreshes, the
-// browsing index, assessments and their history, recorded findings, users,
-// sessions and API keys, settings, job runs and leases, feeds with their
-// decision audit and tracked packages, the OSS Index answer cache, and the
-// schema migrations (embedded, applied with goose on open). The errors
+// package change journal, the browsing index, the enrichment data (NVD,
+// EPSS, KEV), assessments and their history, recorded findings, projects
+// with their versions, components, findings and portfolio snapshots,
+// notification rules and their delivery log, users, grants, sessions and
+// API keys, login rate limits, settings, job schedules, runs and leases,
+// feeds with their decision audit, tracked packages and approvals, the OSS
+// Index answer cache, and the schema migrations (embedded, applied with
+// goose on open). The errors
 // every layer shares (ErrNotFound, ErrConflict, ErrInUse, ErrInvalid) are
 // in errors.go.
 //
