@@ -224,7 +224,7 @@ func Need(t testing.TB, bin string) string {
 
 // Words checks that a client's output shows every wanted phrase and logs
 // the lines that carry vulngate's words ("WORDS client case: line"), from
-// which the README's table of what users see is taken.
+// which docs/feeds.md's table of what users see is taken.
 func Words(t testing.TB, client, situation, out string, want ...string) {
 	t.Helper()
 	for _, w := range want {
