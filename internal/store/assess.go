@@ -67,7 +67,7 @@ func (s *Store) Assessments(ctx context.Context, f AssessmentFilter) ([]Assessme
 		q += ` AND a.type_name = ?`
 		args = append(args, f.Type)
 	}
-	rows, err := s.db.QueryContext(ctx, s.Rebind(q+` ORDER BY a.vuln_id, a.scope`), args...)
+	rows, err := s.queryCached(ctx, s.Rebind(q+` ORDER BY a.vuln_id, a.scope`), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -113,7 +113,7 @@ func inCond(col string, vals []string) (string, []any) {
 func (s *Store) pageTotal(ctx context.Context, key, from, where string, args []any) (int, error) {
 	return s.counts.get(ctx, key, args, func() (int, error) {
 		var n int
-		err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*) FROM `+from+where), args...).Scan(&n)
+		err := s.queryRowCached(ctx, s.Rebind(`SELECT COUNT(*) FROM `+from+where), args...).Scan(&n)
 		return n, err
 	})
 }

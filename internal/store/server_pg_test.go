@@ -56,6 +56,20 @@ func TestServerTables(t *testing.T) {
 		if keys, err := s.APIKeys(ctx, id); err != nil || len(keys) != 1 || keys[0].ID != kid || keys[0].LastUsed.IsZero() {
 			t.Fatalf("keys %+v %v", keys, err)
 		}
+		// last_used is kept to the minute: a use 30 s later writes nothing,
+		// one 2 minutes later does.
+		for _, at := range []time.Duration{30 * time.Second, 2 * time.Minute} {
+			if _, err := s.APIKeyUser(ctx, "keyhash", now.Add(at)); err != nil {
+				t.Fatal(err)
+			}
+			want := now
+			if at >= time.Minute {
+				want = now.Add(at)
+			}
+			if keys, err := s.APIKeys(ctx, id); err != nil || !keys[0].LastUsed.Equal(want) {
+				t.Fatalf("after a use at +%s: last used %v, want %v (%v)", at, keys[0].LastUsed, want, err)
+			}
+		}
 		if us, err := s.Users(ctx); err != nil || len(us) != 1 {
 			t.Fatalf("users %+v %v", us, err)
 		}

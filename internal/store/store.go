@@ -55,6 +55,7 @@ type Store struct {
 	dialect Dialect
 	path    string
 	counts  *countCache // totals of list queries (listcache.go)
+	stmts   stmtCache   // prepared statements of hot reads (stmtcache.go)
 }
 
 // Options selects and tunes the database.
@@ -157,7 +158,10 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // DB exposes the handle for packages that own their own tables.
 func (s *Store) DB() *sql.DB { return s.db }

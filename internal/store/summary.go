@@ -260,7 +260,7 @@ func (s *Store) ListSummaries(ctx context.Context, f SummaryFilter) ([]AdvisoryS
 		return nil, 0, err
 	}
 	limit := pageLimit(f.Limit)
-	rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT part, id, modified, published, source, ecosystem, packages, aliases, severity, score, summary, withdrawn, severity_from, own_cvss FROM advisory_summary s`+
+	rows, err := s.queryCached(ctx, s.Rebind(`SELECT part, id, modified, published, source, ecosystem, packages, aliases, severity, score, summary, withdrawn, severity_from, own_cvss FROM advisory_summary s`+
 		where+` ORDER BY score DESC, modified DESC, id, part LIMIT ? OFFSET ?`), append(args, limit, max(f.Offset, 0))...)
 	if err != nil {
 		return nil, 0, err
