@@ -27,7 +27,7 @@ var cyclonedxRead = map[string]bool{"bomFormat": true, "specVersion": true, "ser
 
 func readCycloneDXJSON(data []byte, probe map[string]json.RawMessage, d *Document) error {
 	var bom cdx.BOM
-	err := guard("CycloneDX JSON", func() error { return json.Unmarshal(data, &bom) })
+	err := guard("CycloneDX JSON", func() error { return unmarshalV1(data, &bom, func() { bom = cdx.BOM{} }) })
 	if err == nil {
 		if probe["vulnerabilities"] != nil {
 			d.Warnings = append(d.Warnings, "vulnerabilities embedded in the SBOM were ignored (findings come from vulngate's own advisories)")

@@ -194,12 +194,14 @@ func Guard(what string, f func() error) (err error) {
 // readJSON reads a CycloneDX or SPDX JSON document, telling them apart by
 // their top-level fields.
 func readJSON(data []byte, d *Document) error {
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(data, &probe); err != nil {
-		if _, ok := err.(*json.UnmarshalTypeError); ok {
-			return fmt.Errorf("not a CycloneDX or SPDX document: the JSON is not an object")
+	probe, ok := probeTop(data)
+	if !ok {
+		if err := json.Unmarshal(data, &probe); err != nil {
+			if _, ok := err.(*json.UnmarshalTypeError); ok {
+				return fmt.Errorf("not a CycloneDX or SPDX document: the JSON is not an object")
+			}
+			return fmt.Errorf("not valid JSON: %v", err)
 		}
-		return fmt.Errorf("not valid JSON: %v", err)
 	}
 	var bomFormat string
 	if raw, ok := probe["bomFormat"]; ok {
