@@ -16,8 +16,9 @@ package assess
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/vulngate/vulngate/internal/lazyre"
 )
 
 // Effect is what an assessment type (or a policy for unassessed
@@ -56,7 +57,7 @@ func (e Effect) rank() int {
 // Global is the scope of assessments and policies that apply everywhere.
 const Global = "global"
 
-var scopeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/@-]{0,127}$`)
+var scopeName = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._/@-]{0,127}$`)
 
 // ParseScope validates a scope: "" or "global" (returned as [Global]),
 // "project:NAME" or "feed:NAME", where NAME is 1-128 letters, digits and

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/lazyre"
 	"github.com/vulngate/vulngate/internal/severity"
 	"github.com/vulngate/vulngate/internal/store"
 )
@@ -84,7 +85,7 @@ type Type struct {
 	Description string
 }
 
-var typeName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9 _.-]{0,63}$`)
+var typeName = lazyre.New(`^[A-Za-z][A-Za-z0-9 _.-]{0,63}$`)
 
 // Validate checks one type on its own.
 func (t Type) Validate() error {

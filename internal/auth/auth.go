@@ -18,13 +18,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 
+	"github.com/vulngate/vulngate/internal/lazyre"
 	"github.com/vulngate/vulngate/internal/store"
 )
 
@@ -75,7 +75,7 @@ const PermApprove = "approve"
 // ScopeAll is the grant scope covering every feed and project.
 const ScopeAll = "*"
 
-var scopeRE = regexp.MustCompile(`^(\*|(feed|project):[A-Za-z0-9][A-Za-z0-9._-]{0,99})$`)
+var scopeRE = lazyre.New(`^(\*|(feed|project):[A-Za-z0-9][A-Za-z0-9._-]{0,99})$`)
 
 // ValidateGrant checks a grant's permission and scope.
 func ValidateGrant(g store.Grant) error {
@@ -215,7 +215,7 @@ func ValidatePassword(pw string) error {
 	return nil
 }
 
-var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+var usernameRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 
 // ValidateUsername checks a new user name.
 func ValidateUsername(name string) error {

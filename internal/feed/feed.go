@@ -22,11 +22,11 @@ package feed
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/lazyre"
 	"github.com/vulngate/vulngate/internal/store"
 )
 
@@ -86,7 +86,7 @@ const (
 	MaxMetadataTTL     = 7 * 24 * time.Hour
 )
 
-var feedName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+var feedName = lazyre.New(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
 // ValidateName checks a feed name: 1-63 lowercase letters, digits, ".",
 // "_" or "-", starting with a letter or digit (it is a URL path segment

@@ -22,13 +22,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/vulngate/vulngate/internal/assess"
+	"github.com/vulngate/vulngate/internal/lazyre"
 	"github.com/vulngate/vulngate/internal/match"
 	"github.com/vulngate/vulngate/internal/osv"
 	"github.com/vulngate/vulngate/internal/store"
@@ -80,9 +80,9 @@ func New(o Options) *Service {
 var ErrInvalid = store.ErrInvalid
 
 var (
-	nameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
-	versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+~-]{0,99}$`)
-	tagRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$`)
+	nameRE    = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+	versionRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._+~-]{0,99}$`)
+	tagRE     = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$`)
 )
 
 // ValidateName checks a project name: 1-100 letters, digits, '.', '_' or

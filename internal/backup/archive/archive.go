@@ -27,9 +27,10 @@ import (
 	"hash"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/vulngate/vulngate/internal/lazyre"
 )
 
 // The backup file is a zip archive (docs in the package comment):
@@ -324,7 +325,7 @@ func NewReader(ra io.ReaderAt, size int64, name string) (*Reader, error) {
 	return r, nil
 }
 
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+var identRE = lazyre.New(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 // check validates the manifest's shape.
 func (r *Reader) check(m *Manifest) error {

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/mod/module"
 
 	"github.com/vulngate/vulngate/internal/feed"
+	"github.com/vulngate/vulngate/internal/lazyre"
 )
 
 // Options configures the Go module proxy.
@@ -49,7 +50,7 @@ func New(env *feed.Env, opts Options) *Handler { return &Handler{env: env, opts:
 
 var (
 	escapedPathRE    = regexp.MustCompile(`^[a-z0-9.\-_~!]+(?:/[a-z0-9.\-_~!+]+)*$`)
-	escapedVersionRE = regexp.MustCompile(`^v[a-z0-9.\-+!]{1,200}$`)
+	escapedVersionRE = lazyre.New(`^v[a-z0-9.\-+!]{1,200}$`)
 )
 
 // validPath decodes a case-encoded module path ("!x" is "X") and checks

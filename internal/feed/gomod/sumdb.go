@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vulngate/vulngate/internal/feed"
+	"github.com/vulngate/vulngate/internal/lazyre"
 )
 
 // SumDB is a checksum database the module proxy serves for the go
@@ -29,7 +30,7 @@ type SumDB struct {
 // DefaultSumDB is the go command's default checksum database.
 var DefaultSumDB = SumDB{Name: "sum.golang.org", URL: "https://sum.golang.org"}
 
-var sumdbNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,200}$`)
+var sumdbNameRE = lazyre.New(`^[a-z0-9][a-z0-9.-]{0,200}$`)
 
 // ParseSumDB checks a checksum database's URL (http or https, no query)
 // and name ("" takes the URL's host name).

@@ -26,6 +26,7 @@ import (
 	"strings"
 
 	"github.com/vulngate/vulngate/internal/feed"
+	"github.com/vulngate/vulngate/internal/lazyre"
 )
 
 // Handler serves Maven feeds.
@@ -35,8 +36,8 @@ type Handler struct{ env *feed.Env }
 func New(env *feed.Env) *Handler { return &Handler{env: env} }
 
 var (
-	segmentRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,199}$`)
-	fileRE    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,299}$`)
+	segmentRE = lazyre.New(`^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,199}$`)
+	fileRE    = lazyre.New(`^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,299}$`)
 )
 
 var checksums = map[string]func() hash.Hash{".sha1": sha1.New, ".md5": md5.New, ".sha256": sha256.New, ".sha512": sha512.New}

@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/vulngate/vulngate/internal/feed"
+	"github.com/vulngate/vulngate/internal/lazyre"
 )
 
 // AbbreviatedType is the media type of abbreviated packuments.
@@ -41,7 +42,7 @@ var (
 	nameRE   = regexp.MustCompile(`^(?:@(?:` + namePart + `)/)?(?:` + namePart + `)$`)
 	// versionRE accepts semver-shaped versions (and the looser forms old
 	// packages carry) without path separators.
-	versionRE = regexp.MustCompile(`^v?[0-9A-Za-z][0-9A-Za-z.+_-]{0,255}$`)
+	versionRE = lazyre.New(`^v?[0-9A-Za-z][0-9A-Za-z.+_-]{0,255}$`)
 )
 
 // ValidName reports whether name is an npm package name that is safe to

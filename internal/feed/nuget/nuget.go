@@ -21,10 +21,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/vulngate/vulngate/internal/feed"
+	"github.com/vulngate/vulngate/internal/lazyre"
 )
 
 // Handler serves NuGet feeds.
@@ -34,9 +34,9 @@ type Handler struct{ env *feed.Env }
 func New(env *feed.Env) *Handler { return &Handler{env: env} }
 
 var (
-	idRE      = regexp.MustCompile(`^[a-z0-9_][a-z0-9_.-]{0,99}$`)
-	versionRE = regexp.MustCompile(`^[0-9a-z][0-9a-z.+-]{0,63}$`)
-	regRE     = regexp.MustCompile(`^[a-z0-9_][a-z0-9_./-]{0,300}\.json$`)
+	idRE      = lazyre.New(`^[a-z0-9_][a-z0-9_.-]{0,99}$`)
+	versionRE = lazyre.New(`^[0-9a-z][0-9a-z.+-]{0,63}$`)
+	regRE     = lazyre.New(`^[a-z0-9_][a-z0-9_./-]{0,300}\.json$`)
 )
 
 // ServeHTTP implements http.Handler.

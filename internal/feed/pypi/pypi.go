@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/vulngate/vulngate/internal/feed"
+	"github.com/vulngate/vulngate/internal/lazyre"
 	"github.com/vulngate/vulngate/internal/purl"
 )
 
@@ -40,8 +41,8 @@ type Handler struct{ env *feed.Env }
 func New(env *feed.Env) *Handler { return &Handler{env: env} }
 
 var (
-	projectRE  = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,198}[A-Za-z0-9])?$`)
-	filenameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+!-]{0,250}$`)
+	projectRE  = lazyre.New(`^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,198}[A-Za-z0-9])?$`)
+	filenameRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._+!-]{0,250}$`)
 )
 
 // Normalize is the PEP 503 normalized project name.
