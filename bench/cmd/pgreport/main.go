@@ -9,6 +9,10 @@
 // as the postgres user when run as root) unless -dsn or
 // $VULNGATE_DATABASE_URL names one (that database is written to).
 //
+// It leaves out a peer on PostgreSQL (none of the field's scanners runs on
+// one), list queries at scale (bench/cmd/loadgen measures those against a
+// running server) and several instances sharing the database.
+//
 // Usage (from the repository root):
 //
 //	go run ./bench/cmd/pgreport [-corpus ../shared/osv-corpus] [-sbom FILE] [-requests 5000]
