@@ -18,6 +18,9 @@ import (
 // an OSV ecosystem is left to the caller.
 
 func readPURLList(data []byte) ([]Component, error) {
+	if bytes.IndexByte(data[:min(len(data), 8<<10)], 0) >= 0 {
+		return nil, fmt.Errorf("not a CycloneDX or SPDX document or a PURL list: a binary file")
+	}
 	var out []Component
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, len(data)+1)

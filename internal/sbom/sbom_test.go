@@ -188,6 +188,7 @@ func TestReadSniffing(t *testing.T) {
 		{name: "sbom.json", content: "bomFormat: CycloneDX\n", wantErr: `sbom.json: not a JSON document: starts with "bomFormat: CycloneDX"`},
 		{name: "sbom.xml", content: "hello\n", wantErr: `sbom.xml: not an XML document: starts with "hello"`},
 		{name: "sbom", content: "hello\n", wantErr: `sbom: not a CycloneDX or SPDX document or a PURL list: line 1 is "hello"`},
+		{name: "prog", content: "\x7fELF\x02\x01\x01\x00\x00pkg:npm/a@1\n", wantErr: "prog: not a CycloneDX or SPDX document or a PURL list: a binary file"},
 		{name: "a.json", content: `[{"purl":"pkg:npm/a@1"}]`, wantErr: "a.json: not a CycloneDX or SPDX document: the JSON is not an object"},
 		{name: "a.json", content: `{"bomFormat":"SPDX"}`, wantErr: `a.json: not a CycloneDX or SPDX document: bomFormat is "\"SPDX\"", want "CycloneDX"`},
 		{name: "", content: " \n\t", wantErr: "input: empty file"},
