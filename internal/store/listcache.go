@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 )
@@ -14,7 +13,10 @@ import (
 // to compute are kept (small stores always count afresh), for countTTL,
 // and any write transaction of this process empties the cache, so a total
 // is at most countTTL stale only after writes by another process or
-// instance.
+// instance (or assessments expiring: the key leaves out the time a list is
+// asked at, see SummaryFilter.countKey). Past countTTL one request counts
+// afresh while the others keep the old total, up to countStale: otherwise
+// every client asking in the meantime would wait for that count.
 type countCache struct {
 	mu       sync.Mutex
 	m        map[string]countEntry
@@ -39,6 +41,7 @@ type countEntry struct {
 
 const (
 	countTTL        = 2 * time.Second
+	countStale      = 4 * countTTL          // an older total is never served
 	countCacheAfter = 10 * time.Millisecond // counts faster than this are not kept
 	maxCountEntries = 512
 )
@@ -58,23 +61,26 @@ func (c *countCache) invalidate() {
 	c.mu.Unlock()
 }
 
-// get returns the cached total of the query (where clause and arguments)
-// or computes it with count.
-func (c *countCache) get(ctx context.Context, where string, args []any, count func() (int, error)) (int, error) {
+// get returns the cached total of the query named by key (its where
+// clause and the arguments it depends on) or computes it with count.
+func (c *countCache) get(ctx context.Context, key string, count func() (int, error)) (int, error) {
 	if c == nil {
 		return count()
 	}
-	key := where + "\x00" + fmt.Sprint(args...)
 	now := time.Now()
 	c.mu.Lock()
 	e, ok := c.m[key]
 	epoch := c.epoch
-	if ok && e.epoch == epoch && now.Sub(e.at) < countTTL {
+	ok = ok && e.epoch == epoch
+	if ok && now.Sub(e.at) < countTTL {
 		c.mu.Unlock()
 		return e.n, nil
 	}
-	if call, ok := c.inflight[key]; ok {
+	if call, inflight := c.inflight[key]; inflight {
 		c.mu.Unlock()
+		if ok && now.Sub(e.at) < countStale {
+			return e.n, nil // being counted afresh by another request
+		}
 		select {
 		case <-call.done:
 			return call.n, call.err
@@ -94,6 +100,8 @@ func (c *countCache) get(ctx context.Context, where string, args []any, count fu
 			clear(c.m)
 		}
 		c.m[key] = countEntry{n: call.n, at: now, epoch: epoch}
+	} else {
+		delete(c.m, key) // a stale total is not served again
 	}
 	c.mu.Unlock()
 	close(call.done)

@@ -109,13 +109,21 @@ func inCond(col string, vals []string) (string, []any) {
 }
 
 // pageTotal counts the rows of a list page's query, "SELECT COUNT(*) FROM
-// from where", through the count cache (listcache.go) under key.
+// from where", through the count cache (listcache.go) under key, which
+// must name the where clause and the arguments the count depends on
+// (countKey).
 func (s *Store) pageTotal(ctx context.Context, key, from, where string, args []any) (int, error) {
-	return s.counts.get(ctx, key, args, func() (int, error) {
+	return s.counts.get(ctx, key, func() (int, error) {
 		var n int
 		err := s.queryRowCached(ctx, s.Rebind(`SELECT COUNT(*) FROM `+from+where), args...).Scan(&n)
 		return n, err
 	})
+}
+
+// countKey names a count for the count cache: the where clause and its
+// arguments.
+func countKey(where string, args []any) string {
+	return where + "\x00" + fmt.Sprint(args...)
 }
 
 // pageLimit is a list page's size: limit, or 50 when not given.

@@ -251,11 +251,21 @@ func (f SummaryFilter) where(d Dialect) (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
+// countKey names the filter's total in the count cache without the time
+// it is asked at: a total with an assessment filter would otherwise be
+// counted afresh every second (the filter's now), and the unassessed
+// total is the costliest of all (every live advisory). Such a total may
+// miss an assessment that expired in the last countTTL.
+func (f SummaryFilter) countKey(d Dialect) string {
+	f.Now = time.Time{}
+	return countKey(f.where(d))
+}
+
 // ListSummaries returns one page of matching advisories, most severe and
 // newest first, and the number of matches.
 func (s *Store) ListSummaries(ctx context.Context, f SummaryFilter) ([]AdvisorySummary, int, error) {
 	where, args := f.where(s.dialect)
-	total, err := s.pageTotal(ctx, where, "advisory_summary s", where, args)
+	total, err := s.pageTotal(ctx, f.countKey(s.dialect), "advisory_summary s", where, args)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -409,7 +419,7 @@ func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]Fi
 		args = append(args, f.Assessment, now, f.Assessment)
 	}
 	where := " WHERE " + strings.Join(conds, " AND ")
-	total, err := s.pageTotal(ctx, "finding"+where, "finding f", where, args)
+	total, err := s.pageTotal(ctx, countKey("finding"+where, args), "finding f", where, args)
 	if err != nil {
 		return nil, 0, err
 	}

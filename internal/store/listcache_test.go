@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// A total past countTTL is counted afresh by one request while the others
+// get the old total; past countStale they wait for the new one.
+func TestCountCacheServesStaleWhileRecounting(t *testing.T) {
+	ctx := context.Background()
+	c := newCountCache()
+	c.m["k"] = countEntry{n: 5, at: time.Now().Add(-countTTL - time.Second)}
+	started, release := make(chan struct{}), make(chan struct{})
+	done := make(chan int)
+	go func() {
+		n, err := c.get(ctx, "k", func() (int, error) {
+			close(started)
+			<-release
+			time.Sleep(countCacheAfter)
+			return 7, nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- n
+	}()
+	<-started
+	n, err := c.get(ctx, "k", func() (int, error) {
+		t.Error("counted twice while a count was in flight")
+		return 0, nil
+	})
+	if err != nil || n != 5 {
+		t.Fatalf("during the recount: %d, %v; want the old total 5", n, err)
+	}
+	close(release)
+	if n := <-done; n != 7 {
+		t.Fatalf("recount gave %d, want 7", n)
+	}
+	if n, _ := c.get(ctx, "k", func() (int, error) { t.Error("fresh total counted again"); return 0, nil }); n != 7 {
+		t.Fatalf("after the recount: %d, want 7", n)
+	}
+
+	// Too old to serve: a second request waits for the count.
+	c.m["old"] = countEntry{n: 1, at: time.Now().Add(-countStale - time.Second)}
+	started, release = make(chan struct{}), make(chan struct{})
+	go func() {
+		n, _ := c.get(ctx, "old", func() (int, error) { close(started); <-release; return 2, nil })
+		done <- n
+	}()
+	<-started
+	waited := make(chan int)
+	go func() {
+		n, _ := c.get(ctx, "old", func() (int, error) { return 3, nil })
+		waited <- n
+	}()
+	select {
+	case n := <-waited:
+		t.Fatalf("a total older than countStale was served: %d", n)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if a, b := <-done, <-waited; a != 2 || b != 2 {
+		t.Fatalf("totals %d and %d, want 2 and 2", a, b)
+	}
+
+	// A write voids the old total: nothing stale after it.
+	c.m["w"] = countEntry{n: 1, at: time.Now().Add(-countTTL - time.Second)}
+	c.invalidate()
+	if n, _ := c.get(ctx, "w", func() (int, error) { return 4, nil }); n != 4 {
+		t.Fatalf("after a write: %d, want 4", n)
+	}
+}
+
+// The cache key of a list total leaves out the time it is asked at (the
+// assessment filter's now), and keeps everything else.
+func TestSummaryCountKeyLeavesOutNow(t *testing.T) {
+	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	f := SummaryFilter{Assessment: AssessedNone, Now: at}
+	g := f
+	g.Now = at.Add(1500 * time.Millisecond)
+	for _, d := range []Dialect{SQLite, Postgres} {
+		_, fa := f.where(d)
+		_, ga := g.where(d)
+		if countKey("", fa) == countKey("", ga) {
+			t.Fatalf("%v: the where arguments do not carry now", d)
+		}
+		if f.countKey(d) != g.countKey(d) {
+			t.Errorf("%v: count keys differ by the time asked", d)
+		}
+		h := f
+		h.AssessScope = "project:app"
+		if h.countKey(d) == f.countKey(d) {
+			t.Errorf("%v: count key ignores the scope", d)
+		}
+		h = f
+		h.Assessment = AssessedAny
+		if h.countKey(d) == f.countKey(d) {
+			t.Errorf("%v: count key ignores the assessment filter", d)
+		}
+	}
+}
