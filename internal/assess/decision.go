@@ -149,9 +149,11 @@ func better(a, b Assessment) bool {
 	return a.VulnID < b.VulnID
 }
 
-// Verdict is the outcome for one finding.
+// Verdict is the outcome for one finding. Finding points into the slice
+// given to [Decide] (verdicts share their findings rather than copy them:
+// a 10,000-component scan holds tens of thousands).
 type Verdict struct {
-	Finding    Finding
+	Finding    *Finding
 	Assessment *Assessment // nil when unassessed (or blocked as malicious)
 	Effect     Effect      // the assessment's effect, or the policy's
 	// Malicious is set when the finding is blocked by the built-in rule
@@ -180,7 +182,8 @@ type Decision struct {
 	Effect  Effect
 	// Reasons are the findings that made the decision what it is: those
 	// with the decision's effect when it is warn or block (blocks first if
-	// several effects apply), none when allowed.
+	// several effects apply), none when allowed. When every finding has
+	// the decision's effect, Reasons shares Findings' array (read-only).
 	Reasons []Verdict
 	// Findings holds one verdict per input finding, in input order.
 	Findings []Verdict
@@ -193,23 +196,25 @@ type Decision struct {
 // allowed. A malicious finding (Finding.Malicious) is blocked whatever its
 // assessments, the CVSS rules and the policy say, unless a person
 // assessed it in idx's own project or feed scope ([Index.Override]): the
-// way through for a reviewed false positive. Decide does no I/O.
+// way through for a reviewed false positive. Decide does no I/O. The
+// verdicts point into findings, which the caller must not change after.
 func Decide(pkg string, findings []Finding, idx *Index, policy Effect, now time.Time) Decision {
 	if policy == "" {
 		policy = Warn
 	}
 	d := Decision{Package: pkg, Effect: Allow, Findings: make([]Verdict, 0, len(findings))}
-	for _, f := range findings {
+	for i := range findings {
+		f := &findings[i]
 		v := Verdict{Finding: f, Effect: policy}
 		if idx != nil {
-			if a, ok := idx.Lookup(f, now); ok {
+			if a, ok := idx.Lookup(*f, now); ok {
 				v.Assessment, v.Effect = &a, a.Effect
 			}
 		}
 		if f.Malicious != "" {
 			v.Assessment, v.Effect, v.Malicious = nil, Block, true
 			if idx != nil {
-				if a, ok := idx.Override(f, now); ok {
+				if a, ok := idx.Override(*f, now); ok {
 					v.Assessment, v.Effect, v.Malicious = &a, a.Effect, false
 				}
 			}
@@ -220,6 +225,17 @@ func Decide(pkg string, findings []Finding, idx *Index, policy Effect, now time.
 		}
 	}
 	if d.Effect != Allow {
+		n := 0
+		for _, v := range d.Findings {
+			if v.Effect == d.Effect {
+				n++
+			}
+		}
+		if n == len(d.Findings) {
+			d.Reasons = d.Findings[:n:n]
+			return d
+		}
+		d.Reasons = make([]Verdict, 0, n)
 		for _, v := range d.Findings {
 			if v.Effect == d.Effect {
 				d.Reasons = append(d.Reasons, v)

@@ -34,7 +34,7 @@ func blockedDecision(advice *Advice, ids ...string) *Decision {
 	d := &Decision{Feed: "npm", Pkg: purl.Package{Ecosystem: "npm", Name: "ansi-html", Version: "0.0.7"}, Details: map[string]match.Scored{}, Upgrade: advice}
 	d.Effect = assess.Block
 	for _, id := range ids {
-		v := assess.Verdict{Finding: assess.Finding{ID: id, IDs: []string{id, "GHSA-" + id}}, Effect: assess.Block, Assessment: &assess.Assessment{Type: "Blocked"}}
+		v := assess.Verdict{Finding: &assess.Finding{ID: id, IDs: []string{id, "GHSA-" + id}}, Effect: assess.Block, Assessment: &assess.Assessment{Type: "Blocked"}}
 		d.Reasons = append(d.Reasons, v)
 		d.Details[id] = match.Scored{Summary: strings.Repeat("a long summary of what goes wrong ", 4)}
 	}

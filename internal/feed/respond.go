@@ -147,7 +147,7 @@ func LongMessage(d *Decision) string {
 	var reasons []string
 	for _, v := range d.Reasons {
 		line := "  " + v.Finding.ID
-		if others := otherIDs(v.Finding); others != "" {
+		if others := otherIDs(*v.Finding); others != "" {
 			line += " (" + others + ")"
 		}
 		label := v.Label()

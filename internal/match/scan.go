@@ -460,7 +460,13 @@ func (s *Scanner) evaluate(r *ComponentResult, key store.PackageKey, advs []stor
 		}
 	}
 	r.hits = hits
-	for _, f := range Merge(hits) {
+	merged := Merge(hits)
+	if len(merged) > 0 {
+		// Sized once: a Scored is ~360 bytes and a 10,000-component scan
+		// holds tens of thousands of them.
+		r.Findings = make([]Scored, 0, len(merged))
+	}
+	for _, f := range merged {
 		r.Findings = append(r.Findings, score(f))
 	}
 }
