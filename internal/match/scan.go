@@ -154,6 +154,27 @@ func (c *recordCache) prepOf(v *osv.Vulnerability) *prepared {
 	return c.preps[v]
 }
 
+// keepOnly drops the parsed records that no component matched, once
+// every component is evaluated: at the scan's memory peak (alias groups,
+// upgrade advice) they were a large part of the live heap. A dropped
+// record that an alias group needs is read again (has says no).
+func (c *recordCache) keepOnly(out []ComponentResult) {
+	matched := map[*osv.Vulnerability]bool{}
+	for i := range out {
+		for _, h := range out[i].hits {
+			matched[h.Vuln] = true
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, p := range c.m {
+		if p.err == nil && !matched[p.v] {
+			delete(c.m, k)
+			delete(c.preps, p.v)
+		}
+	}
+}
+
 // has reports whether the record is cached (parsed, or being parsed).
 func (c *recordCache) has(part, id string) bool {
 	c.mu.Lock()
@@ -250,6 +271,7 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	cache.keepOnly(out)
 	for _, src := range s.extra {
 		if err := s.addSource(ctx, src, out); err != nil {
 			return nil, err

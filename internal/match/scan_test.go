@@ -149,3 +149,23 @@ func TestAdviseUpgrade(t *testing.T) {
 		t.Errorf("AdviseAmong refusing everything = %+v, want %+v", u, want)
 	}
 }
+
+// After evaluation the scan's record cache keeps only matched records.
+func TestRecordCacheKeepOnlyMatched(t *testing.T) {
+	c := newRecordCache()
+	rec := func(id string) store.Advisory {
+		return store.Advisory{Partition: "PyPI", ID: id, Source: "OSV", Data: []byte(`{"id":"` + id + `","modified":"2024-01-01T00:00:00Z"}`)}
+	}
+	kept := c.entry(rec("PYSEC-1"))
+	dropped := c.entry(rec("PYSEC-2"))
+	if kept.err != nil || dropped.err != nil {
+		t.Fatal(kept.err, dropped.err)
+	}
+	c.keepOnly([]ComponentResult{{hits: []Hit{{Vuln: kept.v}}}, {}})
+	if !c.has("PyPI", "PYSEC-1") || c.prepOf(kept.v) == nil {
+		t.Error("the matched record was dropped")
+	}
+	if c.has("PyPI", "PYSEC-2") || c.prepOf(dropped.v) != nil {
+		t.Error("the unmatched record was kept")
+	}
+}
