@@ -174,3 +174,31 @@ func BenchmarkAdvisoriesByIDs(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkListOpenFindingsUnassessed lists the first page of a project's
+// 10,000 unassessed findings, each call at its own time as requests are.
+func BenchmarkListOpenFindingsUnassessed(b *testing.B) {
+	benchEngines(b, func(b *testing.B, s *Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		var pkgs []ObservedPackage
+		for i := range 2000 {
+			p := ObservedPackage{PURL: fmt.Sprintf("pkg:npm/p%d@1", i), Ecosystem: "npm", Name: fmt.Sprintf("p%d", i), Version: "1", Complete: true}
+			for j := range 5 {
+				id := fmt.Sprintf("GHSA-%d-%d", i, j)
+				p.Findings = append(p.Findings, ObservedFinding{VulnID: id, IDs: []string{id}, Rating: "HIGH", Score: 75, Sources: []string{"OSV"}, EPSSPercentile: -1})
+			}
+			pkgs = append(pkgs, p)
+		}
+		if _, err := s.RecordFindings(ctx, "project:app", pkgs, now); err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		for i := range b.N {
+			f := FindingPageFilter{Scopes: []string{"project:app"}, Assessment: AssessedNone, Now: now.Add(time.Duration(i) * time.Millisecond), Limit: 50}
+			if _, n, err := s.ListOpenFindings(ctx, f); err != nil || n != 10000 {
+				b.Fatal(n, err)
+			}
+		}
+	})
+}
