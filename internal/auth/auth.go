@@ -112,41 +112,36 @@ func (p *Principal) Is(r Role) bool { return p != nil && p.Role.AtLeast(r) }
 // or "*" for global assessments, else "feed:<name>" or "project:<name>").
 // Admins always may; assessors need an assess grant for "*" or the scope.
 func (p *Principal) CanAssess(scope string) bool {
-	if p == nil {
-		return false
-	}
-	if p.Role == Admin {
-		return true
-	}
-	if p.Role != Assessor {
-		return false
-	}
 	if scope == "" {
 		scope = ScopeAll
 	}
-	for _, g := range p.Grants {
-		if g.Permission == PermAssess && (g.Scope == ScopeAll || g.Scope == scope) {
-			return true
-		}
-	}
-	return false
+	return p.assessorMay(PermAssess, scope)
 }
 
 // CanApprove reports whether the principal may approve package versions
 // in the feed: admins always; assessors holding an approve grant for
 // "feed:<feed>" or "*".
 func (p *Principal) CanApprove(feed string) bool {
+	return p.assessorMay(PermApprove, "feed:"+feed)
+}
+
+// assessorMay reports whether the principal is an admin, or an assessor
+// holding a grant of perm for scope or "*".
+func (p *Principal) assessorMay(perm, scope string) bool {
 	if p == nil {
 		return false
 	}
-	if p.Role == Admin {
-		return true
-	}
-	if p.Role != Assessor {
+	return p.Role == Admin || p.Role == Assessor && p.HasGrant(perm, scope)
+}
+
+// HasGrant reports whether the principal holds a grant of perm for scope
+// or for "*", whatever its role.
+func (p *Principal) HasGrant(perm, scope string) bool {
+	if p == nil {
 		return false
 	}
 	for _, g := range p.Grants {
-		if g.Permission == PermApprove && (g.Scope == ScopeAll || g.Scope == "feed:"+feed) {
+		if g.Permission == perm && (g.Scope == ScopeAll || g.Scope == scope) {
 			return true
 		}
 	}

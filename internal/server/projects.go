@@ -114,18 +114,7 @@ func (rt route) uploading() route {
 // of) the project: admins, and holders of the upload grant of
 // "project:NAME" or "*".
 func canUpload(p *auth.Principal, name string) bool {
-	if p == nil {
-		return false
-	}
-	if p.Role == auth.Admin {
-		return true
-	}
-	for _, g := range p.Grants {
-		if g.Permission == project.PermUpload && (g.Scope == auth.ScopeAll || g.Scope == project.Scope(name)) {
-			return true
-		}
-	}
-	return false
+	return p.Is(auth.Admin) || p.HasGrant(project.PermUpload, project.Scope(name))
 }
 
 // mayNotUpload is the refusal of an upload or version deletion.
