@@ -300,6 +300,20 @@ type bound struct {
 	kind int
 }
 
+// eventBound is the unparsed boundary of an introduced, fixed or
+// last_affected event; ok is false for limit and empty events.
+func eventBound(ev osv.Event) (b bound, ok bool) {
+	switch {
+	case ev.Introduced != "":
+		return bound{s: ev.Introduced, kind: kindIntroduced}, true
+	case ev.Fixed != "":
+		return bound{s: ev.Fixed, kind: kindFixed}, true
+	case ev.LastAffected != "":
+		return bound{s: ev.LastAffected, kind: kindLastAffected}, true
+	}
+	return bound{}, false
+}
+
 // after reports whether b sorts after c in the schema's event order.
 func (b bound) after(c bound) (bool, error) {
 	switch {
@@ -335,14 +349,9 @@ func (e *evaluation) inRange(r *osv.Range) (bool, bound, string, error) {
 		limited, belowLimit bool // limit events seen; version below one of them
 	)
 	for _, ev := range r.Events {
-		var b bound
+		b, isBound := eventBound(ev)
 		switch {
-		case ev.Introduced != "":
-			b = bound{s: ev.Introduced, kind: kindIntroduced}
-		case ev.Fixed != "":
-			b = bound{s: ev.Fixed, kind: kindFixed}
-		case ev.LastAffected != "":
-			b = bound{s: ev.LastAffected, kind: kindLastAffected}
+		case isBound:
 		case ev.Limit != "":
 			if strings.Contains(ev.Limit, "*") {
 				limited, belowLimit = true, true

@@ -67,14 +67,9 @@ func (e *evaluation) prepareRange(r *osv.Range) *preparedRange {
 	}
 	pr := &preparedRange{}
 	for _, ev := range r.Events {
-		var b bound
+		b, isBound := eventBound(ev)
 		switch {
-		case ev.Introduced != "":
-			b = bound{s: ev.Introduced, kind: kindIntroduced}
-		case ev.Fixed != "":
-			b = bound{s: ev.Fixed, kind: kindFixed}
-		case ev.LastAffected != "":
-			b = bound{s: ev.LastAffected, kind: kindLastAffected}
+		case isBound:
 		case ev.Limit != "":
 			l := bound{s: ev.Limit}
 			if !strings.Contains(ev.Limit, "*") {

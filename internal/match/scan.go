@@ -247,27 +247,14 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 		return nil, err
 	}
 
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range s.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				if advs := found[keys[i]]; len(advs) > 0 {
-					s.evaluate(&out[i], keys[i], advs, cache)
-				}
-			}
-		}()
-	}
-	for i := range comps {
+	s.each(len(comps), func(i int) {
 		if ctx.Err() != nil {
-			break
+			return
 		}
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
+		if advs := found[keys[i]]; len(advs) > 0 {
+			s.evaluate(&out[i], keys[i], advs, cache)
+		}
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
