@@ -61,38 +61,8 @@ func (h *harness) lockfileStep() error {
 			vgSpec = &spec{name: "lockfile-vulngate", bin: h.vulngate, args: []string{"scan", "--data-dir", data, "--source", "osv", "--format", "json", lockPath}}
 		}
 	}
-	if !h.cfg.skipPeer {
-		var bin string
-		var env []string
-		bin, peerErr = h.osvScannerBinary()
-		if peerErr == nil {
-			env, peerErr = h.osvScannerDB()
-		}
-		if peerErr == nil {
-			peerSpec = &spec{name: "lockfile-osv-scanner", env: env, okExit: []int{1}, bin: bin,
-				args: []string{"scan", "--offline", "--offline-vulnerabilities", "--format", "json", "-L", lockPath}}
-		}
-	}
-	for _, sp := range []*spec{vgSpec, peerSpec} {
-		if sp != nil {
-			if _, sp.err = h.measure(sp.name+"-warmup", sp.env, sp.okExit, sp.bin, sp.args...); sp.err != nil {
-				sp.done = true
-			}
-		}
-	}
-	for i := 1; i <= h.cfg.runs; i++ {
-		for _, sp := range []*spec{vgSpec, peerSpec} {
-			if sp == nil || sp.done {
-				continue
-			}
-			r, err := h.measure(fmt.Sprintf("%s-%d", sp.name, i), sp.env, sp.okExit, sp.bin, sp.args...)
-			if err != nil {
-				sp.err, sp.done = err, true
-				continue
-			}
-			sp.runs = append(sp.runs, r)
-		}
-	}
+	peerSpec, peerErr = h.osvScannerSpec("lockfile-osv-scanner", lockPath)
+	h.alternate(vgSpec, peerSpec)
 	var vg, peer []run
 	if vgSpec != nil {
 		vg, vgErr = vgSpec.runs, vgSpec.err
@@ -101,10 +71,7 @@ func (h *harness) lockfileStep() error {
 	if peerSpec != nil {
 		peer, peerErr = peerSpec.runs, peerSpec.err
 		if peerErr == nil {
-			args := append(slices.Clone(peerSpec.args[:len(peerSpec.args)-2]), "--all-packages", "-L", lockPath)
-			var all run
-			all, peerErr = h.measure(peerSpec.name+"-all-packages", peerSpec.env, peerSpec.okExit, peerSpec.bin, args...)
-			peerAll = all.Stdout
+			peerAll, peerErr = h.allPackages(peerSpec)
 		}
 	}
 	cell := func(rs []run, err error, skipped bool, f func([]run) string) string {

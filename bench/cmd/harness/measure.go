@@ -187,3 +187,30 @@ func maxKiB(rs []run) int64 {
 	}
 	return m
 }
+
+// alternate warms each spec up once, then times h.cfg.runs runs of each,
+// alternating between them so that changes in machine load hit every
+// command alike. Nil specs are left out; a spec stops at its first failure
+// (kept in err).
+func (h *harness) alternate(specs ...*spec) {
+	for _, sp := range specs {
+		if sp != nil {
+			if _, sp.err = h.measure(sp.name+"-warmup", sp.env, sp.okExit, sp.bin, sp.args...); sp.err != nil {
+				sp.done = true
+			}
+		}
+	}
+	for i := 1; i <= h.cfg.runs; i++ {
+		for _, sp := range specs {
+			if sp == nil || sp.done {
+				continue
+			}
+			r, err := h.measure(fmt.Sprintf("%s-%d", sp.name, i), sp.env, sp.okExit, sp.bin, sp.args...)
+			if err != nil {
+				sp.err, sp.done = err, true
+				continue
+			}
+			sp.runs = append(sp.runs, r)
+		}
+	}
+}

@@ -19,6 +19,33 @@ import (
 	"github.com/vulngate/vulngate/bench/internal/gensbom"
 )
 
+// osvScannerSpec is the peer's offline scan of input, named name; nil
+// with -skip-peer.
+func (h *harness) osvScannerSpec(name, input string) (*spec, error) {
+	if h.cfg.skipPeer {
+		return nil, nil
+	}
+	bin, err := h.osvScannerBinary()
+	if err != nil {
+		return nil, err
+	}
+	env, err := h.osvScannerDB()
+	if err != nil {
+		return nil, err
+	}
+	// osv-scanner exits 1 when it finds vulnerabilities.
+	return &spec{name: name, env: env, okExit: []int{1}, bin: bin,
+		args: []string{"scan", "--offline", "--offline-vulnerabilities", "--format", "json", "-L", input}}, nil
+}
+
+// allPackages runs the peer's spec once more, untimed, with
+// --all-packages: every package it recognized, for the comparison.
+func (h *harness) allPackages(sp *spec) (string, error) {
+	args := slices.Insert(slices.Clone(sp.args), len(sp.args)-2, "--all-packages")
+	all, err := h.measure(sp.name+"-all-packages", sp.env, sp.okExit, sp.bin, args...)
+	return all.Stdout, err
+}
+
 func (h *harness) osvScannerBinary() (string, error) {
 	if h.cfg.osvScanner != "" {
 		return h.cfg.osvScanner, nil

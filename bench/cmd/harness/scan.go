@@ -6,7 +6,6 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/vulngate/vulngate/bench/internal/gensbom"
@@ -84,41 +83,8 @@ func (h *harness) scanOne(label, sbomPath string, comps []gensbom.Component, tar
 			vgSpec = &spec{name: "scan-vulngate-" + tag, bin: h.vulngate, args: []string{"scan", "--data-dir", data, "--format", "json", sbomPath}}
 		}
 	}
-	if !h.cfg.skipPeer {
-		var bin string
-		var env []string
-		bin, peerErr = h.osvScannerBinary()
-		if peerErr == nil {
-			env, peerErr = h.osvScannerDB()
-		}
-		if peerErr == nil {
-			// osv-scanner exits 1 when it finds vulnerabilities.
-			peerSpec = &spec{name: "scan-osv-scanner-" + tag, env: env, okExit: []int{1}, bin: bin,
-				args: []string{"scan", "--offline", "--offline-vulnerabilities", "--format", "json", "-L", sbomPath}}
-		}
-	}
-	// Warm up each tool once, then alternate timed runs so that changes in
-	// machine load hit both tools alike.
-	for _, sp := range []*spec{vgSpec, peerSpec} {
-		if sp != nil {
-			if _, sp.err = h.measure(sp.name+"-warmup", sp.env, sp.okExit, sp.bin, sp.args...); sp.err != nil {
-				sp.done = true
-			}
-		}
-	}
-	for i := 1; i <= h.cfg.runs; i++ {
-		for _, sp := range []*spec{vgSpec, peerSpec} {
-			if sp == nil || sp.done {
-				continue
-			}
-			r, err := h.measure(fmt.Sprintf("%s-%d", sp.name, i), sp.env, sp.okExit, sp.bin, sp.args...)
-			if err != nil {
-				sp.err, sp.done = err, true
-				continue
-			}
-			sp.runs = append(sp.runs, r)
-		}
-	}
+	peerSpec, peerErr = h.osvScannerSpec("scan-osv-scanner-"+tag, sbomPath)
+	h.alternate(vgSpec, peerSpec)
 	if vgSpec != nil {
 		vg, vgErr = vgSpec.runs, vgSpec.err
 	}
@@ -126,12 +92,7 @@ func (h *harness) scanOne(label, sbomPath string, comps []gensbom.Component, tar
 	if peerSpec != nil {
 		peer, peerErr = peerSpec.runs, peerSpec.err
 		if peerErr == nil && comps != nil {
-			// One more, untimed, listing every package it recognized, for the comparison.
-			sp := peerSpec
-			args := append(slices.Clone(sp.args[:len(sp.args)-2]), "--all-packages", "-L", sbomPath)
-			var all run
-			all, peerErr = h.measure(sp.name+"-all-packages", sp.env, sp.okExit, sp.bin, args...)
-			peerAll = all.Stdout
+			peerAll, peerErr = h.allPackages(peerSpec)
 		}
 	}
 
