@@ -83,33 +83,6 @@ func (s *Store) journal(ctx context.Context, tx *sql.Tx, part string, keys []Pac
 	return insertMany(ctx, s, tx, "package_change", []string{"part", "ecosystem", "name", "purl", "at"}, rows)
 }
 
-// journalDelta records the keys of records about to be replaced or deleted
-// (as stored in generation gen) and of the records replacing them.
-func (s *Store) journalDelta(ctx context.Context, tx *sql.Tx, part string, gen int64, upserts []Record, deletes []string) error {
-	var keys []PackageKey
-	sel, err := tx.PrepareContext(ctx, s.Rebind(`SELECT pkgs FROM advisory WHERE part = ? AND generation = ? AND id = ?`))
-	if err != nil {
-		return err
-	}
-	defer sel.Close()
-	ids := slices.Clone(deletes)
-	for _, r := range upserts {
-		ids = append(ids, r.ID)
-		keys = append(keys, r.Packages...)
-	}
-	for _, id := range ids {
-		var pkgs string
-		if err := sel.QueryRowContext(ctx, part, gen, id).Scan(&pkgs); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		keys = append(keys, decodeKeys(pkgs)...)
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	return s.journal(ctx, tx, part, keys, nil)
-}
-
 // journalGeneration records what changes when generation gen replaces old
 // (-1: the first import, recorded as the whole partition): the keys of
 // records added, removed or modified between the two.

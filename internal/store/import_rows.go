@@ -59,45 +59,67 @@ func recordRows(part string, gen int64, recs []Record) (adv, pkg, alias [][]any)
 	return adv, pkg, alias
 }
 
-func deleteRecords(ctx context.Context, s *Store, tx *sql.Tx, part string, gen int64, ids []string) error {
+// deletedRecords is what deleteRecords removed: how many records, how many
+// of them withdrawn, and their package keys.
+type deletedRecords struct {
+	records, withdrawn int
+	keys               []PackageKey
+}
+
+// deleteRecords deletes the records ids (each at most once) of a generation
+// with their index rows and reports what was there.
+func deleteRecords(ctx context.Context, s *Store, tx *sql.Tx, part string, gen int64, ids []string) (deletedRecords, error) {
+	var out deletedRecords
 	// Index rows are found by primary key from the keys the record keeps.
-	sel, err := tx.PrepareContext(ctx, s.Rebind(`SELECT pkgs FROM advisory WHERE part = ? AND generation = ? AND id = ?`))
+	sel, err := tx.PrepareContext(ctx, s.Rebind(`SELECT pkgs, withdrawn FROM advisory WHERE part = ? AND generation = ? AND id = ?`))
 	if err != nil {
-		return err
+		return out, err
 	}
 	defer sel.Close()
 	delPkg, err := tx.PrepareContext(ctx, s.Rebind(`DELETE FROM advisory_package WHERE part = ? AND generation = ? AND ecosystem = ? AND name = ? AND id = ?`))
 	if err != nil {
-		return err
+		return out, err
 	}
 	defer delPkg.Close()
+	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
 		var pkgs string
-		if err := sel.QueryRowContext(ctx, part, gen, id).Scan(&pkgs); errors.Is(err, sql.ErrNoRows) {
+		var withdrawn int
+		if err := sel.QueryRowContext(ctx, part, gen, id).Scan(&pkgs, &withdrawn); errors.Is(err, sql.ErrNoRows) {
 			continue
 		} else if err != nil {
-			return err
+			return out, err
 		}
-		for _, k := range decodeKeys(pkgs) {
+		out.records++
+		if withdrawn != 0 {
+			out.withdrawn++
+		}
+		keys := decodeKeys(pkgs)
+		out.keys = append(out.keys, keys...)
+		for _, k := range keys {
 			if _, err := delPkg.ExecContext(ctx, part, gen, k.Ecosystem, k.Name, id); err != nil {
-				return err
+				return out, err
 			}
 		}
 	}
 	for _, table := range []string{"advisory_alias", "advisory"} {
 		st, err := tx.PrepareContext(ctx, s.Rebind(`DELETE FROM `+table+` WHERE part = ? AND generation = ? AND id = ?`))
 		if err != nil {
-			return err
+			return out, err
 		}
 		for _, id := range ids {
 			if _, err := st.ExecContext(ctx, part, gen, id); err != nil {
 				st.Close()
-				return err
+				return out, err
 			}
 		}
 		st.Close()
 	}
-	return nil
+	return out, nil
 }
 
 // encodeKeys renders index keys for the advisory.pkgs column.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -47,32 +48,49 @@ type Delta struct {
 
 // ApplyDelta replaces and deletes individual records of the partition's live
 // generation and records the new state, all in one transaction. The record
-// and withdrawn counts of st are recomputed from what the partition holds;
-// the state written is returned.
+// and withdrawn counts of st are the partition's counts changed by what the
+// delta replaced, deleted and wrote (its work follows the size of the delta,
+// not of the partition); the state written is returned. When st.Generation
+// is set it is the generation the delta was computed against, and a
+// partition replaced since fails the delta.
 func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st PartitionState) (PartitionState, error) {
 	upserts, deletes := d.Upserts, d.Deletes
-	cur, err := s.Partition(ctx, part)
-	if err != nil {
-		return st, err
-	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		var gen int64
-		if err := tx.QueryRowContext(ctx, s.Rebind(`SELECT generation FROM partition_state WHERE name = ?`), part).Scan(&gen); err != nil {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var cur PartitionState
+		err := tx.QueryRowContext(ctx, s.Rebind(`SELECT source, generation, records, withdrawn FROM partition_state WHERE name = ?`), part).
+			Scan(&cur.Source, &cur.Generation, &cur.Records, &cur.Withdrawn)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%s: %w", part, ErrNoPartition)
+		} else if err != nil {
 			return err
 		}
-		if gen != cur.Generation {
+		gen := cur.Generation
+		if st.Generation != 0 && gen != st.Generation {
 			return fmt.Errorf("partition %s was replaced by a concurrent import", part)
 		}
-		ids := make([]string, 0, len(upserts)+len(deletes))
+		ids := slices.Clone(deletes)
 		for _, r := range upserts {
 			ids = append(ids, r.ID)
 		}
-		ids = append(ids, deletes...)
-		if err := s.journalDelta(ctx, tx, part, gen, upserts, deletes); err != nil {
+		old, err := deleteRecords(ctx, s, tx, part, gen, ids)
+		if err != nil {
 			return err
 		}
-		if err := deleteRecords(ctx, s, tx, part, gen, ids); err != nil {
-			return err
+		// The journal names the keys of the records replaced or deleted
+		// (as they were stored) and of the records replacing them.
+		var keys []PackageKey
+		withdrawn := 0
+		for _, r := range upserts {
+			keys = append(keys, r.Packages...)
+			if r.Withdrawn {
+				withdrawn++
+			}
+		}
+		keys = append(keys, old.keys...)
+		if len(keys) > 0 {
+			if err := s.journal(ctx, tx, part, keys, nil); err != nil {
+				return err
+			}
 		}
 		if err := insertRecords(ctx, s, tx, part, gen, upserts); err != nil {
 			return err
@@ -82,9 +100,8 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 			return err
 		}
 		st.Name, st.Source, st.Generation = part, cur.Source, gen
-		if err := tx.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*), COALESCE(SUM(withdrawn), 0) FROM advisory WHERE part = ? AND generation = ?`), part, gen).Scan(&st.Records, &st.Withdrawn); err != nil {
-			return err
-		}
+		st.Records = cur.Records - old.records + len(upserts)
+		st.Withdrawn = cur.Withdrawn - old.withdrawn + withdrawn
 		return upsertPartition(ctx, s, tx, st)
 	})
 	if err != nil {
@@ -126,57 +143,81 @@ func (s *Store) Purge(ctx context.Context, part string) error {
 // staleAfter (an import on another host, or a platform where processes
 // cannot be probed).
 func (s *Store) CollectGarbage(ctx context.Context) error {
-	cutoff := fmtTime(time.Now().Add(-staleAfter))
-	if _, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM pending_generation WHERE heartbeat < ?`), cutoff); err != nil {
-		return err
-	}
-	prows, err := s.db.QueryContext(ctx, `SELECT generation, owner FROM pending_generation`)
+	// Pending generations whose heartbeat is stale or whose process is gone
+	// are forgotten; nothing is written when there are none (the usual
+	// case before a sync).
+	cutoff := time.Now().Add(-staleAfter)
+	prows, err := s.db.QueryContext(ctx, `SELECT generation, owner, heartbeat FROM pending_generation`)
 	if err != nil {
 		return err
 	}
 	var deadGens []int64
 	for prows.Next() {
 		var g int64
-		var owner string
-		if err := prows.Scan(&g, &owner); err != nil {
+		var owner, heartbeat string
+		if err := prows.Scan(&g, &owner, &heartbeat); err != nil {
 			prows.Close()
 			return err
 		}
-		if ownerDead(owner) {
+		if parseTime(heartbeat).Before(cutoff) || ownerDead(owner) {
 			deadGens = append(deadGens, g)
 		}
 	}
-	prows.Close()
+	if err := prows.Close(); err != nil {
+		return err
+	}
 	for _, g := range deadGens {
 		if _, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM pending_generation WHERE generation = ?`), g); err != nil {
 			return err
 		}
 	}
-	rows, err := s.db.QueryContext(ctx, `
-SELECT DISTINCT a.part, a.generation FROM advisory a
-WHERE NOT EXISTS (SELECT 1 FROM partition_state p WHERE p.name = a.part AND p.generation = a.generation)
-  AND NOT EXISTS (SELECT 1 FROM pending_generation g WHERE g.generation = a.generation)`)
+	gens, err := s.storedGenerations(ctx)
 	if err != nil {
 		return err
 	}
-	type pg struct {
-		part string
-		gen  int64
-	}
-	var dead []pg
-	for rows.Next() {
-		var x pg
-		if err := rows.Scan(&x.part, &x.gen); err != nil {
-			rows.Close()
+	var dead []partGen
+	live := s.Rebind(`SELECT (SELECT COUNT(*) FROM partition_state WHERE name = ? AND generation = ?) + (SELECT COUNT(*) FROM pending_generation WHERE generation = ?)`)
+	for _, g := range gens {
+		var n int
+		if err := s.db.QueryRowContext(ctx, live, g.part, g.gen, g.gen).Scan(&n); err != nil {
 			return err
 		}
-		dead = append(dead, x)
+		if n == 0 {
+			dead = append(dead, g)
+		}
 	}
-	rows.Close()
 	for _, d := range dead {
 		if err := s.deleteGeneration(ctx, d.part, d.gen); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// partGen is one (partition, generation) pair that has advisory rows.
+type partGen struct {
+	part string
+	gen  int64
+}
+
+// storedGenerations lists the (partition, generation) pairs of the advisory
+// table in order by stepping through its (part, generation, id) index: one
+// seek per pair instead of reading every row, so that collecting garbage
+// before each sync costs the same whatever the store holds.
+func (s *Store) storedGenerations(ctx context.Context) ([]partGen, error) {
+	next := s.Rebind(`SELECT part, generation FROM advisory WHERE (part, generation) > (?, ?) ORDER BY part, generation LIMIT 1`)
+	var out []partGen
+	cur := partGen{gen: -1 << 62}
+	for {
+		var g partGen
+		err := s.db.QueryRowContext(ctx, next, cur.part, cur.gen).Scan(&g.part, &g.gen)
+		if errors.Is(err, sql.ErrNoRows) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+		cur = g
+	}
 }

@@ -132,6 +132,29 @@ func TestDeltaAndPurge(t *testing.T) {
 		if st.Records != 2 || st.Withdrawn != 1 {
 			t.Fatalf("state after delta: %+v", st)
 		}
+		// The counts follow the rows: a record withdrawn again, one deleted
+		// twice in the same delta, one deleted that the partition never had.
+		st, err = s.ApplyDelta(ctx, "PyPI", Delta{Upserts: []Record{wd}, Deletes: []string{"D", "D", "Z"}}, PartitionState{Watermark: t0.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n, w int
+		if err := s.db.QueryRow(s.Rebind(`SELECT COUNT(*), COALESCE(SUM(a.withdrawn), 0) FROM advisory a JOIN partition_state p ON p.name = a.part AND p.generation = a.generation WHERE a.part = ?`), "PyPI").Scan(&n, &w); err != nil {
+			t.Fatal(err)
+		}
+		if st.Records != 1 || st.Withdrawn != 1 || n != 1 || w != 1 {
+			t.Fatalf("state after second delta: %+v, rows %d withdrawn %d", st, n, w)
+		}
+		if p, err := s.Partition(ctx, "PyPI"); err != nil || p.Records != 1 || p.Withdrawn != 1 {
+			t.Fatalf("stored state %+v %v", p, err)
+		}
+		st, err = s.ApplyDelta(ctx, "PyPI", Delta{Upserts: []Record{record("D", t0, "flask")}}, PartitionState{Watermark: t0.Add(time.Hour)})
+		if err != nil || st.Records != 2 || st.Withdrawn != 1 {
+			t.Fatalf("state after third delta: %+v %v", st, err)
+		}
+		if _, err := s.ApplyDelta(ctx, "PyPI", Delta{Deletes: []string{"D"}}, PartitionState{Generation: st.Generation + 1}); err == nil {
+			t.Fatal("a delta computed against another generation was applied")
+		}
 		if got := ids(t, s, "requests"); len(got) != 0 {
 			t.Fatalf("withdrawn or deleted records returned: %v", got)
 		}

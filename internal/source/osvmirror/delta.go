@@ -154,10 +154,11 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 	rep.Removed = len(removed)
 	delta.Upserts, delta.Deletes = upserts, removed
 	written, err := m.store.ApplyDelta(ctx, eco, delta, store.PartitionState{
-		BaseURL:   m.opts.BaseURL,
-		LastSync:  m.opts.Now(),
-		Watermark: watermark,
-		Malformed: rep.MalformedCount,
+		Generation: st.Generation,
+		BaseURL:    m.opts.BaseURL,
+		LastSync:   m.opts.Now(),
+		Watermark:  watermark,
+		Malformed:  rep.MalformedCount,
 	})
 	if err != nil {
 		rep.Err = err
