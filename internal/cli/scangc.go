@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"math"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+)
+
+// scanHeapBudget is how large the Go heap of a scan may grow before its
+// first garbage collection (see collectRarely).
+const scanHeapBudget = 64 << 20
+
+// collectRarely makes the garbage collector wait until the heap reaches
+// budget instead of running each time the heap doubles from the runtime's
+// 4 MiB start. A scan allocates far more than it keeps (a 1,000-component
+// scan allocates ~100 MB and keeps ~30 MB), and the default pacing ran a
+// dozen collections, a sixth of the scan's CPU time. The budget is a
+// memory limit with GOGC off; once a collection leaves more than half the
+// budget live (a large scan), the usual pacing (the previous GOGC, no
+// limit) resumes for good, so the limit never makes the collector run back
+// to back. GOGC or GOMEMLIMIT set in the environment leave the collector
+// alone. The returned function puts the previous settings back; calls may
+// overlap (commands run concurrently in tests): the settings change with
+// the first and are restored with the last.
+func collectRarely(budget int64) (restore func()) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	rarely.mu.Lock()
+	defer rarely.mu.Unlock()
+	rarely.users++
+	if rarely.users == 1 {
+		rarely.state = &gcState{budget: budget}
+		rarely.state.start()
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			rarely.mu.Lock()
+			defer rarely.mu.Unlock()
+			if rarely.users--; rarely.users == 0 {
+				rarely.state.stop()
+				rarely.state = nil
+			}
+		})
+	}
+}
+
+var rarely struct {
+	mu    sync.Mutex
+	users int
+	state *gcState
+}
+
+// gcState is one period of rare collections.
+type gcState struct {
+	budget int64
+
+	mu       sync.Mutex
+	done     bool // usual pacing resumed (or stopped)
+	oldPct   int
+	oldLimit int64
+}
+
+func (g *gcState) start() {
+	g.oldPct = debug.SetGCPercent(-1)
+	g.oldLimit = debug.SetMemoryLimit(g.budget)
+	g.arm()
+}
+
+// resume puts the usual pacing back.
+func (g *gcState) resume() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.done {
+		g.done = true
+		debug.SetGCPercent(g.oldPct)
+		debug.SetMemoryLimit(g.oldLimit)
+	}
+}
+
+func (g *gcState) stop() { g.resume() }
+
+// gcSentinel is collected by each garbage collection: its cleanup, run
+// after the collection, looks at the live heap and arms the next one.
+// (32 bytes: the runtime's tiny allocator would batch a smaller object
+// with others, delaying its collection.)
+type gcSentinel struct{ _ [32]byte }
+
+func (g *gcState) arm() {
+	s := new(gcSentinel)
+	runtime.AddCleanup(s, func(g *gcState) {
+		g.mu.Lock()
+		done := g.done
+		g.mu.Unlock()
+		if done {
+			return
+		}
+		if liveHeap() > g.budget/2 {
+			g.resume()
+			return
+		}
+		g.arm()
+	}, g)
+}
+
+// liveHeap is the heap the last collection marked live.
+func liveHeap() int64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return math.MaxInt64 // unknown: resume the usual pacing
+	}
+	return int64(s[0].Value.Uint64())
+}
