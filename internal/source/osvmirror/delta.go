@@ -1,7 +1,6 @@
 package osvmirror
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -17,30 +16,40 @@ import (
 // fetchWorkers bounds concurrent per-record downloads.
 const fetchWorkers = 16
 
-// readModifiedCSV parses "<RFC3339 modified>,<ID>" lines (no header).
+// maxModifiedCSV bounds modified_id.csv (the largest ecosystem's is a few
+// megabytes).
+const maxModifiedCSV = 256 << 20
+
+// readModifiedCSV parses "<RFC3339 modified>,<ID>" lines (no header). The
+// file is read whole: the IDs are substrings of one string and the map is
+// sized from the line count, so the cost is one allocation per map rather
+// than one per line.
 func readModifiedCSV(r io.Reader, where string) (map[string]time.Time, error) {
-	out := map[string]time.Time{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	var body []byte
+	if _, err := readAllLimited(r, &body, maxModifiedCSV); err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	text := string(body)
+	out := make(map[string]time.Time, strings.Count(text, "\n")+1)
 	line := 0
-	for sc.Scan() {
+	for raw := range strings.SplitSeq(text, "\n") {
 		line++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" {
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
 			continue
 		}
-		ts, id, ok := strings.Cut(text, ",")
+		if len(raw) > 1<<20 {
+			return nil, fmt.Errorf("%s line %d: line too long", where, line)
+		}
+		ts, id, ok := strings.Cut(raw, ",")
 		if !ok || id == "" || strings.ContainsAny(id, "/\\,") || strings.Contains(id, "..") {
-			return nil, fmt.Errorf("%s line %d: want \"<modified>,<id>\", got %q", where, line, text)
+			return nil, fmt.Errorf("%s line %d: want \"<modified>,<id>\", got %q", where, line, raw)
 		}
 		t, err := osv.ParseTime(ts)
 		if err != nil {
 			return nil, fmt.Errorf("%s line %d: %w", where, line, err)
 		}
 		out[id] = t.Time
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	return out, nil
 }
