@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -279,6 +280,10 @@ func TestMirrorCommandReportsAndStatus(t *testing.T) {
 	out, _, err = run(t, "--data-dir", data, "--log-level", "warn", "mirror", "--base-url", "file://"+dir, "--ecosystems", "crates.io")
 	if err != nil || !strings.Contains(out, "crates.io") || !strings.Contains(out, "full") {
 		t.Fatalf("mirror: %v\n%s", err, out)
+	}
+	// The sync's own time follows the table (the bench harness reads it).
+	if !regexp.MustCompile(`(?m)^synced in [0-9.]+[µm]?s, [0-9.]+[µm]?s CPU \(`).MatchString(out) {
+		t.Fatalf("no sync time in the summary:\n%s", out)
 	}
 	out, _, err = run(t, "--data-dir", data, "mirror", "status")
 	if err != nil || !strings.Contains(out, "crates.io") || !strings.Contains(out, "OSV") {

@@ -172,6 +172,11 @@ type EcosystemReport struct {
 // Report is the outcome of one Sync.
 type Report struct {
 	Ecosystems []EcosystemReport
+	// Duration is the whole Sync: reading the source's ecosystem list,
+	// collecting abandoned import data and syncing each ecosystem. It is
+	// the refresh's own time, without starting a process or opening the
+	// store (what the server's scheduled mirror job spends on it).
+	Duration time.Duration
 }
 
 // Failed reports whether any ecosystem failed.
@@ -194,6 +199,7 @@ func (m *Mirror) Available(ctx context.Context) ([]string, error) {
 // others; the error returned is non-nil only when nothing could be tried
 // (source unreachable, unknown ecosystem).
 func (m *Mirror) Sync(ctx context.Context) (Report, error) {
+	start := time.Now()
 	avail, err := readEcosystems(ctx, m.fetch)
 	if err != nil {
 		return Report{}, err
@@ -240,7 +246,7 @@ func (m *Mirror) Sync(ctx context.Context) (Report, error) {
 		}()
 	}
 	wg.Wait()
-	var rep Report
+	rep := Report{Duration: time.Since(start)}
 	for _, er := range reports {
 		if er != nil {
 			rep.Ecosystems = append(rep.Ecosystems, *er)
