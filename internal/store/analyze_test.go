@@ -8,8 +8,8 @@ import (
 )
 
 // TestAnalyzeOnlySizeableImports (PostgreSQL): the tables are analyzed
-// after an import that is a tenth or more of the rows the statistics
-// know of, not after a small partition's.
+// after an import at least as large as the rows the statistics know of,
+// not after a smaller partition's (not even one of half that size).
 func TestAnalyzeOnlySizeableImports(t *testing.T) {
 	engines(t, func(t *testing.T, s *Store) {
 		if s.Dialect() != Postgres {
@@ -35,7 +35,7 @@ func TestAnalyzeOnlySizeableImports(t *testing.T) {
 			part string
 			n    int
 			want float64
-		}{{"A", 100, 100}, {"B", 5, 100}, {"C", 100, 205}} {
+		}{{"A", 100, 100}, {"B", 5, 100}, {"C", 100, 205}, {"D", 100, 205}, {"E", 205, 510}} {
 			importAll(t, s, step.part, recs(step.part, step.n)...)
 			if got := known(); got != step.want {
 				t.Fatalf("after importing %d records into %s: the statistics know %v rows, want %v", step.n, step.part, got, step.want)

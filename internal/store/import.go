@@ -245,13 +245,18 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		// generations with nested loops (quadratic in the partition size),
 		// and batched package lookups after a first import took a minute
 		// instead of milliseconds. ANALYZE samples, so it costs little
-		// once; but analyzing the three tables after each of the 19
-		// partitions of an OSV mirror was half of a full import's time,
-		// so it runs when this import is a tenth or more of the rows the
-		// statistics know of (always on a never-analyzed table): a
-		// smaller partition changes no plan.
+		// once (~150 ms of server CPU for the three tables of the corpus);
+		// but an OSV mirror imports 19 or more partitions, and analyzing
+		// after each one that was a tenth of the known rows still cost the
+		// server more CPU than writing the rows. It runs when this import
+		// is at least as large as the rows the statistics know of (always
+		// on a never-analyzed table): the planner scales the known row
+		// counts to the tables' current size, the rows of later, smaller
+		// partitions are estimated as rare (index probes, which is what
+		// their lookups want), and autovacuum's own ANALYZE follows once
+		// a tenth of the rows changed since this one.
 		var known float64
-		if err := im.s.db.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'advisory'::regclass`).Scan(&known); err != nil || 10*float64(im.added) >= known {
+		if err := im.s.db.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'advisory'::regclass`).Scan(&known); err != nil || float64(im.added) >= known {
 			if _, err := im.s.db.ExecContext(ctx, `ANALYZE advisory, advisory_package, advisory_alias`); err != nil {
 				return stats, fmt.Errorf("store: commit import of %s: analyze: %w", im.part, err)
 			}
@@ -259,6 +264,9 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 	}
 	var old int64 = -1
 	err := im.s.tx(ctx, func(tx *sql.Tx) error {
+		if err := im.s.wholeGenerationPlans(ctx, tx); err != nil {
+			return err
+		}
 		err := tx.QueryRowContext(ctx, im.s.Rebind(`SELECT generation FROM partition_state WHERE name = ?`), im.part).Scan(&old)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
