@@ -9,13 +9,22 @@
 // as the postgres user when run as root) unless -dsn or
 // $VULNGATE_DATABASE_URL names one (that database is written to).
 //
+// The full import runs -import-runs times, each into a new data directory
+// (and a new PostgreSQL database) whose schema is created first by a
+// separate command, as a server would have created it: the import's time
+// is the import's, and schema creation is reported beside it. Each run's
+// CPU is reported per advisory: the vulngate process's, and the
+// PostgreSQL server's (its postmaster and every backend, read from /proc)
+// when pgreport started the server. On a shared machine the CPU figures
+// are what compares across runs; the wall times depend on the load.
+//
 // It leaves out a peer on PostgreSQL (none of the field's scanners runs on
 // one), list queries at scale (bench/cmd/loadgen measures those against a
 // running server) and several instances sharing the database.
 //
 // Usage (from the repository root):
 //
-//	go run ./bench/cmd/pgreport [-corpus ../shared/osv-corpus] [-sbom FILE] [-requests 5000]
+//	go run ./bench/cmd/pgreport [-corpus ../shared/osv-corpus] [-sbom FILE] [-requests 5000] [-import-runs 3]
 package main
 
 import (
@@ -33,6 +42,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,8 +59,9 @@ func main() {
 	dsn := flag.String("dsn", os.Getenv("VULNGATE_DATABASE_URL"), "PostgreSQL admin DSN (a database is created in it); default: start a private server")
 	requests := flag.Int("requests", 5000, "cached artifact downloads timed per engine")
 	work := flag.String("work", "", "work directory (default: a new temporary one, removed at the end)")
+	runs := flag.Int("import-runs", 3, "full imports timed per engine (min and median reported)")
 	flag.Parse()
-	if err := run(*corpus, *sbom, *dsn, *work, *requests); err != nil {
+	if err := run(*corpus, *sbom, *dsn, *work, *requests, max(1, *runs)); err != nil {
 		fmt.Fprintln(os.Stderr, "pgreport:", err)
 		os.Exit(1)
 	}
@@ -59,13 +70,15 @@ func main() {
 type result struct {
 	engine                          string
 	records                         int
-	full, refresh, scan             time.Duration
+	schema, full, fullMin           time.Duration
+	clientCPU, serverCPU            time.Duration // medians over the import runs; serverCPU < 0: unknown
+	refresh, scan                   time.Duration
 	gateP50, gateP99                time.Duration
 	gateRPS                         float64
 	mirrorRSS, serveRSS, scanRSSKiB int64
 }
 
-func run(corpus, sbom, dsn, work string, requests int) error {
+func run(corpus, sbom, dsn, work string, requests, runs int) error {
 	corpus, _ = filepath.Abs(corpus)
 	sbom, _ = filepath.Abs(sbom)
 	if work == "" {
@@ -81,25 +94,30 @@ func run(corpus, sbom, dsn, work string, requests int) error {
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/vulngate").CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %v\n%s", err, out)
 	}
+	serverCPU := func() time.Duration { return -1 }
 	if dsn == "" {
-		stop, admin, err := startPostgres(work)
+		stop, admin, cpu, err := startPostgres(work)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		dsn = admin
-	}
-	pgDSN, err := createDatabase(dsn, fmt.Sprintf("vg_report_%d", os.Getpid()))
-	if err != nil {
-		return err
+		dsn, serverCPU = admin, cpu
 	}
 	var results []result
 	for _, eng := range []string{"sqlite", "postgres"} {
-		env := []string{}
-		if eng == "postgres" {
-			env = append(env, "VULNGATE_DATABASE_URL="+pgDSN)
+		// A new database (PostgreSQL) or data directory for each import run.
+		setup := func(run int) ([]string, error) {
+			if eng != "postgres" {
+				return nil, nil
+			}
+			pgDSN, err := createDatabase(dsn, fmt.Sprintf("vg_report_%d_%d", os.Getpid(), run))
+			return []string{"VULNGATE_DATABASE_URL=" + pgDSN}, err
 		}
-		r, err := measure(bin, eng, filepath.Join(work, eng), env, corpus, sbom, requests)
+		cpu := serverCPU
+		if eng != "postgres" {
+			cpu = func() time.Duration { return -1 }
+		}
+		r, err := measure(bin, eng, work, setup, cpu, runs, corpus, sbom, requests)
 		if err != nil {
 			return fmt.Errorf("%s: %w", eng, err)
 		}
@@ -107,11 +125,18 @@ func run(corpus, sbom, dsn, work string, requests int) error {
 	}
 	host, _ := os.Hostname()
 	fmt.Printf("Measured %s on %s (%d CPUs, %s/%s), corpus %s.\n\n", time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, corpus)
-	fmt.Println("| engine | full import | records/s | incremental refresh (ratio to full) | SBOM scan | gate p50 / p99 | gate req/s (4 clients) | RSS mirror / serve / scan |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Printf("Full import: median (min) of %d runs, each into a new database whose schema was created first; CPU per advisory: median of the vulngate process's / the PostgreSQL server's (all its processes); load average %s.\n\n", runs, loadAvg())
+	fmt.Println("| engine | schema creation | full import | records/s | CPU per advisory (vulngate / server) | incremental refresh (ratio to full) | SBOM scan | gate p50 / p99 | gate req/s (4 clients) | RSS mirror / serve / scan |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range results {
-		fmt.Printf("| %s | %s | %.0f | %s (%.3f) | %s | %s / %s | %.0f | %d / %d / %d MiB |\n", r.engine, r.full.Round(time.Millisecond),
-			float64(r.records)/r.full.Seconds(), r.refresh.Round(time.Millisecond), r.refresh.Seconds()/r.full.Seconds(), r.scan.Round(time.Millisecond),
+		server := "–"
+		if r.serverCPU >= 0 {
+			server = fmt.Sprintf("%.1f µs", float64(r.serverCPU.Microseconds())/float64(r.records))
+		}
+		fmt.Printf("| %s | %s | %s (%s) | %.0f (%.0f) | %.1f µs / %s | %s (%.3f) | %s | %s / %s | %.0f | %d / %d / %d MiB |\n", r.engine, r.schema.Round(time.Millisecond),
+			r.full.Round(time.Millisecond), r.fullMin.Round(time.Millisecond), float64(r.records)/r.full.Seconds(), float64(r.records)/r.fullMin.Seconds(),
+			float64(r.clientCPU.Microseconds())/float64(r.records), server,
+			r.refresh.Round(time.Millisecond), r.refresh.Seconds()/r.full.Seconds(), r.scan.Round(time.Millisecond),
 			r.gateP50.Round(10*time.Microsecond), r.gateP99.Round(10*time.Microsecond), r.gateRPS, r.mirrorRSS>>10, r.serveRSS>>10, r.scanRSSKiB>>10)
 	}
 	return nil
@@ -119,23 +144,30 @@ func run(corpus, sbom, dsn, work string, requests int) error {
 
 func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, "pgreport: "+format+"\n", args...) }
 
-// timed runs the binary and returns its wall time and peak RSS (KiB).
-func timed(bin string, env []string, args ...string) (time.Duration, int64, string, error) {
+// proc is what one run of the binary took.
+type proc struct {
+	wall, cpu time.Duration // cpu: user + system
+	rssKiB    int64         // peak
+	out       string
+}
+
+// timed runs the binary and measures it.
+func timed(bin string, env []string, args ...string) (proc, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	err := cmd.Run()
-	d := time.Since(start)
-	var rss int64
+	p := proc{wall: time.Since(start), out: out.String()}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss
+		p.rssKiB = ru.Maxrss
+		p.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	if err != nil {
-		return d, rss, out.String(), fmt.Errorf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, out.String())
+		return p, fmt.Errorf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, out.String())
 	}
-	return d, rss, out.String(), nil
+	return p, nil
 }
 
 func ecosystems(corpus string) (string, error) {
@@ -154,38 +186,67 @@ func ecosystems(corpus string) (string, error) {
 	return strings.Join(out, ","), nil
 }
 
-func measure(bin, eng, dir string, env []string, corpus, sbom string, requests int) (result, error) {
+// measure times the full import runs times (each into a new database
+// that setup gives the environment of; the last one is kept), then the
+// refresh, scans and gate on the last import's data.
+func measure(bin, eng, work string, setup func(run int) ([]string, error), serverCPU func() time.Duration, runs int, corpus, sbom string, requests int) (result, error) {
 	r := result{engine: eng}
 	ecos, err := ecosystems(corpus)
 	if err != nil {
 		return r, err
 	}
-	data := filepath.Join(dir, "data")
-	base := []string{"--data-dir", data, "--log-level", "warn"}
-	logf("%s: full import of %s", eng, ecos)
-	var rss int64
-	r.full, rss, _, err = timed(bin, env, append(base, "mirror", "--base-url", "file://"+corpus, "--ecosystems", ecos)...)
+	r.records = countRecords(corpus, ecos)
+	var env, base []string
+	var data string
+	var schema, full, client, server []time.Duration
+	for run := range runs {
+		if env, err = setup(run); err != nil {
+			return r, err
+		}
+		data = filepath.Join(work, eng, fmt.Sprint(run), "data")
+		base = []string{"--data-dir", data, "--log-level", "warn"}
+		logf("%s: schema, then full import of %s (run %d of %d)", eng, ecos, run+1, runs)
+		p, err := timed(bin, env, append(base, "mirror", "status")...)
+		if err != nil {
+			return r, err
+		}
+		schema = append(schema, p.wall)
+		s0 := serverCPU()
+		p, err = timed(bin, env, append(base, "mirror", "--base-url", "file://"+corpus, "--ecosystems", ecos)...)
+		if err != nil {
+			return r, err
+		}
+		if s0 >= 0 {
+			time.Sleep(200 * time.Millisecond) // the server reaps the import's backends
+			server = append(server, serverCPU()-s0)
+		}
+		full, client = append(full, p.wall), append(client, p.cpu)
+		r.mirrorRSS = max(r.mirrorRSS, p.rssKiB)
+		if run < runs-1 {
+			os.RemoveAll(filepath.Dir(data))
+		}
+	}
+	r.schema, r.full, r.fullMin, r.clientCPU, r.serverCPU = median(schema), median(full), slices.Min(full), median(client), -1
+	if len(server) > 0 {
+		r.serverCPU = median(server)
+	}
+	logf("%s: incremental refresh (nothing changed)", eng)
+	p, err := timed(bin, env, append(base, "mirror", "--base-url", "file://"+corpus, "--ecosystems", ecos)...)
 	if err != nil {
 		return r, err
 	}
-	r.mirrorRSS = rss
-	r.records = countRecords(corpus, ecos)
-	logf("%s: incremental refresh (nothing changed)", eng)
-	if r.refresh, _, _, err = timed(bin, env, append(base, "mirror", "--base-url", "file://"+corpus, "--ecosystems", ecos)...); err != nil {
-		return r, err
-	}
+	r.refresh = p.wall
 	logf("%s: scanning %s (median of 5)", eng, filepath.Base(sbom))
 	var scans []time.Duration
 	for range 5 {
-		d, rss, _, err := timed(bin, env, append(base, "scan", "--format", "json", sbom)...)
+		p, err := timed(bin, env, append(base, "scan", "--format", "json", sbom)...)
 		if err != nil && !strings.Contains(err.Error(), "exit status 1") {
 			return r, err
 		}
-		scans = append(scans, d)
-		r.scanRSSKiB = max(r.scanRSSKiB, rss)
+		scans = append(scans, p.wall)
+		r.scanRSSKiB = max(r.scanRSSKiB, p.rssKiB)
 	}
-	sort.Slice(scans, func(i, j int) bool { return scans[i] < scans[j] })
-	r.scan = scans[len(scans)/2]
+	r.scan = median(scans)
 	logf("%s: gate latency through a feed", eng)
 	if err := gate(bin, env, data, requests, &r); err != nil {
 		return r, err
@@ -229,7 +290,7 @@ func gate(bin string, env []string, data string, requests int, r *result) error 
 	go up.Serve(l)
 	defer up.Close()
 	base := []string{"--data-dir", data, "--log-level", "warn"}
-	if _, _, out, err := timed(bin, env, append(base, "feed", "create", "bench-npm", "--type", "npm", "--upstream", upURL, "--unassessed", "allow")...); err != nil && !strings.Contains(out, "exists") {
+	if p, err := timed(bin, env, append(base, "feed", "create", "bench-npm", "--type", "npm", "--upstream", upURL, "--unassessed", "allow")...); err != nil && !strings.Contains(p.out, "exists") {
 		return err
 	}
 	addr, err := freeAddr()
@@ -350,11 +411,12 @@ func createDatabase(admin, name string) (string, error) {
 }
 
 // startPostgres starts a private server like internal/testutil/pgtest,
-// with durable settings left at their defaults (fsync on).
-func startPostgres(work string) (stop func(), dsn string, err error) {
+// with durable settings left at their defaults (fsync on). cpu reads the
+// CPU time its processes have used so far.
+func startPostgres(work string) (stop func(), dsn string, cpu func() time.Duration, err error) {
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	if len(bins) == 0 {
-		return nil, "", errors.New("no PostgreSQL found: install postgresql or pass -dsn")
+		return nil, "", nil, errors.New("no PostgreSQL found: install postgresql or pass -dsn")
 	}
 	sort.Strings(bins)
 	bin := filepath.Dir(bins[len(bins)-1])
@@ -369,7 +431,7 @@ func startPostgres(work string) (stop func(), dsn string, err error) {
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
@@ -378,21 +440,71 @@ func startPostgres(work string) (stop func(), dsn string, err error) {
 	}
 	data := filepath.Join(root, "data")
 	if out, err := asPG(filepath.Join(bin, "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8").CombinedOutput(); err != nil {
-		return nil, "", fmt.Errorf("initdb: %v %s", err, out)
+		return nil, "", nil, fmt.Errorf("initdb: %v %s", err, out)
 	}
 	addr, err := freeAddr()
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	_, port, _ := net.SplitHostPort(addr)
 	opts := fmt.Sprintf("-h 127.0.0.1 -p %s -k %s", port, root)
 	if out, err := asPG(filepath.Join(bin, "pg_ctl"), "-D", data, "-o", opts, "-l", filepath.Join(root, "log"), "-w", "start").CombinedOutput(); err != nil {
-		return nil, "", fmt.Errorf("pg_ctl start: %v %s", err, out)
+		return nil, "", nil, fmt.Errorf("pg_ctl start: %v %s", err, out)
 	}
 	logf("started PostgreSQL (%s) on 127.0.0.1:%s", filepath.Base(filepath.Dir(bin)), port)
+	pm, _ := os.ReadFile(filepath.Join(data, "postmaster.pid"))
+	pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(pm), "\n", 2)[0]))
 	return func() {
 		asPG(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop").Run()
-	}, fmt.Sprintf("postgres://postgres@127.0.0.1:%s/postgres?sslmode=disable", port), nil
+	}, fmt.Sprintf("postgres://postgres@127.0.0.1:%s/postgres?sslmode=disable", port), func() time.Duration { return treeCPU(pid) }, nil
+}
+
+// treeCPU is the CPU time (user + system) of a process, of its children
+// it has waited for, and of its live children (Linux; -1 when unknown):
+// a PostgreSQL postmaster's total, backends that came and went included.
+func treeCPU(pid int) time.Duration {
+	fields := func(pid int) []string {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return nil
+		}
+		s := string(b)
+		return strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // from field 3, state
+	}
+	ticks := func(f []string, from, to int) (n int64) {
+		for i := from; i <= to && i-3 < len(f); i++ {
+			v, _ := strconv.ParseInt(f[i-3], 10, 64)
+			n += v
+		}
+		return n
+	}
+	f := fields(pid)
+	if f == nil {
+		return -1
+	}
+	total := ticks(f, 14, 17) // utime, stime, cutime, cstime
+	if kids, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)); err == nil {
+		for _, k := range strings.Fields(string(kids)) {
+			if c, err := strconv.Atoi(k); err == nil {
+				total += ticks(fields(c), 14, 15)
+			}
+		}
+	}
+	return time.Duration(total) * time.Second / 100 // USER_HZ
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 func zipEntries(path string) (int, error) {
