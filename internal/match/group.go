@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 
+	"github.com/vulngate/vulngate/internal/osv"
+
 	"github.com/vulngate/vulngate/internal/severity"
 	"github.com/vulngate/vulngate/internal/store"
 )
@@ -63,7 +65,7 @@ func (s *Scanner) groupSeverity(ctx context.Context, out []ComponentResult, cach
 		if err != nil {
 			continue // unreadable records are reported where they match
 		}
-		sc := severity.ForVulnerability(v)
+		sc := cache.severityOf(v)
 		if !sc.Known() {
 			continue
 		}
@@ -90,16 +92,17 @@ func (s *Scanner) groupSeverity(ctx context.Context, out []ComponentResult, cach
 			continue
 		}
 		slices.SortFunc(alias, func(a, b severity.Score) int { return CompareIDs(a.Record, b.Record) })
-		f.Severity = severity.Pick(ownScores(f.Finding), alias)
+		f.Severity = severity.Pick(ownScores(f.Finding, cache.severityOf), alias)
 	}
 	return nil
 }
 
-// ownScores are the severities of a finding's matched records.
-func ownScores(f Finding) []severity.Score {
+// ownScores are the severities of a finding's matched records, as sev
+// gives them.
+func ownScores(f Finding, sev func(*osv.Vulnerability) severity.Score) []severity.Score {
 	out := make([]severity.Score, 0, len(f.Records))
 	for _, v := range f.Records {
-		out = append(out, severity.ForVulnerability(v))
+		out = append(out, sev(v))
 	}
 	return out
 }

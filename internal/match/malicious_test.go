@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/vulngate/vulngate/internal/osv"
+	"github.com/vulngate/vulngate/internal/severity"
 )
 
 func TestIsMalicious(t *testing.T) {
@@ -50,11 +51,11 @@ func TestMaliciousFinding(t *testing.T) {
 	if len(fs) != 1 {
 		t.Fatalf("findings = %d, want 1", len(fs))
 	}
-	s := score(fs[0])
+	s := score(fs[0], severity.ForVulnerability)
 	if !s.Malicious || s.MaliciousID != "MAL-2022-101" || s.ID != "GHSA-c9hh-4f8g-99wh" {
 		t.Errorf("scored = ID %s malicious %v (%s), want GHSA representative flagged by MAL-2022-101", s.ID, s.Malicious, s.MaliciousID)
 	}
-	if s := score(Merge([]Hit{{Vuln: ghsa}})[0]); s.Malicious {
+	if s := score(Merge([]Hit{{Vuln: ghsa}})[0], severity.ForVulnerability); s.Malicious {
 		t.Error("a record without any malicious marker is flagged")
 	}
 }

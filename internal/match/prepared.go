@@ -2,9 +2,11 @@ package match
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/vulngate/vulngate/internal/osv"
 	"github.com/vulngate/vulngate/internal/purl"
+	"github.com/vulngate/vulngate/internal/severity"
 )
 
 // A prepared record has the boundaries of its ranges parsed and put in
@@ -21,6 +23,9 @@ import (
 // answer); any comparison error while evaluating falls back to inRange.
 type prepared struct {
 	entries []preparedEntry // one per affected entry
+
+	sevOnce sync.Once
+	sev     severity.Score // severity.ForVulnerability of the record
 }
 
 type preparedEntry struct {

@@ -126,6 +126,13 @@ func NewScanner(src Advisories, covered func(baseEcosystem string) bool) *Scanne
 	return &Scanner{src: src, workers: max(2, runtime.GOMAXPROCS(0)), covered: covered}
 }
 
+// deflatedAdvisories is implemented by a store that can give records as
+// stored (*store.Store): the scanner then inflates them on its parsing
+// workers, while the next names are read.
+type deflatedAdvisories interface {
+	AdvisoriesForNamesDeflated(ctx context.Context, ecosystem string, names []string) (map[string][]store.Advisory, error)
+}
+
 // recordCache parses (and prepares, see [prepared]) each stored record
 // once per scan.
 type recordCache struct {
@@ -144,6 +151,9 @@ type parsed struct {
 	prep   *prepared
 	err    error
 	source string
+	// storeErr: err is the store's (a document that does not inflate),
+	// which fails the scan as a lookup error would.
+	storeErr bool
 }
 
 // prepOf returns the prepared form of a record of the cache, nil for
@@ -152,6 +162,18 @@ func (c *recordCache) prepOf(v *osv.Vulnerability) *prepared {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.preps[v]
+}
+
+// severityOf is severity.ForVulnerability, computed once per record of
+// the cache: a record matching many components (and its alias group's)
+// would be scored for each.
+func (c *recordCache) severityOf(v *osv.Vulnerability) severity.Score {
+	p := c.prepOf(v)
+	if p == nil {
+		return severity.ForVulnerability(v)
+	}
+	p.sevOnce.Do(func() { p.sev = severity.ForVulnerability(v) })
+	return p.sev
 }
 
 // keepOnly drops the parsed records that no component matched, once
@@ -184,12 +206,15 @@ func (c *recordCache) has(part, id string) bool {
 }
 
 func (c *recordCache) get(a store.Advisory) (*osv.Vulnerability, string, error) {
-	p := c.entry(a)
+	p := c.entry(a, nil)
 	return p.v, p.source, p.err
 }
 
-// entry returns the record parsed and prepared.
-func (c *recordCache) entry(a store.Advisory) *parsed {
+// entry returns the record parsed and prepared. When buf is not nil,
+// a.Data is as stored (see store.Inflate) and is inflated into *buf,
+// which the caller reuses for its next record (osv.Parse copies what it
+// keeps).
+func (c *recordCache) entry(a store.Advisory, buf *[]byte) *parsed {
 	key := a.Partition + "\x00" + a.ID
 	c.mu.Lock()
 	p, ok := c.m[key]
@@ -199,7 +224,16 @@ func (c *recordCache) entry(a store.Advisory) *parsed {
 	}
 	c.mu.Unlock()
 	p.once.Do(func() {
-		if p.v, p.err = osv.Parse(a.Data); p.err == nil {
+		data := a.Data
+		if buf != nil {
+			if data, p.err = store.InflateInto(*buf, data); p.err != nil {
+				p.err = fmt.Errorf("%s: %w", a.ID, p.err)
+				p.storeErr = true
+				return
+			}
+			*buf = data
+		}
+		if p.v, p.err = osv.Parse(data); p.err == nil {
 			p.prep = prepare(p.v)
 			c.mu.Lock()
 			c.preps[p.v] = p.prep
@@ -227,21 +261,27 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 			byEco[keys[i].Ecosystem] = append(byEco[keys[i].Ecosystem], keys[i].Name)
 		}
 	}
-	// Records are parsed as soon as they are read, a chunk of names at a
-	// time, and their JSON dropped: a large scan would otherwise hold
-	// every record twice.
+	// Records are parsed as soon as they are read, on the workers, while
+	// the next chunk of names is read, and their JSON dropped: a large
+	// scan would otherwise hold every record twice.
 	cache := newRecordCache()
 	found := map[store.PackageKey][]store.Advisory{}
+	parsing := s.startParsing(cache)
 	for eco, names := range byEco {
 		names = uniqueNames(names)
 		for len(names) > 0 {
-			// A chunk at a time, so that only one chunk's JSON is held.
+			// A chunk at a time, so that only a few chunks' records are
+			// held before they are parsed.
 			n := min(len(names), lookupChunk)
-			if err := s.lookup(ctx, eco, names[:n], cache, found); err != nil {
+			if err := s.lookup(ctx, eco, names[:n], parsing, found); err != nil {
+				parsing.wait()
 				return nil, err
 			}
 			names = names[n:]
 		}
+	}
+	if err := parsing.wait(); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -297,9 +337,9 @@ func (s *Scanner) each(n int, fn func(int)) {
 	wg.Wait()
 }
 
-// lookupChunk is how many names of one ecosystem are looked up, parsed and
-// released at a time.
-const lookupChunk = 1000
+// lookupChunk is how many names of one ecosystem are looked up at a time
+// (and their records handed to the parsing workers).
+const lookupChunk = 500
 
 func uniqueNames(names []string) []string {
 	names = slices.Clone(names)
@@ -307,17 +347,26 @@ func uniqueNames(names []string) []string {
 	return slices.Compact(names)
 }
 
-// lookup reads the advisories of names, parses them into cache and adds
-// them, without their JSON, to found.
-func (s *Scanner) lookup(ctx context.Context, eco string, names []string, cache *recordCache, found map[store.PackageKey][]store.Advisory) error {
-	m, err := s.src.AdvisoriesForNames(ctx, eco, names)
+// lookup reads the advisories of names, hands them to the parsing
+// workers and adds them, without their JSON, to found.
+func (s *Scanner) lookup(ctx context.Context, eco string, names []string, parsing *parsing, found map[store.PackageKey][]store.Advisory) error {
+	var (
+		m   map[string][]store.Advisory
+		err error
+	)
+	if d, ok := s.src.(deflatedAdvisories); ok {
+		m, err = d.AdvisoriesForNamesDeflated(ctx, eco, names)
+		parsing.deflated = true
+	} else {
+		m, err = s.src.AdvisoriesForNames(ctx, eco, names)
+	}
 	if err != nil {
 		return fmt.Errorf("looking up %s packages: %w", eco, err)
 	}
-	s.parseAll(m, cache)
 	for name, advs := range m {
 		kept := make([]store.Advisory, len(advs))
 		for i, a := range advs {
+			parsing.add(eco, a)
 			a.Data = nil
 			kept[i] = a
 		}
@@ -326,31 +375,66 @@ func (s *Scanner) lookup(ctx context.Context, eco string, names []string, cache 
 	return ctx.Err()
 }
 
-// parseAll parses every distinct record of m into the cache, in
-// parallel.
-func (s *Scanner) parseAll(m map[string][]store.Advisory, cache *recordCache) {
-	todo := make(chan store.Advisory)
-	var wg sync.WaitGroup
+// parsing parses the records the lookups read into the cache, on the
+// scanner's workers, each distinct record once.
+type parsing struct {
+	todo     chan parseJob
+	wg       sync.WaitGroup
+	seen     map[string]bool
+	deflated bool // the records handed over next are as stored
+
+	mu  sync.Mutex
+	err error // the first document that did not inflate
+}
+
+type parseJob struct {
+	a        store.Advisory
+	eco      string
+	deflated bool
+}
+
+// parseQueue bounds the records read but not yet parsed (as stored, a
+// record is ~1 KB).
+const parseQueue = 4096
+
+func (s *Scanner) startParsing(cache *recordCache) *parsing {
+	p := &parsing{todo: make(chan parseJob, parseQueue), seen: map[string]bool{}}
 	for range s.workers {
-		wg.Add(1)
+		p.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			for a := range todo {
-				cache.get(a)
+			defer p.wg.Done()
+			var buf []byte
+			for j := range p.todo {
+				in := &buf
+				if !j.deflated {
+					in = nil
+				}
+				if e := cache.entry(j.a, in); e.storeErr {
+					p.mu.Lock()
+					if p.err == nil {
+						p.err = fmt.Errorf("looking up %s packages: %w", j.eco, e.err)
+					}
+					p.mu.Unlock()
+				}
 			}
 		}()
 	}
-	seen := map[string]bool{}
-	for _, advs := range m {
-		for _, a := range advs {
-			if k := a.Partition + "\x00" + a.ID; !seen[k] {
-				seen[k] = true
-				todo <- a
-			}
-		}
+	return p
+}
+
+func (p *parsing) add(eco string, a store.Advisory) {
+	if k := a.Partition + "\x00" + a.ID; !p.seen[k] {
+		p.seen[k] = true
+		p.todo <- parseJob{a, eco, p.deflated}
 	}
-	close(todo)
-	wg.Wait()
+}
+
+// wait returns once every record handed over is parsed, with the first
+// store error met.
+func (p *parsing) wait() error {
+	close(p.todo)
+	p.wg.Wait()
+	return p.err
 }
 
 // addSource asks a component source about every identified component with
@@ -391,7 +475,7 @@ func (s *Scanner) addSource(ctx context.Context, src ComponentSource, out []Comp
 		out[i].hits = hits
 		out[i].Findings = out[i].Findings[:0]
 		for _, f := range Merge(hits) {
-			out[i].Findings = append(out[i].Findings, score(f))
+			out[i].Findings = append(out[i].Findings, score(f, severity.ForVulnerability))
 		}
 	}
 	return nil
@@ -446,7 +530,7 @@ func (s *Scanner) evaluate(r *ComponentResult, key store.PackageKey, advs []stor
 	)
 	e := newEvaluation(pkg.Ecosystem, version)
 	for _, a := range advs {
-		p := cache.entry(a)
+		p := cache.entry(a, nil)
 		v, source, err := p.v, p.source, p.err
 		if err != nil {
 			r.Errors = append(r.Errors, fmt.Sprintf("advisory %s could not be read: %v", a.ID, err))
@@ -476,7 +560,7 @@ func (s *Scanner) evaluate(r *ComponentResult, key store.PackageKey, advs []stor
 		r.Findings = make([]Scored, 0, len(merged))
 	}
 	for _, f := range merged {
-		r.Findings = append(r.Findings, score(f))
+		r.Findings = append(r.Findings, score(f, cache.severityOf))
 	}
 }
 
@@ -493,10 +577,11 @@ func versionProblem(pkg purl.Package, err error) string {
 	return fmt.Sprintf("version %q could not be compared with the advisories' ranges: %v", pkg.Version, err)
 }
 
-// score picks the finding's severity (severity.Pick over its records) and
-// summary (the first record's that has one).
-func score(f Finding) Scored {
-	s := Scored{Finding: f, Severity: severity.Pick(ownScores(f))}
+// score picks the finding's severity (severity.Pick over its records'
+// severities, as sev gives them) and summary (the first record's that has
+// one).
+func score(f Finding, sev func(*osv.Vulnerability) severity.Score) Scored {
+	s := Scored{Finding: f, Severity: severity.Pick(ownScores(f, sev))}
 	for _, v := range f.Records {
 		if s.Summary == "" {
 			s.Summary = v.Summary

@@ -3,6 +3,7 @@ package match
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -156,8 +157,8 @@ func TestRecordCacheKeepOnlyMatched(t *testing.T) {
 	rec := func(id string) store.Advisory {
 		return store.Advisory{Partition: "PyPI", ID: id, Source: "OSV", Data: []byte(`{"id":"` + id + `","modified":"2024-01-01T00:00:00Z"}`)}
 	}
-	kept := c.entry(rec("PYSEC-1"))
-	dropped := c.entry(rec("PYSEC-2"))
+	kept := c.entry(rec("PYSEC-1"), nil)
+	dropped := c.entry(rec("PYSEC-2"), nil)
 	if kept.err != nil || dropped.err != nil {
 		t.Fatal(kept.err, dropped.err)
 	}
@@ -167,5 +168,55 @@ func TestRecordCacheKeepOnlyMatched(t *testing.T) {
 	}
 	if c.has("PyPI", "PYSEC-2") || c.prepOf(dropped.v) != nil {
 		t.Error("the unmatched record was kept")
+	}
+}
+
+// deflatedMem is memAdvisories that also gives records as the store keeps
+// them (DEFLATE-compressed), as *store.Store does.
+type deflatedMem struct{ memAdvisories }
+
+func (d deflatedMem) AdvisoriesForNamesDeflated(ctx context.Context, eco string, names []string) (map[string][]store.Advisory, error) {
+	m, _ := d.AdvisoriesForNames(ctx, eco, names)
+	out := map[string][]store.Advisory{}
+	for name, advs := range m {
+		for _, a := range advs {
+			if !strings.HasPrefix(a.ID, "CORRUPT") {
+				a.Data = store.Deflate(a.Data)
+			}
+			out[name] = append(out[name], a)
+		}
+	}
+	return out, nil
+}
+
+// Records read as stored are inflated on the parsing workers, one buffer
+// per worker: the results are those of records read inflated, and a
+// document that does not inflate fails the scan as the store's lookup
+// would.
+func TestScanInflatesStoredRecords(t *testing.T) {
+	m := memAdvisories{}
+	for i := range 40 {
+		v := named(record("npm", osv.RangeSemver, []string{"1.0.0"}, osv.Event{Introduced: "0"}, osv.Event{Fixed: fmt.Sprintf("1.%d.0", i+1)}), fmt.Sprintf("pkg-%d", i%7))
+		v.Summary = strings.Repeat(fmt.Sprintf("summary %d ", i), 1+i*10) // documents of several sizes
+		m.add(t, fmt.Sprintf("GHSA-%02d", i), v)
+	}
+	var comps []Component
+	for i := range 7 {
+		comps = append(comps, Component{Input: fmt.Sprintf("pkg:npm/pkg-%d@1.0.0", i)}, Component{Input: fmt.Sprintf("pkg:npm/pkg-%d@1.3.0", i)})
+	}
+	want, err := NewScanner(m, nil).Scan(context.Background(), comps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := NewScanner(deflatedMem{m}, nil).Scan(context.Background(), comps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(ComponentResult{})); diff != "" {
+		t.Errorf("scan of stored records (-inflated +stored):\n%s", diff)
+	}
+	m.add(t, "CORRUPT-1", named(record("npm", osv.RangeSemver, nil, osv.Event{Introduced: "0"}), "pkg-0"))
+	if _, err := NewScanner(deflatedMem{m}, nil).Scan(context.Background(), comps); err == nil || !strings.Contains(err.Error(), "looking up npm packages: CORRUPT-1: store: corrupt advisory document") {
+		t.Errorf("scan with a corrupt document: %v", err)
 	}
 }

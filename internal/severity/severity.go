@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	gocvss20 "github.com/pandatix/go-cvss/20"
 	gocvss30 "github.com/pandatix/go-cvss/30"
@@ -275,7 +276,9 @@ func versionRank(typ, vector string) int {
 func ForVulnerability(v *osv.Vulnerability) Score {
 	lists := []Vectors{{Where: "severity[]", List: v.Severity}}
 	for i, a := range v.Affected {
-		lists = append(lists, Vectors{Where: fmt.Sprintf("affected[%d].severity[]", i), List: a.Severity})
+		if len(a.Severity) > 0 { // (an empty list scores nothing: no label needed)
+			lists = append(lists, Vectors{Where: fmt.Sprintf("affected[%d].severity[]", i), List: a.Severity})
+		}
 	}
 	s, ok := BestVector(lists...)
 	if !ok {
@@ -336,7 +339,7 @@ func vectorLabel(typ, vector string) string {
 // databaseSpecificScore reads a numeric CVSS score that a source reported
 // without a vector (OSS Index records keep it as database_specific.cvssScore).
 func databaseSpecificScore(raw json.RawMessage) (float64, bool) {
-	if len(raw) == 0 {
+	if !mayHoldName(raw, "cvssscore") {
 		return 0, false
 	}
 	var ds struct {
@@ -351,7 +354,7 @@ func databaseSpecificScore(raw json.RawMessage) (float64, bool) {
 // databaseSpecificRating reads a rating word from a database_specific
 // object's "severity" string.
 func databaseSpecificRating(raw json.RawMessage) (Rating, string, bool) {
-	if len(raw) == 0 {
+	if !mayHoldName(raw, "severity") {
 		return "", "", false
 	}
 	var ds struct {
@@ -369,4 +372,32 @@ func databaseSpecificRating(raw json.RawMessage) (Rating, string, bool) {
 		return "", "", false
 	}
 	return r, word, true
+}
+
+// mayHoldName reports whether the JSON object raw may have a member that
+// encoding/json matches with the field name lower (lower case ASCII): it
+// says no only when raw is ASCII without escapes and holds no copy of
+// lower in any letter case, which encoding/json's case-insensitive
+// matching then cannot find either. Most records' database_specific
+// objects have neither member, and decoding them to find out was most of
+// the time of scoring a record without a CVSS vector.
+func mayHoldName(raw []byte, lower string) bool {
+	if len(raw) == 0 {
+		return false
+	}
+	for _, c := range raw {
+		if c >= utf8.RuneSelf || c == '\\' {
+			return true
+		}
+	}
+	for i := 0; i+len(lower) <= len(raw); i++ {
+		j := 0
+		for j < len(lower) && raw[i+j]|0x20 == lower[j] {
+			j++
+		}
+		if j == len(lower) {
+			return true
+		}
+	}
+	return false
 }

@@ -416,3 +416,52 @@ func TestPick(t *testing.T) {
 		}
 	}
 }
+
+// The database_specific members are looked for only where encoding/json
+// could find them: the answers are those of decoding every object.
+func TestDatabaseSpecificSkipsObjectsWithoutTheMember(t *testing.T) {
+	decodeScore := func(raw json.RawMessage) (float64, bool) {
+		var ds struct {
+			CVSSScore *float64 `json:"cvssScore"`
+		}
+		if len(raw) == 0 || json.Unmarshal(raw, &ds) != nil || ds.CVSSScore == nil || *ds.CVSSScore <= 0 || *ds.CVSSScore > 10 {
+			return 0, false
+		}
+		return *ds.CVSSScore, true
+	}
+	decodeRating := func(raw json.RawMessage) (Rating, string, bool) {
+		var ds struct {
+			Severity any `json:"severity"`
+		}
+		if len(raw) == 0 || json.Unmarshal(raw, &ds) != nil {
+			return "", "", false
+		}
+		word, ok := ds.Severity.(string)
+		if !ok {
+			return "", "", false
+		}
+		r, err := ParseRating(word)
+		if err != nil {
+			return "", "", false
+		}
+		return r, word, true
+	}
+	for _, raw := range []string{
+		``, `{}`, `null`, `{"url":"https://example.com"}`, `{"cvssScore":7.5}`, `{"CVSSSCORE":7.5}`,
+		`{"CvssScore":7.5,"severity":"HIGH"}`, `{"cvss\u0053core":7.5}`, `{"cvs\u017fscore":7.5}`, `{"cvsſscore":7.5}`,
+		`{"severity":"moderate"}`, `{"SEVERITY":"Low"}`, `{"sever\u0069ty":"critical"}`, `{"ſeverity":"high"}`,
+		`{"severity":"HIGH"`, `{"x":"cvssscore severity"}`, `{"severity":3}`, `{"nested":{"severity":"HIGH"}}`,
+		`{"severity":"HIGH","severity":"bogus"}`, `{"cvssScore":"7.5"}`, `{"cvssScore":11}`,
+	} {
+		gs, gok := databaseSpecificScore(json.RawMessage(raw))
+		ws, wok := decodeScore(json.RawMessage(raw))
+		if gs != ws || gok != wok {
+			t.Errorf("score of %s = %v, %v; decoding gives %v, %v", raw, gs, gok, ws, wok)
+		}
+		gr, gw, gok := databaseSpecificRating(json.RawMessage(raw))
+		wr, ww, wok := decodeRating(json.RawMessage(raw))
+		if gr != wr || gw != ww || gok != wok {
+			t.Errorf("rating of %s = %v, %q, %v; decoding gives %v, %q, %v", raw, gr, gw, gok, wr, ww, wok)
+		}
+	}
+}

@@ -38,6 +38,13 @@ var inflaters = sync.Pool{New: func() any { return flate.NewReader(bytes.NewRead
 
 // Inflate decompresses a stored document.
 func Inflate(data []byte) ([]byte, error) {
+	return InflateInto(nil, data)
+}
+
+// InflateInto is Inflate into buf's storage, grown as needed: a caller
+// done with each document before the next (a parser that copies what it
+// keeps) inflates them all into one buffer.
+func InflateInto(buf, data []byte) ([]byte, error) {
 	r := inflaters.Get().(io.ReadCloser)
 	defer inflaters.Put(r)
 	if err := r.(flate.Resetter).Reset(bytes.NewReader(data), nil); err != nil {
@@ -45,7 +52,7 @@ func Inflate(data []byte) ([]byte, error) {
 	}
 	// Documents compress 3-6:1; starting near the final size saves the
 	// doublings of a growing buffer.
-	out, err := readAll(io.LimitReader(r, maxDocument+1), 4*len(data)+512)
+	out, err := readAll(io.LimitReader(r, maxDocument+1), buf[:0], 4*len(data)+512)
 	if err != nil {
 		return nil, fmt.Errorf("store: corrupt advisory document: %w", err)
 	}
@@ -55,9 +62,11 @@ func Inflate(data []byte) ([]byte, error) {
 	return out, nil
 }
 
-// readAll is io.ReadAll with a starting capacity.
-func readAll(r io.Reader, size int) ([]byte, error) {
-	b := make([]byte, 0, size)
+// readAll is io.ReadAll appending to b, with a starting capacity.
+func readAll(r io.Reader, b []byte, size int) ([]byte, error) {
+	if cap(b) < size {
+		b = make([]byte, 0, size)
+	}
 	for {
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]

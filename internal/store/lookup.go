@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -88,17 +89,29 @@ func (s *Store) AdvisoriesFor(ctx context.Context, ecosystem, name string) ([]Ad
 // name, and inflates each record once: advisories of several names share
 // their Data, which callers must not modify.
 func (s *Store) AdvisoriesForNames(ctx context.Context, ecosystem string, names []string) (map[string][]Advisory, error) {
+	return s.forNames(ctx, ecosystem, names, true)
+}
+
+// AdvisoriesForNamesDeflated is AdvisoriesForNames with each record's
+// Data as stored, DEFLATE-compressed (see Inflate): a scan inflates them
+// on its parsing workers, while the next names are read, rather than in
+// the one goroutine reading the rows.
+func (s *Store) AdvisoriesForNamesDeflated(ctx context.Context, ecosystem string, names []string) (map[string][]Advisory, error) {
+	return s.forNames(ctx, ecosystem, names, false)
+}
+
+func (s *Store) forNames(ctx context.Context, ecosystem string, names []string, inflate bool) (map[string][]Advisory, error) {
 	out := map[string][]Advisory{}
 	names = uniqueSorted(names)
 	if len(names) == 0 {
 		return out, nil
 	}
-	inflated := map[string][]byte{} // part + "\x00" + id + "\x00" + modified
+	c := collector{out: out, docs: map[string][]byte{}, inflate: inflate}
 	var err error
 	if s.dialect == SQLite {
-		err = s.forNamesSQLite(ctx, ecosystem, names, out, inflated)
+		err = s.forNamesSQLite(ctx, ecosystem, names, &c)
 	} else {
-		err = s.forNamesAcross(ctx, ecosystem, names, out, inflated)
+		err = s.forNamesAcross(ctx, ecosystem, names, &c)
 	}
 	if err != nil {
 		return nil, err
@@ -110,7 +123,7 @@ func (s *Store) AdvisoriesForNames(ctx context.Context, ecosystem string, names 
 }
 
 // forNamesSQLite asks each live partition that may index the ecosystem.
-func (s *Store) forNamesSQLite(ctx context.Context, ecosystem string, names []string, out map[string][]Advisory, inflated map[string][]byte) error {
+func (s *Store) forNamesSQLite(ctx context.Context, ecosystem string, names []string, c *collector) error {
 	tx, err := s.readSnapshot(ctx)
 	if err != nil {
 		return err
@@ -141,7 +154,7 @@ WHERE k.part = ? AND k.generation = ? AND k.ecosystem = ? AND k.name IN (`+inLis
 			if err != nil {
 				return err
 			}
-			if err := collectByName(rows, out, inflated); err != nil {
+			if err := c.add(rows); err != nil {
 				return err
 			}
 			rest = rest[n:]
@@ -151,7 +164,7 @@ WHERE k.part = ? AND k.generation = ? AND k.ecosystem = ? AND k.name IN (`+inLis
 }
 
 // forNamesAcross asks all live partitions in each statement.
-func (s *Store) forNamesAcross(ctx context.Context, ecosystem string, names []string, out map[string][]Advisory, inflated map[string][]byte) error {
+func (s *Store) forNamesAcross(ctx context.Context, ecosystem string, names []string, c *collector) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -175,7 +188,7 @@ WHERE k.part = p.name AND k.generation = p.generation AND k.ecosystem = ? AND k.
 		if err != nil {
 			return err
 		}
-		if err := collectByName(rows, out, inflated); err != nil {
+		if err := c.add(rows); err != nil {
 			return err
 		}
 		names = names[n:]
@@ -213,11 +226,18 @@ func (c *chunkStmts) close() {
 	}
 }
 
-// collectByName adds rows to out. A record mirrored in two partitions
-// (e.g. "Debian" and "Debian:12") is kept once, in its newest version.
-// Rows come unsorted: sorting them in the engine would carry their
-// documents through a temporary sorter.
-func collectByName(rows *sql.Rows, out map[string][]Advisory, inflated map[string][]byte) error {
+// collector gathers the rows of a lookup by name.
+type collector struct {
+	out     map[string][]Advisory
+	docs    map[string][]byte // part + "\x00" + id + "\x00" + modified -> Data
+	inflate bool              // Data inflated, else as stored
+}
+
+// add adds rows to out. A record mirrored in two partitions (e.g.
+// "Debian" and "Debian:12") is kept once, in its newest version. Rows
+// come unsorted: sorting them in the engine would carry their documents
+// through a temporary sorter.
+func (c *collector) add(rows *sql.Rows) error {
 	defer rows.Close()
 	var raw sql.RawBytes
 	for rows.Next() {
@@ -227,26 +247,30 @@ func collectByName(rows *sql.Rows, out map[string][]Advisory, inflated map[strin
 			return err
 		}
 		a.Modified = parseTime(mod)
-		list := out[name]
+		list := c.out[name]
 		dup := slices.IndexFunc(list, func(b Advisory) bool { return b.ID == a.ID })
 		if dup >= 0 && !a.Modified.After(list[dup].Modified) {
 			continue
 		}
 		key := a.Partition + "\x00" + a.ID + "\x00" + mod
-		data, ok := inflated[key]
+		data, ok := c.docs[key]
 		if !ok {
-			var err error
-			if data, err = Inflate(raw); err != nil {
-				return fmt.Errorf("%s: %w", a.ID, err)
+			if !c.inflate {
+				data = bytes.Clone(raw)
+			} else {
+				var err error
+				if data, err = Inflate(raw); err != nil {
+					return fmt.Errorf("%s: %w", a.ID, err)
+				}
 			}
-			inflated[key] = data
+			c.docs[key] = data
 		}
 		a.Data = data
 		if dup >= 0 {
 			list[dup] = a
 			continue
 		}
-		out[name] = append(list, a)
+		c.out[name] = append(list, a)
 	}
 	return rows.Err()
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -84,8 +85,29 @@ openssl: DSA-1@Debian:12/OSV 2024-01-01T01:00:00Z "{\"id\":\"DSA-1\",\"modified\
 			}
 			// The statement across all partitions answers the same.
 			across := map[string][]Advisory{}
-			if err := s.forNamesAcross(ctx, eco, uniqueSorted(names), across, map[string][]byte{}); err != nil {
+			if err := s.forNamesAcross(ctx, eco, uniqueSorted(names), &collector{out: across, docs: map[string][]byte{}, inflate: true}); err != nil {
 				t.Fatal(err)
+			}
+			// As stored, the same records whose documents inflate to the
+			// same bytes.
+			deflated, err := s.AdvisoriesForNamesDeflated(ctx, eco, names)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, l := range deflated {
+				for i := range l {
+					if l[i].Data, err = Inflate(l[i].Data); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if !slices.EqualFunc(l, got[name], func(a, b Advisory) bool {
+					return a.ID == b.ID && a.Partition == b.Partition && a.Source == b.Source && a.Modified.Equal(b.Modified) && bytes.Equal(a.Data, b.Data)
+				}) {
+					t.Errorf("%s %s: deflated lookup differs", eco, name)
+				}
+			}
+			if len(deflated) != len(got) {
+				t.Errorf("%s: deflated lookup has %d names, want %d", eco, len(deflated), len(got))
 			}
 			for _, l := range across {
 				slices.SortFunc(l, func(a, b Advisory) int { return strings.Compare(a.ID, b.ID) })
