@@ -145,8 +145,18 @@ func (s *Store) RecordFindings(ctx context.Context, scope string, pkgs []Observe
 		}
 		return nil
 	})
+	if err == nil && s.dialect == Postgres && len(res.New) >= analyzeFindingsFrom {
+		// A project's first upload: the list of its findings needs plans
+		// that know the tables' sizes (see ListOpenFindings). Failing
+		// here changes nothing recorded; autovacuum analyzes later.
+		s.analyzeGrown(ctx, "finding", int64(len(res.New)), `finding, finding_vuln`)
+	}
 	return res, err
 }
+
+// analyzeFindingsFrom is the least number of new findings of one
+// recording that may refresh PostgreSQL's statistics of the finding tables.
+const analyzeFindingsFrom = 1000
 
 // matchFinding finds the stored finding sharing an ID with ids, preferring
 // open ones, and not already matched in this scan.

@@ -9,8 +9,10 @@ import (
 // countCache keeps the totals of list queries for a short while. A page of
 // 50 is cheap with the list indexes, but its total must count every match:
 // at 300,000 advisories that is tens of milliseconds, which under 200
-// concurrent clients was most of each request. Only totals that were slow
-// to compute are kept (small stores always count afresh), for countTTL,
+// concurrent clients was most of each request; a project's 10,000
+// findings take a millisecond or two to count, more than their page. Only
+// totals that were slow to compute or count many matches are kept (small
+// stores always count afresh), for countTTL,
 // and any write transaction of this process empties the cache, so a total
 // is at most countTTL stale only after writes by another process or
 // instance (or assessments expiring: the key leaves out the time a list is
@@ -42,7 +44,8 @@ type countEntry struct {
 const (
 	countTTL        = 2 * time.Second
 	countStale      = 4 * countTTL          // an older total is never served
-	countCacheAfter = 10 * time.Millisecond // counts faster than this are not kept
+	countCacheAfter = 10 * time.Millisecond // counts faster than this are not kept...
+	countCacheFrom  = 1000                  // ...unless they are at least this large
 	maxCountEntries = 512
 )
 
@@ -95,7 +98,7 @@ func (c *countCache) get(ctx context.Context, key string, count func() (int, err
 	call.n, call.err = count()
 	c.mu.Lock()
 	delete(c.inflight, key)
-	if call.err == nil && time.Since(now) >= countCacheAfter && c.epoch == epoch {
+	if call.err == nil && (time.Since(now) >= countCacheAfter || call.n >= countCacheFrom) && c.epoch == epoch {
 		if len(c.m) >= maxCountEntries {
 			clear(c.m)
 		}

@@ -85,3 +85,18 @@ func redactDSN(dsn string) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// analyzeGrown refreshes PostgreSQL's statistics of tables after added
+// rows were written to table, when they are a tenth or more of the rows
+// its statistics know of (always on a never-analyzed table): without
+// statistics the planner takes small tables for empty and picks plans
+// that are quadratic once they are not. ANALYZE samples, so it costs
+// little, but not so little that every write should pay it.
+func (s *Store) analyzeGrown(ctx context.Context, table string, added int64, tables string) error {
+	var known float64
+	if err := s.db.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = '`+table+`'::regclass`).Scan(&known); err != nil || 10*float64(added) >= known {
+		_, err := s.db.ExecContext(ctx, `ANALYZE `+tables)
+		return err
+	}
+	return nil
+}

@@ -133,3 +133,9 @@ func pageLimit(limit int) int {
 	}
 	return limit
 }
+
+// likePattern is a LIKE pattern (escape character \) matching q as a
+// case-insensitive substring.
+func likePattern(q string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q)) + "%"
+}

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Pages of open findings come in the list's order (score descending, then
+// vulnerability, scope, package URL, ID) whether the engine reads them from
+// an index (one scope, or every scope) or sorts them (several scopes), with
+// and without the unassessed filter; on SQLite the page of one scope or of
+// every scope is read in order from an index, not sorted.
+func TestFindingPagesFollowListOrder(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+		for _, scope := range []string{"project:a", "project:b", "feed:npm"} {
+			var pkgs []ObservedPackage
+			for i := range 12 {
+				p := ObservedPackage{PURL: fmt.Sprintf("pkg:npm/p%02d@1", i%5), Ecosystem: "npm", Name: fmt.Sprintf("p%02d", i%5), Version: "1", Complete: true}
+				if i >= 5 {
+					p.PURL = fmt.Sprintf("pkg:npm/p%02d@2", i)
+				}
+				for j := range 1 + i%3 {
+					id := fmt.Sprintf("GHSA-%03d", (i*7+j*5)%17)
+					p.Findings = append(p.Findings, ObservedFinding{VulnID: id, IDs: []string{id, "CVE-" + id[5:]}, Rating: "HIGH",
+						Score: []int{-1, 50, 75, 75, 98}[(i+j)%5], Sources: []string{"OSV"}, EPSSPercentile: -1})
+				}
+				pkgs = append(pkgs, p)
+			}
+			if _, err := s.RecordFindings(ctx, scope, pkgs, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		as := []Assessment{
+			{VulnID: "CVE-003", Scope: "global", Type: "Blocked", At: now},
+			{VulnID: "GHSA-005", Scope: "project:a", Type: "Blocked", At: now},
+		}
+		if err := s.SetAssessments(ctx, as, "set", "t", now); err != nil {
+			t.Fatal(err)
+		}
+		all, _, err := s.ListOpenFindings(ctx, FindingPageFilter{Now: now, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []FindingPageFilter{
+			{Scopes: []string{"project:a"}},
+			{Scopes: []string{"project:a"}, Assessment: AssessedNone},
+			{},
+			{Assessment: AssessedNone},
+			{Scopes: []string{"project:a", "feed:npm"}},
+		} {
+			var want []FindingRow
+			for _, x := range all {
+				if (len(f.Scopes) == 0 || slices.Contains(f.Scopes, x.Scope)) && (f.Assessment == "" || x.Assessment == "") {
+					want = append(want, x)
+				}
+			}
+			slices.SortFunc(want, func(a, b FindingRow) int {
+				return cmp.Or(b.Score-a.Score, strings.Compare(a.VulnID, b.VulnID), strings.Compare(a.Scope, b.Scope), strings.Compare(a.PURL, b.PURL), cmp.Compare(a.ID, b.ID))
+			})
+			var got []FindingRow
+			for off := 0; ; off += 7 {
+				f.Now, f.Offset, f.Limit = now, off, 7
+				rows, n, err := s.ListOpenFindings(ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n != len(want) {
+					t.Fatalf("%+v: total %d, want %d", f, n, len(want))
+				}
+				if len(rows) == 0 {
+					break
+				}
+				got = append(got, rows...)
+			}
+			if len(want) < 10 || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%+v: pages\n%v\nwant\n%v", f, got, want)
+			}
+		}
+		if s.Dialect() != SQLite {
+			return
+		}
+		for _, scopes := range [][]string{{"project:a"}, nil} {
+			f := FindingPageFilter{Scopes: scopes, Assessment: AssessedNone, Now: now}
+			where, args := f.where(true)
+			q := `EXPLAIN QUERY PLAN SELECT f.id FROM finding f` + where + ` ORDER BY f.score DESC, f.vuln_id, f.scope, f.purl, f.id LIMIT 50`
+			rows, err := queryAll(ctx, s.db, q, args, func(r scanner) (string, error) {
+				var id, parent, unused int
+				var detail string
+				err := r.Scan(&id, &parent, &unused, &detail)
+				return fmt.Sprint(parent, " ", detail), err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plan := strings.Join(rows, "\n"); !strings.Contains(plan, "finding_open_") || strings.Contains(plan, "0 USE TEMP B-TREE FOR ORDER BY") {
+				t.Errorf("scopes %v: the page is not read in order from an index:\n%s", scopes, plan)
+			}
+		}
+	})
+}
+
+// The total of a list of findings is kept without the time it is asked
+// at, and a total of countCacheFrom matches is kept however fast it was
+// counted, until a write.
+func TestFindingTotalsCached(t *testing.T) {
+	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	f := FindingPageFilter{Scopes: []string{"project:app"}, Assessment: AssessedNone, Now: at}
+	g := f
+	g.Now = at.Add(time.Millisecond)
+	if _, fa := f.where(false); fmt.Sprint(fa) == fmt.Sprint(func() []any { _, ga := g.where(false); return ga }()) {
+		t.Fatal("the where arguments do not carry now")
+	}
+	if f.countKey() != g.countKey() {
+		t.Error("count keys differ by the time asked")
+	}
+	for _, h := range []FindingPageFilter{{Scopes: []string{"project:b"}, Assessment: AssessedNone}, {Scopes: []string{"project:app"}}, {Scopes: []string{"project:app"}, Assessment: AssessedNone, Ratings: []string{"LOW"}}} {
+		if h.countKey() == f.countKey() {
+			t.Errorf("%+v: same count key as %+v", h, f)
+		}
+	}
+
+	ctx := context.Background()
+	c := newCountCache()
+	counts := 0
+	count := func(n int) func() (int, error) { return func() (int, error) { counts++; return n, nil } }
+	for range 2 {
+		if n, _ := c.get(ctx, "small", count(countCacheFrom-1)); n != countCacheFrom-1 {
+			t.Fatal(n)
+		}
+	}
+	if counts != 2 {
+		t.Fatalf("a small total counted fast was kept: %d counts of 2", counts)
+	}
+	for range 3 {
+		c.get(ctx, "large", count(countCacheFrom))
+	}
+	if counts != 3 {
+		t.Fatalf("a large total was counted %d times, want once", counts-2)
+	}
+	c.invalidate()
+	if n, _ := c.get(ctx, "large", count(5)); n != 5 || counts != 4 {
+		t.Fatalf("after a write: %d (%d counts)", n, counts)
+	}
+}
