@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -34,50 +35,83 @@ type querier interface {
 // insertMany inserts rows with multi-row INSERT statements, which costs far
 // fewer round trips into the engine than one statement per row.
 func insertMany(ctx context.Context, s *Store, tx *sql.Tx, table string, cols []string, rows [][]any) error {
+	vals := make([]any, 0, len(rows)*len(cols))
+	for _, r := range rows {
+		vals = append(vals, r...)
+	}
+	return insertShared(ctx, s.dialect, tx, table, nil, nil, cols, vals)
+}
+
+// insertShared is insertMany for rows whose sharedCols all take the values
+// shared: each statement binds those once and each row only its own
+// values, len(cols) of vals per row.
+func insertShared(ctx context.Context, d Dialect, tx *sql.Tx, table string, sharedCols []string, shared []any, cols []string, vals []any) error {
 	const perStmt = 100
+	width := len(cols)
 	var full *sql.Stmt
 	defer func() {
 		if full != nil {
 			full.Close()
 		}
 	}()
-	for len(rows) > 0 {
-		n := min(perStmt, len(rows))
-		args := make([]any, 0, n*len(cols))
-		for _, r := range rows[:n] {
-			args = append(args, r...)
-		}
+	args := make([]any, 0, len(shared)+perStmt*width)
+	for len(vals) > 0 {
+		n := min(perStmt, len(vals)/width)
+		args = append(append(args[:0], shared...), vals[:n*width]...)
 		var err error
 		if n == perStmt {
 			if full == nil {
-				if full, err = tx.PrepareContext(ctx, insertSQL(s, table, cols, n)); err != nil {
+				if full, err = tx.PrepareContext(ctx, insertSQL(d, table, sharedCols, cols, n)); err != nil {
 					return err
 				}
 			}
 			_, err = full.ExecContext(ctx, args...)
 		} else {
-			_, err = tx.ExecContext(ctx, insertSQL(s, table, cols, n), args...)
+			_, err = tx.ExecContext(ctx, insertSQL(d, table, sharedCols, cols, n), args...)
 		}
 		if err != nil {
 			return fmt.Errorf("insert into %s: %w", table, err)
 		}
-		rows = rows[n:]
+		vals = vals[n*width:]
 	}
 	return nil
 }
 
-func insertSQL(s *Store, table string, cols []string, n int) string {
+// insertSQL is an INSERT of n rows binding the shared columns once. On
+// SQLite a plain "?" takes the number after the largest one assigned
+// before it, so each row's values follow ?1..?k in order; the driver binds
+// a plain "?" faster than a numbered one (it looks those up by name).
+func insertSQL(d Dialect, table string, sharedCols, cols []string, n int) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(append(slices.Clip(sharedCols), cols...), ", ") + ") VALUES ")
+	next := len(sharedCols)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(row)
+		b.WriteByte('(')
+		for j := range sharedCols {
+			if d == Postgres {
+				fmt.Fprintf(&b, "$%d, ", j+1)
+			} else {
+				fmt.Fprintf(&b, "?%d, ", j+1)
+			}
+		}
+		for j := range cols {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			next++
+			if d == Postgres {
+				fmt.Fprintf(&b, "$%d", next)
+			} else {
+				b.WriteByte('?')
+			}
+		}
+		b.WriteByte(')')
 	}
 	b.WriteString(" ON CONFLICT DO NOTHING")
-	return s.Rebind(b.String())
+	return b.String()
 }
 
 // queryStrings runs a query of one text column and returns its values.

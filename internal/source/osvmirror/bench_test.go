@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/osv"
+	"github.com/vulngate/vulngate/internal/store"
 	"github.com/vulngate/vulngate/internal/testutil/corpus"
 )
 
@@ -66,4 +68,107 @@ func BenchmarkIncrementalDelta(b *testing.B) {
 	}
 	b.ReportMetric(float64(full.Microseconds())/1000/float64(b.N), "full-Go-import-ms")
 	b.ReportMetric(100*delta.Seconds()/full.Seconds(), "%-of-full")
+}
+
+// corpusEntries lists the zip entries of every corpus ecosystem.
+func corpusEntries(b *testing.B) (zips map[string]*zipArchive, entries map[string][]zipEntry) {
+	dir := corpus.Dir(b)
+	ecos, err := readEcosystems(context.Background(), &fileFetcher{dir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	zips, entries = map[string]*zipArchive{}, map[string][]zipEntry{}
+	for _, eco := range ecos {
+		z, err := openZip(dir + "/" + eco + "/all.zip")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { z.Close() })
+		zips[eco] = z
+		z.walk(func(e zipEntry) error { entries[eco] = append(entries[eco], e); return nil })
+	}
+	return zips, entries
+}
+
+// BenchmarkReadEntries reads and parses every corpus record on one
+// goroutine (what each import worker does per entry); ns/op is per record.
+func BenchmarkReadEntries(b *testing.B) {
+	zips, entries := corpusEntries(b)
+	var buf []byte
+	n := 0
+	cpu := processCPU()
+	for b.Loop() {
+		for eco, es := range entries {
+			for _, e := range es {
+				readEntry(zips[eco], e, eco, &buf)
+				n++
+			}
+		}
+	}
+	reportPerRecord(b, n, processCPU()-cpu)
+}
+
+// BenchmarkWriteCorpus writes every corpus record, read beforehand, into a
+// fresh store, one partition per ecosystem: the import's writer alone.
+func BenchmarkWriteCorpus(b *testing.B) {
+	zips, entries := corpusEntries(b)
+	recs := map[string][]store.Record{}
+	n := 0
+	for eco, es := range entries {
+		for _, e := range es {
+			if r := readEntry(zips[eco], e, eco, nil); r.keep {
+				recs[eco] = append(recs[eco], r.rec)
+			}
+		}
+	}
+	ctx := context.Background()
+	var cpu time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		st := openStore(b)
+		b.StartTimer()
+		start := processCPU()
+		for eco, rs := range recs {
+			im, err := st.BeginImport(ctx, eco, SourceLabel)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, r := range rs {
+				if err := im.Add(ctx, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if _, err := im.Commit(ctx, store.PartitionState{}); err != nil {
+				b.Fatal(err)
+			}
+			n += len(rs)
+		}
+		cpu += processCPU() - start
+	}
+	reportPerRecord(b, n, cpu)
+}
+
+// reportPerRecord reports wall and CPU (user+system, all threads) time per
+// record: on a shared machine the CPU figure is the one that compares.
+func reportPerRecord(b *testing.B, n int, cpu time.Duration) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/record")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/record")
+}
+
+// BenchmarkParseHeader decodes the header of every corpus record, inflated
+// beforehand; ns/op is per record.
+func BenchmarkParseHeader(b *testing.B) {
+	zips, entries := corpusEntries(b)
+	var docs [][]byte
+	for eco, es := range entries {
+		for _, e := range es {
+			if data, _, err := zips[eco].read(e, maxRecordSize, nil); err == nil {
+				docs = append(docs, data)
+			}
+		}
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		osv.ParseHeader(docs[i%len(docs)])
+	}
 }
