@@ -64,15 +64,21 @@ type auditTrail struct {
 	written func(ctx context.Context, rows []store.FeedDecision)
 	spool   string // spool file path; "" keeps waiting rows in memory
 	max     int64
-	in      chan auditMsg
 	done    chan struct{}
 	waiting atomic.Int64 // rows accepted and not yet written
 
-	closeOnce sync.Once
-	// closing guards in: senders hold it for reading, close for
-	// writing, so that nothing is sent on the closed channel.
-	closing sync.RWMutex
+	// mu guards pending and closed. Rows are appended to pending by the
+	// downloads and taken by the loop goroutine, which wakes on the tick
+	// or on wake: a full batch, a caller waiting for its row, a flush or
+	// close. A download that needs nothing of the loop does not wake it
+	// (no goroutine switch per download).
+	mu      sync.Mutex
+	pending []auditMsg
+	spare   []auditMsg // the loop's last taken slice, reused
 	closed  bool
+	wake    chan struct{} // capacity 1
+
+	closeOnce sync.Once
 
 	// Owned by the loop goroutine.
 	backlog  []store.FeedDecision // rows set aside in memory
@@ -83,7 +89,7 @@ type auditTrail struct {
 }
 
 func newAuditTrail(st auditWriter, log *slog.Logger, spoolDir string, max int, written func(context.Context, []store.FeedDecision)) *auditTrail {
-	a := &auditTrail{st: st, log: log, written: written, max: int64(max), in: make(chan auditMsg, 4096), done: make(chan struct{})}
+	a := &auditTrail{st: st, log: log, written: written, max: int64(max), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	if spoolDir != "" {
 		if err := os.MkdirAll(spoolDir, 0o700); err != nil {
 			log.Error("feed gate: no audit spool directory; unwritten audit rows wait in memory", "dir", spoolDir, "err", err)
@@ -110,20 +116,18 @@ func (a *auditTrail) record(ctx context.Context, d store.FeedDecision, wait bool
 	} else if a.waiting.Load() >= a.max {
 		return fmt.Errorf("%w: %d decisions wait to be recorded already", ErrAuditUnavailable, a.waiting.Load())
 	}
-	a.closing.RLock()
+	a.mu.Lock()
 	if a.closed {
-		a.closing.RUnlock()
+		a.mu.Unlock()
 		return fmt.Errorf("%w: the gate is shutting down", ErrAuditUnavailable)
 	}
 	a.waiting.Add(1)
-	select {
-	case a.in <- m:
-	case <-ctx.Done():
-		a.waiting.Add(-1)
-		a.closing.RUnlock()
-		return ctx.Err()
+	a.pending = append(a.pending, m)
+	now := wait || len(a.pending) >= auditBatch
+	a.mu.Unlock()
+	if now {
+		a.signal()
 	}
-	a.closing.RUnlock()
 	if !wait {
 		return nil
 	}
@@ -136,12 +140,21 @@ func (a *auditTrail) record(ctx context.Context, d store.FeedDecision, wait bool
 	}
 }
 
+// signal wakes the loop goroutine (at once if it sleeps, else after the
+// work in hand).
+func (a *auditTrail) signal() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
 func (a *auditTrail) close() {
 	a.closeOnce.Do(func() {
-		a.closing.Lock()
+		a.mu.Lock()
 		a.closed = true
-		close(a.in)
-		a.closing.Unlock()
+		a.mu.Unlock()
+		a.signal()
 		<-a.done
 	})
 }
@@ -149,13 +162,14 @@ func (a *auditTrail) close() {
 // flush waits until the rows queued so far are written or set aside.
 func (a *auditTrail) flush() {
 	ch := make(chan struct{})
-	a.closing.RLock()
+	a.mu.Lock()
 	if a.closed {
-		a.closing.RUnlock()
+		a.mu.Unlock()
 		return
 	}
-	a.in <- auditMsg{flushed: ch}
-	a.closing.RUnlock()
+	a.pending = append(a.pending, auditMsg{flushed: ch})
+	a.mu.Unlock()
+	a.signal()
 	<-ch
 }
 
@@ -165,59 +179,56 @@ const (
 	auditWriteTime = 5 * time.Second
 )
 
+// loop writes the queued rows: on the tick, or at once when woken. Rows
+// are written in order, at most auditBatch per transaction (a caller
+// waiting for its row shares the transaction of the rows queued before
+// it: group commit).
 func (a *auditTrail) loop() {
 	defer close(a.done)
-	var batch []auditMsg
 	tick := time.NewTicker(auditTick)
 	defer tick.Stop()
 	for {
-		var m auditMsg
-		ok := true
+		ticked := false
 		select {
-		case m, ok = <-a.in:
+		case <-a.wake:
 		case <-tick.C:
-			a.write(batch)
-			batch = nil
-			a.retry(false)
-			continue
+			ticked = true
 		}
-		if ok && m.flushed == nil {
-			batch = append(batch, m)
-			if m.written == nil && len(batch) < auditBatch {
+		a.mu.Lock()
+		taken, closed := a.pending, a.closed
+		a.pending = a.spare[:0]
+		a.spare = nil
+		a.mu.Unlock()
+		from := 0 // taken[from:i] is the batch in hand
+		for i, m := range taken {
+			if m.flushed != nil {
+				a.write(taken[from:i])
+				from = i + 1
+				a.retry(true)
+				close(m.flushed)
 				continue
 			}
-			m, ok = a.gather(&batch) // group commit
+			if i+1-from == auditBatch {
+				a.write(taken[from : i+1])
+				from = i + 1
+			}
 		}
-		a.write(batch)
-		batch = nil
+		a.write(taken[from:])
+		clear(taken)
+		a.mu.Lock()
+		if a.spare == nil && cap(taken) <= 4*auditBatch {
+			a.spare = taken[:0]
+		}
+		a.mu.Unlock()
 		switch {
-		case !ok:
+		case closed:
 			a.retry(true)
 			a.finalWords()
 			return
-		case m.flushed != nil:
-			a.retry(true)
-			close(m.flushed)
+		case ticked:
+			a.retry(false)
 		}
 	}
-}
-
-// gather appends the rows already queued to batch (up to auditBatch). It
-// stops at a flush request or the closed channel and returns it (ok false
-// when closed).
-func (a *auditTrail) gather(batch *[]auditMsg) (auditMsg, bool) {
-	for len(*batch) < auditBatch {
-		select {
-		case m, ok := <-a.in:
-			if !ok || m.flushed != nil {
-				return m, ok
-			}
-			*batch = append(*batch, m)
-		default:
-			return auditMsg{}, true
-		}
-	}
-	return auditMsg{}, true
 }
 
 // write writes a batch in one transaction. Rows of callers waiting for
