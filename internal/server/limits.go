@@ -80,7 +80,10 @@ func newSlots(l Limits) map[class]chan struct{} {
 // shed runs a request in a slot of its route's class, or answers 503.
 func (s *Server) shed(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, pattern := s.mux.Handler(r)
+		pattern, ok := routedPattern(w)
+		if !ok {
+			_, pattern = s.mux.Handler(r)
+		}
 		c, ok := s.classes[pattern]
 		if !ok {
 			c = classOf(r.Method, "")

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,9 +21,13 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	jobRuns  *prometheus.CounterVec
-	jobTime  *prometheus.HistogramVec
-	shed     *prometheus.CounterVec
+	// perRequest caches the counter and histogram of each route, method
+	// and status seen (a fixed set, see observe): requestKey ->
+	// requestMetrics.
+	perRequest sync.Map
+	jobRuns    *prometheus.CounterVec
+	jobTime    *prometheus.HistogramVec
+	shed       *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -49,8 +54,24 @@ func (m *metrics) observe(route, method string, status int, d time.Duration) {
 	if status < 100 || status > 599 {
 		status = 0
 	}
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+	k := requestKey{route, method, status}
+	v, ok := m.perRequest.Load(k)
+	if !ok {
+		v, _ = m.perRequest.LoadOrStore(k, requestMetrics{m.requests.WithLabelValues(route, method, strconv.Itoa(status)), m.latency.WithLabelValues(route, method)})
+	}
+	rm := v.(requestMetrics)
+	rm.count.Inc()
+	rm.latency.Observe(d.Seconds())
+}
+
+type requestKey struct {
+	route, method string
+	status        int
+}
+
+type requestMetrics struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 // methodLabel maps a request method to a fixed set: the standard methods,

@@ -36,7 +36,7 @@ func (s *Server) wrap(mux *http.ServeMux) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusForbidden, "cross-origin request refused (CSRF protection)")
 	}))
-	h := s.authenticate(mux)
+	h := s.authenticate(routed(mux))
 	h = cop.Handler(h)
 	h = securityHeaders(h)
 	h = s.shed(h)
@@ -100,13 +100,24 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	})
 }
 
+// The security headers' values, shared by every response (net/http only
+// reads them; Header.Set and Add replace or copy, never write into them).
+var (
+	hdrNosniff    = []string{"nosniff"}
+	hdrSameOrigin = []string{"same-origin"}
+	hdrDeny       = []string{"DENY"}
+	hdrCSP        = []string{"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"}
+)
+
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Canonical keys assigned directly: what Header.Set stores,
+		// without a new value slice per response.
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h["X-Content-Type-Options"] = hdrNosniff
+		h["Referrer-Policy"] = hdrSameOrigin
+		h["X-Frame-Options"] = hdrDeny
+		h["Content-Security-Policy"] = hdrCSP
 		next.ServeHTTP(w, r)
 	})
 }
@@ -115,6 +126,11 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int
+	// pattern and handler are the mux's answer for the request, looked
+	// up once by Server.observe for the metrics, the load class (shed)
+	// and the dispatch (routed).
+	pattern string
+	handler http.Handler
 	// rc and idle, set by Server.timeouts, move the write deadline
 	// forward as the response progresses.
 	rc       *http.ResponseController
@@ -200,7 +216,8 @@ func (s *Server) observe(mux *http.ServeMux, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
-		_, pattern := mux.Handler(r)
+		handler, pattern := mux.Handler(r)
+		sw.pattern, sw.handler = pattern, handler
 		route := "unmatched"
 		if pattern != "" {
 			route = pattern
@@ -228,10 +245,37 @@ func (s *Server) observe(mux *http.ServeMux, next http.Handler) http.Handler {
 			if route == "/healthz" || route == "/readyz" || route == "/metrics" || strings.HasPrefix(route, "/static/") {
 				level = slog.LevelDebug
 			}
-			s.log.Log(r.Context(), level, "request", "method", method, "path", r.URL.Path, "route", route,
-				"status", sw.status, "bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000, "remote", clientIP(r))
+			if s.log.Enabled(r.Context(), level) {
+				s.log.LogAttrs(r.Context(), level, "request", slog.String("method", method), slog.String("path", r.URL.Path), slog.String("route", route),
+					slog.Int("status", sw.status), slog.Int("bytes", sw.bytes), slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("remote", clientIP(r)))
+			}
 		}()
 		next.ServeHTTP(sw, r)
+	})
+}
+
+// routedPattern is the mux's pattern for the request whose response w
+// writes, when Server.observe looked it up.
+func routedPattern(w http.ResponseWriter) (string, bool) {
+	sw, ok := w.(*statusWriter)
+	if !ok || sw.handler == nil {
+		return "", false
+	}
+	return sw.pattern, true
+}
+
+// routed serves a request with the handler Server.observe looked up for
+// it, as mux.ServeHTTP would, when its pattern has no wildcards (nothing
+// for PathValue to answer); else, or without that lookup, through mux.
+func routed(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw, ok := w.(*statusWriter)
+		if !ok || sw.handler == nil || sw.pattern == "" || strings.Contains(sw.pattern, "{") || r.RequestURI == "*" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		r.Pattern = sw.pattern
+		sw.handler.ServeHTTP(w, r)
 	})
 }
 
