@@ -286,6 +286,34 @@ func (c *Cache) Artifact(ctx context.Context, req ArtifactRequest) (*Artifact, e
 		}
 		c.arts.Delete(k)
 	}
+	return c.artifact(ctx, req, k)
+}
+
+// OpenArtifact is Artifact with the cached file opened for reading (the
+// caller closes it): a download served from the cache checks that its
+// file is there by opening it, not by a stat and then an open. The file
+// is nil when it cannot be opened after a fetch (ServeFile then answers
+// as it does for a file gone missing).
+func (c *Cache) OpenArtifact(ctx context.Context, req ArtifactRequest) (*Artifact, *os.File, error) {
+	k := req.Feed.Name + "\x00" + req.Key
+	if v, ok := c.arts.Load(k); ok {
+		a := v.(*Artifact)
+		if f, err := openCached(a.Path); err == nil {
+			return a, f, nil
+		}
+		c.arts.Delete(k)
+	}
+	a, err := c.artifact(ctx, req, k)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, _ := openCached(a.Path)
+	return a, f, nil
+}
+
+// artifact loads the artifact under key k from the store or the upstream,
+// once for concurrent requests.
+func (c *Cache) artifact(ctx context.Context, req ArtifactRequest, k string) (*Artifact, error) {
 	v, err := c.flight.do("a\x00"+k, func() (any, error) { return c.loadArtifact(ctx, req, k) })
 	if err != nil {
 		return nil, err

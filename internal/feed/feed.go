@@ -26,7 +26,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vulngate/vulngate/internal/lazyre"
 	"github.com/vulngate/vulngate/internal/store"
 )
 
@@ -86,13 +85,17 @@ const (
 	MaxMetadataTTL     = 7 * 24 * time.Hour
 )
 
-var feedName = lazyre.New(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+// A feed name matches ^[a-z0-9][a-z0-9._-]{0,62}$.
+var (
+	feedNameFirst = NewCharset("a-z0-9")
+	feedNameRest  = NewCharset("a-z0-9._-")
+)
 
 // ValidateName checks a feed name: 1-63 lowercase letters, digits, ".",
 // "_" or "-", starting with a letter or digit (it is a URL path segment
 // and part of the assessment scope "feed:NAME").
 func ValidateName(name string) error {
-	if !feedName.MatchString(name) || strings.Contains(name, "..") {
+	if !Token(name, feedNameFirst, feedNameRest, 62) || strings.Contains(name, "..") {
 		return fmt.Errorf("invalid feed name %q: want 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit", name)
 	}
 	return nil

@@ -95,6 +95,9 @@ type Decision struct {
 	result   *match.ComponentResult // the scan's result, when it has findings
 }
 
+// decisionKey names a cached decision: a feed and a package version.
+type decisionKey struct{ feed, purl string }
+
 // Blocked reports whether the package is refused.
 func (d *Decision) Blocked() bool { return d.Effect == assess.Block }
 
@@ -112,7 +115,7 @@ type Gate struct {
 	covered  map[string]bool
 	policies assess.Policies
 	indexes  map[string]*assess.Index
-	cache    map[string]*Decision
+	cache    map[decisionKey]*Decision
 	polled   time.Time
 	polling  atomic.Bool
 
@@ -147,7 +150,7 @@ func NewGate(opts GateOptions) *Gate {
 	if opts.AuditBacklog <= 0 {
 		opts.AuditBacklog = 100_000
 	}
-	g := &Gate{opts: opts, log: opts.Logger, cache: map[string]*Decision{}, indexes: map[string]*assess.Index{},
+	g := &Gate{opts: opts, log: opts.Logger, cache: map[decisionKey]*Decision{}, indexes: map[string]*assess.Index{},
 		recording: make(chan struct{}, opts.MaxRecording), pruned: map[string]time.Time{},
 	}
 	g.audit = newAuditTrail(opts.Store, opts.Logger, opts.AuditSpoolDir, opts.AuditBacklog, g.prune)
@@ -367,7 +370,7 @@ func (g *Gate) poll(ctx context.Context) {
 		g.log.Info("feed gate: advisories, assessments or policies changed; decisions will be re-evaluated", "cached", len(g.cache))
 	}
 	g.version, g.covered, g.policies = v, covered, pol
-	g.cache = map[string]*Decision{}
+	g.cache = map[decisionKey]*Decision{}
 	g.indexes = map[string]*assess.Index{}
 	g.advice = nil
 }
@@ -406,7 +409,7 @@ func (g *Gate) evaluate(ctx context.Context, f Feed, pkgs []purl.Package, record
 	var todo []int
 	g.mu.Lock()
 	for i, p := range pkgs {
-		if d, ok := g.cache[f.Name+"\x00"+p.PURL]; ok && !fresh && now.Sub(d.at) < g.opts.MaxAge && (d.recorded || !record) {
+		if d, ok := g.cache[decisionKey{f.Name, p.PURL}]; ok && !fresh && now.Sub(d.at) < g.opts.MaxAge && (d.recorded || !record) {
 			out[i] = d
 			continue
 		}
@@ -481,9 +484,9 @@ func (g *Gate) evaluate(ctx context.Context, f Feed, pkgs []purl.Package, record
 		}
 		out[i] = d
 		if len(g.cache) > 100_000 {
-			g.cache = map[string]*Decision{}
+			g.cache = map[decisionKey]*Decision{}
 		}
-		g.cache[f.Name+"\x00"+pkgs[i].PURL] = d
+		g.cache[decisionKey{f.Name, pkgs[i].PURL}] = d
 	}
 	return out, nil
 }

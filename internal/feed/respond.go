@@ -252,6 +252,13 @@ func otherIDs(f assess.Finding) string {
 // characters, newlines, non-ASCII) with a space, so the text is safe in a
 // status line or header.
 func clean(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= 0x20 && s[i] <= 0x7e {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
 	b := []byte(s)
 	for i, c := range b {
 		if c < 0x20 || c > 0x7e {

@@ -136,8 +136,14 @@ func (e *Env) ServeArtifact(w http.ResponseWriter, r *http.Request, fr *Request,
 		fetch = ok
 	}
 	var a *Artifact
+	var f *os.File // a's file, opened
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
 	if fetch {
-		a, err = e.Cache.Artifact(ctx, areq)
+		a, f, err = e.Cache.OpenArtifact(ctx, areq)
 	} else {
 		err = e.Cache.Exists(ctx, areq)
 	}
@@ -145,14 +151,14 @@ func (e *Env) ServeArtifact(w http.ResponseWriter, r *http.Request, fr *Request,
 		WriteError(w, r, e.Log, err, style)
 		return
 	}
-	d, err := e.Gate.CheckWith(ctx, fr.Feed, pkg, Client(r), e.checkOptions(ctx, fr.Feed, pkg))
+	d, err := e.Gate.CheckWith(ctx, fr.Feed, pkg, fr.Client, e.checkOptions(ctx, fr.Feed, pkg))
 	if err != nil {
 		e.undecided(w, r, fr, pkg, style, err)
 		return
 	}
 	if d.Unapproved {
 		if e.Approvals != nil {
-			if d.Queued, err = e.Approvals.Request(ctx, fr.Feed.Name, pkg, Client(r)); err != nil {
+			if d.Queued, err = e.Approvals.Request(ctx, fr.Feed.Name, pkg, fr.Client); err != nil {
 				e.Log.Error("feed: queuing an approval request failed", "feed", fr.Feed.Name, "purl", pkg.PURL, "err", err)
 			}
 		}
@@ -170,7 +176,7 @@ func (e *Env) ServeArtifact(w http.ResponseWriter, r *http.Request, fr *Request,
 	}
 	if a == nil {
 		// Refused a moment ago, allowed now (an assessment changed).
-		if a, err = e.Cache.Artifact(ctx, areq); err != nil {
+		if a, f, err = e.Cache.OpenArtifact(ctx, areq); err != nil {
 			WriteError(w, r, e.Log, err, style)
 			return
 		}
@@ -178,7 +184,7 @@ func (e *Env) ServeArtifact(w http.ResponseWriter, r *http.Request, fr *Request,
 	if d.Effect == assess.Warn {
 		Warn(w, d, style)
 	}
-	ServeFile(w, r, a)
+	serveOpened(w, r, a, f)
 }
 
 // checkOptions is what the gate needs from the feed to check a download
@@ -210,12 +216,21 @@ func (e *Env) undecided(w http.ResponseWriter, r *http.Request, fr *Request, pkg
 
 // ServeFile serves a cached artifact (with Range and HEAD support).
 func ServeFile(w http.ResponseWriter, r *http.Request, a *Artifact) {
-	f, err := os.Open(a.Path)
+	f, err := openCached(a.Path)
 	if err != nil {
+		f = nil
+	} else {
+		defer f.Close()
+	}
+	serveOpened(w, r, a, f)
+}
+
+// serveOpened is ServeFile with a's file opened (nil: it could not be).
+func serveOpened(w http.ResponseWriter, r *http.Request, a *Artifact, f *os.File) {
+	if f == nil {
 		http.Error(w, "vulngate feed: cached file unavailable", http.StatusInternalServerError)
 		return
 	}
-	defer f.Close()
 	ct := a.ContentType
 	if ct == "" {
 		ct = "application/octet-stream"

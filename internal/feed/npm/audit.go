@@ -208,7 +208,7 @@ func (h *Handler) audit(ctx context.Context, fr *feed.Request, req map[string][]
 			if len(pkgs) >= maxAuditVersions {
 				break
 			}
-			if !versionRE.MatchString(v) {
+			if !validVersion(v) {
 				continue
 			}
 			if p, err := feed.PackageFor(feed.NPM, name, v); err == nil {

@@ -21,11 +21,9 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"regexp"
 	"strings"
 
 	"github.com/vulngate/vulngate/internal/feed"
-	"github.com/vulngate/vulngate/internal/lazyre"
 )
 
 // AbbreviatedType is the media type of abbreviated packuments.
@@ -37,18 +35,40 @@ type Handler struct{ env *feed.Env }
 // New returns the npm protocol handler.
 func New(env *feed.Env) *Handler { return &Handler{env: env} }
 
+// Names and versions are checked byte by byte (feed.Token); the tests
+// hold the checks to these patterns:
+//
+//	name:    ^(?:@(?:P)/)?(?:P)$ with P = [A-Za-z0-9][A-Za-z0-9._~-]*|[_~-][A-Za-z0-9._~-]*
+//	version: ^v?[0-9A-Za-z][0-9A-Za-z.+_-]{0,255}$
+//
+// The version check accepts semver-shaped versions (and the looser forms
+// old packages carry) without path separators.
 var (
-	namePart = `[A-Za-z0-9][A-Za-z0-9._~-]*|[_~-][A-Za-z0-9._~-]*`
-	nameRE   = regexp.MustCompile(`^(?:@(?:` + namePart + `)/)?(?:` + namePart + `)$`)
-	// versionRE accepts semver-shaped versions (and the looser forms old
-	// packages carry) without path separators.
-	versionRE = lazyre.New(`^v?[0-9A-Za-z][0-9A-Za-z.+_-]{0,255}$`)
+	namePartFirst = feed.NewCharset("A-Za-z0-9_~-")
+	namePartRest  = feed.NewCharset("A-Za-z0-9._~-")
+	versionFirst  = feed.NewCharset("0-9A-Za-z")
+	versionRest   = feed.NewCharset("0-9A-Za-z.+_-")
 )
+
+func namePart(s string) bool { return feed.Token(s, namePartFirst, namePartRest, len(s)) }
+
+// validVersion reports whether v is a version the feed passes on.
+func validVersion(v string) bool {
+	return feed.Token(v, versionFirst, versionRest, 255) || len(v) > 1 && v[0] == 'v' && feed.Token(v[1:], versionFirst, versionRest, 255)
+}
 
 // ValidName reports whether name is an npm package name that is safe to
 // proxy (at most 214 characters, no "." or ".." segments).
 func ValidName(name string) bool {
-	if len(name) > 214 || !nameRE.MatchString(name) {
+	if len(name) > 214 {
+		return false
+	}
+	if scoped, ok := strings.CutPrefix(name, "@"); ok {
+		scope, rest, ok := strings.Cut(scoped, "/")
+		if !ok || !namePart(scope) || !namePart(rest) {
+			return false
+		}
+	} else if !namePart(name) {
 		return false
 	}
 	for seg := range strings.SplitSeq(name, "/") {
@@ -101,7 +121,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// /<name>/<version or dist-tag>
-	if i := strings.LastIndexByte(p, '/'); i > 0 && ValidName(p[:i]) && versionRE.MatchString(p[i+1:]) {
+	if i := strings.LastIndexByte(p, '/'); i > 0 && ValidName(p[:i]) && validVersion(p[i+1:]) {
 		h.manifest(w, r, fr, p[:i], p[i+1:])
 		return
 	}
@@ -257,7 +277,7 @@ func (h *Handler) tarball(w http.ResponseWriter, r *http.Request, fr *feed.Reque
 	if ok {
 		version, ok = strings.CutSuffix(version, ".tgz")
 	}
-	if !ok || strings.ContainsAny(file, "/\\") || !versionRE.MatchString(version) {
+	if !ok || strings.ContainsAny(file, "/\\") || !validVersion(version) {
 		feed.BadRequest(w, fmt.Sprintf("invalid npm tarball name %q for %s", file, name))
 		return
 	}
