@@ -2,6 +2,12 @@ package osvmirror
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -170,5 +176,71 @@ func BenchmarkParseHeader(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		osv.ParseHeader(docs[i%len(docs)])
+	}
+}
+
+// tlsBucket serves n per-record files over TLS with HTTP/2 enabled, and a
+// Mirror on the default transport (trusting the server's certificate) whose
+// first request opened the connection, as modified_id.csv does in a sync.
+func tlsBucket(tb testing.TB, h2 bool) (*Mirror, *atomic.Int64) {
+	var http2 atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 {
+			http2.Add(1)
+		}
+		id := strings.TrimSuffix(path.Base(r.URL.Path), ".json")
+		fmt.Fprintf(w, `{"id":%q,"modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Go","name":"example.com/m"}}],"details":%q}`, id, strings.Repeat("x", 1500))
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	tb.Cleanup(srv.Close)
+	tr := defaultTransport()
+	tr.ForceAttemptHTTP2 = h2
+	tr.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	tb.Cleanup(tr.CloseIdleConnections)
+	m, err := New(nil, Options{BaseURL: srv.URL, Ecosystems: []string{"Go"}, HTTPClient: &http.Client{Transport: tr}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rc, err := m.fetch.open(context.Background(), "Go/modified_id.csv")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rc.Close()
+	return m, &http2
+}
+
+// BenchmarkFetchRecordsTLS fetches a delta's 25 per-record files from a
+// loopback TLS server with the default transport (HTTP/2 over the open
+// connection) and with HTTP/1.1 (a TLS connection per worker).
+func BenchmarkFetchRecordsTLS(b *testing.B) {
+	ids := make([]string, 25)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("GO-2026-%04d", i)
+	}
+	for _, h2 := range []bool{true, false} {
+		b.Run(fmt.Sprintf("http2=%v", h2), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				m, _ := tlsBucket(b, h2)
+				b.StartTimer()
+				if out, err := m.fetchRecords(context.Background(), "Go", ids); err != nil || len(out) != len(ids) {
+					b.Fatal(err, len(out))
+				}
+			}
+		})
+	}
+}
+
+// TestDefaultTransportSpeaksHTTP2 keeps the per-record downloads of a delta
+// on one connection over https://.
+func TestDefaultTransportSpeaksHTTP2(t *testing.T) {
+	m, http2 := tlsBucket(t, defaultTransport().ForceAttemptHTTP2)
+	out, err := m.fetchRecords(context.Background(), "Go", []string{"GO-1", "GO-2", "GO-3"})
+	if err != nil || len(out) != 3 || out["GO-2"].malformed != "" {
+		t.Fatalf("%v %+v", err, out)
+	}
+	if n := http2.Load(); n != 4 {
+		t.Fatalf("%d of 4 requests over HTTP/2", n)
 	}
 }
