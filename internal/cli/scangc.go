@@ -26,7 +26,7 @@ const scanHeapBudget = 64 << 20
 // overlap (commands run concurrently in tests): the settings change with
 // the first and are restored with the last.
 func collectRarely(budget int64) (restore func()) {
-	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+	if gcSetByUser() {
 		return func() {}
 	}
 	rarely.mu.Lock()
@@ -48,6 +48,10 @@ func collectRarely(budget int64) (restore func()) {
 		})
 	}
 }
+
+// gcSetByUser reports whether GOGC or GOMEMLIMIT is set in the
+// environment: the user's settings are then left alone.
+func gcSetByUser() bool { return os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" }
 
 var rarely struct {
 	mu    sync.Mutex

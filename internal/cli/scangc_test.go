@@ -69,3 +69,59 @@ func TestCollectRarely(t *testing.T) {
 		t.Errorf("with GOGC set: GOGC %d, want %d (untouched)", p, pct)
 	}
 }
+
+// floorPercent puts the next goal at the floor while the live heap is
+// small, and keeps the usual pacing otherwise (also for an unknown live
+// heap, which liveHeap reports as the largest int64).
+func TestFloorPercent(t *testing.T) {
+	const mb = 1 << 20
+	for _, c := range []struct {
+		live       int64
+		base, want int
+	}{
+		{6 * mb, 100, 966}, {32 * mb, 100, 100}, {16 * mb, 100, 300}, {30 * mb, 100, 113},
+		{40 * mb, 100, 100}, {64 * mb, 100, 100}, {0, 100, 100}, {math.MaxInt64, 100, 100},
+		{16 * mb, 400, 400}, {1, 100, 64*mb*100 - 100},
+	} {
+		if got := floorPercent(64*mb, c.live, c.base); got != c.want {
+			t.Errorf("floorPercent(64 MiB, %d, %d) = %d, want %d", c.live, c.base, got, c.want)
+		}
+	}
+}
+
+// collectAboveFloor sets GOGC after each collection so that the next
+// goal is the floor, puts the previous setting back when stopped, and
+// leaves the collector alone when GOGC is set.
+func TestCollectAboveFloor(t *testing.T) {
+	pct := gcPercent()
+	if pct == -1 {
+		t.Skip("GOGC=off in this process")
+	}
+	stop := collectAboveFloor(1 << 40)
+	for i := 0; i < 1000 && gcPercent() == pct; i++ {
+		runtime.GC()
+		runtime.Gosched()
+	}
+	if p := gcPercent(); p <= pct {
+		t.Errorf("after a collection with a small live heap: GOGC %d, want more than %d", p, pct)
+	}
+	stop()
+	stop() // twice is once
+	if p := gcPercent(); p != pct {
+		t.Errorf("after stop: GOGC %d, want %d", p, pct)
+	}
+	runtime.GC()
+	runtime.GC()
+	if p := gcPercent(); p != pct {
+		t.Errorf("collections after stop: GOGC %d, want %d", p, pct)
+	}
+	t.Setenv("GOGC", "200")
+	stop = collectAboveFloor(1 << 40)
+	runtime.GC()
+	runtime.GC()
+	p := gcPercent()
+	stop()
+	if p != pct {
+		t.Errorf("with GOGC set: GOGC %d, want %d (untouched)", p, pct)
+	}
+}

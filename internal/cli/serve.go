@@ -58,6 +58,7 @@ VULNGATE_DATABASE_URL (PostgreSQL; several instances may share one database).`,
 			if pollEvery < 100*time.Millisecond {
 				return fmt.Errorf("--job-poll-interval %s: want at least 100ms", pollEvery)
 			}
+			defer collectAboveFloor(serveHeapFloor)()
 			st, dir, err := e.openStore(ctx)
 			if err != nil {
 				return err
