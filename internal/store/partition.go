@@ -68,13 +68,28 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 		if st.Generation != 0 && gen != st.Generation {
 			return fmt.Errorf("partition %s was replaced by a concurrent import", part)
 		}
+		// A record replaced by one with the same package keys and aliases
+		// (most changes: a new modified time, text, ranges) is updated in
+		// place: its index rows stay as they are. The others are deleted
+		// and written again.
+		inPlace, err := s.updateInPlace(ctx, tx, part, gen, upserts, deletes)
+		if err != nil {
+			return err
+		}
 		ids := slices.Clone(deletes)
+		rewrite := make([]Record, 0, len(upserts)-len(inPlace))
 		for _, r := range upserts {
-			ids = append(ids, r.ID)
+			if _, ok := inPlace[r.ID]; !ok {
+				ids = append(ids, r.ID)
+				rewrite = append(rewrite, r)
+			}
 		}
 		old, err := deleteRecords(ctx, s, tx, part, gen, ids)
 		if err != nil {
 			return err
+		}
+		for _, wd := range inPlace {
+			old.withdrawn += wd
 		}
 		// The journal names the keys of the records replaced or deleted
 		// (as they were stored) and of the records replacing them.
@@ -92,7 +107,7 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 				return err
 			}
 		}
-		if err := insertRecords(ctx, s, tx, part, gen, upserts); err != nil {
+		if err := insertRecords(ctx, s, tx, part, gen, rewrite); err != nil {
 			return err
 		}
 		drop := append(append(slices.Clone(d.Unskipped), deletes...), skippedIDs(d.Skipped)...)
@@ -100,7 +115,7 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 			return err
 		}
 		st.Name, st.Source, st.Generation = part, cur.Source, gen
-		st.Records = cur.Records - old.records + len(upserts)
+		st.Records = cur.Records - old.records + len(rewrite)
 		st.Withdrawn = cur.Withdrawn - old.withdrawn + withdrawn
 		return upsertPartition(ctx, s, tx, st)
 	})
@@ -108,6 +123,105 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 		return st, fmt.Errorf("store: apply delta to %s: %w", part, err)
 	}
 	return st, nil
+}
+
+// updateInPlace rewrites the advisory rows of the upserts whose stored
+// record (in generation gen) has the same package keys and aliases, and
+// returns their IDs with the withdrawn flag they had (0 or 1). IDs also
+// deleted or upserted twice are left to the delete-and-insert path.
+func (s *Store) updateInPlace(ctx context.Context, tx *sql.Tx, part string, gen int64, upserts []Record, deletes []string) (map[string]int, error) {
+	out := map[string]int{}
+	if len(upserts) == 0 {
+		return out, nil
+	}
+	count := make(map[string]int, len(upserts)+len(deletes))
+	for _, id := range deletes {
+		count[id] += 2
+	}
+	for _, r := range upserts {
+		count[r.ID]++
+	}
+	sel, err := tx.PrepareContext(ctx, s.Rebind(`SELECT pkgs, withdrawn FROM advisory WHERE part = ? AND generation = ? AND id = ?`))
+	if err != nil {
+		return nil, err
+	}
+	defer sel.Close()
+	selAlias, err := tx.PrepareContext(ctx, s.Rebind(`SELECT alias FROM advisory_alias WHERE part = ? AND generation = ? AND id = ?`))
+	if err != nil {
+		return nil, err
+	}
+	defer selAlias.Close()
+	var upd *sql.Stmt
+	defer func() {
+		if upd != nil {
+			upd.Close()
+		}
+	}()
+	var stored []string
+	for i := range upserts {
+		r := &upserts[i]
+		if count[r.ID] != 1 {
+			continue
+		}
+		var pkgs string
+		var wd int
+		if err := sel.QueryRowContext(ctx, part, gen, r.ID).Scan(&pkgs, &wd); errors.Is(err, sql.ErrNoRows) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		if pkgs != encodeKeys(r.Packages) {
+			continue
+		}
+		if stored, err = aliasesOf(ctx, selAlias, part, gen, r.ID, stored[:0]); err != nil {
+			return nil, err
+		}
+		var want []string
+		for i, a := range r.Aliases { // the rows insertRecords writes
+			if a != r.ID && !slices.Contains(r.Aliases[:i], a) {
+				want = append(want, a)
+			}
+		}
+		slices.Sort(stored)
+		slices.Sort(want)
+		if !slices.Equal(stored, want) {
+			continue
+		}
+		if upd == nil {
+			if upd, err = tx.PrepareContext(ctx, s.Rebind(`UPDATE advisory SET modified = ?, withdrawn = ?, data = ? WHERE part = ? AND generation = ? AND id = ?`)); err != nil {
+				return nil, err
+			}
+		}
+		newWD, data := 0, r.Deflated
+		if r.Withdrawn {
+			newWD = 1
+		}
+		if data == nil {
+			data = Deflate(r.Data)
+		}
+		if _, err := upd.ExecContext(ctx, fmtTime(r.Modified), newWD, data, part, gen, r.ID); err != nil {
+			return nil, err
+		}
+		out[r.ID] = wd
+	}
+	return out, nil
+}
+
+// aliasesOf appends the stored aliases of one record to buf.
+func aliasesOf(ctx context.Context, sel *sql.Stmt, part string, gen int64, id string, buf []string) ([]string, error) {
+	rows, err := sel.QueryContext(ctx, part, gen, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, err
+		}
+		buf = append(buf, a)
+	}
+	return buf, rows.Err()
 }
 
 // TouchPartition records a sync that changed nothing.

@@ -273,3 +273,76 @@ func TestRecordIDsWithSeparatorInAnID(t *testing.T) {
 		}
 	})
 }
+
+// TestDeltaReplacesRecords covers both ways a delta replaces a stored
+// record: in place when its package keys and aliases stay, rewritten with
+// its index rows when they change.
+func TestDeltaReplacesRecords(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		importAll(t, s, "PyPI", record("A", t0, "requests"), record("B", t0, "requests", "flask"))
+		byAlias := func(alias string) []string {
+			adv, err := s.AdvisoriesByID(ctx, alias)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, a := range adv {
+				out = append(out, a.ID+"="+string(a.Data))
+			}
+			return out
+		}
+		// Same keys and aliases, new text: in place.
+		a := record("A", t0.Add(time.Hour), "requests")
+		a.Data = []byte(`{"id":"A","summary":"new"}`)
+		// New package keys and a new alias: rewritten.
+		b := record("B", t0.Add(time.Hour), "django")
+		b.Aliases = append(b.Aliases, "GHSA-B")
+		st, err := s.ApplyDelta(ctx, "PyPI", Delta{Upserts: []Record{a, b}}, PartitionState{})
+		if err != nil || st.Records != 2 {
+			t.Fatalf("%+v %v", st, err)
+		}
+		if got := ids(t, s, "requests"); !slices.Equal(got, []string{"A"}) {
+			t.Fatalf("requests = %v", got)
+		}
+		if got := ids(t, s, "flask"); len(got) != 0 {
+			t.Fatalf("flask = %v", got)
+		}
+		if got := ids(t, s, "django"); !slices.Equal(got, []string{"B"}) {
+			t.Fatalf("django = %v", got)
+		}
+		if got := byAlias("CVE-A"); !slices.Equal(got, []string{`A={"id":"A","summary":"new"}`}) {
+			t.Fatalf("CVE-A = %v", got)
+		}
+		if got := byAlias("GHSA-B"); !slices.Equal(got, []string{`B={"id":"B"}`}) {
+			t.Fatalf("GHSA-B = %v", got)
+		}
+		vers, _ := s.RecordVersions(ctx, "PyPI")
+		if !vers["A"].Equal(t0.Add(time.Hour)) || !vers["B"].Equal(t0.Add(time.Hour)) {
+			t.Fatalf("versions %v", vers)
+		}
+		// An alias dropped: rewritten, the old alias row goes.
+		b.Aliases = []string{"GHSA-B"}
+		if _, err := s.ApplyDelta(ctx, "PyPI", Delta{Upserts: []Record{b}}, PartitionState{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := byAlias("CVE-B"); len(got) != 0 {
+			t.Fatalf("CVE-B = %v", got)
+		}
+		// The journal names the keys of both records.
+		changes, err := s.PackageChanges(ctx, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, c := range changes {
+			seen[c.Key.Name] = true
+		}
+		for _, name := range []string{"requests", "flask", "django"} {
+			if !seen[name] {
+				t.Fatalf("journal lacks %s: %+v", name, changes)
+			}
+		}
+	})
+}
