@@ -33,7 +33,8 @@ type Import struct {
 	batches chan []Record
 	werr    chan error // the writer's result, sent once when it stops
 	failed  error
-	conn    *sql.Conn // the writer's connection (SQLite), tuned for bulk writes
+	conn    *sql.Conn       // the writer's connection (SQLite), tuned for bulk writes
+	aliases deferredAliases // alias rows held until Commit (import_alias.go)
 }
 
 // ImportStats is what a committed import changed.
@@ -52,7 +53,15 @@ func (s *Store) BeginImport(ctx context.Context, part, source string) (*Import, 
 		if err := tx.QueryRowContext(ctx, `UPDATE generation_seq SET next = next + 1 WHERE id = 1 RETURNING next - 1`).Scan(&im.generation); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO pending_generation (generation, part, owner, heartbeat) VALUES (?, ?, ?, ?)`), im.generation, part, processOwner(), fmtTime(time.Now()))
+		if _, err := tx.ExecContext(ctx, s.Rebind(`INSERT INTO pending_generation (generation, part, owner, heartbeat) VALUES (?, ?, ?, ?)`), im.generation, part, processOwner(), fmtTime(time.Now())); err != nil {
+			return err
+		}
+		if s.dialect != SQLite {
+			return nil
+		}
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM partition_state WHERE name = ?`, part).Scan(&n)
+		im.aliases.on = n > 0
 		return err
 	})
 	if err != nil {
@@ -198,6 +207,11 @@ func (im *Import) write(ctx context.Context, batch []Record) error {
 		run = func(ctx context.Context, fn func(*sql.Tx) error) error { return txOn(ctx, im.conn, fn) }
 	}
 	err := run(ctx, func(tx *sql.Tx) error {
+		if flush := im.aliases.take(batch); flush != nil {
+			if err := insertAliasRows(ctx, tx, im.part, im.generation, flush); err != nil {
+				return err
+			}
+		}
 		if err := insertRecords(ctx, im.s, tx, im.part, im.generation, batch); err != nil {
 			return err
 		}
@@ -269,6 +283,9 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		}
 		err := tx.QueryRowContext(ctx, im.s.Rebind(`SELECT generation FROM partition_state WHERE name = ?`), im.part).Scan(&old)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err := im.aliases.commit(ctx, tx, im.part, im.generation, old); err != nil {
 			return err
 		}
 		if err := im.s.countImport(ctx, tx, im.part, im.generation, old, &stats); err != nil {

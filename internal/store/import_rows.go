@@ -90,10 +90,15 @@ func eachRecordRow(recs []Record, adv func(r *Record, wd int, data []byte), pkg 
 		for _, k := range r.Packages {
 			pkg(r, k)
 		}
-		for i, a := range r.Aliases {
-			if a != r.ID && !slices.Contains(r.Aliases[:i], a) {
-				alias(r, a)
-			}
+		eachAlias(r, func(a string) { alias(r, a) })
+	}
+}
+
+// eachAlias calls fn for each distinct alias of r other than its ID.
+func eachAlias(r *Record, fn func(a string)) {
+	for i, a := range r.Aliases {
+		if a != r.ID && !slices.Contains(r.Aliases[:i], a) {
+			fn(a)
 		}
 	}
 }
