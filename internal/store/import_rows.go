@@ -58,20 +58,6 @@ func insertRecords(ctx context.Context, s *Store, tx *sql.Tx, part string, gen i
 	return insertShared(ctx, s.dialect, tx, "advisory_alias", partGen, shared, []string{"alias", "id"}, alias)
 }
 
-// recordRows renders records as rows of advisory, advisory_package and
-// advisory_alias.
-func recordRows(part string, gen int64, recs []Record) (adv, pkg, alias [][]any) {
-	adv = make([][]any, 0, len(recs))
-	eachRecordRow(recs, func(r *Record, wd int, data []byte) {
-		adv = append(adv, []any{part, gen, r.ID, fmtTime(r.Modified), wd, data, encodeKeys(r.Packages)})
-	}, func(r *Record, k PackageKey) {
-		pkg = append(pkg, []any{part, gen, k.Ecosystem, k.Name, r.ID})
-	}, func(r *Record, a string) {
-		alias = append(alias, []any{a, part, gen, r.ID})
-	})
-	return adv, pkg, alias
-}
-
 // eachRecordRow calls adv for each record (with its withdrawn flag and deflated
 // document), pkg for each of its package keys and alias for each of its
 // distinct aliases other than its ID.
