@@ -11,7 +11,7 @@ import (
 
 // scanHeapBudget is how large the Go heap of a scan may grow before its
 // first garbage collection (see collectRarely).
-const scanHeapBudget = 64 << 20
+const scanHeapBudget = 80 << 20
 
 // collectRarely makes the garbage collector wait until the heap reaches
 // budget instead of running each time the heap doubles from the runtime's
