@@ -35,6 +35,12 @@ type Import struct {
 	failed  error
 	conn    *sql.Conn       // the writer's connection (SQLite), tuned for bulk writes
 	aliases deferredAliases // alias rows held until Commit (import_alias.go)
+	// The writer's count of the advisory rows it inserted and of the
+	// withdrawn ones among them (SQLite); uncounted once a batch had a
+	// record whose ID was already written, whose withdrawn flag is then
+	// unknown: Commit counts the generation's rows then.
+	written, writtenWithdrawn int
+	uncounted                 bool
 }
 
 // ImportStats is what a committed import changed.
@@ -206,20 +212,32 @@ func (im *Import) write(ctx context.Context, batch []Record) error {
 	if im.conn != nil {
 		run = func(ctx context.Context, fn func(*sql.Tx) error) error { return txOn(ctx, im.conn, fn) }
 	}
+	flush := im.aliases.take(batch)
+	var n int64
 	err := run(ctx, func(tx *sql.Tx) error {
-		if flush := im.aliases.take(batch); flush != nil {
+		if flush != nil {
 			if err := insertAliasRows(ctx, tx, im.part, im.generation, flush); err != nil {
 				return err
 			}
 		}
-		if err := insertRecords(ctx, im.s, tx, im.part, im.generation, batch); err != nil {
+		var err error
+		if n, err = writeRecords(ctx, im.s, tx, im.part, im.generation, batch); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, im.s.Rebind(`UPDATE pending_generation SET heartbeat = ? WHERE generation = ?`), fmtTime(time.Now()), im.generation)
+		_, err = tx.ExecContext(ctx, im.s.Rebind(`UPDATE pending_generation SET heartbeat = ? WHERE generation = ?`), fmtTime(time.Now()), im.generation)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: import %s: %w", im.part, err)
+	}
+	if int(n) != len(batch) {
+		im.uncounted = true
+	}
+	im.written += int(n)
+	for _, r := range batch {
+		if r.Withdrawn {
+			im.writtenWithdrawn++
+		}
 	}
 	return nil
 }
@@ -288,7 +306,11 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		if err := im.aliases.commit(ctx, tx, im.part, im.generation, old); err != nil {
 			return err
 		}
-		if err := im.s.countImport(ctx, tx, im.part, im.generation, old, &stats); err != nil {
+		// On SQLite the writer counted the rows (counting them again read
+		// every row of the generation: 3% of a corpus import's CPU).
+		counted := im.s.dialect == SQLite && !im.uncounted
+		stats.Records, stats.Withdrawn = im.written, im.writtenWithdrawn
+		if err := im.s.countImport(ctx, tx, im.part, im.generation, old, counted, &stats); err != nil {
 			return err
 		}
 		if err := im.s.journalGeneration(ctx, tx, im.part, im.generation, old); err != nil {
@@ -325,9 +347,13 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 }
 
 // countImport fills stats by comparing generation gen with old (-1: none).
-func (s *Store) countImport(ctx context.Context, tx *sql.Tx, part string, gen, old int64, stats *ImportStats) error {
-	if err := tx.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*), COALESCE(SUM(withdrawn), 0) FROM advisory WHERE part = ? AND generation = ?`), part, gen).Scan(&stats.Records, &stats.Withdrawn); err != nil {
-		return err
+// With counted, stats already holds the generation's records and
+// withdrawn records.
+func (s *Store) countImport(ctx context.Context, tx *sql.Tx, part string, gen, old int64, counted bool, stats *ImportStats) error {
+	if !counted {
+		if err := tx.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*), COALESCE(SUM(withdrawn), 0) FROM advisory WHERE part = ? AND generation = ?`), part, gen).Scan(&stats.Records, &stats.Withdrawn); err != nil {
+			return err
+		}
 	}
 	if old < 0 {
 		stats.Added = stats.Records

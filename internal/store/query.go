@@ -39,13 +39,15 @@ func insertMany(ctx context.Context, s *Store, tx *sql.Tx, table string, cols []
 	for _, r := range rows {
 		vals = append(vals, r...)
 	}
-	return insertShared(ctx, s.dialect, tx, table, nil, nil, cols, vals)
+	_, err := insertShared(ctx, s.dialect, tx, table, nil, nil, cols, vals)
+	return err
 }
 
 // insertShared is insertMany for rows whose sharedCols all take the values
 // shared: each statement binds those once and each row only its own
-// values, len(cols) of vals per row.
-func insertShared(ctx context.Context, d Dialect, tx *sql.Tx, table string, sharedCols []string, shared []any, cols []string, vals []any) error {
+// values, len(cols) of vals per row. It returns how many rows were
+// inserted (rows that conflict with existing ones are not).
+func insertShared(ctx context.Context, d Dialect, tx *sql.Tx, table string, sharedCols []string, shared []any, cols []string, vals []any) (int64, error) {
 	const perStmt = 100
 	width := len(cols)
 	var full *sql.Stmt
@@ -55,26 +57,31 @@ func insertShared(ctx context.Context, d Dialect, tx *sql.Tx, table string, shar
 		}
 	}()
 	args := make([]any, 0, len(shared)+perStmt*width)
+	var inserted int64
 	for len(vals) > 0 {
 		n := min(perStmt, len(vals)/width)
 		args = append(append(args[:0], shared...), vals[:n*width]...)
+		var res sql.Result
 		var err error
 		if n == perStmt {
 			if full == nil {
 				if full, err = tx.PrepareContext(ctx, insertSQL(d, table, sharedCols, cols, n)); err != nil {
-					return err
+					return inserted, err
 				}
 			}
-			_, err = full.ExecContext(ctx, args...)
+			res, err = full.ExecContext(ctx, args...)
 		} else {
-			_, err = tx.ExecContext(ctx, insertSQL(d, table, sharedCols, cols, n), args...)
+			res, err = tx.ExecContext(ctx, insertSQL(d, table, sharedCols, cols, n), args...)
 		}
 		if err != nil {
-			return fmt.Errorf("insert into %s: %w", table, err)
+			return inserted, fmt.Errorf("insert into %s: %w", table, err)
+		}
+		if k, err := res.RowsAffected(); err == nil {
+			inserted += k
 		}
 		vals = vals[n*width:]
 	}
-	return nil
+	return inserted, nil
 }
 
 // insertSQL is an INSERT of n rows binding the shared columns once. On

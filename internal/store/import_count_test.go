@@ -1,0 +1,49 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestImportStatsCounts: Commit reports the generation's records and
+// withdrawn records, whether the writer counted them (SQLite) or a
+// repeated ID made Commit count the rows (the first of two records with
+// one ID is kept), on both engines.
+func TestImportStatsCounts(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		for _, dup := range []bool{false, true} {
+			part := fmt.Sprintf("PyPI:%v", dup)
+			im, err := s.BeginImport(ctx, part, "OSV")
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = importBatch + 10
+			for i := range n {
+				r := record(fmt.Sprintf("R%05d", i), t0, "p")
+				r.Withdrawn = i%3 == 0
+				if err := im.Add(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if dup { // a second R00001, withdrawn this time: the first is kept
+				r := record("R00001", t0, "p")
+				r.Withdrawn = true
+				if err := im.Add(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st, err := im.Commit(ctx, PartitionState{})
+			if want := (n + 2) / 3; err != nil || st.Records != n || st.Withdrawn != want || st.Added != n {
+				t.Fatalf("dup %v: %+v %v, want %d records, %d withdrawn", dup, st, err, n, want)
+			}
+			p, err := s.Partition(ctx, part)
+			if err != nil || p.Records != n || p.Withdrawn != (n+2)/3 {
+				t.Fatalf("dup %v: partition %+v %v", dup, p, err)
+			}
+		}
+	})
+}
