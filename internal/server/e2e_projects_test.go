@@ -178,8 +178,13 @@ func TestBrowserProjectsWalkthrough(t *testing.T) {
 	}
 	screenshot("delivery-log")
 
-	// What people see afterwards.
-	step("project", chromedp.Navigate(base+"/projects/keycloak?version=10.0.3"), chromedp.WaitVisible(chromedp.ID("components")))
+	// What people see afterwards: the project's findings searched for
+	// the new one, and its component (UNKNOWN severity: past the first
+	// page of components, so all on one page here).
+	step("project", chromedp.Navigate(base+"/projects/keycloak?version=10.0.3&q=GO-2099-0001&climit=500"), chromedp.WaitVisible(chromedp.ID("components")))
+	if f := text("#findings tbody"); !strings.Contains(f, "GO-2099-0001") || !strings.Contains(f, "synthetic1") {
+		t.Fatalf("keycloak's findings searched for GO-2099-0001: %q", f)
+	}
 	newRow := `#components tr:has(a[href="/vulnerabilities/GO-2099-0001"])`
 	if c := text(newRow); !strings.Contains(c, "synthetic1") || !strings.Contains(c, "new") {
 		t.Fatalf("keycloak 10.0.3's row of GO-2099-0001: %q", c)

@@ -2,9 +2,10 @@ package server
 
 // The pages of projects: the portfolio
 // (/projects, with the upload form), a project (/projects/{name}: versions,
-// the chosen version's vulnerable components with findings, assessments,
-// decisions and dependency paths, exports, and the comparison of two
-// versions).
+// the project's open findings a page at a time with the findings API's
+// filters, the chosen version's vulnerable components a page at a time
+// with findings, assessments, decisions and dependency paths, exports, and
+// the comparison of two versions).
 
 import (
 	"cmp"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/vulngate/vulngate/internal/auth"
 	"github.com/vulngate/vulngate/internal/project"
+	"github.com/vulngate/vulngate/internal/store"
 )
 
 func (s *Server) projectPages() []route {
@@ -72,6 +74,13 @@ func (s *Server) uiProject(w http.ResponseWriter, r *http.Request) {
 		// The comparison form offers the newest upload against the one before.
 		data["From"], data["To"] = rep.Versions[1].Version, rep.Versions[0].Version
 	}
+	status, errMsg := http.StatusOK, ""
+	if msg, err := s.projectFindings(r, name, data); err != nil {
+		s.uiFail(w, r, err, nil)
+		return
+	} else if msg != "" {
+		status, errMsg = http.StatusBadRequest, msg
+	}
 	version := q.Get("version")
 	if version == "" {
 		version = to
@@ -86,6 +95,18 @@ func (s *Server) uiProject(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		sortForPeople(v.Components)
+		// One page of components: at 10,000 findings the whole table
+		// was 15 MB of HTML.
+		coff, err := intParam(q, "coffset", 0, 0, 1<<30)
+		climit, lerr := intParam(q, "climit", componentsPerPage, 1, maxPage)
+		if err = cmp.Or(err, lerr); err != nil {
+			status, errMsg, coff, climit = http.StatusBadRequest, err.Error(), 0, componentsPerPage
+		}
+		n := len(v.Components)
+		data["CTotal"], data["CFrom"] = n, min(coff, n)+1
+		data["CPrev"], data["CNext"] = pagerLink(r, "coffset", coff, -climit, n), pagerLink(r, "coffset", coff, climit, n)
+		v.Components = v.Components[min(coff, n):min(coff+climit, n)]
+		data["CTo"] = min(coff, n) + len(v.Components)
 		data["V"] = v
 	}
 	if from != "" && to != "" {
@@ -96,7 +117,45 @@ func (s *Server) uiProject(w http.ResponseWriter, r *http.Request) {
 		}
 		data["D"] = d
 	}
-	s.render(w, r, http.StatusOK, "project", "Project "+name, data, "")
+	s.render(w, r, status, "project", "Project "+name, data, errMsg)
+}
+
+// componentsPerPage is how many of a version's components the project
+// page shows at a time unless climit says otherwise.
+const componentsPerPage = 50
+
+// projectFindings puts one page of the project's open findings in data:
+// the list of the findings API (GET /api/v1/findings?project=NAME), with
+// its filters (severity, source, ecosystem, q, assessment) and paging
+// (offset, limit). A bad filter is shown as the page's error (msg), with
+// the unfiltered first page.
+func (s *Server) projectFindings(r *http.Request, name string, data map[string]any) (msg string, err error) {
+	f, err := s.parseFindingFilter(r)
+	if err != nil {
+		if statusOf(err) >= 500 {
+			return "", err
+		}
+		msg, f = err.Error(), store.FindingPageFilter{Limit: 50, Now: s.assess.Now().UTC()}
+	}
+	f.Scopes = []string{project.Scope(name)}
+	page, err := s.listFindings(r.Context(), f)
+	if err != nil {
+		return "", err
+	}
+	types, err := s.assess.Types(r.Context())
+	if err != nil {
+		return "", err
+	}
+	var tnames []string
+	for _, t := range types {
+		tnames = append(tnames, t.Name)
+	}
+	q := r.URL.Query()
+	data["Findings"], data["Types"], data["Severities"] = page, tnames, severities
+	data["FSeverity"], data["FAssessment"], data["FQuery"] = strings.ToUpper(q.Get("severity")), f.Assessment, q.Get("q")
+	data["FFrom"], data["FTo"] = page.Offset+1, page.Offset+len(page.Items)
+	data["FPrev"], data["FNext"] = pagerLink(r, "offset", page.Offset, -page.Limit, page.Total), pagerLink(r, "offset", page.Offset, page.Limit, page.Total)
+	return msg, nil
 }
 
 // ratingRank orders severity ratings, malicious first.
