@@ -88,12 +88,16 @@ var classes = map[string]tableClass{
 	// journal of advisory changes the projects' analysis follows with a
 	// cursor kept in a (carried) setting: carried with it so that the
 	// sequence numbers written after a restore continue past the cursor.
-	"project":            {Class: User},
-	"project_version":    {Class: User},
-	"project_component":  {Class: User},
-	"project_finding":    {Class: User},
-	"portfolio_snapshot": {Class: User},
-	"package_change":     {Class: User},
+	"project":           {Class: User},
+	"project_version":   {Class: User},
+	"project_component": {Class: User},
+	"project_finding":   {Class: User},
+	// The IDs of each project finding, one row each (derived from
+	// project_finding.ids; the store fills it at open when a restore of an
+	// older backup left it empty).
+	"project_finding_vuln": {Class: User},
+	"portfolio_snapshot":   {Class: User},
+	"package_change":       {Class: User},
 
 	// Notifications (internal/notify): rules (their secrets sealed as
 	// stored) and the delivery log, whose dedupe keys keep one-time notices

@@ -211,3 +211,35 @@ func BenchmarkListOpenFindingsUnassessed(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkProjectsAffectedBy asks which of 10 projects (5,000 open
+// findings each, 50,000 in all) a vulnerability affects, as the
+// vulnerability page does.
+func BenchmarkProjectsAffectedBy(b *testing.B) {
+	benchEngines(b, func(b *testing.B, s *Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		for p := range 10 {
+			up := VersionUpload{Project: Project{Name: fmt.Sprintf("p%d", p)}, Version: "1", Format: "cyclonedx-json"}
+			for i := range 1000 {
+				c := ProjectComponent{PURL: fmt.Sprintf("pkg:npm/c%d@1", i), Name: fmt.Sprintf("c%d", i), Version: "1"}
+				for j := range 5 {
+					n := (i*5 + j + p*1700) % 20000
+					c.Findings = append(c.Findings, ProjectFinding{VulnID: fmt.Sprintf("GHSA-%05d", n), IDs: []string{fmt.Sprintf("GHSA-%05d", n), fmt.Sprintf("CVE-2024-%05d", n)}, Rating: "HIGH", Score: 75, FirstSeen: now, LastSeen: now})
+				}
+				up.Components = append(up.Components, c)
+			}
+			if _, err := s.ReplaceProjectVersion(ctx, up, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ResetTimer()
+		for i := range b.N {
+			n := 1700 + i%3300 // in p0 (up to 4,999) and p1 (from 1,700)
+			got, err := s.ProjectsAffectedBy(ctx, []string{fmt.Sprintf("CVE-2024-%05d", n), fmt.Sprintf("GHSA-%05d", n)})
+			if err != nil || len(got) != 2 {
+				b.Fatal(got, err)
+			}
+		}
+	})
+}

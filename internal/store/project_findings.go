@@ -59,7 +59,18 @@ func (s *Store) insertProjectFindings(ctx context.Context, tx *sql.Tx, fs []Proj
 		rows = append(rows, []any{f.ComponentID, f.VersionID, f.VulnID, strings.Join(f.IDs, " "), f.Rating, f.Score, f.Summary,
 			strings.Join(f.Sources, ","), strings.Join(f.Fixed, " "), boolInt(f.Malicious), fmtTime(f.FirstSeen), fmtTime(f.LastSeen), fmtTime(f.ClosedAt), f.CloseReason})
 	}
-	return insertMany(ctx, s, tx, "project_finding", projectFindingCols, rows)
+	before, err := maxProjectFindingID(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if err := insertMany(ctx, s, tx, "project_finding", projectFindingCols, rows); err != nil {
+		return err
+	}
+	added, err := projectFindingIDsAfter(ctx, s, tx, before)
+	if err != nil {
+		return err
+	}
+	return s.indexProjectFindingIDs(ctx, tx, added)
 }
 
 const componentCols = `c.id, c.version_id, c.seq, c.purl, c.name, c.version, c.bom_ref, c.path, c.ecosystem, c.pkg_name, c.errors`
@@ -169,6 +180,13 @@ func (s *Store) ApplyFindingChanges(ctx context.Context, ch FindingChanges, now 
 		if err := s.insertProjectFindings(ctx, tx, ch.New); err != nil {
 			return err
 		}
+		changed, err := changedProjectFindingIDs(ctx, s, tx, ch.Seen)
+		if err != nil {
+			return err
+		}
+		if err := s.indexProjectFindingIDs(ctx, tx, changed); err != nil {
+			return err
+		}
 		upd, err := tx.PrepareContext(ctx, s.Rebind(`UPDATE project_finding SET vuln_id = ?, ids = ?, rating = ?, score = ?, summary = ?, sources = ?, fixed = ?, malicious = ?, last_seen = ? WHERE id = ?`))
 		if err != nil {
 			return err
@@ -261,31 +279,6 @@ func (s *Store) ProjectComponentCounts(ctx context.Context) (map[string][2]int, 
 	out := map[string][2]int{}
 	for _, r := range rows {
 		out[r.name] = r.n
-	}
-	return out, err
-}
-
-// ProjectsAffectedBy lists the projects (name → versions) with an open
-// finding carrying any of ids.
-func (s *Store) ProjectsAffectedBy(ctx context.Context, ids []string) (map[string][]string, error) {
-	out := map[string][]string{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var conds []string
-	var args []any
-	for _, id := range ids {
-		conds = append(conds, `(' ' || f.ids || ' ') LIKE ?`)
-		args = append(args, "% "+id+" %")
-	}
-	type pv struct{ p, v string }
-	rows, err := queryAll(ctx, s.db, s.Rebind(`SELECT DISTINCT p.name, v.version FROM project_finding f JOIN project_version v ON v.id = f.version_id JOIN project p ON p.id = v.project_id
-WHERE f.closed_at = '' AND (`+strings.Join(conds, " OR ")+`) ORDER BY p.name, v.version`), args, func(r scanner) (pv, error) {
-		var x pv
-		return x, r.Scan(&x.p, &x.v)
-	})
-	for _, r := range rows {
-		out[r.p] = append(out[r.p], r.v)
 	}
 	return out, err
 }

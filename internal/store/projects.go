@@ -211,6 +211,7 @@ type VersionUpload struct {
 // the old content or the new, never a mix. It returns the version's id.
 func (s *Store) ReplaceProjectVersion(ctx context.Context, up VersionUpload, now time.Time) (int64, error) {
 	var vid int64
+	var added int
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		pid, err := s.ensureProject(ctx, tx, up.Project, now, false)
 		if err != nil {
@@ -258,7 +259,13 @@ func (s *Store) ReplaceProjectVersion(ctx context.Context, up VersionUpload, now
 				fs = append(fs, f)
 			}
 		}
+		added = len(fs)
 		return s.insertProjectFindings(ctx, tx, fs)
 	})
+	if err == nil && s.dialect == Postgres && added >= analyzeFindingsFrom {
+		// As after recording findings (RecordFindings): the lookup of
+		// ProjectsAffectedBy needs plans that know the tables' sizes.
+		s.analyzeGrown(ctx, "project_finding", int64(added), `project_finding, project_finding_vuln`)
+	}
 	return vid, err
 }

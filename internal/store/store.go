@@ -154,6 +154,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("store: migrate %s: %w", s.path, err)
 	}
+	if err := s.fillProjectFindingIDs(ctx); err != nil {
+		return fmt.Errorf("store: %s: project finding IDs: %w", s.path, err)
+	}
 	return nil
 }
 
