@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -322,18 +323,42 @@ func (s *Store) RecordFeedDecisions(ctx context.Context, ds []FeedDecision) erro
 			tr.downloads++
 		}
 	}
+	// The statements are prepared (or found prepared) before the
+	// transaction takes a connection: preparing waits for a free one.
+	var sizes []int
+	stmts := map[int]*sql.Stmt{}
+	for left := len(ds); left > 0; {
+		n := decisionRows[len(decisionRows)-1]
+		for _, m := range decisionRows {
+			if m <= left {
+				n = m
+				break
+			}
+		}
+		if _, ok := stmts[n]; !ok {
+			stmts[n] = s.prepared(ctx, s.decisionInsert(n))
+		}
+		sizes = append(sizes, n)
+		left -= n
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		const perStmt = 100
-		for i := 0; i < len(ds); i += perStmt {
-			chunk := ds[i:min(i+perStmt, len(ds))]
-			q := `INSERT INTO feed_decision (feed, purl, effect, reasons, client, at) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(chunk)), ", ")
-			args := make([]any, 0, 6*len(chunk))
-			for _, d := range chunk {
+		args := make([]any, 0, 6*sizes[0])
+		i := 0
+		for _, n := range sizes {
+			args = args[:0]
+			for _, d := range ds[i : i+n] {
 				args = append(args, d.Feed, d.PURL, d.Effect, d.Reasons, d.Client, fmtTime(d.At))
 			}
-			if _, err := tx.ExecContext(ctx, s.Rebind(q), args...); err != nil {
+			var err error
+			if st := stmts[n]; st != nil {
+				_, err = tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+			} else {
+				_, err = tx.ExecContext(ctx, s.decisionInsert(n), args...)
+			}
+			if err != nil {
 				return err
 			}
+			i += n
 		}
 		for _, k := range order {
 			tr := tracks[k]
@@ -351,6 +376,31 @@ ON CONFLICT (feed, purl) DO UPDATE SET last_seen = excluded.last_seen, decision 
 		}
 		return nil
 	})
+}
+
+// decisionRows are the row counts of the audit's INSERT statements, the
+// largest first: a batch is written with as few statements as these sizes
+// allow, and each size's text is prepared once (stmtcache.go) instead of
+// a statement of the batch's own size parsed for every batch.
+var decisionRows = []int{128, 32, 8, 2, 1}
+
+// decisionInsert is the INSERT of n audit rows in the store's dialect.
+func (s *Store) decisionInsert(n int) string {
+	k := decisionSQLKey{s.dialect, n}
+	if q, ok := decisionSQL.Load(k); ok {
+		return q.(string)
+	}
+	q := s.Rebind(`INSERT INTO feed_decision (feed, purl, effect, reasons, client, at) VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", n), ", "))
+	decisionSQL.Store(k, q)
+	return q
+}
+
+// decisionSQL keeps decisionInsert's texts: decisionSQLKey -> string.
+var decisionSQL sync.Map
+
+type decisionSQLKey struct {
+	dialect Dialect
+	rows    int
 }
 
 // FeedDecisions returns the newest audited decisions of a feed ("" for

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -81,6 +82,44 @@ func TestFeedManagement(t *testing.T) {
 		}
 		if _, total, _ := s.FeedDecisionPage(ctx, "npm", "", 0, 10); total != 3 {
 			t.Fatalf("audit after delete: %d", total)
+		}
+	})
+}
+
+// TestRecordFeedDecisionsBatchSizes: batches of every shape the prepared
+// statement sizes (decisionRows) split them into are written whole and
+// in order, on both engines, and one package's downloads are counted.
+func TestRecordFeedDecisionsBatchSizes(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+		if err := s.SaveFeed(ctx, Feed{Name: "npm", Type: "npm", Upstream: "http://127.0.0.1:1", Sources: []string{"osv"}, MetadataTTL: time.Minute}, true, nil, now); err != nil {
+			t.Fatal(err)
+		}
+		written := 0
+		for _, n := range []int{1, 2, 3, 9, 31, 33, 127, 128, 129, 171, 300} {
+			var ds []FeedDecision
+			for i := range n {
+				ds = append(ds, FeedDecision{Feed: "npm", PURL: fmt.Sprintf("pkg:npm/p%d@1.0.0", written+i), Effect: "allow", Reasons: fmt.Sprint(n, "/", i),
+					Client: "c", Ecosystem: "npm", Name: "p", Version: "1.0.0", At: now.Add(time.Duration(written+i) * time.Millisecond)})
+			}
+			if err := s.RecordFeedDecisions(ctx, ds); err != nil {
+				t.Fatalf("batch of %d: %v", n, err)
+			}
+			written += n
+		}
+		got, err := s.FeedDecisions(ctx, "npm", written+10)
+		if err != nil || len(got) != written {
+			t.Fatalf("%d rows read (%v), want %d", len(got), err, written)
+		}
+		for i, d := range got {
+			want := fmt.Sprintf("pkg:npm/p%d@1.0.0", written-1-i)
+			if d.PURL != want || !d.At.Equal(now.Add(time.Duration(written-1-i)*time.Millisecond)) || d.Client != "c" {
+				t.Fatalf("row %d (newest first): %+v, want %s", i, d, want)
+			}
+		}
+		if _, total, err := s.FeedPackagePage(ctx, "npm", "", 0, 1); err != nil || total != written {
+			t.Fatalf("tracked packages: %d %v, want %d", total, err, written)
 		}
 	})
 }
