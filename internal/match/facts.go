@@ -29,8 +29,8 @@ func (s *Scanner) addFacts(ctx context.Context, out []ComponentResult) error {
 		return nil
 	}
 	ids := map[string]bool{}
-	for _, r := range out {
-		for _, f := range r.Findings {
+	for i := range out { // (not copied: the advice is being set meanwhile)
+		for _, f := range out[i].Findings {
 			for _, id := range f.IDs {
 				if strings.HasPrefix(id, "CVE-") {
 					ids[id] = true

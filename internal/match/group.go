@@ -2,6 +2,7 @@ package match
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/vulngate/vulngate/internal/osv"
@@ -21,6 +22,12 @@ type GroupRecords interface {
 	// AdvisoriesByIDs returns the records; those for which have reports
 	// true come without Data.
 	AdvisoriesByIDs(ctx context.Context, ids []string, have func(part, id string) bool) ([]store.Advisory, error)
+}
+
+// deflatedGroupRecords is implemented by a store that can give records
+// as stored (*store.Store): the scanner then inflates them on its workers.
+type deflatedGroupRecords interface {
+	AdvisoriesByIDsDeflated(ctx context.Context, ids []string, have func(part, id string) bool) ([]store.Advisory, error)
 }
 
 // groupSeverity completes the severity of findings without a CVSS score
@@ -54,23 +61,64 @@ func (s *Scanner) groupSeverity(ctx context.Context, out []ComponentResult, cach
 	}
 	slices.Sort(list)
 	// Most of the group's records matched in this scan and are parsed
-	// already: they are not inflated again.
-	advs, err := gr.AdvisoriesByIDs(ctx, list, cache.has)
+	// already: they are not inflated again. The others are read as stored
+	// when the store can, inflated and parsed on the workers, and only
+	// scored: they are not kept.
+	var (
+		advs     []store.Advisory
+		deflated bool
+		err      error
+	)
+	if d, ok := s.src.(deflatedGroupRecords); ok {
+		advs, err = d.AdvisoriesByIDsDeflated(ctx, list, cache.has)
+		deflated = true
+	} else {
+		advs, err = gr.AdvisoriesByIDs(ctx, list, cache.has)
+	}
 	if err != nil {
 		return err
 	}
-	byID := map[string][]severity.Score{} // ID or alias -> scores of the records carrying it
-	for _, a := range advs {
-		v, _, err := cache.get(a)
-		if err != nil {
-			continue // unreadable records are reported where they match
+	type scored struct {
+		ids []string
+		sc  severity.Score
+		err error // a document that does not inflate
+	}
+	got := make([]scored, len(advs))
+	s.each(len(advs), func(i int) {
+		a := advs[i]
+		if a.Data == nil {
+			v, _, err := cache.get(a)
+			if err != nil {
+				return // unreadable records are reported where they match
+			}
+			got[i] = scored{ids: v.IDs(), sc: cache.severityOf(v)}
+			return
 		}
-		sc := cache.severityOf(v)
+		data := a.Data
+		if deflated {
+			var err error
+			if data, err = store.Inflate(data); err != nil {
+				got[i].err = fmt.Errorf("%s: %w", a.ID, err)
+				return
+			}
+		}
+		v, err := osv.Parse(data)
+		if err != nil {
+			return
+		}
+		got[i] = scored{ids: v.IDs(), sc: severity.ForVulnerability(v)}
+	})
+	byID := map[string][]severity.Score{} // ID or alias -> scores of the records carrying it
+	for _, g := range got {
+		if g.err != nil {
+			return g.err
+		}
+		sc := g.sc
 		if !sc.Known() {
 			continue
 		}
 		sc.Origin = severity.OriginAlias
-		for _, id := range v.IDs() {
+		for _, id := range g.ids {
 			byID[id] = append(byID[id], sc)
 		}
 	}

@@ -82,7 +82,34 @@ func TestSeverityFromAliasGroup(t *testing.T) {
 		if sv.Severity.Origin != severity.OriginRecord || sv.Severity.Record != "RUSTSEC-2021-0003" || sv.Severity.Score != 9.8 {
 			t.Errorf("smallvec severity %+v", sv.Severity)
 		}
+		// The store gives records as stored (the scanner inflates them);
+		// a source giving them inflated gets the same findings.
+		plain, err := match.NewScanner(inflatedOnly{st}, nil).Scan(ctx, comps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range res {
+			if len(plain[i].Findings) != len(res[i].Findings) {
+				t.Fatalf("%s: %d findings from inflated records, %d from stored ones", res[i].Input, len(plain[i].Findings), len(res[i].Findings))
+			}
+			for j, f := range res[i].Findings {
+				if g := plain[i].Findings[j]; g.ID != f.ID || g.Severity != f.Severity || g.Summary != f.Summary {
+					t.Errorf("%s: finding %s %+v from inflated records, %s %+v from stored ones", res[i].Input, g.ID, g.Severity, f.ID, f.Severity)
+				}
+			}
+		}
 	})
+}
+
+// inflatedOnly is the store without its lookups of records as stored.
+type inflatedOnly struct{ st *store.Store }
+
+func (s inflatedOnly) AdvisoriesForNames(ctx context.Context, eco string, names []string) (map[string][]store.Advisory, error) {
+	return s.st.AdvisoriesForNames(ctx, eco, names)
+}
+
+func (s inflatedOnly) AdvisoriesByIDs(ctx context.Context, ids []string, have func(part, id string) bool) ([]store.Advisory, error) {
+	return s.st.AdvisoriesByIDs(ctx, ids, have)
 }
 
 // The enrichment sources' data reaches findings by the CVE IDs of their

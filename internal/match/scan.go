@@ -304,16 +304,26 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 			return nil, err
 		}
 	}
-	if err := s.groupSeverity(ctx, out, cache); err != nil {
-		return nil, fmt.Errorf("alias group severities: %w", err)
-	}
-	if err := s.addFacts(ctx, out); err != nil {
-		return nil, err
-	}
 	// Upgrade advice evaluates every fixed version against every finding:
 	// for components with many advisories it costs more than matching,
-	// so it runs on all workers too.
-	s.each(len(out), func(i int) { out[i].Upgrade = advise(&out[i], nil, nil, cache.prepOf) })
+	// so it runs on all workers too, while the alias groups' records and
+	// the enrichment data are read (advice reads the findings' records and
+	// fixed versions, never the severities and facts these set).
+	advised := make(chan struct{})
+	go func() {
+		defer close(advised)
+		s.each(len(out), func(i int) { out[i].Upgrade = advise(&out[i], nil, nil, cache.prepOf) })
+	}()
+	err := s.groupSeverity(ctx, out, cache)
+	if err != nil {
+		err = fmt.Errorf("alias group severities: %w", err)
+	} else {
+		err = s.addFacts(ctx, out)
+	}
+	<-advised
+	if err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 

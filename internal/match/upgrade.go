@@ -101,9 +101,12 @@ func advise(r *ComponentResult, published []string, accept func(version string) 
 		}
 	}
 	u := &Upgrade{From: "advisories"}
-	var evaluable []Scored
+	// Findings are read through pointers, never copied: the scan sets
+	// their severities and facts while it advises.
+	var evaluable []*Scored
 	var candidates []string
-	for _, f := range r.Findings {
+	for k := range r.Findings {
+		f := &r.Findings[k]
 		affected := false
 		for _, v := range f.Records {
 			if known[v] || affects(v, now, targetOf(v)) {
@@ -225,7 +228,7 @@ func advise(r *ComponentResult, published []string, accept func(version string) 
 // that apply to the package: candidates for a version fixing everything
 // (the fix ending the interval holding the version may be followed by a
 // regression fixed later).
-func fixedEvents(f Scored, eco string, targetOf func(*osv.Vulnerability) target) []string {
+func fixedEvents(f *Scored, eco string, targetOf func(*osv.Vulnerability) target) []string {
 	out := slices.Clone(f.Fixed)
 	for _, v := range f.Records {
 		t := targetOf(v)
@@ -246,7 +249,7 @@ func fixedEvents(f Scored, eco string, targetOf func(*osv.Vulnerability) target)
 	return out
 }
 
-func affectedAt(f Scored, e *evaluation, targetOf func(*osv.Vulnerability) target) bool {
+func affectedAt(f *Scored, e *evaluation, targetOf func(*osv.Vulnerability) target) bool {
 	for _, v := range f.Records {
 		if affects(v, e, targetOf(v)) {
 			return true

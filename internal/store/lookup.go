@@ -282,12 +282,23 @@ func (c *collector) add(rows *sql.Rows) error {
 // without Data: the caller holds them already, and reading and inflating
 // them again was most of the lookup's cost.
 func (s *Store) AdvisoriesByIDs(ctx context.Context, ids []string, have func(part, id string) bool) ([]Advisory, error) {
+	return s.byIDs(ctx, ids, have, true)
+}
+
+// AdvisoriesByIDsDeflated is AdvisoriesByIDs with each record's Data as
+// stored, DEFLATE-compressed (see Inflate), for a caller that inflates
+// them on several goroutines.
+func (s *Store) AdvisoriesByIDsDeflated(ctx context.Context, ids []string, have func(part, id string) bool) ([]Advisory, error) {
+	return s.byIDs(ctx, ids, have, false)
+}
+
+func (s *Store) byIDs(ctx context.Context, ids []string, have func(part, id string) bool, inflate bool) ([]Advisory, error) {
 	ids = uniqueSorted(ids)
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	if s.dialect != SQLite {
-		return s.byIDsAcross(ctx, ids, have)
+		return s.byIDsAcross(ctx, ids, have, inflate)
 	}
 	tx, err := s.readSnapshot(ctx)
 	if err != nil {
@@ -403,10 +414,13 @@ WHERE x.alias IN (`+inList(n)+`)`, anySlice(rest[:n])...)
 					rows.Close()
 					return nil, err
 				}
-				data, err := Inflate(raw)
-				if err != nil {
-					rows.Close()
-					return nil, fmt.Errorf("%s: %w", id, err)
+				data := bytes.Clone(raw)
+				if inflate {
+					var err error
+					if data, err = Inflate(raw); err != nil {
+						rows.Close()
+						return nil, fmt.Errorf("%s: %w", id, err)
+					}
 				}
 				a := best[id]
 				a.Data = data
@@ -439,7 +453,7 @@ func anySlice(ss []string) []any {
 }
 
 // byIDsAcross is AdvisoriesByIDs in statements across partitions.
-func (s *Store) byIDsAcross(ctx context.Context, ids []string, have func(part, id string) bool) ([]Advisory, error) {
+func (s *Store) byIDsAcross(ctx context.Context, ids []string, have func(part, id string) bool, inflate bool) ([]Advisory, error) {
 	seen := map[string]bool{}
 	var out []Advisory
 	for len(ids) > 0 {
@@ -463,7 +477,7 @@ WHERE x.alias IN (`+in+`) AND a.withdrawn = 0`), args...)
 		if err != nil {
 			return nil, err
 		}
-		got, err := newestByID(rows, have)
+		got, err := newestByID(rows, have, inflate)
 		if err != nil {
 			return nil, err
 		}
@@ -481,10 +495,11 @@ WHERE x.alias IN (`+in+`) AND a.withdrawn = 0`), args...)
 // newestByID reads rows of (part, source, id, modified, withdrawn, data)
 // in any order, keeps the newest row of each ID (a record reached through
 // several aliases, or mirrored in two partitions, comes more than once)
-// and returns them by ID, inflating only those (and of those, only the ones
-// have does not report). Sorting and de-duplicating in the engine would
-// carry every document through a sorter.
-func newestByID(rows *sql.Rows, have func(part, id string) bool) ([]Advisory, error) {
+// and returns them by ID, inflating (when inflate is set) only those (and
+// of those, only the ones have does not report). Sorting and
+// de-duplicating in the engine would carry every document through a
+// sorter.
+func newestByID(rows *sql.Rows, have func(part, id string) bool, inflate bool) ([]Advisory, error) {
 	defer rows.Close()
 	best := map[string]Advisory{}
 	for rows.Next() {
@@ -513,6 +528,9 @@ func newestByID(rows *sql.Rows, have func(part, id string) bool) ([]Advisory, er
 	for i := range out {
 		if have != nil && have(out[i].Partition, out[i].ID) {
 			out[i].Data = nil
+			continue
+		}
+		if !inflate {
 			continue
 		}
 		data, err := Inflate(out[i].Data)

@@ -130,12 +130,27 @@ openssl: DSA-1@Debian:12/OSV 2024-01-01T01:00:00Z "{\"id\":\"DSA-1\",\"modified\
 		if d := describe(got); d != wantIDs {
 			t.Errorf("by IDs:\n got %s\nwant %s", d, wantIDs)
 		}
-		across, err := s.byIDsAcross(ctx, uniqueSorted(lookup), nil)
+		across, err := s.byIDsAcross(ctx, uniqueSorted(lookup), nil, true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if d := describe(across); d != wantIDs {
 			t.Errorf("by IDs across partitions:\n got %s\nwant %s", d, wantIDs)
+		}
+		// As stored: the same records, documents inflating to the same
+		// bytes, on both paths.
+		for _, deflated := range [][]Advisory{
+			must(s.AdvisoriesByIDsDeflated(ctx, lookup, nil)),
+			must(s.byIDsAcross(ctx, uniqueSorted(lookup), nil, false)),
+		} {
+			for i := range deflated {
+				if deflated[i].Data, err = Inflate(deflated[i].Data); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if d := describe(deflated); d != wantIDs {
+				t.Errorf("by IDs as stored:\n got %s\nwant %s", d, wantIDs)
+			}
 		}
 		// Records the caller holds come without their documents.
 		have := func(part, id string) bool { return part == "Debian:12" && id == "DSA-1" || id == "PYSEC-1" }
@@ -161,4 +176,11 @@ openssl: DSA-1@Debian:12/OSV 2024-01-01T01:00:00Z "{\"id\":\"DSA-1\",\"modified\
 			t.Errorf("unknown ID: %v %v", describe(got), err)
 		}
 	})
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
