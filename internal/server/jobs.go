@@ -15,6 +15,7 @@ import (
 	"github.com/vulngate/vulngate/internal/jobs"
 	"github.com/vulngate/vulngate/internal/server/catalog"
 	"github.com/vulngate/vulngate/internal/source/osvmirror"
+	"github.com/vulngate/vulngate/internal/store"
 )
 
 // Job names.
@@ -133,12 +134,49 @@ func (s *Server) registerJobs(ctx context.Context) error {
 }
 
 func (s *Server) refreshIndex(ctx context.Context, log *slog.Logger) error {
+	return s.refreshIndexAfter(ctx, log, nil, nil)
+}
+
+// refreshIndexAfter refreshes the index after a mirror sync: when before
+// (the partitions before the sync) and synced (the sync's report) are
+// given, only the partitions that changed since the last refresh and the
+// entries of the alias groups that changed; else everything (at start,
+// after enrichment: NVD's severities may have changed).
+func (s *Server) refreshIndexAfter(ctx context.Context, log *slog.Logger, before []store.PartitionState, synced *osvmirror.Report) error {
 	s.mirror.Lock()
 	defer s.mirror.Unlock()
-	if err := catalog.Refresh(ctx, s.st, log); err != nil {
+	prev := s.indexed
+	s.indexed = nil // until this refresh succeeds
+	if synced == nil || prev == nil {
+		ch, err := catalog.RefreshChanged(ctx, s.st, log, nil)
+		if err != nil {
+			return err
+		}
+		if err := catalog.ResolveGroupSeverities(ctx, s.st, log); err != nil {
+			return err
+		}
+		s.indexed = ch.Partitions
+		return nil
+	}
+	quiet := map[string]bool{}
+	for _, e := range synced.Ecosystems {
+		if e.Err == nil && e.Added+e.Updated+e.Removed == 0 {
+			quiet[e.Ecosystem] = true
+		}
+	}
+	ch, err := catalog.RefreshChanged(ctx, s.st, log, catalog.UnchangedSince(prev, before, quiet))
+	if err != nil {
 		return err
 	}
-	return catalog.ResolveGroupSeverities(ctx, s.st, log)
+	keys := ch.Keys
+	if ch.All {
+		keys = nil
+	}
+	if err := catalog.ResolveGroupSeveritiesOf(ctx, s.st, log, keys); err != nil {
+		return err
+	}
+	s.indexed = ch.Partitions
+	return nil
 }
 
 func (s *Server) runOSVMirror(ctx context.Context, log *slog.Logger) error {
@@ -164,6 +202,10 @@ func (s *Server) runOSVMirror(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	before, err := s.st.Partitions(ctx)
+	if err != nil {
+		return err
+	}
 	rep, err := m.Sync(ctx)
 	if err != nil {
 		return err
@@ -178,7 +220,7 @@ func (s *Server) runOSVMirror(ctx context.Context, log *slog.Logger) error {
 			log.Warn("more malformed records skipped", "ecosystem", e.Ecosystem, "more", extra, "total", e.MalformedCount)
 		}
 	}
-	if err := s.refreshIndex(ctx, log); err != nil {
+	if err := s.refreshIndexAfter(ctx, log, before, &rep); err != nil {
 		return err
 	}
 	// New advisories may block packages that feeds already served.

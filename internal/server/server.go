@@ -165,6 +165,9 @@ type Server struct {
 	pages       map[string]*template.Template
 	handler     http.Handler
 	mirror      sync.Mutex // serializes index refreshes
+	// indexed are the partitions as the last index refresh found them
+	// (nil before the first one and after a failed one); under mirror.
+	indexed []store.PartitionState
 	// feeds serves /feeds/ (nil without a data directory).
 	feeds *proxy.Handler
 	// projects and notify: api_projects.go.

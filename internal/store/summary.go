@@ -49,6 +49,36 @@ func (s *Store) SummaryVersions(ctx context.Context, part string) (map[string]ti
 	return out, rows.Err()
 }
 
+// SummaryAliases returns id -> aliases of the given summaries of a
+// partition that are not withdrawn (those a severity may come from).
+func (s *Store) SummaryAliases(ctx context.Context, part string, ids []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		cond, args := inCond("id", ids[:n])
+		ids = ids[n:]
+		rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT id, aliases FROM advisory_summary WHERE withdrawn = 0 AND part = ? AND `+cond), append([]any{part}, args...)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id, aliases string
+			if err := rows.Scan(&id, &aliases); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = splitLines(aliases)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // SummaryPartitions lists the partitions that have summaries.
 func (s *Store) SummaryPartitions(ctx context.Context) ([]string, error) {
 	return queryStrings(ctx, s.db, `SELECT DISTINCT part FROM advisory_summary`)
@@ -345,7 +375,41 @@ type GroupSeverityRow struct {
 // GroupSeverityRows returns every live index entry's own and shown
 // severity.
 func (s *Store) GroupSeverityRows(ctx context.Context) ([]GroupSeverityRow, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT part, id, aliases, own_severity, own_score, own_cvss, severity, score, severity_from FROM advisory_summary WHERE withdrawn = 0`)
+	return s.groupSeverityRows(ctx, nil, `SELECT part, id, aliases, own_severity, own_score, own_cvss, severity, score, severity_from FROM advisory_summary WHERE withdrawn = 0`)
+}
+
+// GroupSeverityRowsOf returns the live index entries (with an own CVSS
+// score only, when ownCVSS is set) whose ID or one of whose record's
+// aliases is one of ids, and maybe others: callers match the aliases.
+func (s *Store) GroupSeverityRowsOf(ctx context.Context, ids []string, ownCVSS bool) ([]GroupSeverityRow, error) {
+	var out []GroupSeverityRow
+	seen := map[[2]string]bool{}
+	for len(ids) > 0 {
+		n := min(len(ids), 400)
+		cond, args := inCond("id", ids[:n])
+		acond, _ := inCond("x.alias", ids[:n])
+		ids = ids[n:]
+		q := `SELECT part, id, aliases, own_severity, own_score, own_cvss, severity, score, severity_from FROM advisory_summary s WHERE withdrawn = 0`
+		if ownCVSS {
+			q += ` AND own_cvss = 1`
+		}
+		q += ` AND (s.` + cond + ` OR (s.part, s.id) IN (SELECT x.part, x.id FROM advisory_alias x JOIN partition_state p ON p.name = x.part AND p.generation = x.generation WHERE ` + acond + `))`
+		got, err := s.groupSeverityRows(ctx, append(args, args...), s.Rebind(q))
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range got {
+			if k := [2]string{r.Partition, r.ID}; !seen[k] {
+				seen[k] = true
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) groupSeverityRows(ctx context.Context, args []any, q string) ([]GroupSeverityRow, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

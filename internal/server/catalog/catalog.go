@@ -30,6 +30,7 @@ type Store interface {
 	RecordVersions(ctx context.Context, part string) (map[string]time.Time, error)
 	SummaryPartitions(ctx context.Context) ([]string, error)
 	SummaryVersions(ctx context.Context, part string) (map[string]time.Time, error)
+	SummaryAliases(ctx context.Context, part string, ids []string) (map[string][]string, error)
 	EachRecord(ctx context.Context, part string, want func(string, time.Time) bool, fn func(string, []byte) error) error
 	ReplaceSummaries(ctx context.Context, part string, deleteAll bool, deletes []string, upserts []store.AdvisorySummary) error
 }
@@ -38,35 +39,88 @@ const batch = 2000
 
 // Refresh brings the summaries up to date with the store.
 func Refresh(ctx context.Context, st Store, log *slog.Logger) error {
+	_, err := RefreshChanged(ctx, st, log, nil)
+	return err
+}
+
+// Changes is what RefreshChanged did: the partitions as it found them, and
+// the IDs and aliases (before and after) of the summaries it wrote or
+// deleted, for ResolveGroupSeveritiesOf. All is set when it cannot name
+// them (a partition's summaries were dropped).
+type Changes struct {
+	Partitions []store.PartitionState
+	Keys       map[string]bool
+	All        bool
+}
+
+// RefreshChanged is Refresh that skips the partitions for which unchanged
+// (when not nil) reports that their records are those the summaries were
+// made from, and reports what it changed.
+func RefreshChanged(ctx context.Context, st Store, log *slog.Logger, unchanged func(store.PartitionState) bool) (Changes, error) {
 	parts, err := st.Partitions(ctx)
 	if err != nil {
-		return err
+		return Changes{}, err
 	}
+	ch := Changes{Partitions: parts, Keys: map[string]bool{}}
 	live := map[string]store.PartitionState{}
 	for _, p := range parts {
 		live[p.Name] = p
 	}
 	have, err := st.SummaryPartitions(ctx)
 	if err != nil {
-		return err
+		return ch, err
 	}
 	for _, p := range have {
 		if _, ok := live[p]; !ok {
 			if err := st.ReplaceSummaries(ctx, p, true, nil, nil); err != nil {
-				return err
+				return ch, err
 			}
+			ch.All = true
 			log.Info("index: dropped partition", "partition", p)
 		}
 	}
 	for _, p := range parts {
-		if err := refreshPartition(ctx, st, p, log); err != nil {
-			return fmt.Errorf("index %s: %w", p.Name, err)
+		if unchanged != nil && unchanged(p) {
+			continue
+		}
+		if err := refreshPartition(ctx, st, p, ch.Keys, log); err != nil {
+			return ch, fmt.Errorf("index %s: %w", p.Name, err)
 		}
 	}
-	return nil
+	return ch, nil
 }
 
-func refreshPartition(ctx context.Context, st Store, p store.PartitionState, log *slog.Logger) error {
+// UnchangedSince tells RefreshChanged which partitions hold the records
+// the summaries were made from: those whose state is the one the last
+// refresh found (indexed), and those that had that state before a sync
+// (before) that reported no change to them (quiet), which only set their
+// last sync time.
+func UnchangedSince(indexed, before []store.PartitionState, quiet map[string]bool) func(store.PartitionState) bool {
+	byName := func(parts []store.PartitionState) map[string]store.PartitionState {
+		m := make(map[string]store.PartitionState, len(parts))
+		for _, p := range parts {
+			m[p.Name] = p
+		}
+		return m
+	}
+	idx, prev := byName(indexed), byName(before)
+	same := func(a, b store.PartitionState) bool {
+		return a.Generation == b.Generation && a.Records == b.Records && a.Withdrawn == b.Withdrawn
+	}
+	return func(p store.PartitionState) bool {
+		x, ok := idx[p.Name]
+		if !ok || !same(x, p) {
+			return false
+		}
+		if x.LastSync.Equal(p.LastSync) {
+			return true
+		}
+		b, ok := prev[p.Name]
+		return ok && quiet[p.Name] && same(x, b) && x.LastSync.Equal(b.LastSync)
+	}
+}
+
+func refreshPartition(ctx context.Context, st Store, p store.PartitionState, keys map[string]bool, log *slog.Logger) error {
 	have, err := st.SummaryVersions(ctx, p.Name)
 	if err != nil {
 		return err
@@ -75,25 +129,47 @@ func refreshPartition(ctx context.Context, st Store, p store.PartitionState, log
 	if err != nil {
 		return err
 	}
-	var deletes []string
+	var deletes, old []string
 	for id := range have {
 		if _, ok := cur[id]; !ok {
 			deletes = append(deletes, id)
+			old = append(old, id)
 		}
 	}
 	changed := map[string]bool{}
 	for id, mod := range cur {
-		if old, ok := have[id]; !ok || !old.Equal(mod) {
+		if prev, ok := have[id]; !ok || !prev.Equal(mod) {
 			changed[id] = true
+			if ok {
+				old = append(old, id)
+			}
 		}
 	}
 	if len(deletes) == 0 && len(changed) == 0 {
 		return nil
 	}
+	// The IDs and aliases the replaced summaries carried: entries that
+	// shared one of them may take their severity from another record now.
+	aliases, err := st.SummaryAliases(ctx, p.Name, old)
+	if err != nil {
+		return err
+	}
+	for id, as := range aliases {
+		keys[id] = true
+		for _, a := range as {
+			keys[a] = true
+		}
+	}
 	base := osv.BaseEcosystem(p.Name)
 	var pending []store.AdvisorySummary
 	bad := 0
 	flush := func() error {
+		for _, a := range pending {
+			keys[a.ID] = true
+			for _, x := range a.Aliases {
+				keys[x] = true
+			}
+		}
 		err := st.ReplaceSummaries(ctx, p.Name, false, deletes, pending)
 		deletes, pending = nil, pending[:0]
 		return err

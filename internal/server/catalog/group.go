@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 // GroupStore is what resolving severities by alias group needs.
 type GroupStore interface {
 	GroupSeverityRows(ctx context.Context) ([]store.GroupSeverityRow, error)
+	GroupSeverityRowsOf(ctx context.Context, ids []string, ownCVSS bool) ([]store.GroupSeverityRow, error)
 	SetGroupSeverities(ctx context.Context, rows []store.GroupSeverityRow) error
 	VulnFacts(ctx context.Context, ids []string) (map[string]store.VulnFacts, error)
 }
@@ -29,19 +31,42 @@ type GroupStore interface {
 // SeverityFrom names the record the severity came from. It runs after
 // every index refresh and enrichment sync, and writes only what changed.
 func ResolveGroupSeverities(ctx context.Context, st GroupStore, log *slog.Logger) error {
-	rows, err := st.GroupSeverityRows(ctx)
+	return ResolveGroupSeveritiesOf(ctx, st, log, nil)
+}
+
+// ResolveGroupSeveritiesOf is ResolveGroupSeverities for the entries whose
+// ID or one of whose aliases is in keys (all when keys is nil): after
+// RefreshChanged, the others' alias groups are as they were. NVD's data
+// must not have changed since the last ResolveGroupSeverities.
+func ResolveGroupSeveritiesOf(ctx context.Context, st GroupStore, log *slog.Logger, keys map[string]bool) error {
+	if keys != nil && len(keys) == 0 {
+		return nil
+	}
+	rows, err := groupRows(ctx, st, keys)
 	if err != nil {
 		return err
+	}
+	touched := func(r store.GroupSeverityRow) bool {
+		if keys == nil || keys[r.ID] {
+			return true
+		}
+		for _, a := range r.Aliases {
+			if keys[a] {
+				return true
+			}
+		}
+		return false
 	}
 	byID := map[string][]int{} // ID or alias -> rows with an own CVSS score carrying it
 	var cves []string
 	seenCVE := map[string]bool{}
 	for i, r := range rows {
+		want := !r.OwnCVSS && touched(r)
 		for _, id := range append([]string{r.ID}, r.Aliases...) {
 			if r.OwnCVSS {
 				byID[id] = append(byID[id], i)
 			}
-			if strings.HasPrefix(id, "CVE-") && !seenCVE[id] && !r.OwnCVSS {
+			if want && strings.HasPrefix(id, "CVE-") && !seenCVE[id] {
 				seenCVE[id] = true
 				cves = append(cves, id)
 			}
@@ -55,7 +80,7 @@ func ResolveGroupSeverities(ctx context.Context, st GroupStore, log *slog.Logger
 	var changed []store.GroupSeverityRow
 	fromAlias, fromNVD := 0, 0
 	for _, r := range rows {
-		if r.OwnCVSS || r.OwnSeverity == Malicious {
+		if r.OwnCVSS || r.OwnSeverity == Malicious || !touched(r) {
 			continue
 		}
 		own := severity.Score{Rating: severity.Rating(r.OwnSeverity), Score: r.OwnScore}
@@ -102,6 +127,44 @@ func ResolveGroupSeverities(ctx context.Context, st GroupStore, log *slog.Logger
 	}
 	log.Info("index: severities from alias groups", "from_alias_records", fromAlias, "from_nvd", fromNVD, "changed", len(changed))
 	return nil
+}
+
+// groupRows reads the index entries that ResolveGroupSeveritiesOf needs:
+// all of them when keys is nil, else those carrying one of keys and the
+// entries with an own CVSS score that share an ID or alias with those.
+func groupRows(ctx context.Context, st GroupStore, keys map[string]bool) ([]store.GroupSeverityRow, error) {
+	if keys == nil {
+		return st.GroupSeverityRows(ctx)
+	}
+	list := slices.Sorted(maps.Keys(keys))
+	rows, err := st.GroupSeverityRowsOf(ctx, list, false)
+	if err != nil {
+		return nil, err
+	}
+	have := map[[2]string]bool{}
+	more := map[string]bool{}
+	for _, r := range rows {
+		have[[2]string{r.Partition, r.ID}] = true
+		if r.OwnCVSS || r.OwnSeverity == Malicious {
+			continue
+		}
+		for _, id := range append([]string{r.ID}, r.Aliases...) {
+			more[id] = true
+		}
+	}
+	if len(more) == 0 {
+		return rows, nil
+	}
+	cvss, err := st.GroupSeverityRowsOf(ctx, slices.Sorted(maps.Keys(more)), true)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range cvss {
+		if !have[[2]string{r.Partition, r.ID}] {
+			rows = append(rows, r)
+		}
+	}
+	return rows, nil
 }
 
 // EnrichStore is what Enrich reads.
