@@ -58,7 +58,7 @@ the server's Sources page), else the public OSV bucket.`,
 					return fmt.Errorf("no ecosystems selected: pass --ecosystems (e.g. --ecosystems PyPI,Go,npm), set VULNGATE_OSV_ECOSYSTEMS, or configure the OSV source in the server")
 				}
 				var rep osvmirror.Report
-				var cpu time.Duration
+				var cpu, compacted time.Duration
 				err = jobs.RunExclusive(ctx, st, server.JobOSVMirror, jobs.CauseCLI+":"+osUser(), jobs.ExclusiveOptions{
 					Logger: e.log,
 					Wait:   wait,
@@ -92,6 +92,15 @@ the server's Sources page), else the public OSV bucket.`,
 					if rep.Failed() {
 						return errSomeFailed
 					}
+					if full {
+						// Everything was written again: give the file back
+						// the room the replaced generations leave behind.
+						start := time.Now()
+						if err := st.Compact(ctx); err != nil {
+							return err
+						}
+						compacted = time.Since(start)
+					}
 					return nil
 				})
 				if errors.Is(err, jobs.ErrRunning) {
@@ -105,6 +114,9 @@ the server's Sources page), else the public OSV bucket.`,
 					return err
 				}
 				printMirrorReport(e, rep, cpu)
+				if compacted > 0 {
+					fmt.Fprintf(e.stdout, "compacted the database in %s (--full)\n", compacted.Round(time.Millisecond))
+				}
 				if rep.Failed() {
 					return ExitError{Code: 2, Message: "some ecosystems failed to sync; the data mirrored before is kept"}
 				}

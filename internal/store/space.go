@@ -53,3 +53,22 @@ func (s *Store) reclaim(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Compact rewrites the SQLite file without the partly filled pages that
+// replacing generations leaves where partitions meet in the indexes
+// (0.1-0.6% of the file after a forced re-import of the corpus), so a
+// forced re-import ends no larger than the first import. It is a VACUUM:
+// it takes time in proportion to the file (about half a forced
+// re-import's) and room for a second copy while it runs, so it runs only
+// when a user asks for everything to be imported again (mirror --full).
+// Readers keep reading while it runs; writers wait. PostgreSQL reuses
+// dead rows' space itself: nothing to do there.
+func (s *Store) Compact(ctx context.Context) error {
+	if s.dialect != SQLite {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, `VACUUM`); err != nil {
+		return fmt.Errorf("store: compact (VACUUM): %w", err)
+	}
+	return nil
+}
