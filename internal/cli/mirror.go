@@ -14,6 +14,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/vulngate/vulngate/internal/cputime"
 	"github.com/vulngate/vulngate/internal/jobs"
 	"github.com/vulngate/vulngate/internal/server"
 	"github.com/vulngate/vulngate/internal/source/enrich"
@@ -81,9 +82,9 @@ the server's Sources page), else the public OSV bucket.`,
 					if err != nil {
 						return err
 					}
-					cpu0, _ := processCPU()
+					cpu0, _ := cputime.Process()
 					rep, err = m.Sync(ctx)
-					if cpu1, ok := processCPU(); ok {
+					if cpu1, ok := cputime.Process(); ok {
 						cpu = cpu1 - cpu0
 					}
 					if err != nil {

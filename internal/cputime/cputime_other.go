@@ -1,8 +1,8 @@
 //go:build !unix
 
-package cli
+package cputime
 
 import "time"
 
-// processCPU is not measured on this platform.
-func processCPU() (time.Duration, bool) { return 0, false }
+// Process is not measured on this platform.
+func Process() (time.Duration, bool) { return 0, false }

@@ -2,10 +2,10 @@ package catalog_test
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/cputime"
 	"github.com/vulngate/vulngate/internal/server/catalog"
 	"github.com/vulngate/vulngate/internal/source/osvmirror"
 	"github.com/vulngate/vulngate/internal/store"
@@ -13,11 +13,8 @@ import (
 )
 
 func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	d, _ := cputime.Process()
+	return d
 }
 
 // BenchmarkIndexAfterDelta is the server's index refresh after a mirror
