@@ -111,6 +111,18 @@ func (g *gcState) arm() {
 	}, g)
 }
 
+// gcPercentNow is the GOGC in effect (-1: off), read without setting it:
+// reading it with debug.SetGCPercent sets it for a moment, and a collection's
+// cleanup (arm) can change it in between, leaving the wrong value behind.
+func gcPercentNow() int {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 100
+	}
+	return int(int64(s[0].Value.Uint64()))
+}
+
 // liveHeap is the heap the last collection marked live.
 func liveHeap() int64 {
 	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}

@@ -28,8 +28,7 @@ func collectAboveFloor(floor int64) (stop func()) {
 	if gcSetByUser() {
 		return func() {}
 	}
-	base := debug.SetGCPercent(100)
-	debug.SetGCPercent(base)
+	base := gcPercentNow()
 	if base < 0 {
 		return func() {}
 	}
