@@ -255,13 +255,9 @@ func (c *collector) add(rows *sql.Rows) error {
 		key := a.Partition + "\x00" + a.ID + "\x00" + mod
 		data, ok := c.docs[key]
 		if !ok {
-			if !c.inflate {
-				data = bytes.Clone(raw)
-			} else {
-				var err error
-				if data, err = Inflate(raw); err != nil {
-					return fmt.Errorf("%s: %w", a.ID, err)
-				}
+			var err error
+			if data, err = storedData(raw, c.inflate); err != nil {
+				return fmt.Errorf("%s: %w", a.ID, err)
 			}
 			c.docs[key] = data
 		}
@@ -414,13 +410,10 @@ WHERE x.alias IN (`+inList(n)+`)`, anySlice(rest[:n])...)
 					rows.Close()
 					return nil, err
 				}
-				data := bytes.Clone(raw)
-				if inflate {
-					var err error
-					if data, err = Inflate(raw); err != nil {
-						rows.Close()
-						return nil, fmt.Errorf("%s: %w", id, err)
-					}
+				data, err := storedData(raw, inflate)
+				if err != nil {
+					rows.Close()
+					return nil, fmt.Errorf("%s: %w", id, err)
 				}
 				a := best[id]
 				a.Data = data
@@ -540,4 +533,13 @@ func newestByID(rows *sql.Rows, have func(part, id string) bool, inflate bool) (
 		out[i].Data = data
 	}
 	return out, nil
+}
+
+// storedData is a document read from a row: inflated, or as stored (a
+// copy: raw belongs to the row).
+func storedData(raw []byte, inflate bool) ([]byte, error) {
+	if !inflate {
+		return bytes.Clone(raw), nil
+	}
+	return Inflate(raw)
 }
