@@ -137,16 +137,15 @@ type parsing struct {
 	todo     chan parseJob
 	wg       sync.WaitGroup
 	seen     map[string]bool
-	deflated bool // the records handed over next are as stored
+	deflated bool // the store gives records as stored (deflatedAdvisories)
 
 	mu  sync.Mutex
 	err error // the first document that did not inflate
 }
 
 type parseJob struct {
-	a        store.Advisory
-	eco      string
-	deflated bool
+	a   store.Advisory
+	eco string
 }
 
 // parseQueue bounds the records read but not yet parsed (as stored, a
@@ -155,15 +154,16 @@ const parseQueue = 4096
 
 func (s *Scanner) startParsing(cache *recordCache) *parsing {
 	p := &parsing{todo: make(chan parseJob, parseQueue), seen: map[string]bool{}}
+	_, p.deflated = s.src.(deflatedAdvisories)
 	for range s.workers {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
 			var buf []byte
 			for j := range p.todo {
-				in := &buf
-				if !j.deflated {
-					in = nil
+				var in *[]byte
+				if p.deflated {
+					in = &buf
 				}
 				if e := cache.entry(j.a, in); e.storeErr {
 					p.mu.Lock()
@@ -181,7 +181,7 @@ func (s *Scanner) startParsing(cache *recordCache) *parsing {
 func (p *parsing) add(eco string, a store.Advisory) {
 	if k := a.Partition + "\x00" + a.ID; !p.seen[k] {
 		p.seen[k] = true
-		p.todo <- parseJob{a, eco, p.deflated}
+		p.todo <- parseJob{a, eco}
 	}
 }
 

@@ -183,7 +183,7 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 	}
 	cache.keepOnly(out)
 	for _, src := range s.extra {
-		if err := s.addSource(ctx, src, out); err != nil {
+		if err := s.addSource(ctx, src, out, cache); err != nil {
 			return nil, err
 		}
 	}
@@ -247,9 +247,8 @@ func (s *Scanner) lookup(ctx context.Context, eco string, names []string, parsin
 		m   map[string][]store.Advisory
 		err error
 	)
-	if d, ok := s.src.(deflatedAdvisories); ok {
-		m, err = d.AdvisoriesForNamesDeflated(ctx, eco, names)
-		parsing.deflated = true
+	if parsing.deflated {
+		m, err = s.src.(deflatedAdvisories).AdvisoriesForNamesDeflated(ctx, eco, names)
 	} else {
 		m, err = s.src.AdvisoriesForNames(ctx, eco, names)
 	}
@@ -271,7 +270,7 @@ func (s *Scanner) lookup(ctx context.Context, eco string, names []string, parsin
 // addSource asks a component source about every identified component with
 // a version and merges its records into the findings, so that a CVE seen
 // by the store and by the source is one finding listing both sources.
-func (s *Scanner) addSource(ctx context.Context, src ComponentSource, out []ComponentResult) error {
+func (s *Scanner) addSource(ctx context.Context, src ComponentSource, out []ComponentResult, cache *recordCache) error {
 	var idx []int
 	var pkgs []purl.Package
 	for i, r := range out {
@@ -306,7 +305,7 @@ func (s *Scanner) addSource(ctx context.Context, src ComponentSource, out []Comp
 		out[i].hits = hits
 		out[i].Findings = out[i].Findings[:0]
 		for _, f := range Merge(hits) {
-			out[i].Findings = append(out[i].Findings, score(f, severity.ForVulnerability))
+			out[i].Findings = append(out[i].Findings, score(f, cache.severityOf))
 		}
 	}
 	return nil
