@@ -287,11 +287,8 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		// partitions are estimated as rare (index probes, which is what
 		// their lookups want), and autovacuum's own ANALYZE follows once
 		// a tenth of the rows changed since this one.
-		var known float64
-		if err := im.s.db.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'advisory'::regclass`).Scan(&known); err != nil || float64(im.added) >= known {
-			if _, err := im.s.db.ExecContext(ctx, `ANALYZE advisory, advisory_package, advisory_alias`); err != nil {
-				return stats, fmt.Errorf("store: commit import of %s: analyze: %w", im.part, err)
-			}
+		if err := im.s.analyzeGrown(ctx, "advisory", int64(im.added), 1, `advisory, advisory_package, advisory_alias`); err != nil {
+			return stats, fmt.Errorf("store: commit import of %s: analyze: %w", im.part, err)
 		}
 	}
 	var old int64 = -1

@@ -87,14 +87,15 @@ func redactDSN(dsn string) string {
 }
 
 // analyzeGrown refreshes PostgreSQL's statistics of tables after added
-// rows were written to table, when they are a tenth or more of the rows
-// its statistics know of (always on a never-analyzed table): without
-// statistics the planner takes small tables for empty and picks plans
-// that are quadratic once they are not. ANALYZE samples, so it costs
-// little, but not so little that every write should pay it.
-func (s *Store) analyzeGrown(ctx context.Context, table string, added int64, tables string) error {
+// rows were written to table, when they are 1/per or more of the rows its
+// statistics know of (per 10: a tenth; per 1: as many; always on a
+// never-analyzed table): without statistics the planner takes small tables
+// for empty and picks plans that are quadratic once they are not. ANALYZE
+// samples, so it costs little, but not so little that every write should
+// pay it.
+func (s *Store) analyzeGrown(ctx context.Context, table string, added int64, per int, tables string) error {
 	var known float64
-	if err := s.db.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = '`+table+`'::regclass`).Scan(&known); err != nil || 10*float64(added) >= known {
+	if err := s.db.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = '`+table+`'::regclass`).Scan(&known); err != nil || float64(per)*float64(added) >= known {
 		_, err := s.db.ExecContext(ctx, `ANALYZE `+tables)
 		return err
 	}
