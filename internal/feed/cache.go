@@ -274,26 +274,23 @@ var ErrDiskFull = errors.New("the feed cache's disk is full")
 // ErrCacheWrite wraps other failures to store an artifact.
 var ErrCacheWrite = errors.New("the feed cache could not store the file")
 
-// Artifact returns the cached file, downloading it first on a miss.
-// Artifacts are immutable: a cached one is served without asking the
-// upstream, so it stays available when the upstream is down.
+// Artifact returns the cached file, downloading it first on a miss (see
+// OpenArtifact), for a caller that does not read it.
 func (c *Cache) Artifact(ctx context.Context, req ArtifactRequest) (*Artifact, error) {
-	k := req.Feed.Name + "\x00" + req.Key
-	if v, ok := c.arts.Load(k); ok {
-		a := v.(*Artifact)
-		if _, err := os.Stat(a.Path); err == nil {
-			return a, nil
-		}
-		c.arts.Delete(k)
+	a, f, err := c.OpenArtifact(ctx, req)
+	if f != nil {
+		f.Close()
 	}
-	return c.artifact(ctx, req, k)
+	return a, err
 }
 
-// OpenArtifact is Artifact with the cached file opened for reading (the
-// caller closes it): a download served from the cache checks that its
-// file is there by opening it, not by a stat and then an open. The file
-// is nil when it cannot be opened after a fetch (ServeFile then answers
-// as it does for a file gone missing).
+// OpenArtifact returns the cached file opened for reading (the caller
+// closes it), downloading it first on a miss. Artifacts are immutable: a
+// cached one is served without asking the upstream, so it stays available
+// when the upstream is down. A download served from the cache checks that
+// its file is there by opening it, not by a stat and then an open. The
+// file is nil when it cannot be opened after a fetch (ServeFile then
+// answers as it does for a file gone missing).
 func (c *Cache) OpenArtifact(ctx context.Context, req ArtifactRequest) (*Artifact, *os.File, error) {
 	k := req.Feed.Name + "\x00" + req.Key
 	if v, ok := c.arts.Load(k); ok {

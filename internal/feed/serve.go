@@ -187,6 +187,22 @@ func (e *Env) ServeArtifact(w http.ResponseWriter, r *http.Request, fr *Request,
 	serveOpened(w, r, a, f)
 }
 
+// ServeUngated serves the artifact areq asks for from the cache (fetching
+// it on a miss) without the gate: for files that are not the package
+// (PyPI's core metadata).
+func (e *Env) ServeUngated(w http.ResponseWriter, r *http.Request, fr *Request, style Style, areq ArtifactRequest) {
+	areq.Feed = fr.Feed
+	a, f, err := e.Cache.OpenArtifact(r.Context(), areq)
+	if err != nil {
+		WriteError(w, r, e.Log, err, style)
+		return
+	}
+	if f != nil {
+		defer f.Close()
+	}
+	serveOpened(w, r, a, f)
+}
+
 // checkOptions is what the gate needs from the feed to check a download
 // of pkg in f: approvals and the upstream's version list.
 func (e *Env) checkOptions(ctx context.Context, f Feed, pkg purl.Package) CheckOptions {

@@ -251,13 +251,7 @@ func (h *Handler) file(w http.ResponseWriter, r *http.Request, fr *feed.Request,
 	if metadata {
 		// Core metadata is what resolvers read before choosing; it is not
 		// the package and is not gated.
-		areq.Feed = fr.Feed
-		a, err := h.env.Cache.Artifact(r.Context(), areq)
-		if err != nil {
-			feed.WriteError(w, r, h.env.Log, err, feed.StyleReason)
-			return
-		}
-		feed.ServeFile(w, r, a)
+		h.env.ServeUngated(w, r, fr, feed.StyleReason, areq)
 		return
 	}
 	pkg, err := feed.PackageFor(feed.PyPI, project, version)

@@ -198,3 +198,35 @@ func TestVersionOf(t *testing.T) {
 		}
 	}
 }
+
+// TestCoreMetadata: PEP 658 metadata files are served without the gate
+// (a blocked version's too), fetched once, and from the cache while the
+// upstream is down.
+func TestCoreMetadata(t *testing.T) {
+	env := feedtest.New(t, feedtest.Options{Ecosystems: []string{"PyPI"}})
+	up := feedtest.NewUpstream(t)
+	publish(t, up, "jinja2", "Jinja2", false, "2.11.2", "2.11.3")
+	env.AddFeed(t, store.Feed{Name: "py", Type: "pypi", Upstream: up.URL + "/simple"})
+	env.Assess(t, "PYSEC-2021-66", "Blocked")
+	for _, v := range []string{"2.11.2", "2.11.3"} {
+		name := "Jinja2-" + v + "-py3-none-any.whl.metadata"
+		want := "Metadata-Version: 2.1\nName: Jinja2\nVersion: " + v + "\n"
+		up.Put("/packages/"+name, "text/plain", []byte(want))
+		for _, down := range []bool{false, true} {
+			up.SetDown(down)
+			resp, err := http.Get(env.URL("py") + "/files/jinja2/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(b) != want || resp.Header.Get("Content-Type") != "application/octet-stream" {
+				t.Errorf("%s (upstream down %v): %s %s %q", name, down, resp.Status, resp.Header.Get("Content-Type"), b)
+			}
+		}
+		up.SetDown(false)
+		if n := up.HitCount("/packages/" + name); n != 1 {
+			t.Errorf("%s fetched %d times from the upstream, want once", name, n)
+		}
+	}
+}
