@@ -115,18 +115,20 @@ func (s *Server) parseFindingFilter(r *http.Request) (store.FindingPageFilter, e
 	return f, nil
 }
 
-func (s *Server) listFindings(ctx context.Context, f store.FindingPageFilter) (findingPage, error) {
+// listFindings is one page of open findings; it also returns the
+// assessment types it read (the project page offers them as filters).
+func (s *Server) listFindings(ctx context.Context, f store.FindingPageFilter) (findingPage, []assess.Type, error) {
 	rows, total, err := s.st.ListOpenFindings(ctx, f)
 	if err != nil {
-		return findingPage{}, err
+		return findingPage{}, nil, err
 	}
 	ts, err := s.assess.Types(ctx)
 	if err != nil {
-		return findingPage{}, err
+		return findingPage{}, nil, err
 	}
 	ps, err := s.assess.Policies(ctx)
 	if err != nil {
-		return findingPage{}, err
+		return findingPage{}, nil, err
 	}
 	page := findingPage{Total: total, Offset: f.Offset, Limit: f.Limit, Items: make([]findingRecordJSON, 0, len(rows))}
 	for _, x := range rows {
@@ -150,7 +152,7 @@ func (s *Server) listFindings(ctx context.Context, f store.FindingPageFilter) (f
 		}
 		page.Items = append(page.Items, o)
 	}
-	return page, nil
+	return page, ts, nil
 }
 
 func (s *Server) apiFindings(r *http.Request) (any, error) {
@@ -158,5 +160,6 @@ func (s *Server) apiFindings(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.listFindings(r.Context(), f)
+	page, _, err := s.listFindings(r.Context(), f)
+	return page, err
 }

@@ -198,6 +198,22 @@ func TestProjectAPI(t *testing.T) {
 	if len(v.Components) != 3 {
 		t.Fatalf("all components: %d", len(v.Components))
 	}
+	// The project page's findings filter offers every assessment type.
+	types, err := e.srv.assess.Types(t.Context())
+	if err != nil || len(types) == 0 {
+		t.Fatalf("types: %v %v", types, err)
+	}
+	res = e.do(auth.Viewer, "GET", "/projects/web?assessment="+types[0].Name, nil)
+	wantStatus(t, res, 200)
+	for i, ty := range types {
+		want := `<option value="` + ty.Name + `">`
+		if i == 0 {
+			want = `<option value="` + ty.Name + `" selected>`
+		}
+		if !strings.Contains(string(res.body), want) {
+			t.Errorf("project page lacks %s", want)
+		}
+	}
 	wantStatus(t, e.do(auth.Viewer, "GET", "/api/v1/projects/web/versions/9.9", nil), 404)
 
 	// Portfolio: filters and sorting.

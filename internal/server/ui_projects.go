@@ -138,11 +138,7 @@ func (s *Server) projectFindings(r *http.Request, name string, data map[string]a
 		msg, f = err.Error(), store.FindingPageFilter{Limit: 50, Now: s.assess.Now().UTC()}
 	}
 	f.Scopes = []string{project.Scope(name)}
-	page, err := s.listFindings(r.Context(), f)
-	if err != nil {
-		return "", err
-	}
-	types, err := s.assess.Types(r.Context())
+	page, types, err := s.listFindings(r.Context(), f)
 	if err != nil {
 		return "", err
 	}
