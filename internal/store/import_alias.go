@@ -70,6 +70,6 @@ func insertAliasRows(ctx context.Context, tx *sql.Tx, part string, gen int64, ro
 	for _, r := range rows {
 		vals = append(vals, r[0], r[1])
 	}
-	_, err := insertShared(ctx, SQLite, tx, "advisory_alias", []string{"part", "generation"}, []any{part, gen}, []string{"alias", "id"}, vals)
+	_, err := insertSharedAs(ctx, SQLite, tx, true, "advisory_alias", []string{"part", "generation"}, []any{part, gen}, []string{"alias", "id"}, vals)
 	return err
 }

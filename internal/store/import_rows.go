@@ -49,7 +49,7 @@ func writeRecords(ctx context.Context, s *Store, tx *sql.Tx, part string, gen in
 		alias = append(alias, a, r.ID)
 	})
 	partGen, shared := []string{"part", "generation"}, []any{part, gen}
-	inserted, err := insertShared(ctx, s.dialect, tx, "advisory", partGen, shared, []string{"id", "modified", "withdrawn", "data", "pkgs"}, adv)
+	inserted, err := insertSharedAs(ctx, s.dialect, tx, true, "advisory", partGen, shared, []string{"id", "modified", "withdrawn", "data", "pkgs"}, adv)
 	if err != nil {
 		return inserted, err
 	}
@@ -59,11 +59,11 @@ func writeRecords(ctx context.Context, s *Store, tx *sql.Tx, part string, gen in
 	}
 	slices.Sort(ecos)
 	for _, eco := range ecos {
-		if _, err := insertShared(ctx, s.dialect, tx, "advisory_package", []string{"part", "generation", "ecosystem"}, []any{part, gen, eco}, []string{"name", "id"}, pkgs[eco]); err != nil {
+		if _, err := insertSharedAs(ctx, s.dialect, tx, true, "advisory_package", []string{"part", "generation", "ecosystem"}, []any{part, gen, eco}, []string{"name", "id"}, pkgs[eco]); err != nil {
 			return inserted, err
 		}
 	}
-	_, err = insertShared(ctx, s.dialect, tx, "advisory_alias", partGen, shared, []string{"alias", "id"}, alias)
+	_, err = insertSharedAs(ctx, s.dialect, tx, true, "advisory_alias", partGen, shared, []string{"alias", "id"}, alias)
 	return inserted, err
 }
 
