@@ -82,11 +82,24 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	path := filepath.Join(opts.DataDir, DBFile)
+	fresh := true
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		fresh = false
+	}
 	if err := ownerOnly(opts.DataDir, path); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	// Imports raise the page cache of their writer connection (bulkConn).
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=auto_vacuum(INCREMENTAL)&_pragma=cache_size(-8192)&_pragma=temp_store(MEMORY)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-8192)&_pragma=temp_store(MEMORY)&_txlock=immediate"
+	if fresh {
+		// auto_vacuum takes effect only before the first table exists (see
+		// space.go). On an existing database the pragma is no use, and it
+		// is not free: each connection setting it wrote the database header
+		// in a write transaction of its own (three fsyncs, and a
+		// checkpoint when the store closes), in every command, even a
+		// read-only scan.
+		dsn += "&_pragma=auto_vacuum(INCREMENTAL)"
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
