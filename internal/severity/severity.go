@@ -382,17 +382,12 @@ func databaseSpecificRating(raw json.RawMessage) (Rating, string, bool) {
 // objects have neither member, and decoding them to find out was most of
 // the time of scoring a record without a CVSS vector.
 func mayHoldName(raw []byte, lower string) bool {
-	if len(raw) == 0 {
-		return false
-	}
-	for _, c := range raw {
+	for i, c := range raw {
 		if c >= utf8.RuneSelf || c == '\\' {
 			return true
 		}
-	}
-	for i := 0; i+len(lower) <= len(raw); i++ {
 		j := 0
-		for j < len(lower) && raw[i+j]|0x20 == lower[j] {
+		for j < len(lower) && i+j < len(raw) && raw[i+j]|0x20 == lower[j] {
 			j++
 		}
 		if j == len(lower) {

@@ -465,3 +465,23 @@ func TestDatabaseSpecificSkipsObjectsWithoutTheMember(t *testing.T) {
 		}
 	}
 }
+
+// mayHoldName says no only for ASCII without escapes that holds no copy
+// of the name in any letter case, wherever the copy, escape or non-ASCII
+// byte stands.
+func TestMayHoldName(t *testing.T) {
+	for _, c := range []struct {
+		raw  string
+		want bool
+	}{
+		{``, false}, {`{}`, false}, {`{"url":"https://example.com"}`, false},
+		{`severity`, true}, {`{"severity":1}`, true}, {`{"SeVeRiTy":1}`, true}, {`{"x":"a severity"}`, true},
+		{`{"x":1,"severit`, false}, {`severit`, false}, {`{"sever1ty":1}`, false}, {`{"SEVER@TY":1}`, false},
+		{`{"severit\u0079":1}`, true}, {`{"x":1}\`, true}, {`\{"x":1}`, true},
+		{`{"x":"é"}`, true}, {`{"severit` + "\xff", true}, {"\x80", true},
+	} {
+		if got := mayHoldName([]byte(c.raw), "severity"); got != c.want {
+			t.Errorf("mayHoldName(%q, severity) = %v, want %v", c.raw, got, c.want)
+		}
+	}
+}
