@@ -162,6 +162,12 @@ const DatabaseURLEnv = "VULNGATE_DATABASE_URL"
 // data directory. The data directory is resolved either way: it holds
 // temporary downloads and the feeds' artifact cache.
 func (e *env) openStore(ctx context.Context) (*store.Store, string, error) {
+	return e.openStoreCache(ctx, 0)
+}
+
+// openStoreCache is openStore with SQLite's page cache per connection set
+// (store.Options.PageCacheKiB; 0: the default).
+func (e *env) openStoreCache(ctx context.Context, pageCacheKiB int) (*store.Store, string, error) {
 	dir, err := datadir.Ensure(e.dataDirFlag)
 	if err != nil {
 		return nil, "", err
@@ -170,7 +176,7 @@ func (e *env) openStore(ctx context.Context) (*store.Store, string, error) {
 	if dsn == "" {
 		dsn = os.Getenv(DatabaseURLEnv)
 	}
-	st, err := store.Open(ctx, store.Options{DataDir: dir, DSN: dsn})
+	st, err := store.Open(ctx, store.Options{DataDir: dir, DSN: dsn, PageCacheKiB: pageCacheKiB})
 	if err != nil {
 		return nil, "", err
 	}

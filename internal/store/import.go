@@ -89,7 +89,7 @@ func (s *Store) BeginImport(ctx context.Context, part, source string) (*Import, 
 const (
 	bulkCacheKiB       = 32768
 	bulkAutoCheckpoint = 4000 // pages; the default is 1000
-	defaultCacheKiB    = 8192
+	defaultCacheKiB    = 8192 // Options.PageCacheKiB's default
 )
 
 func bulkConn(ctx context.Context, s *Store) (*sql.Conn, error) {
@@ -121,7 +121,7 @@ func (im *Import) releaseConn() {
 		im.conn = nil
 		return
 	}
-	im.conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA wal_checkpoint(PASSIVE); PRAGMA wal_autocheckpoint = 1000; PRAGMA cache_size = -%d`, defaultCacheKiB))
+	im.conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA wal_checkpoint(PASSIVE); PRAGMA wal_autocheckpoint = 1000; PRAGMA cache_size = -%d`, im.s.cacheKiB))
 	im.conn.Close()
 	im.conn = nil
 }

@@ -29,6 +29,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +57,8 @@ type Store struct {
 	path    string
 	counts  *countCache // totals of list queries (listcache.go)
 	stmts   stmtCache   // prepared statements of hot reads (stmtcache.go)
+	// cacheKiB is SQLite's page cache per connection (Options.PageCacheKiB).
+	cacheKiB int
 }
 
 // Options selects and tunes the database.
@@ -65,6 +68,12 @@ type Options struct {
 	// DSN, when set, selects PostgreSQL ("postgres://..." or
 	// "postgresql://..." URL, or a key=value connection string).
 	DSN string
+	// PageCacheKiB is SQLite's page cache per connection, in KiB (0: 8 MiB).
+	// A command that reads each page about once (a scan) loses nothing
+	// with a small one: the operating system caches the file anyway, and
+	// every cached page is memory the process holds until it exits.
+	// PostgreSQL ignores it.
+	PageCacheKiB int
 }
 
 // DBFile is the SQLite file name inside the data directory.
@@ -89,8 +98,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := ownerOnly(opts.DataDir, path); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	cache := opts.PageCacheKiB
+	if cache <= 0 {
+		cache = defaultCacheKiB
+	}
 	// Imports raise the page cache of their writer connection (bulkConn).
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-8192)&_pragma=temp_store(MEMORY)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-" + strconv.Itoa(cache) + ")&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	if fresh {
 		// auto_vacuum takes effect only before the first table exists (see
 		// space.go). On an existing database the pragma is no use, and it
@@ -107,7 +120,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{db: db, dialect: SQLite, path: path, counts: newCountCache()}
+	s := &Store{db: db, dialect: SQLite, path: path, counts: newCountCache(), cacheKiB: cache}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
