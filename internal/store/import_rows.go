@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"slices"
 	"strings"
 )
@@ -22,21 +21,15 @@ ON CONFLICT (name) DO UPDATE SET source = excluded.source, generation = excluded
 	return err
 }
 
-// insertRecords writes recs as rows of generation gen of part. Every row of
-// a generation repeats its partition and generation, and the package rows
-// of a partition mostly one ecosystem: the INSERT statements bind those
-// once and each row only its own values. (On SQLite the driver copies
-// every bound value into C memory; binding was a fifth of an import
-// writer's time and half of the ~23 parameters per record were the shared
-// ones: writer CPU per corpus record 24-25 -> 21-22 µs,
-// BenchmarkWriteCorpus in osvmirror.)
-func insertRecords(ctx context.Context, s *Store, tx *sql.Tx, part string, gen int64, recs []Record) error {
-	_, err := writeRecords(ctx, s, tx, part, gen, recs)
-	return err
-}
-
-// writeRecords is insertRecords returning how many advisory rows it
-// inserted (a record whose ID is already in the generation is not).
+// writeRecords writes recs as rows of generation gen of part and returns
+// how many advisory rows it inserted (a record whose ID is already in the
+// generation is not). Every row of a generation repeats its partition and
+// generation, and the package rows of a partition mostly one ecosystem:
+// the INSERT statements bind those once and each row only its own values.
+// (On SQLite the driver copies every bound value into C memory; binding
+// was a fifth of an import writer's time and half of the ~23 parameters
+// per record were the shared ones: writer CPU per corpus record 24-25 ->
+// 21-22 µs, BenchmarkWriteCorpus in osvmirror.)
 func writeRecords(ctx context.Context, s *Store, tx *sql.Tx, part string, gen int64, recs []Record) (int64, error) {
 	adv := make([]any, 0, 5*len(recs))
 	pkgs := map[string][]any{} // by ecosystem: name, id per row
@@ -105,39 +98,25 @@ type deletedRecords struct {
 	keys               []PackageKey
 }
 
-// deleteRecords deletes the records ids (each at most once) of a generation
-// with their index rows and reports what was there.
-func deleteRecords(ctx context.Context, s *Store, tx *sql.Tx, part string, gen int64, ids []string) (deletedRecords, error) {
+// deleteRecords deletes the stored records ids (each once; stored holds
+// their rows, read by storedRows) of a generation with their index rows and
+// reports what was there.
+func deleteRecords(ctx context.Context, s *Store, tx *sql.Tx, part string, gen int64, ids []string, stored map[string]storedRow) (deletedRecords, error) {
 	var out deletedRecords
-	// Index rows are found by primary key from the keys the record keeps.
-	sel, err := tx.PrepareContext(ctx, s.Rebind(`SELECT pkgs, withdrawn FROM advisory WHERE part = ? AND generation = ? AND id = ?`))
-	if err != nil {
-		return out, err
+	if len(ids) == 0 {
+		return out, nil
 	}
-	defer sel.Close()
+	// Index rows are found by primary key from the keys the record keeps.
 	delPkg, err := tx.PrepareContext(ctx, s.Rebind(`DELETE FROM advisory_package WHERE part = ? AND generation = ? AND ecosystem = ? AND name = ? AND id = ?`))
 	if err != nil {
 		return out, err
 	}
 	defer delPkg.Close()
-	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		var pkgs string
-		var withdrawn int
-		if err := sel.QueryRowContext(ctx, part, gen, id).Scan(&pkgs, &withdrawn); errors.Is(err, sql.ErrNoRows) {
-			continue
-		} else if err != nil {
-			return out, err
-		}
+		row := stored[id]
 		out.records++
-		if withdrawn != 0 {
-			out.withdrawn++
-		}
-		keys := decodeKeys(pkgs)
+		out.withdrawn += row.withdrawn
+		keys := decodeKeys(row.pkgs)
 		out.keys = append(out.keys, keys...)
 		for _, k := range keys {
 			if _, err := delPkg.ExecContext(ctx, part, gen, k.Ecosystem, k.Name, id); err != nil {

@@ -50,11 +50,13 @@ type Delta struct {
 // generation and records the new state, all in one transaction. The record
 // and withdrawn counts of st are the partition's counts changed by what the
 // delta replaced, deleted and wrote (its work follows the size of the delta,
-// not of the partition); the state written is returned. When st.Generation
-// is set it is the generation the delta was computed against, and a
-// partition replaced since fails the delta.
+// not of the partition); the state written is returned. An ID upserted
+// twice is written once, from its first copy (as an import keeps the first
+// copy of a repeated ID); an ID both upserted and deleted is replaced. When
+// st.Generation is set it is the generation the delta was computed against,
+// and a partition replaced since fails the delta.
 func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st PartitionState) (PartitionState, error) {
-	upserts, deletes := d.Upserts, d.Deletes
+	upserts, deletes := firstOfEach(d.Upserts), d.Deletes
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var cur PartitionState
 		err := tx.QueryRowContext(ctx, s.Rebind(`SELECT source, generation, records, withdrawn FROM partition_state WHERE name = ?`), part).
@@ -68,38 +70,56 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 		if st.Generation != 0 && gen != st.Generation {
 			return fmt.Errorf("partition %s was replaced by a concurrent import", part)
 		}
+		// What the partition holds of each ID the delta names, read once.
+		deleted := make(map[string]bool, len(deletes))
+		for _, id := range deletes {
+			deleted[id] = true
+		}
+		stored, err := storedRows(ctx, s, tx, part, gen, upserts, deletes)
+		if err != nil {
+			return err
+		}
 		// A record replaced by one with the same package keys and aliases
 		// (most changes: a new modified time, text, ranges) is updated in
 		// place: its index rows stay as they are. The others are deleted
-		// and written again.
-		inPlace, err := s.updateInPlace(ctx, tx, part, gen, upserts, deletes)
+		// (when stored) and written again.
+		inPlace, err := s.updateInPlace(ctx, tx, part, gen, upserts, deleted, stored)
 		if err != nil {
 			return err
 		}
-		ids := slices.Clone(deletes)
-		rewrite := make([]Record, 0, len(upserts)-len(inPlace))
-		for _, r := range upserts {
-			if _, ok := inPlace[r.ID]; !ok {
-				ids = append(ids, r.ID)
-				rewrite = append(rewrite, r)
+		var gone []string // stored records to delete with their index rows
+		for id := range deleted {
+			if _, ok := stored[id]; ok {
+				gone = append(gone, id)
 			}
 		}
-		old, err := deleteRecords(ctx, s, tx, part, gen, ids)
+		slices.Sort(gone) // in a stable order: the journal follows it
+		rewrite := make([]Record, 0, len(upserts)-len(inPlace))
+		withdrawn := 0 // of the records written
+		for _, r := range upserts {
+			if r.Withdrawn {
+				withdrawn++
+			}
+			if inPlace[r.ID] {
+				continue
+			}
+			rewrite = append(rewrite, r)
+			if _, ok := stored[r.ID]; ok && !deleted[r.ID] {
+				gone = append(gone, r.ID)
+			}
+		}
+		old, err := deleteRecords(ctx, s, tx, part, gen, gone, stored)
 		if err != nil {
 			return err
 		}
-		for _, wd := range inPlace {
-			old.withdrawn += wd
+		for id := range inPlace {
+			old.withdrawn += stored[id].withdrawn
 		}
 		// The journal names the keys of the records replaced or deleted
 		// (as they were stored) and of the records replacing them.
 		var keys []PackageKey
-		withdrawn := 0
 		for _, r := range upserts {
 			keys = append(keys, r.Packages...)
-			if r.Withdrawn {
-				withdrawn++
-			}
 		}
 		keys = append(keys, old.keys...)
 		if len(keys) > 0 {
@@ -107,7 +127,8 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 				return err
 			}
 		}
-		if err := insertRecords(ctx, s, tx, part, gen, rewrite); err != nil {
+		written, err := writeRecords(ctx, s, tx, part, gen, rewrite)
+		if err != nil {
 			return err
 		}
 		drop := append(append(slices.Clone(d.Unskipped), deletes...), skippedIDs(d.Skipped)...)
@@ -115,8 +136,15 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 			return err
 		}
 		st.Name, st.Source, st.Generation = part, cur.Source, gen
-		st.Records = cur.Records - old.records + len(rewrite)
+		st.Records = cur.Records - old.records + int(written)
 		st.Withdrawn = cur.Withdrawn - old.withdrawn + withdrawn
+		if int(written) != len(rewrite) {
+			// Not every record was written (cannot happen once the
+			// stored ones are deleted): count the rows.
+			if err := tx.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*), COALESCE(SUM(withdrawn), 0) FROM advisory WHERE part = ? AND generation = ?`), part, gen).Scan(&st.Records, &st.Withdrawn); err != nil {
+				return err
+			}
+		}
 		return upsertPartition(ctx, s, tx, st)
 	})
 	if err != nil {
@@ -125,66 +153,97 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 	return st, nil
 }
 
-// updateInPlace rewrites the advisory rows of the upserts whose stored
-// record (in generation gen) has the same package keys and aliases, and
-// returns their IDs with the withdrawn flag they had (0 or 1). IDs also
-// deleted or upserted twice are left to the delete-and-insert path.
-func (s *Store) updateInPlace(ctx context.Context, tx *sql.Tx, part string, gen int64, upserts []Record, deletes []string) (map[string]int, error) {
-	out := map[string]int{}
-	if len(upserts) == 0 {
-		return out, nil
+// firstOfEach is recs without the later copies of a repeated ID.
+func firstOfEach(recs []Record) []Record {
+	seen := make(map[string]bool, len(recs))
+	out := recs[:0:0]
+	for _, r := range recs {
+		if !seen[r.ID] {
+			seen[r.ID] = true
+			out = append(out, r)
+		}
 	}
-	count := make(map[string]int, len(upserts)+len(deletes))
-	for _, id := range deletes {
-		count[id] += 2
-	}
-	for _, r := range upserts {
-		count[r.ID]++
-	}
+	return out
+}
+
+// storedRow is what a delta needs of a stored record: its package keys
+// (advisory.pkgs) and whether it is withdrawn (0 or 1).
+type storedRow struct {
+	pkgs      string
+	withdrawn int
+}
+
+// storedRows reads the stored rows of generation gen of the upserts' and
+// deletes' IDs; IDs the generation does not hold are absent from the map.
+func storedRows(ctx context.Context, s *Store, tx *sql.Tx, part string, gen int64, upserts []Record, deletes []string) (map[string]storedRow, error) {
+	out := make(map[string]storedRow, len(upserts)+len(deletes))
 	sel, err := tx.PrepareContext(ctx, s.Rebind(`SELECT pkgs, withdrawn FROM advisory WHERE part = ? AND generation = ? AND id = ?`))
 	if err != nil {
 		return nil, err
 	}
 	defer sel.Close()
-	selAlias, err := tx.PrepareContext(ctx, s.Rebind(`SELECT alias FROM advisory_alias WHERE part = ? AND generation = ? AND id = ?`))
-	if err != nil {
-		return nil, err
+	read := func(id string) error {
+		if _, ok := out[id]; ok {
+			return nil
+		}
+		var r storedRow
+		err := sel.QueryRowContext(ctx, part, gen, id).Scan(&r.pkgs, &r.withdrawn)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err == nil {
+			out[id] = r
+		}
+		return err
 	}
-	defer selAlias.Close()
-	var upd *sql.Stmt
+	for _, r := range upserts {
+		if err := read(r.ID); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range deletes {
+		if err := read(id); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// updateInPlace rewrites the advisory rows of the upserts whose stored
+// record (stored, of generation gen) has the same package keys and
+// aliases, and returns their IDs. IDs also deleted are left to the
+// delete-and-insert path.
+func (s *Store) updateInPlace(ctx context.Context, tx *sql.Tx, part string, gen int64, upserts []Record, deleted map[string]bool, stored map[string]storedRow) (map[string]bool, error) {
+	out := map[string]bool{}
+	var selAlias, upd *sql.Stmt
 	defer func() {
-		if upd != nil {
-			upd.Close()
-		}
-	}()
-	var stored []string
-	for i := range upserts {
-		r := &upserts[i]
-		if count[r.ID] != 1 {
-			continue
-		}
-		var pkgs string
-		var wd int
-		if err := sel.QueryRowContext(ctx, part, gen, r.ID).Scan(&pkgs, &wd); errors.Is(err, sql.ErrNoRows) {
-			continue
-		} else if err != nil {
-			return nil, err
-		}
-		if pkgs != encodeKeys(r.Packages) {
-			continue
-		}
-		if stored, err = aliasesOf(ctx, selAlias, part, gen, r.ID, stored[:0]); err != nil {
-			return nil, err
-		}
-		var want []string
-		for i, a := range r.Aliases { // the rows insertRecords writes
-			if a != r.ID && !slices.Contains(r.Aliases[:i], a) {
-				want = append(want, a)
+		for _, st := range []*sql.Stmt{selAlias, upd} {
+			if st != nil {
+				st.Close()
 			}
 		}
-		slices.Sort(stored)
+	}()
+	var have, want []string
+	var err error
+	for i := range upserts {
+		r := &upserts[i]
+		old, ok := stored[r.ID]
+		if !ok || deleted[r.ID] || old.pkgs != encodeKeys(r.Packages) {
+			continue
+		}
+		if selAlias == nil {
+			if selAlias, err = tx.PrepareContext(ctx, s.Rebind(`SELECT alias FROM advisory_alias WHERE part = ? AND generation = ? AND id = ?`)); err != nil {
+				return nil, err
+			}
+		}
+		if have, err = aliasesOf(ctx, selAlias, part, gen, r.ID, have[:0]); err != nil {
+			return nil, err
+		}
+		want = want[:0]
+		eachAlias(r, func(a string) { want = append(want, a) }) // the rows writeRecords writes
+		slices.Sort(have)
 		slices.Sort(want)
-		if !slices.Equal(stored, want) {
+		if !slices.Equal(have, want) {
 			continue
 		}
 		if upd == nil {
@@ -202,7 +261,7 @@ func (s *Store) updateInPlace(ctx context.Context, tx *sql.Tx, part string, gen 
 		if _, err := upd.ExecContext(ctx, fmtTime(r.Modified), newWD, data, part, gen, r.ID); err != nil {
 			return nil, err
 		}
-		out[r.ID] = wd
+		out[r.ID] = true
 	}
 	return out, nil
 }
@@ -317,16 +376,28 @@ type partGen struct {
 // storedGenerations lists the (partition, generation) pairs of the advisory
 // table in order by stepping through its (part, generation, id) index: one
 // seek per pair instead of reading every row, so that collecting garbage
-// before each sync costs the same whatever the store holds.
+// before each sync costs the same whatever the store holds. Each step is a
+// seek on a prefix of the index (the next generation of the partition, else
+// the first of the next partition): SQLite reads a row-value comparison
+// "(part, generation) > (?, ?)" by seeking to the pair and then stepping
+// over every row of it, which for a live generation is every record of the
+// partition (4,301 index entries for Go, ~0.8 ms per sync).
 func (s *Store) storedGenerations(ctx context.Context) ([]partGen, error) {
-	next := s.Rebind(`SELECT part, generation FROM advisory WHERE (part, generation) > (?, ?) ORDER BY part, generation LIMIT 1`)
+	nextGen := s.Rebind(`SELECT generation FROM advisory WHERE part = ? AND generation > ? ORDER BY generation LIMIT 1`)
+	nextPart := s.Rebind(`SELECT part, generation FROM advisory WHERE part > ? ORDER BY part, generation LIMIT 1`)
 	var out []partGen
-	cur := partGen{gen: -1 << 62}
-	for {
-		var g partGen
-		err := s.db.QueryRowContext(ctx, next, cur.part, cur.gen).Scan(&g.part, &g.gen)
+	var cur partGen
+	for first := true; ; first = false {
+		g := partGen{part: cur.part}
+		err := sql.ErrNoRows
+		if !first {
+			err = s.db.QueryRowContext(ctx, nextGen, cur.part, cur.gen).Scan(&g.gen)
+		}
 		if errors.Is(err, sql.ErrNoRows) {
-			return out, nil
+			err = s.db.QueryRowContext(ctx, nextPart, cur.part).Scan(&g.part, &g.gen)
+			if errors.Is(err, sql.ErrNoRows) {
+				return out, nil
+			}
 		}
 		if err != nil {
 			return nil, err

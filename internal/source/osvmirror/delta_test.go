@@ -1,0 +1,180 @@
+package osvmirror
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vulngate/vulngate/internal/store"
+	"github.com/vulngate/vulngate/internal/testutil/corpus"
+	"github.com/vulngate/vulngate/internal/testutil/storetest"
+)
+
+// TestDeltaRowsMatchFullImport (both engines): after an incremental sync
+// to the corpus's delta snapshot (records updated in place, added,
+// removed), then to a later snapshot that also gives records new aliases,
+// new package keys and a withdrawn time (rewritten with their index rows,
+// or updated in place), the rows stored for Go and the partition's counts
+// are those a full import of the snapshot writes. Documents are compared
+// inflated: a delta deflates what it downloads, an import keeps the zip's
+// bytes.
+func TestDeltaRowsMatchFullImport(t *testing.T) {
+	dir := corpus.Dir(t)
+	srv := corpus.Serve(t, dir)
+	later := laterSnapshot(t, filepath.Join(dir, "delta"))
+	storetest.Engines(t, func(t *testing.T, st *store.Store) {
+		srv.SetDir(dir)
+		doSync(t, st, srv.URL, "Go")
+		for _, snap := range []string{filepath.Join(dir, "delta"), later} {
+			srv.SetDir(snap)
+			if e := doSync(t, st, srv.URL, "Go").Ecosystems[0]; e.Err != nil || e.Mode != ModeIncremental {
+				t.Fatalf("delta sync to %s: %+v", snap, e)
+			}
+			sameRows(t, st, snap)
+		}
+	})
+}
+
+// laterSnapshot writes a Go bucket a day after delta/: three of its
+// records changed again (one given a new alias, one a new package name,
+// one withdrawn) with a newer modified time.
+func laterSnapshot(t *testing.T, delta string) string {
+	t.Helper()
+	const when = "2026-11-21T00:00:00Z"
+	change := map[string]func(v map[string]any){
+		"GO-2022-0247": func(v map[string]any) { v["aliases"] = append(v["aliases"].([]any), "CVE-2099-0247") },
+		"GO-2022-0804": func(v map[string]any) {
+			pkg := v["affected"].([]any)[0].(map[string]any)["package"].(map[string]any)
+			pkg["name"] = pkg["name"].(string) + "/renamed"
+		},
+		"GO-2023-2042": func(v map[string]any) { v["withdrawn"] = when },
+	}
+	zr, err := zip.OpenReader(filepath.Join(delta, "Go", "all.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	out := t.TempDir()
+	os.MkdirAll(filepath.Join(out, "Go"), 0o755)
+	os.WriteFile(filepath.Join(out, "ecosystems.txt"), []byte("Go\n"), 0o644)
+	var zbuf bytes.Buffer
+	zw := zip.NewWriter(&zbuf)
+	var csv strings.Builder
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := strings.TrimSuffix(f.Name, ".json")
+		if fn, ok := change[id]; ok {
+			var v map[string]any
+			if err := json.Unmarshal(data, &v); err != nil {
+				t.Fatal(err)
+			}
+			fn(v)
+			v["modified"] = when
+			if data, err = json.Marshal(v); err != nil {
+				t.Fatal(err)
+			}
+			delete(change, id)
+		}
+		var v struct{ Modified string }
+		if err := json.Unmarshal(data, &v); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&csv, "%s,%s\n", v.Modified, id)
+		w, err := zw.Create(f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+	}
+	if err := zw.Close(); err != nil || len(change) != 0 {
+		t.Fatalf("writing the snapshot: %v; records not found: %v", err, change)
+	}
+	os.WriteFile(filepath.Join(out, "Go", "all.zip"), zbuf.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(out, "Go", "modified_id.csv"), []byte(csv.String()), 0o644)
+	return out
+}
+
+// sameRows fails unless st holds the Go rows a full import of snap writes.
+func sameRows(t *testing.T, st *store.Store, snap string) {
+	t.Helper()
+	full := storetest.SQLite(t)
+	if st.Dialect() == store.Postgres {
+		full = storetest.Postgres(t)
+	}
+	doSync(t, full, "file://"+snap, "Go")
+	got, want := goRows(t, st), goRows(t, full)
+	for table := range want {
+		if slices.Equal(got[table], want[table]) {
+			continue
+		}
+		g, w := got[table], want[table]
+		for i := 0; i < min(len(g), len(w)); i++ {
+			if g[i] != w[i] {
+				t.Fatalf("%s: %d rows after the delta, %d after a full import of %s; first difference:\n delta: %.300s\n full:  %.300s", table, len(g), len(w), snap, g[i], w[i])
+			}
+		}
+		t.Fatalf("%s: %d rows after the delta, %d after a full import of %s", table, len(g), len(w), snap)
+	}
+}
+
+// goRows reads the live rows of the Go partition as sorted strings per
+// table, documents inflated.
+func goRows(t *testing.T, st *store.Store) map[string][]string {
+	t.Helper()
+	live := ` JOIN partition_state p ON p.name = t.part AND p.generation = t.generation WHERE t.part = 'Go'`
+	out := map[string][]string{}
+	read := func(table, query string, row func(vals []any) string, n int) {
+		rows, err := st.DB().QueryContext(context.Background(), query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			vals := make([]any, n)
+			ptrs := make([]any, n)
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			out[table] = append(out[table], row(vals))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(out[table])
+	}
+	plain := func(vals []any) string { return fmt.Sprintf("%s", vals) }
+	read("advisory", `SELECT t.id, t.modified, t.withdrawn, t.pkgs, t.data FROM advisory t`+live, func(vals []any) string {
+		doc, err := store.Inflate(vals[4].([]byte))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("%s %s %v %q %s", vals[0], vals[1], vals[2], vals[3], doc)
+	}, 5)
+	read("advisory_package", `SELECT t.ecosystem, t.name, t.id FROM advisory_package t`+live, plain, 3)
+	read("advisory_alias", `SELECT t.alias, t.id FROM advisory_alias t`+live, plain, 2)
+	read("partition_state", `SELECT records, withdrawn, malformed FROM partition_state WHERE name = 'Go'`, plain, 3)
+	read("advisory_skipped", `SELECT id FROM advisory_skipped WHERE part = 'Go'`, plain, 1)
+	if len(out["advisory"]) < 4000 || len(out["advisory_package"]) < 4000 || len(out["advisory_alias"]) < 4000 {
+		t.Fatalf("too few rows read: %d advisory, %d package, %d alias rows", len(out["advisory"]), len(out["advisory_package"]), len(out["advisory_alias"]))
+	}
+	return out
+}

@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+)
+
+// liveCounts counts the live advisory rows of a partition and the withdrawn
+// ones among them.
+func liveCounts(t *testing.T, s *Store, part string) (records, withdrawn int) {
+	t.Helper()
+	err := s.db.QueryRow(s.Rebind(`SELECT COUNT(*), COALESCE(SUM(a.withdrawn), 0) FROM advisory a JOIN partition_state p ON p.name = a.part AND p.generation = a.generation WHERE a.part = ?`), part).Scan(&records, &withdrawn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return records, withdrawn
+}
+
+// TestDeltaCountsAnIDGivenTwice (both engines): an ID upserted twice in one
+// delta is one record, written from its first copy (as an import keeps the
+// first copy of a repeated ID), and the partition's counts say so.
+func TestDeltaCountsAnIDGivenTwice(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		importAll(t, s, "PyPI", record("A", t0, "requests"), record("B", t0, "requests"))
+		// B twice with its keys changed (rewritten), C new twice, the
+		// second copy of each withdrawn and of another package.
+		b := record("B", t0.Add(time.Hour), "flask")
+		c := record("C", t0.Add(time.Hour), "django")
+		b2, c2 := record("B", t0.Add(2*time.Hour), "numpy"), record("C", t0.Add(2*time.Hour), "numpy")
+		b2.Withdrawn, c2.Withdrawn = true, true
+		st, err := s.ApplyDelta(ctx, "PyPI", Delta{Upserts: []Record{b, c, b2, c2}}, PartitionState{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, w := liveCounts(t, s, "PyPI")
+		if st.Records != 3 || st.Withdrawn != 0 || n != 3 || w != 0 {
+			t.Fatalf("state after delta: %+v, rows %d withdrawn %d; want 3 records, none withdrawn", st, n, w)
+		}
+		if p, err := s.Partition(ctx, "PyPI"); err != nil || p.Records != 3 || p.Withdrawn != 0 {
+			t.Fatalf("stored state %+v %v", p, err)
+		}
+		vers, err := s.RecordVersions(ctx, "PyPI")
+		if err != nil || !vers["B"].Equal(t0.Add(time.Hour)) || !vers["C"].Equal(t0.Add(time.Hour)) {
+			t.Fatalf("versions %v %v: want the first copies", vers, err)
+		}
+		if got := ids(t, s, "numpy"); len(got) != 0 {
+			t.Fatalf("second copies indexed: numpy = %v", got)
+		}
+		if got := ids(t, s, "django"); !slices.Equal(got, []string{"C"}) {
+			t.Fatalf("django = %v", got)
+		}
+		// Upserted and deleted in one delta: replaced, counted once.
+		a := record("A", t0.Add(time.Hour), "requests")
+		a.Withdrawn = true
+		st, err = s.ApplyDelta(ctx, "PyPI", Delta{Upserts: []Record{a, a}, Deletes: []string{"A", "A"}}, PartitionState{})
+		n, w = liveCounts(t, s, "PyPI")
+		if err != nil || st.Records != 3 || st.Withdrawn != 1 || n != 3 || w != 1 {
+			t.Fatalf("state after upsert+delete: %+v %v, rows %d withdrawn %d", st, err, n, w)
+		}
+	})
+}
+
+// TestStoredGenerationsListsEveryPair (both engines): garbage collection's
+// walk over the advisory index finds every (partition, generation) pair,
+// live, dead and pending, in order.
+func TestStoredGenerationsListsEveryPair(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		for _, part := range []string{"npm", "Go", "PyPI"} {
+			importAll(t, s, part, record(part+"-A", t0, "x"), record(part+"-B", t0, "y"))
+		}
+		// A pending generation of Go and of PyPI beside the live ones.
+		for _, part := range []string{"Go", "PyPI"} {
+			im, err := s.BeginImport(ctx, part, "OSV")
+			if err != nil {
+				t.Fatal(err)
+			}
+			im.Add(ctx, record(part+"-C", t0, "z"))
+			if err := im.flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer im.Abort(ctx)
+		}
+		rows, err := s.db.Query(`SELECT DISTINCT part, generation FROM advisory ORDER BY part, generation`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []partGen
+		for rows.Next() {
+			var g partGen
+			if err := rows.Scan(&g.part, &g.gen); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, g)
+		}
+		rows.Close()
+		if len(want) != 5 {
+			t.Fatalf("setup: %d pairs, want 5: %v", len(want), want)
+		}
+		got, err := s.storedGenerations(ctx)
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("storedGenerations = %v %v, want %v", got, err, want)
+		}
+	})
+}
