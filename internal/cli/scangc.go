@@ -72,7 +72,7 @@ type gcState struct {
 func (g *gcState) start() {
 	g.oldPct = debug.SetGCPercent(-1)
 	g.oldLimit = debug.SetMemoryLimit(g.budget)
-	g.arm()
+	afterEachGC(g.afterGC)
 }
 
 // resume puts the usual pacing back.
@@ -88,27 +88,37 @@ func (g *gcState) resume() {
 
 func (g *gcState) stop() { g.resume() }
 
+// afterGC resumes the usual pacing once a collection left more than half
+// the budget live; it reports whether to look again after the next one.
+func (g *gcState) afterGC() bool {
+	g.mu.Lock()
+	done := g.done
+	g.mu.Unlock()
+	if done {
+		return false
+	}
+	if liveHeap() > g.budget/2 {
+		g.resume()
+		return false
+	}
+	return true
+}
+
 // gcSentinel is collected by each garbage collection: its cleanup, run
-// after the collection, looks at the live heap and arms the next one.
-// (32 bytes: the runtime's tiny allocator would batch a smaller object
-// with others, delaying its collection.)
+// after the collection, calls afterEachGC's function and arms the next
+// one. (32 bytes: the runtime's tiny allocator would batch a smaller
+// object with others, delaying its collection.)
 type gcSentinel struct{ _ [32]byte }
 
-func (g *gcState) arm() {
-	s := new(gcSentinel)
-	runtime.AddCleanup(s, func(g *gcState) {
-		g.mu.Lock()
-		done := g.done
-		g.mu.Unlock()
-		if done {
-			return
+// afterEachGC calls next after each garbage collection (on the runtime's
+// cleanup goroutine) until it returns false: the scan's and the server's
+// GC settings follow the live heap this way.
+func afterEachGC(next func() bool) {
+	runtime.AddCleanup(new(gcSentinel), func(next func() bool) {
+		if next() {
+			afterEachGC(next)
 		}
-		if liveHeap() > g.budget/2 {
-			g.resume()
-			return
-		}
-		g.arm()
-	}, g)
+	}, next)
 }
 
 // gcPercentNow is the GOGC in effect (-1: off), read without setting it:

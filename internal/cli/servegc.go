@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"runtime"
 	"runtime/debug"
 	"sync"
 )
@@ -33,7 +32,7 @@ func collectAboveFloor(floor int64) (stop func()) {
 		return func() {}
 	}
 	f := &gcFloor{floor: floor, base: base}
-	f.arm()
+	afterEachGC(f.afterGC)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -54,17 +53,16 @@ type gcFloor struct {
 	done bool
 }
 
-// arm has the next collection set the pacing for the one after it.
-func (f *gcFloor) arm() {
-	runtime.AddCleanup(new(gcSentinel), func(f *gcFloor) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if f.done {
-			return
-		}
-		f.pace(liveHeap())
-		f.arm()
-	}, f)
+// afterGC sets the pacing for the next collection; it reports whether to
+// do so again after that one (false once stopped).
+func (f *gcFloor) afterGC() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done {
+		return false
+	}
+	f.pace(liveHeap())
+	return true
 }
 
 // pace sets GOGC for a heap with live bytes marked live: the usual
