@@ -149,3 +149,119 @@ func TestFindingTotalsCached(t *testing.T) {
 		t.Fatalf("after a write: %d (%d counts)", n, counts)
 	}
 }
+
+// A page's IDs and sources, read with the page as JSON arrays, are the
+// stored ones in the stored order (IDs, then sources by name), text with
+// quotes, backslashes, control characters and non-ASCII included, and an
+// ended source keeps its times; deep pages too.
+func TestFindingPageIDsAndSources(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		t0 := time.Date(2026, 12, 3, 12, 0, 0, 123456789, time.UTC)
+		odd := []string{`GHSA-"q"`, `CVE-a\b`, "ID-tab\there", "ID-ü-€-😀", "ID-,", "ID-[x]", `\u0041`, "ID-\x01\x1f"}
+		var pkgs []ObservedPackage
+		for i := range 30 {
+			p := ObservedPackage{PURL: fmt.Sprintf("pkg:npm/p%02d@1", i), Ecosystem: "npm", Name: fmt.Sprintf("p%02d", i), Version: "1", Complete: true}
+			id := fmt.Sprintf("GHSA-%03d", i)
+			ids := []string{"Z-" + id, id, odd[i%len(odd)], "A-" + id}
+			if i%5 == 0 {
+				ids = []string{id} // only its own ID
+			}
+			srcs := []string{"OSV", "OSS Index", `src "\` + odd[(i+3)%len(odd)]}
+			p.Findings = append(p.Findings, ObservedFinding{VulnID: id, IDs: ids, Rating: "HIGH", Score: 10 + i, Sources: srcs[:1+i%3], EPSSPercentile: -1})
+			pkgs = append(pkgs, p)
+		}
+		if _, err := s.RecordFindings(ctx, "project:x", pkgs, t0); err != nil {
+			t.Fatal(err)
+		}
+		// A second scan in which OSS Index no longer reports anything ends
+		// its attributions.
+		for i := range pkgs {
+			for j := range pkgs[i].Findings {
+				pkgs[i].Findings[j].Sources = slices.DeleteFunc(slices.Clone(pkgs[i].Findings[j].Sources), func(v string) bool { return v == "OSS Index" })
+			}
+		}
+		if _, err := s.RecordFindings(ctx, "project:x", pkgs, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		type idsAndSources struct {
+			IDs     []string
+			Sources []FindingSource
+		}
+		want := map[int64]idsAndSources{}
+		idRows, err := queryAll(ctx, s.db, `SELECT finding_id, vuln_id FROM finding_vuln ORDER BY finding_id, vuln_id`, nil, func(r scanner) ([2]any, error) {
+			var id int64
+			var v string
+			err := r.Scan(&id, &v)
+			return [2]any{id, v}, err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range idRows {
+			w := want[r[0].(int64)]
+			w.IDs = append(w.IDs, r[1].(string))
+			want[r[0].(int64)] = w
+		}
+		srcRows, err := queryAll(ctx, s.db, `SELECT finding_id, source, first_seen, last_seen, ended_at FROM finding_source ORDER BY finding_id, source`, nil, func(r scanner) ([2]any, error) {
+			var id int64
+			var src, first, last, ended string
+			err := r.Scan(&id, &src, &first, &last, &ended)
+			return [2]any{id, FindingSource{Source: src, FirstSeen: parseTime(first), LastSeen: parseTime(last), EndedAt: parseTime(ended)}}, err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ended := 0
+		for _, r := range srcRows {
+			w := want[r[0].(int64)]
+			src := r[1].(FindingSource)
+			if !src.EndedAt.IsZero() {
+				ended++
+			}
+			w.Sources = append(w.Sources, src)
+			want[r[0].(int64)] = w
+		}
+		if ended == 0 {
+			t.Fatal("no ended source attribution to check")
+		}
+		seen := 0
+		for _, f := range []FindingPageFilter{{Limit: 7}, {Limit: 7, Offset: 21}, {Assessment: AssessedNone, Limit: 50}, {Assessment: "Blocked", Limit: 50}} {
+			f.Now = t0
+			rows, _, err := s.ListOpenFindings(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range rows {
+				seen++
+				got := idsAndSources{x.IDs, x.Sources}
+				if w := want[x.ID]; fmt.Sprintf("%q", got) != fmt.Sprintf("%q", w) {
+					t.Errorf("%+v: finding %d:\n got %q\nwant %q", f, x.ID, got, w)
+				}
+			}
+		}
+		if seen < 30 {
+			t.Fatalf("only %d rows listed", seen)
+		}
+	})
+}
+
+// jsonStrings reads both engines' way of writing arrays, escaped or not.
+func TestJSONStrings(t *testing.T) {
+	for in, want := range map[string][]string{
+		``:           nil,
+		`[]`:         nil,
+		`["a","b"]`:  {"a", "b"},
+		`["a", "b"]`: {"a", "b"},
+		`[["OSV","t1","",""], ["x", "y", "z", ""]]`: {"OSV", "t1", "", "", "x", "y", "z", ""},
+		`["q\"uote","back\\slash","\u0001\t","ü"]`:  {`q"uote`, `back\slash`, "\x01\t", "ü"},
+	} {
+		got, err := jsonStrings([]byte(in))
+		if err != nil || fmt.Sprintf("%q", got) != fmt.Sprintf("%q", want) {
+			t.Errorf("jsonStrings(%s) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := jsonStrings([]byte(`["open`)); err == nil {
+		t.Error("an unterminated string was read")
+	}
+}
