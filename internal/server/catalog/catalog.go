@@ -46,7 +46,10 @@ func Refresh(ctx context.Context, st Store, log *slog.Logger) error {
 // Changes is what RefreshChanged did: the partitions as it found them, and
 // the IDs and aliases (before and after) of the summaries it wrote or
 // deleted, for ResolveGroupSeveritiesOf. All is set when it cannot name
-// them (a partition's summaries were dropped).
+// them (a partition's summaries were dropped). A full refresh (unchanged
+// nil) leaves Keys nil: it is followed by ResolveGroupSeverities, which
+// resolves every group, so the aliases the replaced summaries carried are
+// not read.
 type Changes struct {
 	Partitions []store.PartitionState
 	Keys       map[string]bool
@@ -61,7 +64,10 @@ func RefreshChanged(ctx context.Context, st Store, log *slog.Logger, unchanged f
 	if err != nil {
 		return Changes{}, err
 	}
-	ch := Changes{Partitions: parts, Keys: map[string]bool{}}
+	ch := Changes{Partitions: parts}
+	if unchanged != nil {
+		ch.Keys = map[string]bool{}
+	}
 	live := map[string]store.PartitionState{}
 	for _, p := range parts {
 		live[p.Name] = p
@@ -120,6 +126,9 @@ func UnchangedSince(indexed, before []store.PartitionState, quiet map[string]boo
 	}
 }
 
+// refreshPartition brings the summaries of one partition up to date and
+// adds the IDs and aliases of those it replaced or wrote to keys (when not
+// nil).
 func refreshPartition(ctx context.Context, st Store, p store.PartitionState, keys map[string]bool, log *slog.Logger) error {
 	have, err := st.SummaryVersions(ctx, p.Name)
 	if err != nil {
@@ -149,25 +158,30 @@ func refreshPartition(ctx context.Context, st Store, p store.PartitionState, key
 		return nil
 	}
 	// The IDs and aliases the replaced summaries carried: entries that
-	// shared one of them may take their severity from another record now.
-	aliases, err := st.SummaryAliases(ctx, p.Name, old)
-	if err != nil {
-		return err
-	}
-	for id, as := range aliases {
-		keys[id] = true
-		for _, a := range as {
-			keys[a] = true
+	// shared one of them may take their severity from another record now
+	// (named only when keys are wanted).
+	if keys != nil {
+		aliases, err := st.SummaryAliases(ctx, p.Name, old)
+		if err != nil {
+			return err
+		}
+		for id, as := range aliases {
+			keys[id] = true
+			for _, a := range as {
+				keys[a] = true
+			}
 		}
 	}
 	base := osv.BaseEcosystem(p.Name)
 	var pending []store.AdvisorySummary
 	bad := 0
 	flush := func() error {
-		for _, a := range pending {
-			keys[a.ID] = true
-			for _, x := range a.Aliases {
-				keys[x] = true
+		if keys != nil {
+			for _, a := range pending {
+				keys[a.ID] = true
+				for _, x := range a.Aliases {
+					keys[x] = true
+				}
 			}
 		}
 		err := st.ReplaceSummaries(ctx, p.Name, false, deletes, pending)
