@@ -27,6 +27,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/vulngate/vulngate/bench/internal/runstats"
 	"github.com/vulngate/vulngate/internal/store"
 )
 
@@ -62,7 +63,7 @@ func main() {
 		bin = filepath.Join(*work, "vulngate")
 		run("build", "go", "build", "-o", bin, "./cmd/vulngate")
 	}
-	load0 := loadavg()
+	load0 := runstats.LoadAvg(3)
 
 	src := filepath.Join(*work, "src")
 	ecos := ecosystems(corpus)
@@ -160,7 +161,7 @@ func main() {
 				return []string{bin, "--data-dir", src, "--log-level", "warn", "migrate", "--to", fresh()}
 			}, nil)
 	}
-	report(rows, counts, load0, loadavg())
+	report(rows, counts, load0, runstats.LoadAvg(3))
 }
 
 func report(rows []*row, counts, load0, load1 string) {
@@ -175,13 +176,13 @@ func report(rows []*row, counts, load0, load1 string) {
 	for _, r := range rows {
 		ratio := ""
 		if lim, ok := byOp[r.ratioTo]; ok {
-			ratio = fmt.Sprintf("%.1f× %s", float64(median(r.times))/float64(median(lim.times)), r.ratioTo)
+			ratio = fmt.Sprintf("%.1f× %s", float64(runstats.Median(r.times))/float64(runstats.Median(lim.times)), r.ratioTo)
 		}
 		sz := ""
 		if r.size > 0 {
 			sz = fmt.Sprintf("%.1f MiB", float64(r.size)/(1<<20))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.op, minD(r.times).Round(time.Millisecond), median(r.times).Round(time.Millisecond), sz, ratio, r.note)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.op, minD(r.times).Round(time.Millisecond), runstats.Median(r.times).Round(time.Millisecond), sz, ratio, r.note)
 	}
 	fmt.Print(b.String())
 	os.WriteFile(filepath.Join(*work, "report.md"), []byte(b.String()), 0o644)
@@ -271,12 +272,6 @@ func timed(fn func()) time.Duration {
 	return time.Since(t)
 }
 
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
-}
-
 func minD(ds []time.Duration) time.Duration {
 	m := ds[0]
 	for _, d := range ds {
@@ -291,15 +286,6 @@ func size(path string) int64 {
 		return 0
 	}
 	return fi.Size()
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:3], " ")
 }
 
 func pgBinDir() string {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vulngate/vulngate/bench/internal/bucket"
+	"github.com/vulngate/vulngate/bench/internal/runstats"
 )
 
 // ---- 2. incremental refresh ----
@@ -145,9 +146,7 @@ func medianSync(rs []run) (wall, cpu time.Duration, ok bool) {
 	if len(walls) == 0 {
 		return 0, 0, false
 	}
-	slices.Sort(walls)
-	slices.Sort(cpus)
-	return walls[len(walls)/2], cpus[len(cpus)/2], true
+	return runstats.Median(walls), runstats.Median(cpus), true
 }
 
 // syncList renders each run's sync time, e.g. "12.3 / 11.0 / 13.1 ms (CPU 10.1 / 9.8 / 10.5 ms)".

@@ -11,11 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vulngate/vulngate/bench/internal/runstats"
 )
 
 // ---- 6. feed gate under load from a separate process ----
@@ -226,11 +227,7 @@ func medianOf(rs []loadResult, f func(loadResult) float64) float64 {
 	for i, r := range rs {
 		v[i] = f(r)
 	}
-	slices.Sort(v)
-	if len(v) == 0 {
-		return 0
-	}
-	return v[len(v)/2]
+	return runstats.Median(v)
 }
 
 func minOf(rs []loadResult, f func(loadResult) float64) float64 {
@@ -321,29 +318,13 @@ func (h *harness) startServer(name, dataDir string) (*server, string, error) {
 func waitIdle(pid int, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		before := procCPU(pid)
+		before := runstats.CPU(pid)
 		time.Sleep(time.Second)
-		if procCPU(pid)-before < 20*time.Millisecond {
+		if runstats.CPU(pid)-before < 20*time.Millisecond {
 			return nil
 		}
 	}
 	return fmt.Errorf("process %d still busy after %s", pid, limit)
-}
-
-// procCPU is the user+system time of process pid (0 if unreadable).
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
 
 // stop ends the server gracefully (SIGTERM), killing its process group

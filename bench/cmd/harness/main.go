@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/vulngate/vulngate/bench/internal/corpus"
+	"github.com/vulngate/vulngate/bench/internal/runstats"
 )
 
 const osvScannerModule = "github.com/google/osv-scanner/v2/cmd/osv-scanner@v2.6.0"
@@ -167,7 +168,7 @@ func (h *harness) want(step string) bool { return h.cfg.only == "" || h.cfg.only
 
 func (h *harness) main() error {
 	c := h.cfg
-	h.loadStart = loadavg()
+	h.loadStart = runstats.LoadAvg(1)
 	log.Printf("repo %s, corpus %s, work %s", c.repo, c.corpus, c.work)
 	ecos, err := corpus.Ecosystems(c.corpus)
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vulngate/vulngate/bench/internal/runstats"
 )
 
 var errNoVulngate = errors.New("vulngate binary not available")
@@ -115,9 +117,8 @@ func measureChild(out string, argv []string) int {
 		u.WallNS = int64(time.Since(start))
 		if ps := cmd.ProcessState; ps != nil {
 			u.Exit = ps.ExitCode()
-			if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-				u.MaxRSSKiB = int64(ru.Maxrss) // KiB on Linux
-				u.CPUNS = ru.Utime.Nano() + ru.Stime.Nano()
+			if cpu, rss, ok := runstats.Exited(ps); ok {
+				u.MaxRSSKiB, u.CPUNS = rss, int64(cpu)
 			}
 		}
 		var ee *exec.ExitError
@@ -159,13 +160,9 @@ type spec struct {
 	done   bool
 }
 
+// median is the run of median wall time.
 func median(rs []run) run {
-	if len(rs) == 0 {
-		return run{}
-	}
-	s := slices.Clone(rs)
-	slices.SortFunc(s, func(a, b run) int { return cmp.Compare(a.Wall, b.Wall) })
-	return s[len(s)/2]
+	return runstats.MedianFunc(rs, func(a, b run) int { return cmp.Compare(a.Wall, b.Wall) })
 }
 
 func medianCPU(rs []run) time.Duration {
@@ -173,11 +170,7 @@ func medianCPU(rs []run) time.Duration {
 	for i, r := range rs {
 		cpus[i] = r.CPU
 	}
-	slices.Sort(cpus)
-	if len(cpus) == 0 {
-		return 0
-	}
-	return cpus[len(cpus)/2]
+	return runstats.Median(cpus)
 }
 
 func maxKiB(rs []run) int64 {

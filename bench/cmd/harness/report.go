@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vulngate/vulngate/bench/internal/gensbom"
+	"github.com/vulngate/vulngate/bench/internal/runstats"
 )
 
 // ---- report ----
@@ -21,7 +22,7 @@ import (
 func (h *harness) report() error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# vulngate benchmark\n\n%s · corpus `%s` · %d ecosystems, %s records · scale %s · %d CPUs · load average at start %s, at end %s\n\n",
-		time.Now().UTC().Format(time.RFC3339), h.cfg.corpus, len(h.ecos), commas(h.total), commas(h.cfg.scale), runtime.NumCPU(), h.loadStart, loadavg())
+		time.Now().UTC().Format(time.RFC3339), h.cfg.corpus, len(h.ecos), commas(h.total), commas(h.cfg.scale), runtime.NumCPU(), h.loadStart, runstats.LoadAvg(1))
 	b.WriteString("| metric | vulngate | peer | ratio | target |\n|---|---|---|---|---|\n")
 	for _, r := range h.rows {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.metric, r.vulngate, dash(r.peer), dash(r.ratio), dash(r.target))
@@ -46,20 +47,6 @@ func (h *harness) report() error {
 }
 
 // ---- helpers ----
-
-// loadavg returns the 1-minute load average; other work on the machine
-// inflates wall times (CPU times are less affected).
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return "?"
-	}
-	return f[0]
-}
 
 func mib(r run) string { return fmt.Sprintf("%.1f MiB", r.MiB()) }
 

@@ -28,11 +28,12 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vulngate/vulngate/bench/internal/runstats"
 )
 
 type headers []string
@@ -187,7 +188,7 @@ func run(urls []string, hdrs []string, clients int, dur time.Duration, total, wa
 	var mu sync.Mutex
 	var lat []time.Duration
 	res := Result{Clients: clients, StatusCodes: map[int]int{}}
-	cpu0 := cpuTime(pid)
+	cpu0 := runstats.CPU(pid)
 	start := time.Now()
 	for c := range clients {
 		wg.Add(1)
@@ -227,7 +228,7 @@ func run(urls []string, hdrs []string, clients int, dur time.Duration, total, wa
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	res.ServerCPU = (cpuTime(pid) - cpu0).Seconds()
+	res.ServerCPU = (runstats.CPU(pid) - cpu0).Seconds()
 	slices.Sort(lat)
 	pct := func(p float64) float64 {
 		if len(lat) == 0 {
@@ -242,29 +243,4 @@ func run(urls []string, hdrs []string, clients int, dur time.Duration, total, wa
 		res.MaxMs = float64(lat[len(lat)-1].Microseconds()) / 1000
 	}
 	return res
-}
-
-// cpuTime reads user+system CPU time of a process from /proc (0 if pid is
-// 0 or unreadable).
-func cpuTime(pid int) time.Duration {
-	if pid <= 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	const hz = 100 // USER_HZ on Linux
-	return time.Duration(ut+st) * time.Second / hz
 }

@@ -51,6 +51,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/vulngate/vulngate/bench/internal/runstats"
 )
 
 func main() {
@@ -125,7 +127,7 @@ func run(corpus, sbom, dsn, work string, requests, runs int) error {
 	}
 	host, _ := os.Hostname()
 	fmt.Printf("Measured %s on %s (%d CPUs, %s/%s), corpus %s.\n\n", time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, corpus)
-	fmt.Printf("Full import: median (min) of %d runs, each into a new database whose schema was created first; CPU per advisory: median of the vulngate process's / the PostgreSQL server's (all its processes); load average %s.\n\n", runs, loadAvg())
+	fmt.Printf("Full import: median (min) of %d runs, each into a new database whose schema was created first; CPU per advisory: median of the vulngate process's / the PostgreSQL server's (all its processes); load average %s.\n\n", runs, runstats.LoadAvg(1))
 	fmt.Println("| engine | schema creation | full import | records/s | CPU per advisory (vulngate / server) | incremental refresh (ratio to full) | SBOM scan | gate p50 / p99 | gate req/s (4 clients) | RSS mirror / serve / scan |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range results {
@@ -160,9 +162,8 @@ func timed(bin string, env []string, args ...string) (proc, error) {
 	start := time.Now()
 	err := cmd.Run()
 	p := proc{wall: time.Since(start), out: out.String()}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		p.rssKiB = ru.Maxrss
-		p.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	if cpu, rss, ok := runstats.Exited(cmd.ProcessState); ok {
+		p.cpu, p.rssKiB = cpu, rss
 	}
 	if err != nil {
 		return p, fmt.Errorf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, out.String())
@@ -226,9 +227,9 @@ func measure(bin, eng, work string, setup func(run int) ([]string, error), serve
 			os.RemoveAll(filepath.Dir(data))
 		}
 	}
-	r.schema, r.full, r.fullMin, r.clientCPU, r.serverCPU = median(schema), median(full), slices.Min(full), median(client), -1
+	r.schema, r.full, r.fullMin, r.clientCPU, r.serverCPU = runstats.Median(schema), runstats.Median(full), slices.Min(full), runstats.Median(client), -1
 	if len(server) > 0 {
-		r.serverCPU = median(server)
+		r.serverCPU = runstats.Median(server)
 	}
 	logf("%s: incremental refresh (nothing changed)", eng)
 	p, err := timed(bin, env, append(base, "mirror", "--base-url", "file://"+corpus, "--ecosystems", ecos)...)
@@ -246,7 +247,7 @@ func measure(bin, eng, work string, setup func(run int) ([]string, error), serve
 		scans = append(scans, p.wall)
 		r.scanRSSKiB = max(r.scanRSSKiB, p.rssKiB)
 	}
-	r.scan = median(scans)
+	r.scan = runstats.Median(scans)
 	logf("%s: gate latency through a feed", eng)
 	if err := gate(bin, env, data, requests, &r); err != nil {
 		return r, err
@@ -456,55 +457,7 @@ func startPostgres(work string) (stop func(), dsn string, cpu func() time.Durati
 	pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(pm), "\n", 2)[0]))
 	return func() {
 		asPG(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop").Run()
-	}, fmt.Sprintf("postgres://postgres@127.0.0.1:%s/postgres?sslmode=disable", port), func() time.Duration { return treeCPU(pid) }, nil
-}
-
-// treeCPU is the CPU time (user + system) of a process, of its children
-// it has waited for, and of its live children (Linux; -1 when unknown):
-// a PostgreSQL postmaster's total, backends that came and went included.
-func treeCPU(pid int) time.Duration {
-	fields := func(pid int) []string {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			return nil
-		}
-		s := string(b)
-		return strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // from field 3, state
-	}
-	ticks := func(f []string, from, to int) (n int64) {
-		for i := from; i <= to && i-3 < len(f); i++ {
-			v, _ := strconv.ParseInt(f[i-3], 10, 64)
-			n += v
-		}
-		return n
-	}
-	f := fields(pid)
-	if f == nil {
-		return -1
-	}
-	total := ticks(f, 14, 17) // utime, stime, cutime, cstime
-	if kids, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)); err == nil {
-		for _, k := range strings.Fields(string(kids)) {
-			if c, err := strconv.Atoi(k); err == nil {
-				total += ticks(fields(c), 14, 15)
-			}
-		}
-	}
-	return time.Duration(total) * time.Second / 100 // USER_HZ
-}
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func loadAvg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); len(f) > 0 {
-		return f[0]
-	}
-	return "?"
+	}, fmt.Sprintf("postgres://postgres@127.0.0.1:%s/postgres?sslmode=disable", port), func() time.Duration { return runstats.TreeCPU(pid) }, nil
 }
 
 func zipEntries(path string) (int, error) {
