@@ -49,12 +49,25 @@ const findingAssessment = `(SELECT a.type_name FROM finding_vuln fv JOIN assessm
  ORDER BY CASE WHEN a.scope = f.scope THEN 0 ELSE 1 END, a.assessed_at DESC LIMIT 1)`
 
 // assessedFindings selects the IDs of findings that have an assessment in
-// their scope or globally, not expired, on one of their IDs. Not
+// their scope or globally, not expired at now, on one of their IDs. Not
 // correlated with the listed row, it is built once per query from the
-// assessments. Its placeholder takes now.
-const assessedFindings = `SELECT fv.finding_id FROM assessment a CROSS JOIN finding_vuln fv CROSS JOIN finding f2
+// assessments. For a list of some scopes the other scopes' assessments
+// are left out first: they apply to no listed finding, and a project's
+// total would otherwise walk every project's assessed findings (at two
+// uploads of 39,201 findings with 999 assessments each, 36,812 pairs for
+// a project of 10,000 findings: most of its total's time).
+func assessedFindings(scopes []string, now string) (string, []any) {
+	q := `SELECT fv.finding_id FROM assessment a CROSS JOIN finding_vuln fv CROSS JOIN finding f2
  WHERE fv.vuln_id = a.vuln_id AND f2.id = fv.finding_id
  AND (a.scope = f2.scope OR a.scope = 'global') AND (a.expires_at = '' OR a.expires_at > ?)`
+	args := []any{now}
+	if len(scopes) > 0 {
+		cond, sargs := inCond("a.scope", append([]string{"global"}, scopes...))
+		q += ` AND ` + cond
+		args = append(args, sargs...)
+	}
+	return q, args
+}
 
 // unassessedFinding is the condition that finding f has no assessment in
 // its scope or globally, not expired, on any of its IDs, checked on f
@@ -103,14 +116,14 @@ func (f FindingPageFilter) where(page bool) (string, []any) {
 	case "":
 	case AssessedNone:
 		if page {
-			conds = append(conds, unassessedFinding)
+			conds, args = append(conds, unassessedFinding), append(args, now)
 		} else {
-			conds = append(conds, `f.id NOT IN (`+assessedFindings+`)`)
+			q, qargs := assessedFindings(f.Scopes, now)
+			conds, args = append(conds, `f.id NOT IN (`+q+`)`), append(args, qargs...)
 		}
-		args = append(args, now)
 	case AssessedAny:
-		conds = append(conds, `f.id IN (`+assessedFindings+`)`)
-		args = append(args, now)
+		q, qargs := assessedFindings(f.Scopes, now)
+		conds, args = append(conds, `f.id IN (`+q+`)`), append(args, qargs...)
 	default:
 		conds = append(conds, `f.id IN (SELECT fv.finding_id FROM finding_vuln fv JOIN assessment a ON a.vuln_id = fv.vuln_id WHERE a.type_name = ?)`, findingAssessment+` = ?`)
 		args = append(args, f.Assessment, now, f.Assessment)
