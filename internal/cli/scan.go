@@ -116,7 +116,7 @@ assessments and policy.`,
 				}
 				covers = func(eco string) bool { return covered[eco] }
 			}
-			sc := match.NewScanner(st, covers)
+			sc := match.NewScanner(st, covers).ReportOnly()
 			if oi != nil {
 				sc.WithSources(useOSV, oi)
 				sources = append(sources, oi.Name())

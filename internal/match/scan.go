@@ -110,6 +110,8 @@ type Scanner struct {
 	covered func(baseEcosystem string) bool
 	extra   []ComponentSource
 	noOSV   bool
+	// reportOnly: see ReportOnly.
+	reportOnly bool
 }
 
 // WithSources adds component sources consulted for every identified
@@ -192,10 +194,23 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 	// so it runs on all workers too, while the alias groups' records and
 	// the enrichment data are read (advice reads the findings' records and
 	// fixed versions, never the severities and facts these set).
+	var users recordUsers
+	if s.reportOnly {
+		users = newRecordUsers(out, cache)
+		users.stripForAdvice()
+	}
 	advised := make(chan struct{})
 	go func() {
 		defer close(advised)
-		s.each(len(out), func(i int) { out[i].Upgrade = advise(&out[i], nil, nil, cache.prepOf) })
+		s.each(len(out), func(i int) {
+			out[i].Upgrade = advise(&out[i], nil, nil, cache.prepOf)
+			if users != nil {
+				users.advised(&out[i], cache)
+			}
+		})
+		if users != nil {
+			dropCaches()
+		}
 	}()
 	err := s.groupSeverity(ctx, out, cache)
 	if err != nil {

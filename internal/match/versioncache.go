@@ -119,3 +119,13 @@ func cachedCompare(ordering, a, b string, av, bv semantic.Version) (int, error) 
 	comparisons.Unlock()
 	return n, nil
 }
+
+// dropCaches empties the parsed version and comparison caches.
+func dropCaches() {
+	versions.Lock()
+	versions.m = map[versionKey]versionVal{}
+	versions.Unlock()
+	comparisons.Lock()
+	comparisons.m = map[compareKey]compareVal{}
+	comparisons.Unlock()
+}

@@ -1,0 +1,103 @@
+package match
+
+import (
+	"sync/atomic"
+
+	"github.com/vulngate/vulngate/internal/osv"
+)
+
+// ReportOnly makes Scan keep in its results only what a report of them
+// reads, for a caller that reports the results and exits (the scan
+// command). Once every component is matched (and merged with the other
+// sources), each record loses what upgrade advice does not read (details,
+// references, credits, severities, database- and ecosystem-specific
+// data); once a record's last component has its advice, it keeps only
+// its ID, dates, aliases and summary. (Records of other sources, such as
+// OSS Index, stay whole.) Each component loses, after its
+// advice, the hits other sources would merge with (so neither
+// AdviseAmong nor Advise may be used on the results), and the parsed
+// version caches are emptied when the advice is done. The records were
+// the largest part of a large scan's memory at its peak (27 of ~80 MB
+// live during a 10,000-component scan's alias groups and advice).
+func (s *Scanner) ReportOnly() *Scanner {
+	s.reportOnly = true
+	return s
+}
+
+// recordUsers counts, per record, the components whose findings hold it
+// and have not had their advice yet.
+type recordUsers map[*osv.Vulnerability]*atomic.Int32
+
+// newRecordUsers counts the users of the records of the cache (those
+// whose severity the cache keeps; records of other sources are left
+// whole).
+func newRecordUsers(out []ComponentResult, cache *recordCache) recordUsers {
+	u := recordUsers{}
+	for i := range out {
+		forEachRecord(&out[i], func(v *osv.Vulnerability) {
+			if cache.prepOf(v) == nil {
+				return
+			}
+			n := u[v]
+			if n == nil {
+				n = new(atomic.Int32)
+				u[v] = n
+			}
+			n.Add(1)
+		})
+	}
+	return u
+}
+
+// stripForAdvice empties the fields of the users' records that upgrade
+// advice does not read. It runs before advice and the alias groups start:
+// the severities, summaries and malicious flags were taken from these
+// fields when the findings were scored.
+func (u recordUsers) stripForAdvice() {
+	for v := range u {
+		v.SchemaVersion, v.Related, v.Upstream = "", nil, nil
+		v.Details, v.Severity, v.References, v.Credits, v.DatabaseSpecific = "", nil, nil, nil, nil
+		for i := range v.Affected {
+			a := &v.Affected[i]
+			a.Severity, a.EcosystemSpecific, a.DatabaseSpecific = nil, nil, nil
+			for j := range a.Ranges {
+				a.Ranges[j].Repo, a.Ranges[j].DatabaseSpecific = "", nil
+			}
+		}
+	}
+}
+
+// forEachRecord calls fn once for each distinct record of r's findings.
+func forEachRecord(r *ComponentResult, fn func(*osv.Vulnerability)) {
+	var seen map[*osv.Vulnerability]bool
+	for j := range r.Findings {
+		for _, v := range r.Findings[j].Records {
+			if len(r.Findings) > 1 || len(r.Findings[j].Records) > 1 {
+				if seen == nil {
+					seen = map[*osv.Vulnerability]bool{}
+				}
+				if seen[v] {
+					continue
+				}
+				seen[v] = true
+			}
+			fn(v)
+		}
+	}
+}
+
+// advised is called when r's advice is done: r's hits go, and the records
+// no other component still needs lose their affected entries and
+// prepared ranges (see ReportOnly). Nothing that runs after advice, or
+// beside it, reads them: the alias groups and the enrichment facts read
+// IDs, aliases and the severities the scan computed once per record
+// (prepared.sev), which stay.
+func (u recordUsers) advised(r *ComponentResult, cache *recordCache) {
+	r.hits = nil
+	forEachRecord(r, func(v *osv.Vulnerability) {
+		if n := u[v]; n != nil && n.Add(-1) == 0 {
+			cache.prepOf(v).entries = nil
+			v.Affected = nil
+		}
+	})
+}
