@@ -247,7 +247,10 @@ func writeJSON(w io.Writer, results []match.ComponentResult, meta Meta) error {
 		}
 		doc.Components = append(doc.Components, c)
 	}
-	return jsonenc.WriteIndented(w, doc)
+	if !finiteReport(&doc) {
+		return jsonenc.WriteIndented(w, doc) // which says what it cannot write
+	}
+	return writeJSONDoc(w, &doc)
 }
 
 func toJSONAssessment(v assess.Verdict) *jsonAssessment {
