@@ -129,19 +129,17 @@ func (s *Store) RecordVersions(ctx context.Context, part string) (map[string]tim
 	return out, rows.Err()
 }
 
-// RecordIDs returns the IDs of the partition's live records. It reads only
-// the (part, generation, id) index.
-func (s *Store) RecordIDs(ctx context.Context, part string) (map[string]struct{}, error) {
+// RecordIDs returns the IDs of the partition's live records, in no
+// particular order. It reads only the (part, generation, id) index.
+func (s *Store) RecordIDs(ctx context.Context, part string) ([]string, error) {
 	var gen int64
-	var n int
-	err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT generation, records FROM partition_state WHERE name = ?`), part).Scan(&gen, &n)
+	err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT generation FROM partition_state WHERE name = ?`), part).Scan(&gen)
 	if errors.Is(err, sql.ErrNoRows) {
-		return map[string]struct{}{}, nil
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]struct{}, n)
 	// One row holding every ID (a row per ID costs more in the driver than
 	// in the database); an ID holding the separator falls back to a row
 	// per ID.
@@ -155,16 +153,14 @@ func (s *Store) RecordIDs(ctx context.Context, part string) (map[string]struct{}
 		return nil, err
 	}
 	if count == 0 {
-		return out, nil
+		return nil, nil
 	}
+	out := make([]string, 0, count)
 	if strings.Count(all, "\n")+1 == count {
 		for id := range strings.SplitSeq(all, "\n") {
-			out[id] = struct{}{}
+			out = append(out, id)
 		}
-		if len(out) == count {
-			return out, nil
-		}
-		clear(out)
+		return out, nil
 	}
 	rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT id FROM advisory WHERE part = ? AND generation = ?`), part, gen)
 	if err != nil {
@@ -176,7 +172,7 @@ func (s *Store) RecordIDs(ctx context.Context, part string) (map[string]struct{}
 		if err := rows.Scan(&id); err != nil {
 			return nil, err
 		}
-		out[id] = struct{}{}
+		out = append(out, id)
 	}
 	return out, rows.Err()
 }

@@ -54,6 +54,72 @@ func readModifiedCSV(r io.Reader, where string) (map[string]time.Time, error) {
 	return out, nil
 }
 
+// compareIDs compares the source's records (upstream: ID -> modified
+// time) with the stored ones (their IDs) and those skipped as malformed.
+// A record changed when upstream modified it after the newest modification
+// seen at the last sync (OSV's modified only grows), or, with late, when it
+// is upstream but neither stored nor skipped (published late with an older
+// timestamp; release-filtered partitions deliberately do not store records
+// of other releases). Records skipped as malformed count as seen: only a
+// newer modified time fetches them again. removed are the stored records
+// upstream no longer has; had tells which changed records are stored;
+// watermark is the newest modified time upstream (at least the old one).
+//
+// The stored IDs are looked up in upstream, not the other way round: no
+// set of them is built unless counting says a record was published late.
+func compareIDs(upstream map[string]time.Time, stored []string, skipped map[string]struct{}, old time.Time, late bool) (changed, removed []string, had map[string]bool, watermark time.Time) {
+	watermark = old
+	for id, mod := range upstream {
+		if mod.After(watermark) {
+			watermark = mod
+		}
+		if mod.After(old) {
+			changed = append(changed, id)
+		}
+	}
+	had = make(map[string]bool, len(changed))
+	oldStored, oldSkippedStored := 0, 0 // stored records upstream not modified since
+	for _, id := range stored {
+		mod, ok := upstream[id]
+		switch {
+		case !ok:
+			removed = append(removed, id)
+		case mod.After(old):
+			had[id] = true
+		default:
+			oldStored++
+			if _, skip := skipped[id]; skip {
+				oldSkippedStored++
+			}
+		}
+	}
+	if !late {
+		return changed, removed, had, watermark
+	}
+	oldSkipped := 0
+	for id := range skipped {
+		if mod, ok := upstream[id]; ok && !mod.After(old) {
+			oldSkipped++
+		}
+	}
+	// Upstream records not modified since, neither stored nor skipped.
+	if missing := len(upstream) - len(changed) - oldStored - (oldSkipped - oldSkippedStored); missing == 0 {
+		return changed, removed, had, watermark
+	}
+	have := make(map[string]struct{}, len(stored))
+	for _, id := range stored {
+		have[id] = struct{}{}
+	}
+	for id, mod := range upstream {
+		_, stored := have[id]
+		_, skip := skipped[id]
+		if !mod.After(old) && !stored && !skip {
+			changed = append(changed, id)
+		}
+	}
+	return changed, removed, had, watermark
+}
+
 // incremental applies the changes listed by modified_id.csv since the last
 // sync, or falls back to a full import.
 func (m *Mirror) incremental(ctx context.Context, eco string, st store.PartitionState) EcosystemReport {
@@ -79,39 +145,12 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 	if err != nil {
 		return EcosystemReport{Err: err}
 	}
-
-	// A record changed when upstream modified it after the newest
-	// modification seen at the last sync (OSV's modified only grows), or
-	// when it is upstream but not stored (published late with an older
-	// timestamp). Release-filtered partitions skip the second rule: they
-	// deliberately do not store records of other releases. Records skipped
-	// as malformed count as seen: only a newer modified time fetches them
-	// again.
-	var changed, removed []string
-	var watermark time.Time
-	for id, mod := range upstream {
-		if mod.After(watermark) {
-			watermark = mod
-		}
-		_, have := stored[id]
-		_, skip := skipped[id]
-		if mod.After(st.Watermark) || (!have && !skip && release == "") {
-			changed = append(changed, id)
-		}
-	}
-	for id := range stored {
-		if _, ok := upstream[id]; !ok {
-			removed = append(removed, id)
-		}
-	}
+	changed, removed, had, watermark := compareIDs(upstream, stored, skipped, st.Watermark, release == "")
 	var delta store.Delta
 	for id := range skipped {
 		if _, ok := upstream[id]; !ok {
 			delta.Unskipped = append(delta.Unskipped, id)
 		}
-	}
-	if watermark.Before(st.Watermark) {
-		watermark = st.Watermark
 	}
 	rep := EcosystemReport{Mode: ModeIncremental}
 	if len(changed) == 0 && len(removed) == 0 && len(delta.Unskipped) == 0 {
@@ -146,14 +185,13 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 			delta.Unskipped = append(delta.Unskipped, id)
 		}
 		keys, keep := keysFor(f.v, eco)
-		_, had := stored[id]
 		if !keep {
-			if had {
+			if had[id] {
 				removed = append(removed, id)
 			}
 			continue
 		}
-		if had {
+		if had[id] {
 			rep.Updated++
 		} else {
 			rep.Added++

@@ -89,7 +89,14 @@ func (f *fileFetcher) open(_ context.Context, rel string) (io.ReadCloser, error)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", p, errNotFound)
 	}
-	return file, err
+	if err != nil {
+		return nil, err
+	}
+	sf := sizedFile{File: file}
+	if fi, err := file.Stat(); err == nil && fi.Mode().IsRegular() {
+		sf.length = fi.Size()
+	}
+	return sf, nil
 }
 
 func (f *fileFetcher) local(_ context.Context, rel, _ string) (string, func(), error) {
@@ -124,7 +131,22 @@ type idleBody struct {
 	timer  *time.Timer
 	idle   time.Duration
 	cancel context.CancelFunc
+	length int64 // the response's Content-Length (-1: unknown)
 }
+
+// sized is a body that knows its length (0 or less: unknown); a reader
+// sizes its buffer from it.
+type sized interface{ size() int64 }
+
+func (b *idleBody) size() int64 { return b.length }
+
+// sizedFile is a local file of the bucket that knows its size.
+type sizedFile struct {
+	*os.File
+	length int64
+}
+
+func (f sizedFile) size() int64 { return f.length }
 
 func (b *idleBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
@@ -203,7 +225,7 @@ func (h *httpFetcher) get(ctx context.Context, target string) (body io.ReadClose
 		if idle <= 0 {
 			idle = 24 * time.Hour
 		}
-		return &idleBody{ReadCloser: resp.Body, timer: time.AfterFunc(idle, cancel), idle: idle, cancel: cancel}, false, nil
+		return &idleBody{ReadCloser: resp.Body, timer: time.AfterFunc(idle, cancel), idle: idle, cancel: cancel, length: resp.ContentLength}, false, nil
 	}
 	resp.Body.Close()
 	cancel()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -248,9 +249,15 @@ func checkEntryName(name string) string {
 var errTooLarge = errors.New("too large")
 
 // readAllLimited appends r's content to *buf, failing with errTooLarge
-// beyond limit bytes.
+// beyond limit bytes. When r tells its size (sized), *buf is grown to hold
+// it at once instead of by doublings.
 func readAllLimited(r io.Reader, buf *[]byte, limit int) (int, error) {
 	b := *buf
+	if s, ok := r.(sized); ok {
+		if n := s.size(); n > 0 && n <= int64(limit) && int64(cap(b)-len(b)) <= n {
+			b = slices.Grow(b, int(n)+1) // +1: the read that finds EOF needs room
+		}
+	}
 	for {
 		if len(b) == cap(b) {
 			if len(b) > limit {

@@ -42,7 +42,7 @@ const SourceLabel = "OSV"
 // Store is what the mirror needs from the advisory store.
 type Store interface {
 	Partition(ctx context.Context, name string) (store.PartitionState, error)
-	RecordIDs(ctx context.Context, part string) (map[string]struct{}, error)
+	RecordIDs(ctx context.Context, part string) ([]string, error)
 	SkippedIDs(ctx context.Context, part string) (map[string]struct{}, error)
 	BeginImport(ctx context.Context, part, source string) (*store.Import, error)
 	ApplyDelta(ctx context.Context, part string, d store.Delta, st store.PartitionState) (store.PartitionState, error)
