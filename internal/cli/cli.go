@@ -162,12 +162,12 @@ const DatabaseURLEnv = "VULNGATE_DATABASE_URL"
 // data directory. The data directory is resolved either way: it holds
 // temporary downloads and the feeds' artifact cache.
 func (e *env) openStore(ctx context.Context) (*store.Store, string, error) {
-	return e.openStoreCache(ctx, 0)
+	return e.openStoreWith(ctx, store.Options{})
 }
 
-// openStoreCache is openStore with SQLite's page cache per connection set
-// (store.Options.PageCacheKiB; 0: the default).
-func (e *env) openStoreCache(ctx context.Context, pageCacheKiB int) (*store.Store, string, error) {
+// openStoreWith is openStore with SQLite tuned by the command
+// (store.Options.PageCacheKiB, MapBytes; zero values: the defaults).
+func (e *env) openStoreWith(ctx context.Context, tune store.Options) (*store.Store, string, error) {
 	dir, err := datadir.Ensure(e.dataDirFlag)
 	if err != nil {
 		return nil, "", err
@@ -176,7 +176,7 @@ func (e *env) openStoreCache(ctx context.Context, pageCacheKiB int) (*store.Stor
 	if dsn == "" {
 		dsn = os.Getenv(DatabaseURLEnv)
 	}
-	st, err := store.Open(ctx, store.Options{DataDir: dir, DSN: dsn, PageCacheKiB: pageCacheKiB})
+	st, err := store.Open(ctx, store.Options{DataDir: dir, DSN: dsn, PageCacheKiB: tune.PageCacheKiB, MapBytes: tune.MapBytes})
 	if err != nil {
 		return nil, "", err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/vulngate/vulngate/internal/osv"
 	"github.com/vulngate/vulngate/internal/report"
 	"github.com/vulngate/vulngate/internal/severity"
+	"github.com/vulngate/vulngate/internal/store"
 )
 
 // scanPageCacheKiB is SQLite's page cache per connection for a scan
@@ -86,7 +87,7 @@ assessments and policy.`,
 			if err != nil {
 				return err
 			}
-			st, dir, err := e.openStoreCache(ctx, scanPageCacheKiB)
+			st, dir, err := e.openStoreWith(ctx, store.Options{PageCacheKiB: scanPageCacheKiB})
 			if err != nil {
 				return err
 			}

@@ -33,3 +33,30 @@ func TestPageCacheOption(t *testing.T) {
 		}
 	}
 }
+
+// TestMapBytesOption: every connection of a store opened with MapBytes
+// reads through a memory map of that size; without it, none.
+func TestMapBytesOption(t *testing.T) {
+	ctx := context.Background()
+	for _, want := range []int64{0, 64 << 20} {
+		s, err := Open(ctx, Options{DataDir: t.TempDir(), MapBytes: want})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		for range 2 {
+			conn, err := s.DB().Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			var n int64
+			if err := conn.QueryRowContext(ctx, `PRAGMA mmap_size`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != want {
+				t.Errorf("MapBytes %d: mmap_size %d", want, n)
+			}
+		}
+	}
+}
