@@ -177,80 +177,87 @@ func nonNil(s []string) []string {
 
 func writeJSON(w io.Writer, results []match.ComponentResult, meta Meta) error {
 	doc := jsonDoc{
-		Schema:     SchemaV1,
-		Tool:       jsonTool{Name: meta.Tool, Version: meta.Version},
-		Inputs:     nonNil(meta.Inputs),
-		Sources:    nonNil(meta.Sources),
-		Components: make([]jsonComponent, 0, len(results)),
-		Summary:    Summarize(results),
+		Schema:  SchemaV1,
+		Tool:    jsonTool{Name: meta.Tool, Version: meta.Version},
+		Inputs:  nonNil(meta.Inputs),
+		Sources: nonNil(meta.Sources),
+		Summary: Summarize(results),
 	}
-	for ri, r := range results {
-		d := meta.decision(ri)
-		c := jsonComponent{
-			PURL:      r.Input,
-			Name:      r.Name,
-			Version:   r.Version,
-			Ecosystem: r.Package.Ecosystem,
-			BOMRef:    r.BOMRef,
-			Path:      r.Path,
-			Findings:  make([]jsonFinding, 0, len(r.Findings)),
-			Errors:    r.Errors,
+	if !finiteResults(results, doc.Summary) {
+		// The reflecting encoder says what it cannot write.
+		doc.Components = make([]jsonComponent, 0, len(results))
+		for ri := range results {
+			doc.Components = append(doc.Components, jsonComponentOf(&results[ri], meta.decision(ri)))
+		}
+		return jsonenc.WriteIndented(w, doc)
+	}
+	// A component at a time: the whole document is never held.
+	return writeJSONDoc(w, &doc, len(results), func(ri int) jsonComponent { return jsonComponentOf(&results[ri], meta.decision(ri)) })
+}
 
-			Relationship: r.Relationship,
-		}
-		if r.Package.PURL != "" {
-			c.PURL = r.Package.PURL
-		}
-		if r.File != "" {
-			c.Location = &jsonLocation{File: r.File, Line: r.Line}
-		}
-		if u := r.Upgrade; u != nil {
-			c.Upgrade = &jsonUpgrade{Version: u.Version, Step: u.Step, Fixes: u.Fixes, Unfixed: u.Unfixed, From: u.From}
-		}
-		for fi, f := range r.Findings {
-			var recs []string
-			for _, v := range f.Records {
-				recs = append(recs, v.ID)
-			}
-			c.Findings = append(c.Findings, jsonFinding{
-				ID:            f.ID,
-				IDs:           nonNil(f.IDs),
-				Aliases:       nonNil(aliases(f)),
-				Records:       nonNil(recs),
-				Summary:       f.Summary,
-				FixedVersions: nonNil(f.Fixed),
-				Sources:       nonNil(f.Sources),
-				Malicious:     f.Malicious,
-				MaliciousID:   f.MaliciousID,
-				Matched:       f.Matched,
-				Facts:         FactsOf(f),
-				Severity: jsonSeverity{
-					Score:  f.Severity.Score,
-					Rating: string(f.Severity.Rating),
-					Type:   f.Severity.Type,
-					Vector: f.Severity.Vector,
-					Source: f.Severity.Source,
-					Record: f.Severity.Record,
-					Origin: f.Severity.Origin,
-				},
-			})
-			if d != nil && fi < len(d.Findings) {
-				c.Findings[len(c.Findings)-1].Assessment = toJSONAssessment(d.Findings[fi])
-			}
-		}
-		if d != nil {
-			jd := &jsonDecision{Effect: string(d.Effect), Reasons: []string{}, Message: d.Message()}
-			for _, v := range d.Reasons {
-				jd.Reasons = append(jd.Reasons, v.Finding.ID+": "+verdictLabel(v))
-			}
-			c.Decision = jd
-		}
-		doc.Components = append(doc.Components, c)
+// jsonComponentOf is a result as the report shows it, with its decision
+// when the scan has one.
+func jsonComponentOf(r *match.ComponentResult, d *assess.Decision) jsonComponent {
+	c := jsonComponent{
+		PURL:      r.Input,
+		Name:      r.Name,
+		Version:   r.Version,
+		Ecosystem: r.Package.Ecosystem,
+		BOMRef:    r.BOMRef,
+		Path:      r.Path,
+		Findings:  make([]jsonFinding, 0, len(r.Findings)),
+		Errors:    r.Errors,
+
+		Relationship: r.Relationship,
 	}
-	if !finiteReport(&doc) {
-		return jsonenc.WriteIndented(w, doc) // which says what it cannot write
+	if r.Package.PURL != "" {
+		c.PURL = r.Package.PURL
 	}
-	return writeJSONDoc(w, &doc)
+	if r.File != "" {
+		c.Location = &jsonLocation{File: r.File, Line: r.Line}
+	}
+	if u := r.Upgrade; u != nil {
+		c.Upgrade = &jsonUpgrade{Version: u.Version, Step: u.Step, Fixes: u.Fixes, Unfixed: u.Unfixed, From: u.From}
+	}
+	for fi, f := range r.Findings {
+		var recs []string
+		for _, v := range f.Records {
+			recs = append(recs, v.ID)
+		}
+		c.Findings = append(c.Findings, jsonFinding{
+			ID:            f.ID,
+			IDs:           nonNil(f.IDs),
+			Aliases:       nonNil(aliases(f)),
+			Records:       nonNil(recs),
+			Summary:       f.Summary,
+			FixedVersions: nonNil(f.Fixed),
+			Sources:       nonNil(f.Sources),
+			Malicious:     f.Malicious,
+			MaliciousID:   f.MaliciousID,
+			Matched:       f.Matched,
+			Facts:         FactsOf(f),
+			Severity: jsonSeverity{
+				Score:  f.Severity.Score,
+				Rating: string(f.Severity.Rating),
+				Type:   f.Severity.Type,
+				Vector: f.Severity.Vector,
+				Source: f.Severity.Source,
+				Record: f.Severity.Record,
+				Origin: f.Severity.Origin,
+			},
+		})
+		if d != nil && fi < len(d.Findings) {
+			c.Findings[len(c.Findings)-1].Assessment = toJSONAssessment(d.Findings[fi])
+		}
+	}
+	if d != nil {
+		jd := &jsonDecision{Effect: string(d.Effect), Reasons: []string{}, Message: d.Message()}
+		for _, v := range d.Reasons {
+			jd.Reasons = append(jd.Reasons, v.Finding.ID+": "+verdictLabel(v))
+		}
+		c.Decision = jd
+	}
+	return c
 }
 
 func toJSONAssessment(v assess.Verdict) *jsonAssessment {

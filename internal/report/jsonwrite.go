@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/vulngate/vulngate/internal/match"
+
 	jsonv2 "github.com/go-json-experiment/json"
 	jsonv1 "github.com/go-json-experiment/json/v1"
 )
@@ -196,15 +198,16 @@ func (j *jsonWriter) float(f float64) {
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
-// finiteReport reports whether every number of doc can be written (NaN
-// and infinities cannot: the reflecting encoder then reports the error).
-func finiteReport(doc *jsonDoc) bool {
-	if !finite(doc.Summary.HighestScore) {
+// finiteResults reports whether every number of the report can be
+// written (NaN and infinities cannot: the reflecting encoder then reports
+// the error).
+func finiteResults(results []match.ComponentResult, sum Summary) bool {
+	if !finite(sum.HighestScore) {
 		return false
 	}
-	for i := range doc.Components {
-		for _, f := range doc.Components[i].Findings {
-			if !finite(f.Severity.Score) || (f.EPSS != nil && (!finite(f.EPSS.Score) || !finite(f.EPSS.Percentile))) {
+	for i := range results {
+		for _, f := range results[i].Findings {
+			if !finite(f.Severity.Score) || (f.EPSS != nil && (!finite(f.EPSS.EPSS) || !finite(f.EPSS.Percentile))) {
 				return false
 			}
 		}
@@ -259,8 +262,10 @@ func (o *obj) sub(name string) obj {
 	return o.j.open(o.depth)
 }
 
-// writeJSONDoc writes doc as jsonenc.WriteIndented(w, doc) does.
-func writeJSONDoc(w io.Writer, doc *jsonDoc) error {
+// writeJSONDoc writes doc as jsonenc.WriteIndented(w, doc) does, with
+// the n components that component returns in place of doc.Components
+// (as a list, never null).
+func writeJSONDoc(w io.Writer, doc *jsonDoc, n int, component func(int) jsonComponent) error {
 	j := &jsonWriter{w: w, b: make([]byte, 0, jsonFlushAt+4096)}
 	o := j.open(0)
 	o.str("schema", doc.Schema)
@@ -271,10 +276,20 @@ func writeJSONDoc(w io.Writer, doc *jsonDoc) error {
 	o.strs("inputs", doc.Inputs)
 	o.strs("sources", doc.Sources)
 	o.key("components")
-	list(j, doc.Components, 1, func(c *jsonComponent) {
-		j.component(c, 2)
+	j.b = append(j.b, '[')
+	for i := range n {
+		if i > 0 {
+			j.b = append(j.b, ',')
+		}
+		j.newline(2)
+		c := component(i)
+		j.component(&c, 2)
 		j.maybeFlush()
-	})
+	}
+	if n > 0 {
+		j.newline(1)
+	}
+	j.b = append(j.b, ']')
 	o.key("summary")
 	j.summary(&doc.Summary, 1)
 	o.close()

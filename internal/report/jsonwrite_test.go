@@ -42,10 +42,13 @@ func TestJSONByHand(t *testing.T) {
 	for i := range 400 {
 		doc := genDoc(r, i%7 == 0)
 		var want, got bytes.Buffer
+		if doc.Components == nil { // never nil in a report
+			doc.Components = []jsonComponent{}
+		}
 		if err := jsonenc.WriteIndented(&want, doc); err != nil {
 			t.Fatal(err)
 		}
-		if err := writeJSONDoc(&got, &doc); err != nil {
+		if err := writeJSONDoc(&got, &doc, len(doc.Components), func(i int) jsonComponent { return doc.Components[i] }); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(want.Bytes(), got.Bytes()) {
