@@ -49,7 +49,7 @@ configured in the data directory (by "vulngate serve --osv-base-url ..." or
 the server's Sources page), else the public OSV bucket.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			defer collectRarely(mirrorHeapBudget)()
+			defer collectRarely(mirrorHeapBudget, 0)()
 			return e.withStore(cmd, func(ctx context.Context, st *store.Store, dir string) error {
 				src, err := e.osvSource(ctx, st, baseURL, ecosystems)
 				if err != nil {

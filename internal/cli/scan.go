@@ -66,7 +66,7 @@ assessments and policy.`,
   vulngate scan --format json --fail-on high bom.cdx.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			defer collectRarely(scanHeapBudget)()
+			defer collectRarely(scanHeapBudget, scanSoftLimit)()
 			ctx := cmd.Context()
 			f, err := report.ParseFormat(format)
 			if err != nil {

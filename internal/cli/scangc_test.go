@@ -17,8 +17,8 @@ func TestCollectRarely(t *testing.T) {
 		t.Skip("GOGC=off in this process")
 	}
 	const budget = 8 << 20
-	restore1 := collectRarely(budget)
-	restore2 := collectRarely(budget)
+	restore1 := collectRarely(budget, 0)
+	restore2 := collectRarely(budget, 0)
 	if p, l := gcPercentNow(), debug.SetMemoryLimit(-1); p != -1 || l != budget {
 		t.Fatalf("during a scan: GOGC %d, limit %d; want off, %d", p, l, budget)
 	}
@@ -44,7 +44,7 @@ func TestCollectRarely(t *testing.T) {
 	}
 
 	// A small live heap keeps the pacing off until the restore.
-	restore := collectRarely(math.MaxInt64 / 4)
+	restore := collectRarely(math.MaxInt64/4, 0)
 	runtime.GC()
 	runtime.GC()
 	if p := gcPercentNow(); p != -1 {
@@ -56,11 +56,47 @@ func TestCollectRarely(t *testing.T) {
 	}
 
 	t.Setenv("GOGC", "200")
-	restore = collectRarely(budget)
+	restore = collectRarely(budget, 0)
 	p := gcPercentNow()
 	restore()
 	if p != pct {
 		t.Errorf("with GOGC set: GOGC %d, want %d (untouched)", p, pct)
+	}
+}
+
+// With a soft limit, a collection leaving more than half the budget live
+// puts the usual pacing back under that limit, and one leaving more than
+// softLimitLive of the limit live lifts it.
+func TestCollectRarelySoftLimit(t *testing.T) {
+	pct, limit := gcPercentNow(), debug.SetMemoryLimit(-1)
+	if pct == -1 {
+		t.Skip("GOGC=off in this process")
+	}
+	const budget, soft = 8 << 20, 64 << 20
+	restore := collectRarely(budget, soft)
+	defer restore()
+	collectUntil := func(done func() bool) {
+		for i := 0; i < 1000 && !done(); i++ {
+			runtime.GC()
+			runtime.Gosched()
+		}
+	}
+	live := make([]byte, budget)
+	collectUntil(func() bool { return gcPercentNow() != -1 })
+	if p, l := gcPercentNow(), debug.SetMemoryLimit(-1); p != pct || l != soft {
+		t.Fatalf("with %d live: GOGC %d, limit %d; want %d, %d", len(live), p, l, pct, soft)
+	}
+	runtime.KeepAlive(live)
+	more := make([]byte, soft-soft/8) // with live: more than softLimitLive of soft
+	collectUntil(func() bool { return debug.SetMemoryLimit(-1) != soft })
+	if p, l := gcPercentNow(), debug.SetMemoryLimit(-1); p != pct || l != limit {
+		t.Errorf("with %d live: GOGC %d, limit %d; want %d, %d (lifted)", len(live)+len(more), p, l, pct, limit)
+	}
+	runtime.KeepAlive(live)
+	runtime.KeepAlive(more)
+	restore()
+	if p, l := gcPercentNow(), debug.SetMemoryLimit(-1); p != pct || l != limit {
+		t.Errorf("after restore: GOGC %d, limit %d; want %d, %d", p, l, pct, limit)
 	}
 }
 
