@@ -195,9 +195,10 @@ func (s *Store) SetPolicy(ctx context.Context, scope, effect, by string, now tim
 	})
 }
 
-// Policies returns scope -> effect for every scope with a policy set.
+// Policies returns scope -> effect for every scope with a policy set
+// (every findings page reads them: through a cached prepared statement).
 func (s *Store) Policies(ctx context.Context) (map[string]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT scope, effect FROM assess_policy`)
+	rows, err := s.queryCached(ctx, `SELECT scope, effect FROM assess_policy`)
 	if err != nil {
 		return nil, err
 	}

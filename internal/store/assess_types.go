@@ -41,9 +41,10 @@ func queryTypes(ctx context.Context, q querier) ([]AssessType, error) {
 	return queryAll(ctx, q, `SELECT `+typeCols+` FROM assess_type ORDER BY name`, nil, scanType)
 }
 
-// AssessTypes lists the assessment types by name.
+// AssessTypes lists the assessment types by name (every findings page
+// reads them: through a cached prepared statement).
 func (s *Store) AssessTypes(ctx context.Context) ([]AssessType, error) {
-	return queryTypes(ctx, s.db)
+	return queryTypes(ctx, cachedQuerier{s})
 }
 
 // SaveAssessType creates or replaces a type in one transaction. check is

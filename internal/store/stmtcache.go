@@ -53,6 +53,14 @@ func (s *Store) queryCached(ctx context.Context, q string, args ...any) (*sql.Ro
 	return s.db.QueryContext(ctx, q, args...)
 }
 
+// cachedQuerier is a querier (queryAll's) whose queries go through the
+// store's cached prepared statements.
+type cachedQuerier struct{ s *Store }
+
+func (c cachedQuerier) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return c.s.queryCached(ctx, q, args...)
+}
+
 // queryRowCached is QueryRowContext through a cached prepared statement.
 func (s *Store) queryRowCached(ctx context.Context, q string, args ...any) *sql.Row {
 	if st := s.prepared(ctx, q); st != nil {
