@@ -6,6 +6,7 @@ package server
 // body decoding, query parameters, paging).
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/vulngate/vulngate/internal/assess"
 	"github.com/vulngate/vulngate/internal/auth"
@@ -200,8 +202,22 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	jsonenc.WriteIndented(w, v) // encoding/json's indented bytes, in one pass
+	// encoding/json's indented bytes, in one pass, gathered in steps of
+	// jsonWriteStep: the encoder hands over a few KiB at a time, and each
+	// write to the connection is a system call (a page of 50 findings,
+	// ~25 KiB, went out in several).
+	bw := jsonWriters.Get().(*bufio.Writer)
+	bw.Reset(w)
+	jsonenc.WriteIndented(bw, v)
+	bw.Flush()
+	bw.Reset(nil)
+	jsonWriters.Put(bw)
 }
+
+// jsonWriteStep is the most writeJSON gathers before writing.
+const jsonWriteStep = 64 << 10
+
+var jsonWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, jsonWriteStep) }}
 
 // maxBody limits API request bodies.
 const maxBody = 4 << 20
