@@ -2,7 +2,6 @@ package match
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/vulngate/vulngate/internal/osv"
@@ -84,29 +83,34 @@ func (s *Scanner) groupSeverity(ctx context.Context, out []ComponentResult, cach
 		err error // a document that does not inflate
 	}
 	got := make([]scored, len(advs))
-	s.each(len(advs), func(i int) {
-		a := advs[i]
-		if a.Data == nil {
-			v, _, err := cache.get(a)
+	// Each worker takes every s.workers-th record, inflating into a
+	// buffer of its own.
+	s.each(s.workers, func(w int) {
+		var buf []byte
+		for i := w; i < len(advs); i += s.workers {
+			a := advs[i]
+			if a.Data == nil {
+				v, _, err := cache.get(a)
+				if err != nil {
+					continue // unreadable records are reported where they match
+				}
+				got[i] = scored{ids: v.IDs(), sc: cache.severityOf(v)}
+				continue
+			}
+			var in *[]byte
+			if deflated {
+				in = &buf
+			}
+			v, stored, err := parseStored(a, in)
+			if stored {
+				got[i].err = err
+				continue
+			}
 			if err != nil {
-				return // unreadable records are reported where they match
+				continue
 			}
-			got[i] = scored{ids: v.IDs(), sc: cache.severityOf(v)}
-			return
+			got[i] = scored{ids: v.IDs(), sc: severity.ForVulnerability(v)}
 		}
-		data := a.Data
-		if deflated {
-			var err error
-			if data, err = store.Inflate(data); err != nil {
-				got[i].err = fmt.Errorf("%s: %w", a.ID, err)
-				return
-			}
-		}
-		v, err := osv.Parse(data)
-		if err != nil {
-			return
-		}
-		got[i] = scored{ids: v.IDs(), sc: severity.ForVulnerability(v)}
 	})
 	byID := map[string][]severity.Score{} // ID or alias -> scores of the records carrying it
 	for _, g := range got {

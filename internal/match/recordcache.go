@@ -112,16 +112,7 @@ func (c *recordCache) entry(a store.Advisory, buf *[]byte) *parsed {
 	}
 	c.mu.Unlock()
 	p.once.Do(func() {
-		data := a.Data
-		if buf != nil {
-			if data, p.err = store.InflateInto(*buf, data); p.err != nil {
-				p.err = fmt.Errorf("%s: %w", a.ID, p.err)
-				p.storeErr = true
-				return
-			}
-			*buf = data
-		}
-		if p.v, p.err = osv.Parse(data); p.err == nil {
+		if p.v, p.storeErr, p.err = parseStored(a, buf); p.err == nil {
 			p.prep = prepare(p.v)
 			c.mu.Lock()
 			c.preps[p.v] = p.prep
@@ -129,6 +120,24 @@ func (c *recordCache) entry(a store.Advisory, buf *[]byte) *parsed {
 		}
 	})
 	return p
+}
+
+// parseStored parses a record read from the store. When buf is not nil,
+// a.Data is as stored (see store.Inflate) and is inflated into *buf,
+// which the caller reuses for its next record (osv.Parse copies what it
+// keeps). A document that does not inflate is the store's error
+// (stored): it fails a scan as a lookup error would, where a record that
+// does not parse is reported where it matches.
+func parseStored(a store.Advisory, buf *[]byte) (v *osv.Vulnerability, stored bool, err error) {
+	data := a.Data
+	if buf != nil {
+		if data, err = store.InflateInto(*buf, data); err != nil {
+			return nil, true, fmt.Errorf("%s: %w", a.ID, err)
+		}
+		*buf = data
+	}
+	v, err = osv.Parse(data)
+	return v, false, err
 }
 
 // parsing parses the records the lookups read into the cache, on the
