@@ -14,7 +14,7 @@ import (
 // is held to afterwards (see collectRarely).
 const (
 	scanHeapBudget = 80 << 20
-	scanSoftLimit  = 120 << 20
+	scanSoftLimit  = 116 << 20
 )
 
 // collectRarely makes the garbage collector wait until the heap reaches
@@ -28,9 +28,11 @@ const (
 // to back. With softLimit > 0 the usual pacing resumes under that memory
 // limit instead, until a collection leaves more than softLimitLive of it
 // live: a 10,000-component scan keeps 65-85 MB live while it advises, and
-// the usual pacing let its heap reach twice that (RSS ~210 MiB; ~150 MiB
-// under a 120 MiB limit, for ~15% more CPU: 16 collections instead of 8;
-// 140 MiB: ~167 MiB for ~5%). GOGC or GOMEMLIMIT set in the
+// the usual pacing let its heap reach twice that (RSS ~210 MiB; under a
+// 116 MiB limit ~145 MiB, for ~20% more CPU: ~17 collections instead of 8;
+// 120 MiB: 146-150 MiB; 140 MiB: ~167 MiB for ~5%). The process's RSS is
+// about the limit plus ~30 MiB (the binary's pages, SQLite's cache).
+// GOGC or GOMEMLIMIT set in the
 // environment leave the collector alone. The returned function puts the
 // previous settings back; calls may overlap (commands run concurrently in
 // tests): the settings change with the first and are restored with the
