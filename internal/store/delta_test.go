@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -105,6 +106,37 @@ func TestStoredGenerationsListsEveryPair(t *testing.T) {
 		got, err := s.storedGenerations(ctx)
 		if err != nil || !slices.Equal(got, want) {
 			t.Fatalf("storedGenerations = %v %v, want %v", got, err, want)
+		}
+	})
+}
+
+// TestDeltaAliasHoldingTheSeparator (both engines): a stored record whose
+// alias holds a line break (the separator of the aliases a delta reads
+// with the record) is replaced correctly: its alias rows are those of the
+// new copy.
+func TestDeltaAliasHoldingTheSeparator(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		a := record("A", t0, "requests")
+		a.Aliases = []string{"X\nY", "Z"}
+		importAll(t, s, "PyPI", a)
+		for i, aliases := range [][]string{{"X\nY", "Z"}, {"X", "Y\nZ"}, {"Y\nZ", "X"}, {"X", "Y", "Z"}, {"X\nY\nZ"}, {"X", "Y", "Z"}} {
+			a := record("A", t0.Add(time.Duration(i+1)*time.Hour), "requests")
+			a.Aliases = aliases
+			a.Data = []byte(fmt.Sprintf(`{"id":"A","n":%d}`, i))
+			if _, err := s.ApplyDelta(ctx, "PyPI", Delta{Upserts: []Record{a}}, PartitionState{}); err != nil {
+				t.Fatal(err)
+			}
+			for _, alias := range []string{"X\nY", "Z", "X", "Y", "Y\nZ", "X\nY\nZ"} {
+				adv, err := s.AdvisoriesByID(ctx, alias)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := slices.Contains(aliases, alias); want != (len(adv) == 1) || want && string(adv[0].Data) != string(a.Data) {
+					t.Fatalf("step %d: alias %q finds %d records (want %v)", i, alias, len(adv), want)
+				}
+			}
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -167,17 +168,27 @@ func firstOfEach(recs []Record) []Record {
 }
 
 // storedRow is what a delta needs of a stored record: its package keys
-// (advisory.pkgs) and whether it is withdrawn (0 or 1).
+// (advisory.pkgs), whether it is withdrawn (0 or 1) and its alias rows
+// (one per line).
 type storedRow struct {
 	pkgs      string
 	withdrawn int
+	aliases   string
+	nAliases  int
 }
 
 // storedRows reads the stored rows of generation gen of the upserts' and
-// deletes' IDs; IDs the generation does not hold are absent from the map.
+// deletes' IDs, with their aliases; IDs the generation does not hold are
+// absent from the map.
 func storedRows(ctx context.Context, s *Store, tx *sql.Tx, part string, gen int64, upserts []Record, deletes []string) (map[string]storedRow, error) {
 	out := make(map[string]storedRow, len(upserts)+len(deletes))
-	sel, err := tx.PrepareContext(ctx, s.Rebind(`SELECT pkgs, withdrawn FROM advisory WHERE part = ? AND generation = ? AND id = ?`))
+	agg := `group_concat(l.alias, char(10))`
+	if s.dialect == Postgres {
+		agg = `string_agg(l.alias, chr(10))`
+	}
+	aliases := ` FROM advisory_alias l WHERE l.part = a.part AND l.generation = a.generation AND l.id = a.id)`
+	sel, err := tx.PrepareContext(ctx, s.Rebind(`SELECT a.pkgs, a.withdrawn, COALESCE((SELECT `+agg+aliases+`, ''), (SELECT COUNT(*)`+aliases+`
+FROM advisory a WHERE a.part = ? AND a.generation = ? AND a.id = ?`))
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +198,7 @@ func storedRows(ctx context.Context, s *Store, tx *sql.Tx, part string, gen int6
 			return nil
 		}
 		var r storedRow
-		err := sel.QueryRowContext(ctx, part, gen, id).Scan(&r.pkgs, &r.withdrawn)
+		err := sel.QueryRowContext(ctx, part, gen, id).Scan(&r.pkgs, &r.withdrawn, &r.aliases, &r.nAliases)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -212,32 +223,29 @@ func storedRows(ctx context.Context, s *Store, tx *sql.Tx, part string, gen int6
 // updateInPlace rewrites the advisory rows of the upserts whose stored
 // record (stored, of generation gen) has the same package keys and
 // aliases, and returns their IDs. IDs also deleted are left to the
-// delete-and-insert path.
+// delete-and-insert path, as are records whose stored aliases cannot be
+// told apart (one holding the line separator).
 func (s *Store) updateInPlace(ctx context.Context, tx *sql.Tx, part string, gen int64, upserts []Record, deleted map[string]bool, stored map[string]storedRow) (map[string]bool, error) {
 	out := map[string]bool{}
-	var selAlias, upd *sql.Stmt
+	var upd *sql.Stmt
 	defer func() {
-		for _, st := range []*sql.Stmt{selAlias, upd} {
-			if st != nil {
-				st.Close()
-			}
+		if upd != nil {
+			upd.Close()
 		}
 	}()
 	var have, want []string
-	var err error
 	for i := range upserts {
 		r := &upserts[i]
 		old, ok := stored[r.ID]
 		if !ok || deleted[r.ID] || old.pkgs != encodeKeys(r.Packages) {
 			continue
 		}
-		if selAlias == nil {
-			if selAlias, err = tx.PrepareContext(ctx, s.Rebind(`SELECT alias FROM advisory_alias WHERE part = ? AND generation = ? AND id = ?`)); err != nil {
-				return nil, err
-			}
+		have = have[:0]
+		if old.aliases != "" {
+			have = append(have, strings.Split(old.aliases, "\n")...)
 		}
-		if have, err = aliasesOf(ctx, selAlias, part, gen, r.ID, have[:0]); err != nil {
-			return nil, err
+		if len(have) != old.nAliases {
+			continue // an alias holds the separator
 		}
 		want = want[:0]
 		eachAlias(r, func(a string) { want = append(want, a) }) // the rows writeRecords writes
@@ -247,6 +255,7 @@ func (s *Store) updateInPlace(ctx context.Context, tx *sql.Tx, part string, gen 
 			continue
 		}
 		if upd == nil {
+			var err error
 			if upd, err = tx.PrepareContext(ctx, s.Rebind(`UPDATE advisory SET modified = ?, withdrawn = ?, data = ? WHERE part = ? AND generation = ? AND id = ?`)); err != nil {
 				return nil, err
 			}
@@ -264,23 +273,6 @@ func (s *Store) updateInPlace(ctx context.Context, tx *sql.Tx, part string, gen 
 		out[r.ID] = true
 	}
 	return out, nil
-}
-
-// aliasesOf appends the stored aliases of one record to buf.
-func aliasesOf(ctx context.Context, sel *sql.Stmt, part string, gen int64, id string, buf []string) ([]string, error) {
-	rows, err := sel.QueryContext(ctx, part, gen, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var a string
-		if err := rows.Scan(&a); err != nil {
-			return nil, err
-		}
-		buf = append(buf, a)
-	}
-	return buf, rows.Err()
 }
 
 // TouchPartition records a sync that changed nothing.
