@@ -13,7 +13,7 @@ import (
 // first garbage collection, and scanSoftLimit the Go memory a large scan
 // is held to afterwards (see collectRarely).
 const (
-	scanHeapBudget = 80 << 20
+	scanHeapBudget = 88 << 20
 	scanSoftLimit  = 116 << 20
 )
 
