@@ -41,6 +41,7 @@ type Import struct {
 	// unknown: Commit counts the generation's rows then.
 	written, writtenWithdrawn int
 	uncounted                 bool
+	cpus                      chan struct{} // see ShareCPUs
 }
 
 // ImportStats is what a committed import changed.
@@ -73,57 +74,11 @@ func (s *Store) BeginImport(ctx context.Context, part, source string) (*Import, 
 	if err != nil {
 		return nil, fmt.Errorf("store: begin import of %s: %w", part, err)
 	}
-	if im.conn, err = bulkConn(ctx, s); err != nil {
+	if im.conn, err = s.bulk.acquire(ctx, s); err != nil {
 		return nil, fmt.Errorf("store: begin import of %s: %w", part, err)
 	}
 	go im.writer(ctx, im.batches, im.werr)
 	return im, nil
-}
-
-// SQLite settings of an import's writer connection. A larger page cache
-// keeps the index pages of the growing generation in memory, and a larger
-// WAL between checkpoints writes each page into the database file once
-// instead of after every few batches (checkpoints were 7-13% of the
-// writer's time). The connection gets the defaults back when the import
-// ends, and the WAL is checkpointed then.
-const (
-	bulkCacheKiB       = 32768
-	bulkAutoCheckpoint = 4000 // pages; the default is 1000
-	defaultCacheKiB    = 8192 // Options.PageCacheKiB's default
-)
-
-func bulkConn(ctx context.Context, s *Store) (*sql.Conn, error) {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if s.dialect != SQLite {
-		return conn, nil
-	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d; PRAGMA wal_autocheckpoint = %d`, bulkCacheKiB, bulkAutoCheckpoint)); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return conn, nil
-}
-
-// releaseConn checkpoints the WAL and returns the writer's connection to
-// the pool with default settings.
-func (im *Import) releaseConn() {
-	if im.conn == nil {
-		return
-	}
-	im.finish() // the writer is done with the connection
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if im.s.dialect != SQLite {
-		im.conn.Close()
-		im.conn = nil
-		return
-	}
-	im.conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA wal_checkpoint(PASSIVE); PRAGMA wal_autocheckpoint = 1000; PRAGMA cache_size = -%d`, im.s.cacheKiB))
-	im.conn.Close()
-	im.conn = nil
 }
 
 // writer writes queued batches until the channel closes or a write fails.
@@ -208,13 +163,9 @@ func (im *Import) write(ctx context.Context, batch []Record) error {
 		}
 		return nil
 	}
-	run := im.s.tx
-	if im.conn != nil {
-		run = func(ctx context.Context, fn func(*sql.Tx) error) error { return txOn(ctx, im.conn, fn) }
-	}
 	flush := im.aliases.take(batch)
 	var n int64
-	err := run(ctx, func(tx *sql.Tx) error {
+	err := im.s.bulk.tx(ctx, im.conn, im.cpus, func(tx *sql.Tx) error {
 		if flush != nil {
 			if err := insertAliasRows(ctx, tx, im.part, im.generation, flush); err != nil {
 				return err
@@ -292,7 +243,16 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		}
 	}
 	var old int64 = -1
-	err := im.s.tx(ctx, func(tx *sql.Tx) error {
+	flip := im.s.tx
+	if im.s.dialect == SQLite {
+		// Through the imports' connection, in turn with the other imports
+		// (its page cache stays valid for them).
+		flip = func(ctx context.Context, fn func(*sql.Tx) error) error {
+			defer im.s.counts.invalidate()
+			return im.s.bulk.tx(ctx, im.conn, nil, fn)
+		}
+	}
+	err := flip(ctx, func(tx *sql.Tx) error {
 		if err := im.s.wholeGenerationPlans(ctx, tx); err != nil {
 			return err
 		}
@@ -335,6 +295,10 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		im.s.db.ExecContext(ctx, `ANALYZE partition_state`)
 	}
 	if old >= 0 {
+		if im.s.dialect == SQLite {
+			im.s.bulk.mu.Lock()
+			defer im.s.bulk.mu.Unlock()
+		}
 		if err := im.s.deleteGeneration(ctx, im.part, old); err != nil {
 			return stats, err
 		}
@@ -381,6 +345,10 @@ func (im *Import) Abort(ctx context.Context) error {
 	// The database may be what failed the import: the rows are deleted
 	// as soon as it is back (until ctx ends), not by a later run.
 	return Retry(ctx, func(ctx context.Context) error {
+		if im.s.dialect == SQLite {
+			im.s.bulk.mu.Lock()
+			defer im.s.bulk.mu.Unlock()
+		}
 		if err := im.s.deleteGeneration(ctx, im.part, im.generation); err != nil {
 			return err
 		}

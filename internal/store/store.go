@@ -59,6 +59,7 @@ type Store struct {
 	stmts   stmtCache   // prepared statements of hot reads (stmtcache.go)
 	// cacheKiB is SQLite's page cache per connection (Options.PageCacheKiB).
 	cacheKiB int
+	bulk     bulkWriter // the connection imports write through (import_bulk.go)
 }
 
 // Options selects and tunes the database.
@@ -113,7 +114,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if cache <= 0 {
 		cache = defaultCacheKiB
 	}
-	// Imports raise the page cache of their writer connection (bulkConn).
+	// Imports raise the page cache of their writer connection (import_bulk.go).
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-" + strconv.Itoa(cache) + ")&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	if fresh {
 		// auto_vacuum takes effect only before the first table exists (see

@@ -61,6 +61,7 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 		rep.Err = err
 		return rep
 	}
+	im.ShareCPUs(m.cpus)
 	committed := false
 	defer func() {
 		if !committed {
@@ -93,8 +94,19 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 			defer wg.Done()
 			var buf []byte // this worker's inflate buffer
 			for e := range jobs {
+				if m.cpus != nil {
+					select {
+					case m.cpus <- struct{}{}:
+					case <-ctx.Done():
+						return
+					}
+				}
+				r := readEntry(z, e, eco, &buf)
+				if m.cpus != nil {
+					<-m.cpus
+				}
 				select {
-				case results <- readEntry(z, e, eco, &buf):
+				case results <- r:
 				case <-ctx.Done():
 					return
 				}

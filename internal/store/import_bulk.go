@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// The connection SQLite imports write through. Imports of several
+// partitions may run at once (a mirror syncs two ecosystems at a time):
+// they share one connection and take turns at it, one transaction at a
+// time, holding bulkWriter.mu. One connection because SQLite drops a
+// connection's page cache whenever another connection has written since
+// its last transaction: with a connection per import, each batch would
+// read again the index pages the previous one had cached. Taking turns
+// here, not at SQLite's write lock, because a writer waiting for that lock
+// polls it in SQLite's busy handler, sleeping between tries.
+
+// SQLite settings of the imports' writer connection. A larger page cache
+// keeps the index pages of the growing generations in memory, and a
+// larger WAL between checkpoints writes each page into the database file
+// once instead of after every few batches (checkpoints were 7-13% of the
+// writer's time). The connection gets the defaults back when the last
+// import using it ends, and the WAL is checkpointed then.
+const (
+	bulkCacheKiB       = 32768
+	bulkAutoCheckpoint = 4000 // pages; the default is 1000
+	defaultCacheKiB    = 8192 // Options.PageCacheKiB's default
+)
+
+// bulkWriter is a store's shared import connection (SQLite).
+type bulkWriter struct {
+	mu    sync.Mutex // held for each transaction an import writes
+	ref   sync.Mutex // guards conn and users
+	conn  *sql.Conn
+	users int
+}
+
+// acquire returns the connection an import writes through: on SQLite the
+// shared one (opened and tuned by its first user), on PostgreSQL a
+// connection of the import's own.
+func (b *bulkWriter) acquire(ctx context.Context, s *Store) (*sql.Conn, error) {
+	if s.dialect != SQLite {
+		return s.db.Conn(ctx)
+	}
+	b.ref.Lock()
+	defer b.ref.Unlock()
+	if b.conn == nil {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d; PRAGMA wal_autocheckpoint = %d`, bulkCacheKiB, bulkAutoCheckpoint)); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		b.conn = conn
+	}
+	b.users++
+	return b.conn, nil
+}
+
+// release gives back a connection acquire returned. The last user of the
+// shared SQLite connection checkpoints the WAL and returns the connection
+// to the pool with default settings.
+func (b *bulkWriter) release(s *Store, conn *sql.Conn) {
+	if s.dialect != SQLite {
+		conn.Close()
+		return
+	}
+	b.ref.Lock()
+	defer b.ref.Unlock()
+	if b.users--; b.users > 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA wal_checkpoint(PASSIVE); PRAGMA wal_autocheckpoint = 1000; PRAGMA cache_size = -%d`, s.cacheKiB))
+	conn.Close()
+	b.conn = nil
+}
+
+// tx runs fn in a transaction on conn, in turn with the other imports.
+// With cpus (see Import.ShareCPUs) it holds one of them meanwhile.
+func (b *bulkWriter) tx(ctx context.Context, conn *sql.Conn, cpus chan struct{}, fn func(*sql.Tx) error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if cpus != nil {
+		select {
+		case cpus <- struct{}{}:
+			defer func() { <-cpus }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return txOn(ctx, conn, fn)
+}
+
+// releaseConn gives the writer's connection back once the writer is done.
+func (im *Import) releaseConn() {
+	if im.conn == nil {
+		return
+	}
+	im.finish() // the writer is done with the connection
+	im.s.bulk.release(im.s, im.conn)
+	im.conn = nil
+}
+
+// ShareCPUs makes the import's writer hold one of cpus, a counting
+// semaphore (one token per CPU in use), while it writes a batch (SQLite).
+// The caller's workers that read and parse the records take a token for
+// each record: while the writer writes, they leave it a CPU of its own.
+// Without this the writer, whose work is serial and on the import's
+// critical path, got the share of a CPU Go's scheduler gives any one of
+// three busy goroutines on two CPUs. Call it before the first Add.
+func (im *Import) ShareCPUs(cpus chan struct{}) { im.cpus = cpus }
