@@ -197,18 +197,23 @@ WHERE k.part = p.name AND k.generation = p.generation AND k.ecosystem = ? AND k.
 }
 
 // chunkStmts runs a lookup's chunked statements on one connection or
-// transaction: the statement of a full chunk (lookupChunk keys, the
-// same text every time) is prepared once, a shorter last chunk's is not.
+// transaction: the statement of a full chunk (size keys, the same text
+// every time) is prepared once, a shorter last chunk's is not.
 type chunkStmts struct {
 	db interface {
 		PrepareContext(context.Context, string) (*sql.Stmt, error)
 		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 	}
+	size int // keys of a full chunk; lookupChunk when 0
 	full *sql.Stmt
 }
 
 func (c *chunkStmts) query(ctx context.Context, n int, q string, args []any) (*sql.Rows, error) {
-	if n != lookupChunk {
+	full := c.size
+	if full == 0 {
+		full = lookupChunk
+	}
+	if n != full {
 		return c.db.QueryContext(ctx, q, args...)
 	}
 	if c.full == nil {
@@ -311,6 +316,8 @@ func (s *Store) byIDs(ctx context.Context, ids []string, have func(part, id stri
 	}
 	refs := map[string][]string{} // partition -> IDs of records found
 	// Records by their own ID: only partitions whose ID range holds it.
+	own := chunkStmts{db: tx, size: idChunk}
+	defer own.close()
 	for _, p := range parts {
 		if p.minID == "" {
 			continue
@@ -322,12 +329,23 @@ func (s *Store) byIDs(ctx context.Context, ids []string, have func(part, id stri
 		}
 		for sub := ids[lo:hi]; len(sub) > 0; {
 			n := min(idChunk, len(sub))
-			got, err := queryStrings(ctx, tx, `SELECT id FROM advisory WHERE part = ? AND generation = ? AND id IN (`+inList(n)+`)`,
-				append([]any{p.name, p.gen}, anySlice(sub[:n])...)...)
+			rows, err := own.query(ctx, n, `SELECT id FROM advisory WHERE part = ? AND generation = ? AND id IN (`+inList(n)+`)`,
+				append([]any{p.name, p.gen}, anySlice(sub[:n])...))
 			if err != nil {
 				return nil, err
 			}
-			refs[p.name] = append(refs[p.name], got...)
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				refs[p.name] = append(refs[p.name], id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
 			sub = sub[n:]
 		}
 	}
