@@ -54,7 +54,7 @@ func collectRarely(budget, softLimit int64) (restore func()) {
 			rarely.mu.Lock()
 			defer rarely.mu.Unlock()
 			if rarely.users--; rarely.users == 0 {
-				rarely.state.stop()
+				rarely.state.resume()
 				rarely.state = nil
 			}
 		})
@@ -93,7 +93,7 @@ func (g *gcState) start() {
 	afterEachGC(g.afterGC)
 }
 
-// resume puts the usual pacing back.
+// resume puts the usual pacing back (also when the last user stops).
 func (g *gcState) resume() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -107,8 +107,6 @@ func (g *gcState) resumeLocked() {
 		debug.SetMemoryLimit(g.oldLimit)
 	}
 }
-
-func (g *gcState) stop() { g.resume() }
 
 // afterGC follows the live heap a collection left: more than half the
 // budget puts the usual pacing back, under the soft limit when there is

@@ -295,10 +295,7 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		im.s.db.ExecContext(ctx, `ANALYZE partition_state`)
 	}
 	if old >= 0 {
-		if im.s.dialect == SQLite {
-			im.s.bulk.mu.Lock()
-			defer im.s.bulk.mu.Unlock()
-		}
+		defer im.s.bulk.turn(im.s)()
 		if err := im.s.deleteGeneration(ctx, im.part, old); err != nil {
 			return stats, err
 		}
@@ -345,10 +342,7 @@ func (im *Import) Abort(ctx context.Context) error {
 	// The database may be what failed the import: the rows are deleted
 	// as soon as it is back (until ctx ends), not by a later run.
 	return Retry(ctx, func(ctx context.Context) error {
-		if im.s.dialect == SQLite {
-			im.s.bulk.mu.Lock()
-			defer im.s.bulk.mu.Unlock()
-		}
+		defer im.s.bulk.turn(im.s)()
 		if err := im.s.deleteGeneration(ctx, im.part, im.generation); err != nil {
 			return err
 		}

@@ -98,6 +98,19 @@ func (b *bulkWriter) tx(ctx context.Context, conn *sql.Conn, cpus chan struct{},
 	return txOn(ctx, conn, fn)
 }
 
+// turn waits for the imports' turn outside a transaction of tx (SQLite;
+// PostgreSQL's imports need none) and returns the function that ends it:
+// work that writes through other connections (deleting a generation)
+// waits for the imports' transaction in progress instead of for SQLite's
+// write lock.
+func (b *bulkWriter) turn(s *Store) (done func()) {
+	if s.dialect != SQLite {
+		return func() {}
+	}
+	b.mu.Lock()
+	return b.mu.Unlock
+}
+
 // releaseConn gives the writer's connection back once the writer is done.
 func (im *Import) releaseConn() {
 	if im.conn == nil {
