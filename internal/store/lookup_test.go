@@ -184,3 +184,79 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestOwnIDsScanAgreesWithProbes: ownIDs reading a partition's ID range
+// (few records, many IDs asked) answers what its IN-list probes answer,
+// and byIDs over such a partition finds every record.
+func TestOwnIDsScanAgreesWithProbes(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	var recs []Record
+	for i := 0; i < 60; i += 3 {
+		id := fmt.Sprintf("GHSA-%03d", i)
+		recs = append(recs, Record{ID: id, Modified: t0, Data: fmt.Appendf(nil, `{"id":%q}`, id),
+			Packages: []PackageKey{{Ecosystem: "Maven", Name: "g:a"}}})
+	}
+	importAll(t, s, "Maven", recs...)
+	tx, err := s.readSnapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	parts, err := liveParts(ctx, tx)
+	if err != nil || len(parts) != 1 {
+		t.Fatal(parts, err)
+	}
+	own := chunkStmts{db: tx, size: idChunk}
+	defer own.close()
+	for _, asked := range [][]string{
+		{"GHSA-000"}, {"GHSA-001"}, {"GHSA-057"}, {"GHSA-000", "GHSA-057"},
+		{"GHSA-001", "GHSA-003", "GHSA-004", "GHSA-0045", "GHSA-006", "GHSA-030", "GHSA-031", "GHSA-057"},
+	} {
+		var all []string
+		for i := range 60 {
+			all = append(all, fmt.Sprintf("GHSA-%03d", i))
+		}
+		for _, ids := range [][]string{asked, uniqueSorted(all)} {
+			scan, probe := parts[0], parts[0]
+			scan.records, probe.records = 0, 1<<30 // ownIDs' choice
+			a, err := ownIDs(ctx, tx, &own, scan, ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := ownIDs(ctx, tx, &own, probe, ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(b)
+			var want []string
+			for _, id := range ids {
+				var n int
+				fmt.Sscanf(id, "GHSA-%d", &n)
+				if len(id) == len("GHSA-000") && n%3 == 0 {
+					want = append(want, id)
+				}
+			}
+			if !slices.Equal(a, want) || !slices.Equal(b, want) {
+				t.Errorf("asked %v: scan %v, probes %v, want %v", ids, a, b, want)
+			}
+		}
+	}
+	// 60 IDs asked of a partition of 20 records: byIDs reads its range.
+	var ids []string
+	for i := range 60 {
+		ids = append(ids, fmt.Sprintf("GHSA-%03d", i))
+	}
+	got, err := s.AdvisoriesByIDs(ctx, ids, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 20 || got[0].ID != "GHSA-000" || got[19].ID != "GHSA-057" || string(got[19].Data) != `{"id":"GHSA-057"}` {
+		t.Errorf("byIDs: %s", describe(got))
+	}
+}
