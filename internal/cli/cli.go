@@ -66,8 +66,15 @@ type env struct {
 	quiet bool
 }
 
+// ownGCAnnotation marks a command whose RunE sets the garbage collector's
+// pacing first thing (collectRarely): it takes over the start-up hold
+// (holdStartup) instead of the hold ending before it runs.
+const ownGCAnnotation = "vulngate/gc"
+
 // Execute runs the command line with args (without the program name).
 func Execute(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	holdStartup()
+	defer releaseStartup()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
@@ -78,6 +85,9 @@ func Execute(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		SilenceErrors: true,
 		Version:       version(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Annotations[ownGCAnnotation] == "" {
+				releaseStartup()
+			}
 			e.quiet = !e.verbose && !cmd.Flags().Changed("log-level")
 			return e.setupLogging()
 		},

@@ -47,7 +47,8 @@ The source and ecosystems come from --base-url and --ecosystems, else from
 $VULNGATE_OSV_BASE_URL and $VULNGATE_OSV_ECOSYSTEMS, else from the OSV source
 configured in the data directory (by "vulngate serve --osv-base-url ..." or
 the server's Sources page), else the public OSV bucket.`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{ownGCAnnotation: "collectRarely"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			defer collectRarely(mirrorHeapBudget, 0)()
 			return e.withStore(cmd, func(ctx context.Context, st *store.Store, dir string) error {

@@ -64,7 +64,8 @@ or Unassessed) and each component the decision (allow, warn, block); see
 assessments and policy.`,
 		Example: `  vulngate scan pkg:pypi/django@3.2.0 pkg:npm/lodash@4.17.20
   vulngate scan --format json --fail-on high bom.cdx.json`,
-		Args: cobra.MinimumNArgs(1),
+		Args:        cobra.MinimumNArgs(1),
+		Annotations: map[string]string{ownGCAnnotation: "collectRarely"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			defer collectRarely(scanHeapBudget, scanSoftLimit)()
 			ctx := cmd.Context()

@@ -4,6 +4,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"testing"
 )
 
@@ -153,5 +154,73 @@ func TestCollectAboveFloor(t *testing.T) {
 	stop()
 	if p != pct {
 		t.Errorf("with GOGC set: GOGC %d, want %d (untouched)", p, pct)
+	}
+}
+
+// holdStartup turns the collector off until releaseStartup puts the
+// setting back; collectRarely takes the hold over (its restore puts back
+// the setting from before the hold, and releaseStartup then does
+// nothing); a command already collecting rarely and GOGC in the
+// environment leave the collector alone.
+func TestHoldStartup(t *testing.T) {
+	pct, limit := gcPercentNow(), debug.SetMemoryLimit(-1)
+	if pct == -1 {
+		t.Skip("GOGC=off in this process")
+	}
+	want := func(when string, wantPct int, wantLimit int64) {
+		t.Helper()
+		if p, l := gcPercentNow(), debug.SetMemoryLimit(-1); p != wantPct || l != wantLimit {
+			t.Errorf("%s: GOGC %d, limit %d; want %d, %d", when, p, l, wantPct, wantLimit)
+		}
+	}
+	holdStartup()
+	want("held", -1, startupHeapLimit)
+	holdStartup()
+	releaseStartup()
+	want("released", pct, limit)
+	releaseStartup()
+	want("released twice", pct, limit)
+
+	const budget = 8 << 20
+	holdStartup()
+	restore := collectRarely(budget, 0)
+	want("taken over", -1, budget)
+	releaseStartup()
+	want("released after the take-over", -1, budget)
+	restore()
+	want("after the take-over's restore", pct, limit)
+
+	restore = collectRarely(budget, 0)
+	holdStartup()
+	restore()
+	releaseStartup()
+	want("held while collecting rarely", pct, limit)
+
+	t.Setenv("GOGC", "200")
+	holdStartup()
+	p := gcPercentNow()
+	releaseStartup()
+	if p != pct {
+		t.Errorf("with GOGC set: GOGC %d, want %d (untouched)", p, pct)
+	}
+}
+
+// A command line leaves the collector as it found it, whether its command
+// takes the start-up hold over (scan) or not (data-dir).
+func TestExecuteLeavesGCAsFound(t *testing.T) {
+	pct, limit := gcPercentNow(), debug.SetMemoryLimit(-1)
+	if pct == -1 {
+		t.Skip("GOGC=off in this process")
+	}
+	dir := t.TempDir()
+	for _, args := range [][]string{{"data-dir"}, {"scan", "pkg:npm/lodash@4.17.20"}} {
+		var out, errOut strings.Builder
+		err := Execute(append(args, "--data-dir", dir), strings.NewReader(""), &out, &errOut)
+		if args[0] == "scan" && (err == nil || !strings.Contains(err.Error(), "no advisories")) {
+			t.Fatalf("scan of an empty store: %v", err)
+		}
+		if p, l := gcPercentNow(), debug.SetMemoryLimit(-1); p != pct || l != limit {
+			t.Errorf("after %v: GOGC %d, limit %d; want %d, %d", args, p, l, pct, limit)
+		}
 	}
 }

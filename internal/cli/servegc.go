@@ -68,11 +68,11 @@ func (f *gcFloor) afterGC() bool {
 // pace sets GOGC for a heap with live bytes marked live: the usual
 // pacing, or a larger GOGC so that the next goal is the floor. While a
 // command in this process collects rarely (collectRarely; tests run
-// commands side by side), it is left alone.
+// commands side by side) or starts (holdStartup), it is left alone.
 func (f *gcFloor) pace(live int64) {
 	rarely.mu.Lock()
 	defer rarely.mu.Unlock()
-	if rarely.users > 0 {
+	if rarely.users > 0 || rarely.hold != nil {
 		return
 	}
 	debug.SetGCPercent(floorPercent(f.floor, live, f.base))
