@@ -50,7 +50,7 @@ the server's Sources page), else the public OSV bucket.`,
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{ownGCAnnotation: "collectRarely"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			defer collectRarely(mirrorHeapBudget, 0)()
+			defer collectRarelyUpTo(mirrorHeapBudget, mirrorKeepLive, 0)()
 			return e.withStore(cmd, func(ctx context.Context, st *store.Store, dir string) error {
 				src, err := e.osvSource(ctx, st, baseURL, ecosystems)
 				if err != nil {
@@ -141,13 +141,22 @@ the server's Sources page), else the public OSV bucket.`,
 	return cmd
 }
 
-// mirrorHeapBudget is how large the Go heap of a mirror command may grow
-// before its first garbage collection (see collectRarely). An incremental
-// sync allocates a few megabytes and keeps little, and a full import
-// streams; neither needs a collection each time the heap doubles from the
-// runtime's 4 MiB start. 32 MiB keeps a full import's peak RSS where the
-// default pacing has it (64 MiB added ~27 MiB).
-const mirrorHeapBudget = 32 << 20
+// mirrorHeapBudget is how large the Go memory of a mirror command may grow
+// before a garbage collection (see collectRarely), and mirrorKeepLive the
+// live heap a collection may leave before the usual pacing resumes. An
+// incremental sync allocates a few megabytes and keeps little, and a full
+// import streams; neither needs a collection each time the heap doubles.
+// But a full import of two ecosystems at once keeps 20-25 MB of records
+// live while its batches queue for the writer: with half of a 32 MiB
+// budget as the limit, its first collection resumed the usual pacing, and
+// the import then collected ~25 times (heap goals of 5-14 MB; with the
+// runtime returning and faulting in the memory between them, ~5% of the
+// import's CPU). 48 MiB with three quarters of it: ~7 collections, peak
+// RSS ~10 MiB higher.
+const (
+	mirrorHeapBudget = 48 << 20
+	mirrorKeepLive   = 36 << 20
+)
 
 // errSomeFailed marks a mirror run in which some ecosystems failed.
 var errSomeFailed = errors.New("some ecosystems failed to sync; the data mirrored before is kept")

@@ -38,6 +38,13 @@ const (
 // tests): the settings change with the first and are restored with the
 // last.
 func collectRarely(budget, softLimit int64) (restore func()) {
+	return collectRarelyUpTo(budget, budget/2, softLimit)
+}
+
+// collectRarelyUpTo is collectRarely resuming the usual pacing only once a
+// collection leaves more than keepLive live (collectRarely: half the
+// budget).
+func collectRarelyUpTo(budget, keepLive, softLimit int64) (restore func()) {
 	if gcSetByUser() {
 		return func() {}
 	}
@@ -45,7 +52,7 @@ func collectRarely(budget, softLimit int64) (restore func()) {
 	defer rarely.mu.Unlock()
 	rarely.users++
 	if rarely.users == 1 {
-		rarely.state = &gcState{budget: budget, softLimit: softLimit}
+		rarely.state = &gcState{budget: budget, keepLive: keepLive, softLimit: softLimit}
 		rarely.state.start()
 	}
 	var once sync.Once
@@ -127,7 +134,7 @@ const softLimitLive = 0.8
 
 // gcState is one period of rare collections.
 type gcState struct {
-	budget, softLimit int64
+	budget, keepLive, softLimit int64
 
 	mu       sync.Mutex
 	done     bool // usual pacing resumed (or stopped)
@@ -166,8 +173,8 @@ func (g *gcState) resumeLocked() {
 	}
 }
 
-// afterGC follows the live heap a collection left: more than half the
-// budget puts the usual pacing back, under the soft limit when there is
+// afterGC follows the live heap a collection left: more than keepLive
+// puts the usual pacing back, under the soft limit when there is
 // one, and more than softLimitLive of that limit lifts it. It reports
 // whether to look again after the next collection.
 func (g *gcState) afterGC() bool {
@@ -181,7 +188,7 @@ func (g *gcState) afterGC() bool {
 		if float64(live) <= softLimitLive*float64(g.softLimit) {
 			return true
 		}
-	case live <= g.budget/2:
+	case live <= g.keepLive:
 		return true
 	case g.softLimit > 0 && float64(live) <= softLimitLive*float64(g.softLimit):
 		g.limited = true

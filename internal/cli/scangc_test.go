@@ -65,6 +65,35 @@ func TestCollectRarely(t *testing.T) {
 	}
 }
 
+// collectRarelyUpTo keeps the pacing off while collections leave up to
+// keepLive live, past half the budget (a full import's queued records),
+// and resumes the usual pacing beyond it.
+func TestCollectRarelyUpTo(t *testing.T) {
+	pct, limit := gcPercentNow(), debug.SetMemoryLimit(-1)
+	if pct == -1 {
+		t.Skip("GOGC=off in this process")
+	}
+	const budget, keep = 32 << 20, 24 << 20
+	restore := collectRarelyUpTo(budget, keep, 0)
+	defer restore()
+	live := make([]byte, 20<<20)
+	runtime.GC()
+	runtime.GC()
+	if p := gcPercentNow(); p != -1 {
+		t.Errorf("with %d live (keepLive %d): GOGC %d, want off", len(live), keep, p)
+	}
+	more := make([]byte, 8<<20)
+	for i := 0; i < 1000 && gcPercentNow() == -1; i++ {
+		runtime.GC()
+		runtime.Gosched()
+	}
+	runtime.KeepAlive(live)
+	runtime.KeepAlive(more)
+	if p, l := gcPercentNow(), debug.SetMemoryLimit(-1); p != pct || l != limit {
+		t.Errorf("with %d live: GOGC %d, limit %d; want %d, %d", len(live)+len(more), p, l, pct, limit)
+	}
+}
+
 // With a soft limit, a collection leaving more than half the budget live
 // puts the usual pacing back under that limit, and one leaving more than
 // softLimitLive of the limit live lifts it.
