@@ -20,13 +20,35 @@ var writers = sync.Pool{New: func() any {
 
 // Deflate compresses a document for storage.
 func Deflate(data []byte) []byte {
+	d := NewDeflater()
+	defer d.Close()
+	return d.Deflate(data)
+}
+
+// Deflater compresses documents for storage one after another with one
+// compressor, taken from the pool Deflate uses and given back by Close. A
+// goroutine that compresses documents between waits (as they download)
+// may wake on another CPU each time, whose share of the pool is empty:
+// each compressor it made there is a few hundred kilobytes of fresh
+// memory.
+type Deflater struct{ w *flate.Writer }
+
+// NewDeflater takes a compressor from the pool.
+func NewDeflater() *Deflater { return &Deflater{w: writers.Get().(*flate.Writer)} }
+
+// Deflate compresses one document.
+func (d *Deflater) Deflate(data []byte) []byte {
 	var buf bytes.Buffer
-	w := writers.Get().(*flate.Writer)
-	w.Reset(&buf)
-	w.Write(data)
-	w.Close()
-	writers.Put(w)
+	d.w.Reset(&buf)
+	d.w.Write(data)
+	d.w.Close()
 	return buf.Bytes()
+}
+
+// Close gives the compressor back to the pool; d is not used after.
+func (d *Deflater) Close() {
+	writers.Put(d.w)
+	d.w = nil
 }
 
 // maxDocument bounds an inflated document.

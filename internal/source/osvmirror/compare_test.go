@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// TestCompareIDs holds compareIDs to the plain rule it implements without
+// TestCompareIDs holds modifiedSince and compareIDs to the plain rule it implements without
 // a set of the stored IDs: a record changed when upstream modified it after
 // the old watermark, or (late) when it is upstream but neither stored nor
 // skipped; removed records are stored but not upstream. Random partitions
@@ -37,7 +37,8 @@ func TestCompareIDs(t *testing.T) {
 		}
 		rng.Shuffle(len(stored), func(i, j int) { stored[i], stored[j] = stored[j], stored[i] })
 		for _, late := range []bool{true, false} {
-			changed, removed, had, watermark := compareIDs(upstream, stored, skipped, old, late)
+			changed, watermark := modifiedSince(upstream, old)
+			changed, removed, had := compareIDs(upstream, changed, stored, skipped, old, late)
 			// The rule, with a set of the stored IDs.
 			have := map[string]bool{}
 			for _, id := range stored {

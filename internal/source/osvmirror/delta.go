@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -64,20 +65,12 @@ func readModifiedCSV(r io.Reader, where string) (map[string]time.Time, error) {
 	return out, nil
 }
 
-// compareIDs compares the source's records (upstream: ID -> modified
-// time) with the stored ones (their IDs) and those skipped as malformed.
-// A record changed when upstream modified it after the newest modification
-// seen at the last sync (OSV's modified only grows), or, with late, when it
-// is upstream but neither stored nor skipped (published late with an older
-// timestamp; release-filtered partitions deliberately do not store records
-// of other releases). Records skipped as malformed count as seen: only a
-// newer modified time fetches them again. removed are the stored records
-// upstream no longer has; had tells which changed records are stored;
-// watermark is the newest modified time upstream (at least the old one).
-//
-// The stored IDs are looked up in upstream, not the other way round: no
-// set of them is built unless counting says a record was published late.
-func compareIDs(upstream map[string]time.Time, stored []string, skipped map[string]struct{}, old time.Time, late bool) (changed, removed []string, had map[string]bool, watermark time.Time) {
+// modifiedSince lists the records upstream (ID -> modified time) modified
+// after old, the newest modification seen at the last sync (OSV's modified
+// only grows), and returns the newest modified time upstream (at least
+// old). It needs nothing of the store, so their downloads can start while
+// the stored IDs are read.
+func modifiedSince(upstream map[string]time.Time, old time.Time) (changed []string, watermark time.Time) {
 	watermark = old
 	for id, mod := range upstream {
 		if mod.After(watermark) {
@@ -87,6 +80,22 @@ func compareIDs(upstream map[string]time.Time, stored []string, skipped map[stri
 			changed = append(changed, id)
 		}
 	}
+	return changed, watermark
+}
+
+// compareIDs compares the source's records (upstream: ID -> modified
+// time; changed: those modifiedSince old) with the stored ones (their IDs)
+// and those skipped as malformed. A record changed when upstream modified
+// it after old, or, with late, when it is upstream but neither stored nor
+// skipped (published late with an older timestamp; release-filtered
+// partitions deliberately do not store records of other releases): those
+// are appended to changed. Records skipped as malformed count as seen: only
+// a newer modified time fetches them again. removed are the stored records
+// upstream no longer has; had tells which changed records are stored.
+//
+// The stored IDs are looked up in upstream, not the other way round: no
+// set of them is built unless counting says a record was published late.
+func compareIDs(upstream map[string]time.Time, changed, stored []string, skipped map[string]struct{}, old time.Time, late bool) (changedAll, removed []string, had map[string]bool) {
 	had = make(map[string]bool, len(changed))
 	oldStored, oldSkippedStored := 0, 0 // stored records upstream not modified since
 	for _, id := range stored {
@@ -104,7 +113,7 @@ func compareIDs(upstream map[string]time.Time, stored []string, skipped map[stri
 		}
 	}
 	if !late {
-		return changed, removed, had, watermark
+		return changed, removed, had
 	}
 	oldSkipped := 0
 	for id := range skipped {
@@ -114,7 +123,7 @@ func compareIDs(upstream map[string]time.Time, stored []string, skipped map[stri
 	}
 	// Upstream records not modified since, neither stored nor skipped.
 	if missing := len(upstream) - len(changed) - oldStored - (oldSkipped - oldSkippedStored); missing == 0 {
-		return changed, removed, had, watermark
+		return changed, removed, had
 	}
 	have := make(map[string]struct{}, len(stored))
 	for _, id := range stored {
@@ -127,17 +136,53 @@ func compareIDs(upstream map[string]time.Time, stored []string, skipped map[stri
 			changed = append(changed, id)
 		}
 	}
-	return changed, removed, had, watermark
+	return changed, removed, had
+}
+
+// async runs fn on a goroutine of its own; the function returned waits for
+// its result (and may be called again).
+func async[T any](fn func() (T, error)) func() (T, error) {
+	var v T
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		v, err = fn()
+	}()
+	return func() (T, error) {
+		<-done
+		return v, err
+	}
+}
+
+// storedIDs is what an incremental sync compares upstream with.
+type storedIDs struct {
+	ids     []string
+	skipped map[string]struct{}
 }
 
 // incremental applies the changes listed by modified_id.csv since the last
-// sync, or falls back to a full import.
+// sync, or falls back to a full import. Its steps overlap where they do
+// not depend on each other: the stored IDs are read while modified_id.csv
+// downloads and parses, and the records modified since the last sync
+// download (each one checked and compressed as it arrives) while the
+// stored IDs are compared with upstream.
 func (m *Mirror) incremental(ctx context.Context, eco string, st store.PartitionState) EcosystemReport {
 	base, release := splitSelection(eco)
+	listed := async(func() (storedIDs, error) {
+		ids, err := m.store.RecordIDs(ctx, eco)
+		if err != nil {
+			return storedIDs{}, err
+		}
+		skipped, err := m.store.SkippedIDs(ctx, eco)
+		return storedIDs{ids, skipped}, err
+	})
+	defer listed() // nothing outlives the sync
 	rel := base + "/modified_id.csv"
 	rc, err := m.fetch.open(ctx, rel)
 	if err != nil {
 		if errors.Is(err, errNotFound) {
+			listed()
 			return m.full(ctx, eco, "no modified_id.csv at the source")
 		}
 		return EcosystemReport{Err: fmt.Errorf("%s: %w", eco, err)}
@@ -145,17 +190,25 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 	upstream, err := readModifiedCSV(rc, m.fetch.describe(rel))
 	rc.Close()
 	if err != nil {
+		listed()
 		return m.full(ctx, eco, err.Error())
 	}
-	stored, err := m.store.RecordIDs(ctx, eco)
+	changed, watermark := modifiedSince(upstream, st.Watermark)
+	limit := max(m.opts.DeltaLimit, len(upstream)/10)
+	fetchCtx, stopFetch := context.WithCancel(ctx)
+	pending := func() (map[string]fetchedRecord, error) { return nil, nil }
+	if len(changed) > 0 && len(changed) <= limit {
+		ids := changed // compareIDs appends to changed below
+		pending = async(func() (map[string]fetchedRecord, error) { return m.fetchRecords(fetchCtx, base, ids) })
+	}
+	defer func() { stopFetch(); pending() }()
+	stored, err := listed()
 	if err != nil {
 		return EcosystemReport{Err: err}
 	}
-	skipped, err := m.store.SkippedIDs(ctx, eco)
-	if err != nil {
-		return EcosystemReport{Err: err}
-	}
-	changed, removed, had, watermark := compareIDs(upstream, stored, skipped, st.Watermark, release == "")
+	modified := len(changed)
+	changed, removed, had := compareIDs(upstream, changed, stored.ids, stored.skipped, st.Watermark, release == "")
+	skipped := stored.skipped
 	var delta store.Delta
 	for id := range skipped {
 		if _, ok := upstream[id]; !ok {
@@ -170,12 +223,22 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 		}
 		return rep
 	}
-	limit := max(m.opts.DeltaLimit, len(upstream)/10)
 	if len(changed)+len(removed) > limit {
+		stopFetch()
+		pending()
 		return m.full(ctx, eco, fmt.Sprintf("%d changes exceed the incremental limit of %d", len(changed)+len(removed), limit))
 	}
-
-	fetched, err := m.fetchRecords(ctx, base, changed)
+	fetched, err := pending()
+	if err == nil && len(changed) > modified { // published late
+		var more map[string]fetchedRecord
+		if more, err = m.fetchRecords(ctx, base, changed[modified:]); err == nil {
+			if fetched == nil {
+				fetched = more
+			} else {
+				maps.Copy(fetched, more)
+			}
+		}
+	}
 	if errors.Is(err, errNotFound) {
 		return m.full(ctx, eco, "per-record files unavailable: "+err.Error())
 	}
@@ -206,7 +269,7 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 		} else {
 			rep.Added++
 		}
-		upserts = append(upserts, recordFor(f.v, keys, f.data, nil))
+		upserts = append(upserts, recordFor(f.v, keys, f.data, f.deflated))
 	}
 	rep.Removed = len(removed)
 	delta.Upserts, delta.Deletes = upserts, removed
@@ -258,19 +321,23 @@ func (m *Mirror) fetchRecord(ctx context.Context, base, id string) (fetchedRecor
 type fetchedRecord struct {
 	v         *osv.Header
 	data      []byte
+	deflated  []byte // data compressed as the store keeps it
 	malformed string
 }
 
 // fetchRecords downloads <base>/<id>.json for each id with bounded
-// concurrency. A missing file yields errNotFound so the caller can fall
-// back to all.zip; other failures abort.
+// concurrency and compresses each usable record for the store as it
+// arrives (on this goroutine, with one compressor). A missing file yields
+// errNotFound so the caller can fall back to all.zip; other failures abort.
 func (m *Mirror) fetchRecords(ctx context.Context, base string, ids []string) (map[string]fetchedRecord, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	out := make(map[string]fetchedRecord, len(ids))
-	var mu sync.Mutex
-	var firstErr error
-	jobs := make(chan string)
+	type result struct {
+		id  string
+		fr  fetchedRecord
+		err error
+	}
+	jobs, results := make(chan string), make(chan result)
 	var wg sync.WaitGroup
 	for range min(fetchWorkers, (len(ids)+recordsPerWorker-1)/recordsPerWorker) {
 		wg.Add(1)
@@ -278,27 +345,38 @@ func (m *Mirror) fetchRecords(ctx context.Context, base string, ids []string) (m
 			defer wg.Done()
 			for id := range jobs {
 				fr, err := m.fetchRecord(ctx, base, id)
-				mu.Lock()
-				if err != nil {
-					if firstErr == nil {
-						firstErr = err
-						cancel()
-					}
-				} else {
-					out[id] = fr
-				}
-				mu.Unlock()
+				results <- result{id, fr, err}
 			}
 		}()
 	}
-	for _, id := range ids {
-		select {
-		case jobs <- id:
-		case <-ctx.Done():
+	go func() {
+		defer close(results)
+		for _, id := range ids {
+			select {
+			case jobs <- id:
+			case <-ctx.Done():
+			}
+		}
+		close(jobs)
+		wg.Wait()
+	}()
+	out := make(map[string]fetchedRecord, len(ids))
+	var firstErr error
+	d := store.NewDeflater()
+	defer d.Close()
+	for r := range results {
+		switch {
+		case firstErr != nil:
+		case r.err != nil:
+			firstErr = r.err
+			cancel()
+		default:
+			if r.fr.v != nil {
+				r.fr.deflated = d.Deflate(r.fr.data)
+			}
+			out[r.id] = r.fr
 		}
 	}
-	close(jobs)
-	wg.Wait()
 	if firstErr != nil {
 		return nil, firstErr
 	}
