@@ -22,11 +22,15 @@ type Facts interface {
 	VulnFacts(ctx context.Context, ids []string) (map[string]store.VulnFacts, error)
 }
 
-// addFacts enriches every finding in one batched lookup.
-func (s *Scanner) addFacts(ctx context.Context, out []ComponentResult) error {
+// readFacts starts reading, in one batched lookup, the facts of the CVE
+// IDs of every finding; the returned function waits for them and applies
+// them. The lookup runs beside the alias groups' (the findings' IDs are
+// set when they are scored; applying needs the severities the groups
+// set, so it waits for them).
+func (s *Scanner) readFacts(ctx context.Context, out []ComponentResult) (apply func() error) {
 	fs, ok := s.src.(Facts)
 	if !ok {
-		return nil
+		return func() error { return nil }
 	}
 	ids := map[string]bool{}
 	for i := range out { // (not copied: the advice is being set meanwhile)
@@ -39,23 +43,34 @@ func (s *Scanner) addFacts(ctx context.Context, out []ComponentResult) error {
 		}
 	}
 	if len(ids) == 0 {
-		return nil
+		return func() error { return nil }
 	}
 	list := make([]string, 0, len(ids))
 	for id := range ids {
 		list = append(list, id)
 	}
 	slices.Sort(list)
-	facts, err := fs.VulnFacts(ctx, list)
-	if err != nil {
-		return fmt.Errorf("enrichment data: %w", err)
+	type answer struct {
+		facts map[string]store.VulnFacts
+		err   error
 	}
-	for i := range out {
-		for j := range out[i].Findings {
-			applyFacts(&out[i].Findings[j], facts)
+	got := make(chan answer, 1)
+	go func() {
+		facts, err := fs.VulnFacts(ctx, list)
+		got <- answer{facts, err}
+	}()
+	return func() error {
+		a := <-got
+		if a.err != nil {
+			return fmt.Errorf("enrichment data: %w", a.err)
 		}
+		for i := range out {
+			for j := range out[i].Findings {
+				applyFacts(&out[i].Findings[j], a.facts)
+			}
+		}
+		return nil
 	}
-	return nil
 }
 
 // applyFacts sets a finding's facts from those of its CVE IDs.

@@ -193,8 +193,9 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 	// Upgrade advice evaluates every fixed version against every finding:
 	// for components with many advisories it costs more than matching,
 	// so it runs on all workers too, while the alias groups' records and
-	// the enrichment data are read (advice reads the findings' records and
-	// fixed versions, never the severities and facts these set).
+	// the enrichment data are read, both at once (advice reads the
+	// findings' records and fixed versions, never the severities and
+	// facts these set).
 	var users recordUsers
 	if s.reportOnly {
 		users = newRecordUsers(out, cache)
@@ -213,11 +214,13 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 			dropCaches()
 		}
 	}()
+	addFacts := s.readFacts(ctx, out)
 	err := s.groupSeverity(ctx, out, cache)
+	factsErr := addFacts() // (waits for the lookup in any case)
 	if err != nil {
 		err = fmt.Errorf("alias group severities: %w", err)
 	} else {
-		err = s.addFacts(ctx, out)
+		err = factsErr
 	}
 	<-advised
 	if err != nil {
