@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,12 +51,12 @@ func (r Range) Validate() error {
 // Overlaps reports whether two ranges share a score.
 func (r Range) Overlaps(o Range) bool { return r.Min <= o.Max && o.Min <= r.Max }
 
-var rangeRE = regexp.MustCompile(`^\s*(\d+(?:\.\d)?)\s*(?:-|–|\.\.)\s*(\d+(?:\.\d)?)\s*$`)
+var rangeRE = lazyre.New(`^\s*(\d+(?:\.\d)?)\s*(?:-|–|\.\.)\s*(\d+(?:\.\d)?)\s*$`)
 
 // ParseRange parses "7.0-8.9" (also "7-8.9", "7.0..8.9"): scores with at
 // most one decimal, inclusive, within 0.0-10.0.
 func ParseRange(s string) (Range, error) {
-	m := rangeRE.FindStringSubmatch(s)
+	m := rangeRE.Regexp().FindStringSubmatch(s)
 	if m == nil {
 		return Range{}, fmt.Errorf("invalid CVSS range %q: want MIN-MAX with at most one decimal, e.g. 7.0-8.9", s)
 	}
@@ -249,7 +248,7 @@ func FindType(types []Type, name string) (Type, bool) {
 	return types[i], true
 }
 
-var durRE = regexp.MustCompile(`^(\d+)([dwhm])$`)
+var durRE = lazyre.New(`^(\d+)([dwhm])$`)
 
 // ParseDuration parses an expiry such as "30d", "2w", "12h", "90m" or any
 // Go duration ("36h30m"). "never" and "0" mean no expiry (0).
@@ -258,7 +257,7 @@ func ParseDuration(s string) (time.Duration, error) {
 	if s == "never" || s == "0" || s == "" {
 		return 0, nil
 	}
-	if m := durRE.FindStringSubmatch(s); m != nil {
+	if m := durRE.Regexp().FindStringSubmatch(s); m != nil {
 		n, err := strconv.Atoi(m[1])
 		if err != nil || n > 100000 {
 			return 0, fmt.Errorf("invalid duration %q: too large", s)

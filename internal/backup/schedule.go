@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/lazyre"
 	"github.com/vulngate/vulngate/internal/store"
 )
 
@@ -24,7 +24,7 @@ const FilePrefix = "vulngate-backup-"
 
 const stampLayout = "20060102T150405Z"
 
-var nameRE = regexp.MustCompile(`^vulngate-backup-(\d{8}T\d{6}Z)(-\d+)?\.zip$`)
+var nameRE = lazyre.New(`^vulngate-backup-(\d{8}T\d{6}Z)(-\d+)?\.zip$`)
 
 // FileName is the name of a backup taken at t.
 func FileName(t time.Time) string {
@@ -70,7 +70,7 @@ func List(dir string) ([]File, error) {
 	}
 	var out []File
 	for _, e := range ents {
-		m := nameRE.FindStringSubmatch(e.Name())
+		m := nameRE.Regexp().FindStringSubmatch(e.Name())
 		if m == nil || !e.Type().IsRegular() {
 			continue
 		}

@@ -3,12 +3,12 @@ package feed
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/vulngate/vulngate/internal/assess"
+	"github.com/vulngate/vulngate/internal/lazyre"
 	"github.com/vulngate/vulngate/internal/match"
 	"github.com/vulngate/vulngate/internal/purl"
 )
@@ -199,9 +199,9 @@ func releasesFor(f Feed, current string, published []string) []string {
 }
 
 var (
-	pep440Pre   = regexp.MustCompile(`(?i)[0-9](?:[._-]?(?:a|b|c|rc|alpha|beta|pre|preview|dev)[._-]?[0-9]*)`)
-	mavenPre    = regexp.MustCompile(`(?i)(?:snapshot|alpha|beta|[.-]rc[0-9]*|[.-]cr[0-9]*|milestone|[.-]m[0-9]+|[.-]ea\b|[.-]preview)`)
-	semverLabel = regexp.MustCompile(`^v?[0-9]+(?:\.[0-9]+)*-`)
+	pep440Pre   = lazyre.New(`(?i)[0-9](?:[._-]?(?:a|b|c|rc|alpha|beta|pre|preview|dev)[._-]?[0-9]*)`)
+	mavenPre    = lazyre.New(`(?i)(?:snapshot|alpha|beta|[.-]rc[0-9]*|[.-]cr[0-9]*|milestone|[.-]m[0-9]+|[.-]ea\b|[.-]preview)`)
+	semverLabel = lazyre.New(`^v?[0-9]+(?:\.[0-9]+)*-`)
 )
 
 // IsPrerelease reports whether version is a pre-release in its ecosystem:

@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"regexp"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 	"golang.org/x/mod/modfile"
+
+	"github.com/vulngate/vulngate/internal/lazyre"
 )
 
 // Direct and transitive dependencies, where the format says which:
@@ -263,7 +264,7 @@ func pyprojectRel(siblings func(string) []byte) func(name, version string) strin
 	}
 	direct := map[string]bool{}
 	addReq := func(req string) {
-		if m := requirementName.FindString(strings.TrimSpace(req)); m != "" {
+		if m := requirementName.Regexp().FindString(strings.TrimSpace(req)); m != "" {
 			direct[pep503(m)] = true
 		}
 	}
@@ -306,11 +307,11 @@ func pyprojectRel(siblings func(string) []byte) func(name, version string) strin
 
 // requirementName is the project name at the start of a PEP 508
 // requirement.
-var requirementName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*`)
+var requirementName = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._-]*`)
 
 // pep503 normalizes a Python project name.
 func pep503(name string) string {
-	return strings.ToLower(pep503Sep.ReplaceAllString(name, "-"))
+	return strings.ToLower(pep503Sep.Regexp().ReplaceAllString(name, "-"))
 }
 
-var pep503Sep = regexp.MustCompile(`[-_.]+`)
+var pep503Sep = lazyre.New(`[-_.]+`)

@@ -2,7 +2,8 @@ package inventory
 
 import (
 	"bytes"
-	"regexp"
+
+	"github.com/vulngate/vulngate/internal/lazyre"
 )
 
 // Detection by content, for inputs without a telling name (standard input,
@@ -37,12 +38,12 @@ func startsWith(b []byte, s string) bool {
 }
 
 var (
-	reLockfileVersion = regexp.MustCompile(`"lockfileVersion"\s*:\s*[0-9]`)
-	reGoModule        = regexp.MustCompile(`(?m)^module\s+\S+`)
-	reRequirement     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?\s*(==|>=|<=|~=|!=|===|<|>)\s*[0-9A-Za-z*]`)
-	reCargoSource     = regexp.MustCompile(`(?m)^source = "(registry|git|sparse)\+`)
-	reMixEntry        = regexp.MustCompile(`"[a-z0-9_]+":\s*\{:(hex|git),`)
-	reCabalAny        = regexp.MustCompile(`any\.[A-Za-z0-9-]+ ==`)
+	reLockfileVersion = lazyre.New(`"lockfileVersion"\s*:\s*[0-9]`)
+	reGoModule        = lazyre.New(`(?m)^module\s+\S+`)
+	reRequirement     = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?\s*(==|>=|<=|~=|!=|===|<|>)\s*[0-9A-Za-z*]`)
+	reCargoSource     = lazyre.New(`(?m)^source = "(registry|git|sparse)\+`)
+	reMixEntry        = lazyre.New(`"[a-z0-9_]+":\s*\{:(hex|git),`)
+	reCabalAny        = lazyre.New(`any\.[A-Za-z0-9-]+ ==`)
 )
 
 func sniffPackageLock(b []byte) bool {

@@ -8,9 +8,15 @@ func TestMatchesAsRegexp(t *testing.T) {
 		if got := r.MatchString(s); got != want {
 			t.Errorf("%q: %v, want %v", s, got, want)
 		}
+		if got := r.Match([]byte(s)); got != want {
+			t.Errorf("bytes %q: %v, want %v", s, got, want)
+		}
 	}
 	if r.String() != `^[a-z0-9][a-z0-9.-]{0,200}$` {
 		t.Error(r.String())
+	}
+	if m := New(`^v?([0-9]+)`).Regexp().FindStringSubmatch("v12x"); len(m) != 2 || m[1] != "12" {
+		t.Errorf("submatch: %q", m)
 	}
 }
 

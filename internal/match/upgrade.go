@@ -1,11 +1,11 @@
 package match
 
 import (
-	"regexp"
 	"slices"
 
 	"github.com/google/osv-scalibr/semantic"
 
+	"github.com/vulngate/vulngate/internal/lazyre"
 	"github.com/vulngate/vulngate/internal/osv"
 	"github.com/vulngate/vulngate/internal/purl"
 )
@@ -258,11 +258,11 @@ func affectedAt(f *Scored, e *evaluation, targetOf func(*osv.Vulnerability) targ
 	return false
 }
 
-var leadingNumbers = regexp.MustCompile(`^(?:[0-9]+:)?v?([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?`)
+var leadingNumbers = lazyre.New(`^(?:[0-9]+:)?v?([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?`)
 
 // step names the size of an upgrade from one version to another.
 func step(from, to string) string {
-	a, b := leadingNumbers.FindStringSubmatch(from), leadingNumbers.FindStringSubmatch(to)
+	a, b := leadingNumbers.Regexp().FindStringSubmatch(from), leadingNumbers.Regexp().FindStringSubmatch(to)
 	if a == nil || b == nil {
 		return ""
 	}

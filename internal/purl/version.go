@@ -3,10 +3,10 @@ package purl
 import (
 	"errors"
 	"fmt"
-	"regexp"
 
 	"golang.org/x/mod/semver"
 
+	"github.com/vulngate/vulngate/internal/lazyre"
 	"github.com/vulngate/vulngate/internal/osv"
 )
 
@@ -53,7 +53,7 @@ func CheckVersion(ecosystem, version string) error {
 // leading "v" as npm and Cargo tooling do. It rejects ranges ("1.5.x",
 // "^1.0.0", "1.5.0 || 2.0"), partial versions ("1.5") and trailing
 // garbage ("3abc").
-var strictSemver = regexp.MustCompile(`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)` +
+var strictSemver = lazyre.New(`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)` +
 	`(?:-((?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*))?` +
 	`(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
 
@@ -63,7 +63,7 @@ var strictSemver = regexp.MustCompile(`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[
 // version library orders non-conforming strings as "legacy" versions that
 // sort before everything, which would make any garbage look affected by
 // ranges starting at 0.
-var pep440 = regexp.MustCompile(`(?i)^\s*v?(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*` +
+var pep440 = lazyre.New(`(?i)^\s*v?(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*` +
 	`(?:[-_.]?(?:a|b|c|rc|alpha|beta|pre|preview)[-_.]?[0-9]*)?` +
 	`(?:-[0-9]+|[-_.]?(?:post|rev|r)[-_.]?[0-9]*)?` +
 	`(?:[-_.]?dev[-_.]?[0-9]*)?` +
@@ -71,7 +71,7 @@ var pep440 = regexp.MustCompile(`(?i)^\s*v?(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*` +
 
 // goToolchain is a Go release as the toolchain names it ("1.22", "1.22.1",
 // "1.22rc1"), after goMatchVersion dropped its "go".
-var goToolchain = regexp.MustCompile(`^[1-9][0-9]*\.[0-9]+(?:\.[0-9]+)?(?:(?:rc|beta)[0-9]+)?$`)
+var goToolchain = lazyre.New(`^[1-9][0-9]*\.[0-9]+(?:\.[0-9]+)?(?:(?:rc|beta)[0-9]+)?$`)
 
 // validGo accepts module versions as the go command does (golang.org/x/mod
 // semver: "v1.2.3", "v0.0.0-20190101000000-abcdef123456", "v2.0.0+incompatible",
@@ -84,4 +84,4 @@ func validGo(v string) bool {
 // rubyGemsVersion is Gem::Version's pattern: numeric or alphanumeric
 // segments separated by dots, with "-" allowed after the first segment
 // (read as a prerelease).
-var rubyGemsVersion = regexp.MustCompile(`^[0-9]+(?:\.[0-9a-zA-Z]+)*(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$`)
+var rubyGemsVersion = lazyre.New(`^[0-9]+(?:\.[0-9a-zA-Z]+)*(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$`)

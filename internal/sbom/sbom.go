@@ -28,8 +28,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
+
+	"github.com/vulngate/vulngate/internal/lazyre"
 )
 
 // Component is one component of an SBOM.
@@ -231,7 +232,7 @@ func looksLikeTOML(b []byte) bool {
 	return tomlHeader.Match(bytes.TrimSpace(line))
 }
 
-var tomlHeader = regexp.MustCompile(`^\[\[?[A-Za-z0-9_.\-" ]+\]\]?(\s*#.*)?$`)
+var tomlHeader = lazyre.New(`^\[\[?[A-Za-z0-9_.\-" ]+\]\]?(\s*#.*)?$`)
 
 // dedupe drops components whose PURL an earlier component has.
 func dedupe(comps []Component) []Component {

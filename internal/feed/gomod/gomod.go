@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"golang.org/x/mod/module"
@@ -49,7 +48,7 @@ type Handler struct {
 func New(env *feed.Env, opts Options) *Handler { return &Handler{env: env, opts: opts} }
 
 var (
-	escapedPathRE    = regexp.MustCompile(`^[a-z0-9.\-_~!]+(?:/[a-z0-9.\-_~!+]+)*$`)
+	escapedPathRE    = lazyre.New(`^[a-z0-9.\-_~!]+(?:/[a-z0-9.\-_~!+]+)*$`)
 	escapedVersionRE = lazyre.New(`^v[a-z0-9.\-+!]{1,200}$`)
 )
 

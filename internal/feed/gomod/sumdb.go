@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -50,7 +49,7 @@ func ParseSumDB(rawURL, name string) (SumDB, error) {
 
 // tileRE matches the tile paths of a transparency log: tile/H/L/NNN with
 // "x" prefixed groups, L "data" for record data, ".p/W" for partial ones.
-var tileRE = regexp.MustCompile(`^tile/[0-9]{1,2}/(?:data|[0-9]{1,2})/(?:x[0-9]{3}/){0,8}[0-9]{3}(?:\.p/[0-9]{1,3})?$`)
+var tileRE = lazyre.New(`^tile/[0-9]{1,2}/(?:data|[0-9]{1,2})/(?:x[0-9]{3}/){0,8}[0-9]{3}(?:\.p/[0-9]{1,3})?$`)
 
 // sumdbTTL bounds how long the database's moving parts (its latest
 // signed tree, partial tiles, lookups) are reused.

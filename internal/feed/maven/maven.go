@@ -170,7 +170,7 @@ func (h *Handler) metadata(w http.ResponseWriter, r *http.Request, fr *feed.Requ
 	feed.ServeMeta(w, r, m, "application/xml", body)
 }
 
-var versionElem = regexp.MustCompile(`(?s)<version>\s*([^<]*?)\s*</version>\s*`)
+var versionElem = lazyre.New(`(?s)<version>\s*([^<]*?)\s*</version>\s*`)
 
 // filter removes blocked versions from the <versions> list and moves
 // <latest> and <release> off them, editing the document in place so that
@@ -195,8 +195,8 @@ func (h *Handler) filter(ctx context.Context, fr *feed.Request, body []byte) ([]
 	if start < 0 || end < start {
 		return body, nil
 	}
-	list := versionElem.ReplaceAllStringFunc(s[start:end], func(el string) string {
-		v := strings.TrimSpace(versionElem.FindStringSubmatch(el)[1])
+	list := versionElem.Regexp().ReplaceAllStringFunc(s[start:end], func(el string) string {
+		v := strings.TrimSpace(versionElem.Regexp().FindStringSubmatch(el)[1])
 		if blocked[v] {
 			return ""
 		}

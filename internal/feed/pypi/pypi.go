@@ -18,7 +18,6 @@ import (
 	"html"
 	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -371,13 +370,13 @@ func ParseJSON(body []byte, pageURL string) (*Project, error) {
 	return p, nil
 }
 
-var anchorRE = regexp.MustCompile(`(?is)<a\s([^>]*)>(.*?)</a\s*>`)
+var anchorRE = lazyre.New(`(?is)<a\s([^>]*)>(.*?)</a\s*>`)
 
 // ParseHTML reads a PEP 503 project page; relative URLs resolve against
 // pageURL, hashes come from the URL fragment.
 func ParseHTML(body []byte, pageURL string) (*Project, error) {
 	p := &Project{}
-	for _, m := range anchorRE.FindAllSubmatch(body, -1) {
+	for _, m := range anchorRE.Regexp().FindAllSubmatch(body, -1) {
 		attrs := parseAttrs(string(m[1]))
 		href, ok := attrs["href"]
 		if !ok {

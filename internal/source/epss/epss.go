@@ -15,11 +15,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/lazyre"
 	"github.com/vulngate/vulngate/internal/source/remote"
 	"github.com/vulngate/vulngate/internal/store"
 )
@@ -45,7 +45,7 @@ type Scores struct {
 	Malformed []string // the first reasons, "line N: ..."
 }
 
-var cveRE = regexp.MustCompile(`^CVE-\d{4}-\d{4,}$`)
+var cveRE = lazyre.New(`^CVE-\d{4}-\d{4,}$`)
 
 // Parse reads an EPSS CSV. Without the "cve,epss,percentile" header it is
 // an error; bad rows are skipped and counted.

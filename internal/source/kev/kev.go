@@ -17,10 +17,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/lazyre"
 	"github.com/vulngate/vulngate/internal/source/remote"
 	"github.com/vulngate/vulngate/internal/store"
 )
@@ -63,7 +63,7 @@ type entry struct {
 	Notes                      string `json:"notes"`
 }
 
-var cveRE = regexp.MustCompile(`^CVE-\d{4}-\d{4,}$`)
+var cveRE = lazyre.New(`^CVE-\d{4}-\d{4,}$`)
 
 // Parse reads a catalogue. A document that is not a KEV catalogue (no
 // "vulnerabilities" list) is an error; bad entries are skipped and listed.

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/lazyre"
 	"github.com/vulngate/vulngate/internal/source/remote"
 	"github.com/vulngate/vulngate/internal/store"
 )
@@ -67,8 +67,8 @@ type metric struct {
 }
 
 var (
-	cveRE = regexp.MustCompile(`^CVE-\d{4}-\d{4,}$`)
-	cweRE = regexp.MustCompile(`^CWE-\d{1,6}$`)
+	cveRE = lazyre.New(`^CVE-\d{4}-\d{4,}$`)
+	cweRE = lazyre.New(`^CWE-\d{1,6}$`)
 )
 
 // maxMalformed bounds the reasons kept per page (all are counted).
