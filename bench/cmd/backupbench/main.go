@@ -61,7 +61,7 @@ func main() {
 	bin := *binary
 	if bin == "" {
 		bin = filepath.Join(*work, "vulngate")
-		run("build", "go", "build", "-o", bin, "./cmd/vulngate")
+		run("build", "env", "CGO_ENABLED=0", "go", "build", "-o", bin, "./cmd/vulngate") // as `make build` does
 	}
 	load0 := runstats.LoadAvg(3)
 

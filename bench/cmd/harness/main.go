@@ -227,6 +227,7 @@ func (h *harness) buildVulngate() {
 	bin := filepath.Join(h.cfg.work, "vulngate")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/vulngate")
 	cmd.Dir = h.cfg.repo
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as `make build` does
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		h.buildErr = fmt.Errorf("go build ./cmd/vulngate: %v\n%s", err, strings.TrimSpace(string(out)))

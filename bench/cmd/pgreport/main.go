@@ -93,7 +93,9 @@ func run(corpus, sbom, dsn, work string, requests, runs int) error {
 	}
 	bin := filepath.Join(work, "vulngate")
 	logf("building %s", bin)
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/vulngate").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-o", bin, "./cmd/vulngate")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as `make build` does
+	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %v\n%s", err, out)
 	}
 	serverCPU := func() time.Duration { return -1 }
