@@ -84,6 +84,9 @@ assessments and policy.`,
 			if err != nil {
 				return err
 			}
+			if len(comps) <= scanSmallComponents {
+				raiseBudget(scanSmallBudget)
+			}
 			useOSV, wantOSSIndex, explicit, err := parseSources(sourceList)
 			if err != nil {
 				return err

@@ -253,3 +253,42 @@ func TestExecuteLeavesGCAsFound(t *testing.T) {
 		}
 	}
 }
+
+// raiseBudget raises the limit of the collection period in progress, not
+// beside another command of the process, not downwards, not once the
+// usual pacing resumed, and the restore puts back what was before.
+func TestRaiseBudget(t *testing.T) {
+	pct, limit := gcPercentNow(), debug.SetMemoryLimit(-1)
+	if pct == -1 {
+		t.Skip("GOGC=off in this process")
+	}
+	const budget, raised = 64 << 20, 96 << 20
+	restore := collectRarely(budget, 0)
+	raiseBudget(budget / 2)
+	if l := debug.SetMemoryLimit(-1); l != budget {
+		t.Errorf("lowered: limit %d, want %d", l, budget)
+	}
+	other := collectRarely(budget, 0)
+	raiseBudget(raised)
+	if l := debug.SetMemoryLimit(-1); l != budget {
+		t.Errorf("beside another command: limit %d, want %d", l, budget)
+	}
+	other()
+	raiseBudget(raised)
+	if p, l := gcPercentNow(), debug.SetMemoryLimit(-1); p != -1 || l != raised {
+		t.Errorf("raised: GOGC %d, limit %d; want off, %d", p, l, raised)
+	}
+	rarely.state.resume() // as a collection leaving much live does
+	raiseBudget(raised * 2)
+	if p, l := gcPercentNow(), debug.SetMemoryLimit(-1); p != pct || l != limit {
+		t.Errorf("raised after the pacing resumed: GOGC %d, limit %d; want %d, %d", p, l, pct, limit)
+	}
+	restore()
+	if p, l := gcPercentNow(), debug.SetMemoryLimit(-1); p != pct || l != limit {
+		t.Errorf("after restore: GOGC %d, limit %d; want %d, %d", p, l, pct, limit)
+	}
+	raiseBudget(raised) // no period: nothing
+	if l := debug.SetMemoryLimit(-1); l != limit {
+		t.Errorf("without a period: limit %d, want %d", l, limit)
+	}
+}
