@@ -269,3 +269,28 @@ func BenchmarkRecordFeedDecisions(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkOpenExisting is what every command pays to open a SQLite store
+// that exists and is up to date (a CLI scan, a mirror): the connection,
+// its pragmas, SQLite parsing the schema, goose finding nothing pending,
+// and the close (WAL checkpoint, -wal and -shm removed). The schema, not
+// the data, sets its cost. Process start and package init are measured
+// with whole processes instead (docs/performance.md, "Process start-up").
+func BenchmarkOpenExisting(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	s, err := Open(ctx, Options{DataDir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Close()
+	for b.Loop() {
+		s, err := Open(ctx, Options{DataDir: dir, PageCacheKiB: 1024})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

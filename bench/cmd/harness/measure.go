@@ -185,7 +185,10 @@ func maxKiB(rs []run) int64 {
 // alternating between them so that changes in machine load hit every
 // command alike. Nil specs are left out; a spec stops at its first failure
 // (kept in err).
-func (h *harness) alternate(specs ...*spec) {
+func (h *harness) alternate(specs ...*spec) { h.alternateN(h.cfg.runs, specs...) }
+
+// alternateN is alternate with n timed runs of each spec.
+func (h *harness) alternateN(n int, specs ...*spec) {
 	for _, sp := range specs {
 		if sp != nil {
 			if _, sp.err = h.measure(sp.name+"-warmup", sp.env, sp.okExit, sp.bin, sp.args...); sp.err != nil {
@@ -193,7 +196,7 @@ func (h *harness) alternate(specs ...*spec) {
 			}
 		}
 	}
-	for i := 1; i <= h.cfg.runs; i++ {
+	for i := 1; i <= n; i++ {
 		for _, sp := range specs {
 			if sp == nil || sp.done {
 				continue

@@ -55,6 +55,11 @@ func (h *harness) scanStep() error {
 		}
 		errs = append(errs, h.scanOne("real SBOM "+filepath.Base(h.cfg.realSBOM)+" (parse included)", p, nil, 0.25))
 	}
+	data := h.fullData
+	if data == "" {
+		data = filepath.Join(h.cfg.work, "data-scan")
+	}
+	errs = append(errs, h.startupRows(data))
 	return errors.Join(errs...)
 }
 
