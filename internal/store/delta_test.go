@@ -140,3 +140,58 @@ func TestDeltaAliasHoldingTheSeparator(t *testing.T) {
 		}
 	})
 }
+
+// TestDeltaBaseReadAgainAfterAnotherWrite (both engines): rows read ahead
+// for a delta (ReadDeltaBase) are used only while no other connection has
+// written since. Here record A is written after the base was read (as
+// absent): the delta replacing A must find it stored and drop its old
+// package row, as without a base. A base read with nothing written since
+// gives the same rows as the transaction reads.
+func TestDeltaBaseReadAgainAfterAnotherWrite(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		importAll(t, s, "PyPI", record("B", t0, "requests"))
+		p, err := s.Partition(ctx, "PyPI")
+		if err != nil {
+			t.Fatal(err)
+		}
+		base, err := s.ReadDeltaBase(ctx, "PyPI", p.Generation, []string{"A", "B"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ApplyDelta(ctx, "PyPI", Delta{Upserts: []Record{record("A", t0, "flask")}}, PartitionState{}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.ApplyDelta(ctx, "PyPI", Delta{Upserts: []Record{record("A", t0.Add(time.Hour), "django")}, Base: base}, PartitionState{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := liveCounts(t, s, "PyPI"); st.Records != 2 || n != 2 {
+			t.Fatalf("state %+v, %d rows; want 2 records", st, n)
+		}
+		if got := ids(t, s, "flask"); len(got) != 0 {
+			t.Fatalf("flask = %v: the row of A's old package stayed", got)
+		}
+		if got := ids(t, s, "django"); !slices.Equal(got, []string{"A"}) {
+			t.Fatalf("django = %v", got)
+		}
+		// Nothing written in between: the base's rows are the stored ones.
+		if base, err = s.ReadDeltaBase(ctx, "PyPI", p.Generation, []string{"A", "C"}); err != nil {
+			t.Fatal(err)
+		}
+		if s.dialect == SQLite && (base == nil || base.rows["A"].pkgs != encodeKeys([]PackageKey{{"PyPI", "django"}}) || len(base.rows) != 1) {
+			t.Fatalf("base %+v", base)
+		}
+		st, err = s.ApplyDelta(ctx, "PyPI", Delta{Upserts: []Record{record("A", t0.Add(2*time.Hour), "numpy"), record("C", t0, "numpy")}, Base: base}, PartitionState{})
+		if n, _ := liveCounts(t, s, "PyPI"); err != nil || st.Records != 3 || n != 3 {
+			t.Fatalf("state %+v %v, %d rows; want 3 records", st, err, n)
+		}
+		if got := ids(t, s, "django"); len(got) != 0 {
+			t.Fatalf("django = %v", got)
+		}
+		if got := ids(t, s, "numpy"); !slices.Equal(got, []string{"A", "C"}) {
+			t.Fatalf("numpy = %v", got)
+		}
+	})
+}

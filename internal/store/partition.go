@@ -45,6 +45,9 @@ type Delta struct {
 	// Unskipped are IDs no longer to remember as skipped (read fine now,
 	// or removed upstream).
 	Unskipped []string
+	// Base, when set, holds the stored rows read ahead (ReadDeltaBase);
+	// ApplyDelta closes it.
+	Base *DeltaBase
 }
 
 // ApplyDelta replaces and deletes individual records of the partition's live
@@ -58,7 +61,12 @@ type Delta struct {
 // and a partition replaced since fails the delta.
 func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st PartitionState) (PartitionState, error) {
 	upserts, deletes := firstOfEach(d.Upserts), d.Deletes
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	defer d.Base.Close()
+	run := s.tx
+	if d.Base != nil && d.Base.conn != nil {
+		run = func(ctx context.Context, fn func(*sql.Tx) error) error { return s.txOn(ctx, d.Base.conn, fn) }
+	}
+	err := run(ctx, func(tx *sql.Tx) error {
 		var cur PartitionState
 		err := tx.QueryRowContext(ctx, s.Rebind(`SELECT source, generation, records, withdrawn FROM partition_state WHERE name = ?`), part).
 			Scan(&cur.Source, &cur.Generation, &cur.Records, &cur.Withdrawn)
@@ -76,7 +84,15 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 		for _, id := range deletes {
 			deleted[id] = true
 		}
-		stored, err := storedRows(ctx, s, tx, part, gen, upserts, deletes)
+		base, err := d.Base.current(ctx, tx, part, gen)
+		if err != nil {
+			return err
+		}
+		ids := make([]string, 0, len(upserts)+len(deletes))
+		for _, r := range upserts {
+			ids = append(ids, r.ID)
+		}
+		stored, err := storedRows(ctx, s, tx, part, gen, append(ids, deletes...), base)
 		if err != nil {
 			return err
 		}
@@ -177,45 +193,48 @@ type storedRow struct {
 	nAliases  int
 }
 
-// storedRows reads the stored rows of generation gen of the upserts' and
-// deletes' IDs, with their aliases; IDs the generation does not hold are
-// absent from the map.
-func storedRows(ctx context.Context, s *Store, tx *sql.Tx, part string, gen int64, upserts []Record, deletes []string) (map[string]storedRow, error) {
-	out := make(map[string]storedRow, len(upserts)+len(deletes))
-	agg := `group_concat(l.alias, char(10))`
-	if s.dialect == Postgres {
-		agg = `string_agg(l.alias, chr(10))`
-	}
-	aliases := ` FROM advisory_alias l WHERE l.part = a.part AND l.generation = a.generation AND l.id = a.id)`
-	sel, err := tx.PrepareContext(ctx, s.Rebind(`SELECT a.pkgs, a.withdrawn, COALESCE((SELECT `+agg+aliases+`, ''), (SELECT COUNT(*)`+aliases+`
-FROM advisory a WHERE a.part = ? AND a.generation = ? AND a.id = ?`))
-	if err != nil {
-		return nil, err
-	}
-	defer sel.Close()
-	read := func(id string) error {
+// storedRows reads the stored rows of generation gen of ids, with their
+// aliases; IDs the generation does not hold are absent from the map. The
+// IDs base asked about are taken from it.
+func storedRows(ctx context.Context, s *Store, q preparer, part string, gen int64, ids []string, base *DeltaBase) (map[string]storedRow, error) {
+	out := make(map[string]storedRow, len(ids))
+	var sel *sql.Stmt
+	defer func() {
+		if sel != nil {
+			sel.Close()
+		}
+	}()
+	for _, id := range ids {
 		if _, ok := out[id]; ok {
-			return nil
+			continue
+		}
+		if base != nil && base.asked[id] {
+			if r, ok := base.rows[id]; ok {
+				out[id] = r
+			}
+			continue
+		}
+		if sel == nil {
+			agg := `group_concat(l.alias, char(10))`
+			if s.dialect == Postgres {
+				agg = `string_agg(l.alias, chr(10))`
+			}
+			aliases := ` FROM advisory_alias l WHERE l.part = a.part AND l.generation = a.generation AND l.id = a.id)`
+			var err error
+			if sel, err = q.PrepareContext(ctx, s.Rebind(`SELECT a.pkgs, a.withdrawn, COALESCE((SELECT `+agg+aliases+`, ''), (SELECT COUNT(*)`+aliases+`
+FROM advisory a WHERE a.part = ? AND a.generation = ? AND a.id = ?`)); err != nil {
+				return nil, err
+			}
 		}
 		var r storedRow
 		err := sel.QueryRowContext(ctx, part, gen, id).Scan(&r.pkgs, &r.withdrawn, &r.aliases, &r.nAliases)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil
+			continue
 		}
-		if err == nil {
-			out[id] = r
-		}
-		return err
-	}
-	for _, r := range upserts {
-		if err := read(r.ID); err != nil {
+		if err != nil {
 			return nil, err
 		}
-	}
-	for _, id := range deletes {
-		if err := read(id); err != nil {
-			return nil, err
-		}
+		out[id] = r
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -164,9 +165,10 @@ type storedIDs struct {
 // incremental applies the changes listed by modified_id.csv since the last
 // sync, or falls back to a full import. Its steps overlap where they do
 // not depend on each other: the stored IDs are read while modified_id.csv
-// downloads and parses, and the records modified since the last sync
-// download (each one checked and compressed as it arrives) while the
-// stored IDs are compared with upstream.
+// downloads and parses, the records modified since the last sync download
+// (each one checked and compressed as it arrives) while the stored IDs are
+// compared with upstream, and the stored rows the delta may replace or
+// delete are read (store.ReadDeltaBase) while the downloads finish.
 func (m *Mirror) incremental(ctx context.Context, eco string, st store.PartitionState) EcosystemReport {
 	base, release := splitSelection(eco)
 	listed := async(func() (storedIDs, error) {
@@ -228,6 +230,16 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 		pending()
 		return m.full(ctx, eco, fmt.Sprintf("%d changes exceed the incremental limit of %d", len(changed)+len(removed), limit))
 	}
+	// The stored rows the delta may replace or delete are read while the
+	// records download.
+	based := async(func() (*store.DeltaBase, error) {
+		return m.store.ReadDeltaBase(ctx, eco, st.Generation, slices.Concat(changed, removed))
+	})
+	defer func() {
+		if b, _ := based(); b != nil && delta.Base == nil {
+			b.Close()
+		}
+	}()
 	fetched, err := pending()
 	if err == nil && len(changed) > modified { // published late
 		var more map[string]fetchedRecord
@@ -273,6 +285,10 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 	}
 	rep.Removed = len(removed)
 	delta.Upserts, delta.Deletes = upserts, removed
+	if delta.Base, err = based(); err != nil {
+		rep.Err = err
+		return rep
+	}
 	written, err := m.store.ApplyDelta(ctx, eco, delta, store.PartitionState{
 		Generation: st.Generation,
 		BaseURL:    m.opts.BaseURL,

@@ -46,6 +46,7 @@ type Store interface {
 	RecordIDs(ctx context.Context, part string) ([]string, error)
 	SkippedIDs(ctx context.Context, part string) (map[string]struct{}, error)
 	BeginImport(ctx context.Context, part, source string) (*store.Import, error)
+	ReadDeltaBase(ctx context.Context, part string, gen int64, ids []string) (*store.DeltaBase, error)
 	ApplyDelta(ctx context.Context, part string, d store.Delta, st store.PartitionState) (store.PartitionState, error)
 	TouchPartition(ctx context.Context, part string, lastSync time.Time) error
 	CollectGarbage(ctx context.Context) error
