@@ -334,12 +334,16 @@ func (s *Store) byIDs(ctx context.Context, ids []string, have func(part, id stri
 		}
 		refs[p.name] = append(refs[p.name], got...)
 	}
-	// Records by alias (one index seek per alias).
+	// Records by alias (one index seek per alias). Each statement of a
+	// full chunk is prepared once, here and below (a 400-parameter
+	// statement took ~0.1 ms to prepare).
+	byAlias := chunkStmts{db: tx, size: idChunk}
+	defer byAlias.close()
 	for rest := ids; len(rest) > 0; {
 		n := min(idChunk, len(rest))
-		rows, err := tx.QueryContext(ctx, `
+		rows, err := byAlias.query(ctx, n, `
 SELECT x.part, x.id FROM advisory_alias x JOIN partition_state p ON p.name = x.part AND p.generation = x.generation
-WHERE x.alias IN (`+inList(n)+`)`, anySlice(rest[:n])...)
+WHERE x.alias IN (`+inList(n)+`)`, anySlice(rest[:n]))
 		if err != nil {
 			return nil, err
 		}
@@ -361,12 +365,14 @@ WHERE x.alias IN (`+inList(n)+`)`, anySlice(rest[:n])...)
 	// partition by name among equals), then the documents of those the
 	// caller does not hold.
 	best := map[string]Advisory{}
+	newest := chunkStmts{db: tx, size: idChunk}
+	defer newest.close()
 	for _, p := range parts {
 		list := uniqueSorted(refs[p.name])
 		for len(list) > 0 {
 			n := min(idChunk, len(list))
-			rows, err := tx.QueryContext(ctx, `SELECT id, modified FROM advisory WHERE part = ? AND generation = ? AND withdrawn = 0 AND id IN (`+inList(n)+`)`,
-				append([]any{p.name, p.gen}, anySlice(list[:n])...)...)
+			rows, err := newest.query(ctx, n, `SELECT id, modified FROM advisory WHERE part = ? AND generation = ? AND withdrawn = 0 AND id IN (`+inList(n)+`)`,
+				append([]any{p.name, p.gen}, anySlice(list[:n])...))
 			if err != nil {
 				return nil, err
 			}
@@ -396,13 +402,15 @@ WHERE x.alias IN (`+inList(n)+`)`, anySlice(rest[:n])...)
 			need[a.Partition] = append(need[a.Partition], a.ID)
 		}
 	}
+	docs := chunkStmts{db: tx, size: idChunk}
+	defer docs.close()
 	for part, list := range need {
 		p := byName[part]
 		slices.Sort(list)
 		for len(list) > 0 {
 			n := min(idChunk, len(list))
-			rows, err := tx.QueryContext(ctx, `SELECT id, data FROM advisory WHERE part = ? AND generation = ? AND id IN (`+inList(n)+`)`,
-				append([]any{p.name, p.gen}, anySlice(list[:n])...)...)
+			rows, err := docs.query(ctx, n, `SELECT id, data FROM advisory WHERE part = ? AND generation = ? AND id IN (`+inList(n)+`)`,
+				append([]any{p.name, p.gen}, anySlice(list[:n])...))
 			if err != nil {
 				return nil, err
 			}
