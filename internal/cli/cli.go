@@ -68,7 +68,10 @@ type env struct {
 
 // ownGCAnnotation marks a command whose RunE sets the garbage collector's
 // pacing first thing (collectRarely): it takes over the start-up hold
-// (holdStartup) instead of the hold ending before it runs.
+// (holdStartup) instead of the hold ending before it runs. The root's
+// PersistentPreRunE ends the hold for every other command; a command
+// with a PersistentPreRunE of its own (none has one) would have to call
+// releaseStartup itself.
 const ownGCAnnotation = "vulngate/gc"
 
 // Execute runs the command line with args (without the program name).
