@@ -128,7 +128,7 @@ type startupHold struct {
 // holdStartup keeps the garbage collector from running while the command
 // line is set up: package initialisation leaves ~2.6 MB allocated, close
 // to the runtime's first goal (4 MiB), and building the command tree and
-// reading the input took the heap past it in a third to half of the
+// parsing the flags took the heap past it in a third to half of the
 // scans and mirror runs, a collection (~1.3 ms of CPU, every P woken)
 // just before the command's own setting (collectRarely) would have made
 // it unnecessary. The hold ends with releaseStartup, or is taken over by
