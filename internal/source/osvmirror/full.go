@@ -115,7 +115,9 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 	}
 	go func() {
 		defer close(jobs)
+		var win zipWindow
 		walkErr <- z.walk(func(e zipEntry) error {
+			win.prefetch(z, &e, maxRecordSize)
 			select {
 			case jobs <- e:
 				return nil

@@ -42,6 +42,11 @@ type zipEntry struct {
 	csize  uint64
 	usize  uint64
 	offset uint64 // of the local file header
+
+	// The bytes read ahead for the entry (zipWindow.prefetch): what read
+	// would read first, or the error reading them gave.
+	block    []byte
+	blockErr error
 }
 
 // zipArchive is an open archive whose directory has been located.
@@ -238,10 +243,15 @@ func (z *zipArchive) read(e zipEntry, limit int, buf *[]byte) (data, deflated []
 	// One read for the local header and the data behind it, guessing that
 	// the local header repeats the central directory's name and has no
 	// more than a small extra field (as zip writers do); a second read
-	// only when it does not. One system call per entry instead of two.
-	guess := min(30+uint64(len(e.name))+localExtraGuess+e.csize, z.cdOffset-e.offset)
-	block := make([]byte, guess)
-	if _, err := z.f.ReadAt(block, int64(e.offset)); err != nil {
+	// only when it does not. One system call per entry instead of two,
+	// none when the entry's bytes were read ahead (zipWindow).
+	guess := z.guess(e)
+	block, err := e.block, e.blockErr
+	if block == nil && err == nil {
+		block = make([]byte, guess)
+		_, err = z.f.ReadAt(block, int64(e.offset))
+	}
+	if err != nil {
 		return nil, nil, corrupt("entry %s: %v", e.name, err)
 	}
 	lh := block[:30]
@@ -289,6 +299,54 @@ func (z *zipArchive) read(e zipEntry, limit int, buf *[]byte) (data, deflated []
 		return nil, nil, corrupt("entry %s: checksum mismatch", e.name)
 	}
 	return data, deflated, nil
+}
+
+// guess is how many bytes read reads first for e: its local header with
+// the central directory's name and up to localExtraGuess bytes of extra
+// field, and its data.
+func (z *zipArchive) guess(e zipEntry) uint64 {
+	return min(30+uint64(len(e.name))+localExtraGuess+e.csize, z.cdOffset-e.offset)
+}
+
+// zipWindow reads the entries' bytes ahead in large sequential reads, for
+// entries walked in the order their data lies in the file (as zip writers
+// write them): one read system call per zipWindowSize bytes instead of a
+// pread per entry (36,566 for the corpus, ~2% of an import's CPU).
+// Entries out of order, or larger than the window, are read alone.
+type zipWindow struct {
+	buf []byte
+	at  uint64 // file offset of buf[0]
+}
+
+const zipWindowSize = 1 << 20
+
+// prefetch sets e.block to the bytes read would read first, when read
+// would read them (the same checks before); otherwise it leaves e alone.
+func (w *zipWindow) prefetch(z *zipArchive, e *zipEntry, limit int) {
+	if e.flags&0x1 != 0 || (e.method != 0 && e.method != 8) || e.csize > uint64(limit) || e.usize > uint64(limit) || e.offset+30 > z.cdOffset {
+		return
+	}
+	n := z.guess(*e)
+	if n > zipWindowSize {
+		return
+	}
+	if e.offset < w.at || e.offset+n > w.at+uint64(len(w.buf)) {
+		if w.buf == nil {
+			w.buf = make([]byte, zipWindowSize)
+		}
+		size := min(zipWindowSize, z.cdOffset-e.offset)
+		k, err := z.f.ReadAt(w.buf[:size], int64(e.offset))
+		w.buf, w.at = w.buf[:k], e.offset
+		if uint64(k) < n {
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			e.blockErr = err
+			return
+		}
+	}
+	start := e.offset - w.at
+	e.block = append([]byte(nil), w.buf[start:start+n]...)
 }
 
 var errUnsupportedEntry = errors.New("unsupported zip entry")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -104,6 +105,61 @@ func TestZipDamage(t *testing.T) {
 	}
 }
 
+// Entries read ahead through a zipWindow read as read reads them alone: in
+// the archive's order (sequential window reads), in reverse (a window read
+// per entry), larger than the window (read alone), and damaged.
+func TestZipWindowReadsAsRead(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "all.zip")
+	f, _ := os.Create(p)
+	zw := zip.NewWriter(f)
+	for i := range 3000 {
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("R-%d.json", i), Method: []uint16{zip.Deflate, zip.Store}[i%2]})
+		if i == 1501 { // stored, past the window's size
+			w.Write(bytes.Repeat([]byte("x"), zipWindowSize+10))
+		}
+		fmt.Fprintf(w, `{"id":"R-%d","details":"%s"}`, i, bytes.Repeat([]byte("y"), i%700))
+	}
+	zw.Close()
+	f.Close()
+	good, _ := os.ReadFile(p)
+	bad := bytes.Clone(good)
+	bad[len(good)/3] ^= 0xff   // in the large entry's data
+	bad[len(good)*4/5] ^= 0xff // in a small entry (the directory is the last ~9%)
+	os.WriteFile(p+".bad", bad, 0o644)
+	for _, path := range []string{p, p + ".bad"} {
+		z, err := openZip(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var entries []zipEntry
+		z.walk(func(e zipEntry) error { entries = append(entries, e); return nil })
+		reversed := slices.Clone(entries)
+		slices.Reverse(reversed)
+		for name, es := range map[string][]zipEntry{"in order": entries, "reversed": reversed} {
+			var win zipWindow
+			ahead, failed := 0, 0
+			for _, e := range es {
+				want, wantRaw, wantErr := z.read(e, 2*zipWindowSize, nil)
+				win.prefetch(z, &e, 2*zipWindowSize)
+				if e.block != nil {
+					ahead++
+				}
+				got, gotRaw, err := z.read(e, 2*zipWindowSize, nil)
+				if fmt.Sprint(err) != fmt.Sprint(wantErr) || !bytes.Equal(got, want) || !bytes.Equal(gotRaw, wantRaw) {
+					t.Fatalf("%s %s: %s read ahead: %d bytes, %v; alone: %d bytes, %v", path, name, e.name, len(got), err, len(want), wantErr)
+				}
+				if err != nil {
+					failed++
+				}
+			}
+			if ahead != len(es)-1 || (path == p && failed != 0) || (path != p && failed < 2) {
+				t.Errorf("%s %s: %d of %d entries read ahead, %d failed", path, name, ahead, len(es), failed)
+			}
+		}
+		z.Close()
+	}
+}
+
 // FuzzZipArchive feeds arbitrary bytes to the directory walker: it must
 // fail cleanly, never panic or allocate without bound.
 func FuzzZipArchive(f *testing.F) {
@@ -120,7 +176,10 @@ func FuzzZipArchive(f *testing.F) {
 			return
 		}
 		defer z.Close()
+		var win zipWindow
 		z.walk(func(e zipEntry) error {
+			z.read(e, 1<<20, nil)
+			win.prefetch(z, &e, 1<<20)
 			z.read(e, 1<<20, nil)
 			return nil
 		})
