@@ -3,8 +3,10 @@ package osvmirror
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -115,5 +117,62 @@ func TestReadAllLimitedSizesFromLength(t *testing.T) {
 	var got []byte
 	if _, err := readAllLimited(sizedReader{bytes.NewReader(data), int64(len(data))}, &got, len(data)-1); err != errTooLarge {
 		t.Errorf("over the limit: %v", err)
+	}
+}
+
+// byteReader returns one byte per Read, as a slow download would.
+type byteReader struct{ s string }
+
+func (r *byteReader) Read(p []byte) (int, error) {
+	if r.s == "" {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	p[0] = r.s[0]
+	r.s = r.s[1:]
+	return 1, nil
+}
+
+// TestModifiedCSVEarly: while modified_id.csv is read, its first lines
+// newer than the watermark are handed over as they complete, up to the
+// first line that is not (older, malformed) or that early refuses; the
+// map is the whole file's whatever early saw.
+func TestModifiedCSVEarly(t *testing.T) {
+	since := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		csv   string
+		limit int // early takes this many
+		want  []string
+		bad   bool
+	}{
+		{"2024-03-01T00:00:00Z,A\n2024-02-01T00:00:00Z,B\n2023-12-01T00:00:00Z,C\n2024-05-01T00:00:00Z,D\n", 10, []string{"A", "B"}, false},
+		{"2024-03-01T00:00:00Z,A\r\n2024-02-01T00:00:00Z,B\r\n", 10, []string{"A", "B"}, false},
+		{"2024-03-01T00:00:00Z,A\n2024-02-01T00:00:00Z,B\n2024-02-01T00:00:00Z,C\n", 2, []string{"A", "B"}, false},
+		{"2024-03-01T00:00:00Z,A\n2024-02-01T00:00:00Z,../B\n2024-02-01T00:00:00Z,C\n", 10, []string{"A"}, true},
+		{"2024-03-01T00:00:00Z,A\nyesterday,B\n2024-02-01T00:00:00Z,C\n", 10, []string{"A"}, true},
+		{"2024-03-01T00:00:00Z,A", 10, nil, false}, // no line break: only the whole parse sees it
+	} {
+		for _, slow := range []bool{false, true} {
+			var r io.Reader = strings.NewReader(c.csv)
+			if slow {
+				r = &byteReader{c.csv}
+			}
+			var got []string
+			all, err := readModifiedCSV(r, "x", since, func(id string) bool {
+				if len(got) == c.limit {
+					return false
+				}
+				got = append(got, id)
+				return true
+			})
+			if (err != nil) != c.bad || !slices.Equal(got, c.want) {
+				t.Errorf("%q (slow %v): early %q, err %v", c.csv, slow, got, err)
+			}
+			if !c.bad && len(all) != strings.Count(c.csv, ",") {
+				t.Errorf("%q: map %v", c.csv, all)
+			}
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package osvmirror
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vulngate/vulngate/internal/osv"
@@ -36,9 +36,34 @@ const maxModifiedCSV = 256 << 20
 // file is read whole: the IDs are substrings of one string and the map is
 // sized from the line count, so the cost is one allocation per map rather
 // than one per line.
-func readModifiedCSV(r io.Reader, where string) (map[string]time.Time, error) {
+//
+// OSV lists the newest records first: while the file still downloads,
+// early (when not nil) is given the IDs of its first lines, as long as
+// they are well formed records modified after since and early takes them,
+// so that their downloads start before the rest of the file is read. The
+// map returned is the whole file's all the same.
+func readModifiedCSV(r io.Reader, where string, since time.Time, early func(id string) bool) (map[string]time.Time, error) {
 	var body []byte
-	if _, err := readAllLimited(r, &body, maxModifiedCSV); err != nil {
+	scanned := 0
+	seen := func(b []byte) {
+		for early != nil {
+			i := bytes.IndexByte(b[scanned:], '\n')
+			if i < 0 {
+				return
+			}
+			line := strings.TrimSpace(string(b[scanned : scanned+i]))
+			scanned += i + 1
+			ts, id, ok := strings.Cut(line, ",")
+			if !ok || !validCSVID(id) {
+				early = nil
+				return
+			}
+			if t, err := osv.ParseTime(ts); err != nil || !t.After(since) || !early(id) {
+				early = nil
+			}
+		}
+	}
+	if _, err := readAllLimitedSeen(r, &body, maxModifiedCSV, seen); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	text := string(body)
@@ -54,7 +79,7 @@ func readModifiedCSV(r io.Reader, where string) (map[string]time.Time, error) {
 			return nil, fmt.Errorf("%s line %d: line too long", where, line)
 		}
 		ts, id, ok := strings.Cut(raw, ",")
-		if !ok || id == "" || strings.ContainsAny(id, "/\\,") || strings.Contains(id, "..") {
+		if !ok || !validCSVID(id) {
 			return nil, fmt.Errorf("%s line %d: want \"<modified>,<id>\", got %q", where, line, raw)
 		}
 		t, err := osv.ParseTime(ts)
@@ -82,6 +107,12 @@ func modifiedSince(upstream map[string]time.Time, old time.Time) (changed []stri
 		}
 	}
 	return changed, watermark
+}
+
+// validCSVID tells whether id, as modified_id.csv names it, can be a
+// record's file name.
+func validCSVID(id string) bool {
+	return id != "" && !strings.ContainsAny(id, "/\\,") && !strings.Contains(id, "..")
 }
 
 // compareIDs compares the source's records (upstream: ID -> modified
@@ -189,21 +220,22 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 		}
 		return EcosystemReport{Err: fmt.Errorf("%s: %w", eco, err)}
 	}
-	upstream, err := readModifiedCSV(rc, m.fetch.describe(rel))
+	dl := m.startDownloads(ctx, base)
+	defer dl.stop()
+	upstream, err := readModifiedCSV(rc, m.fetch.describe(rel), st.Watermark, dl.add)
 	rc.Close()
 	if err != nil {
+		dl.stop()
 		listed()
 		return m.full(ctx, eco, err.Error())
 	}
 	changed, watermark := modifiedSince(upstream, st.Watermark)
 	limit := max(m.opts.DeltaLimit, len(upstream)/10)
-	fetchCtx, stopFetch := context.WithCancel(ctx)
-	pending := func() (map[string]fetchedRecord, error) { return nil, nil }
-	if len(changed) > 0 && len(changed) <= limit {
-		ids := changed // compareIDs appends to changed below
-		pending = async(func() (map[string]fetchedRecord, error) { return m.fetchRecords(fetchCtx, base, ids) })
+	if len(changed) <= limit {
+		dl.finish(changed)
+	} else {
+		dl.stop()
 	}
-	defer func() { stopFetch(); pending() }()
 	stored, err := listed()
 	if err != nil {
 		return EcosystemReport{Err: err}
@@ -226,8 +258,7 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 		return rep
 	}
 	if len(changed)+len(removed) > limit {
-		stopFetch()
-		pending()
+		dl.stop()
 		return m.full(ctx, eco, fmt.Sprintf("%d changes exceed the incremental limit of %d", len(changed)+len(removed), limit))
 	}
 	// The stored rows the delta may replace or delete are read while the
@@ -240,7 +271,7 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 			b.Close()
 		}
 	}()
-	fetched, err := pending()
+	fetched, err := dl.wait()
 	if err == nil && len(changed) > modified { // published late
 		var more map[string]fetchedRecord
 		if more, err = m.fetchRecords(ctx, base, changed[modified:]); err == nil {
@@ -302,99 +333,4 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 	}
 	rep.Records, rep.Withdrawn = written.Records, written.Withdrawn
 	return rep
-}
-
-// fetchRecord downloads and checks <base>/<id>.json. A record that is too
-// large or not a usable OSV record comes back marked malformed; the error
-// is for download failures only.
-func (m *Mirror) fetchRecord(ctx context.Context, base, id string) (fetchedRecord, error) {
-	rc, err := m.fetch.open(ctx, base+"/"+id+".json")
-	if err != nil {
-		return fetchedRecord{}, err
-	}
-	var data []byte
-	_, err = readAllLimited(rc, &data, maxRecordSize)
-	rc.Close()
-	switch {
-	case errors.Is(err, errTooLarge):
-		return fetchedRecord{malformed: "record exceeds the size limit"}, nil
-	case err != nil:
-		return fetchedRecord{}, err
-	}
-	fr := fetchedRecord{data: data}
-	v, err := osv.ParseHeader(data)
-	switch {
-	case err != nil:
-		fr.malformed = err.Error()
-	case v.ID != id:
-		fr.malformed = fmt.Sprintf("file holds record %q", v.ID)
-	default:
-		fr.v = v
-	}
-	return fr, nil
-}
-
-type fetchedRecord struct {
-	v         *osv.Header
-	data      []byte
-	deflated  []byte // data compressed as the store keeps it
-	malformed string
-}
-
-// fetchRecords downloads <base>/<id>.json for each id with bounded
-// concurrency and compresses each usable record for the store as it
-// arrives (on this goroutine, with one compressor). A missing file yields
-// errNotFound so the caller can fall back to all.zip; other failures abort.
-func (m *Mirror) fetchRecords(ctx context.Context, base string, ids []string) (map[string]fetchedRecord, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type result struct {
-		id  string
-		fr  fetchedRecord
-		err error
-	}
-	jobs, results := make(chan string), make(chan result)
-	var wg sync.WaitGroup
-	for range min(fetchWorkers, (len(ids)+recordsPerWorker-1)/recordsPerWorker) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range jobs {
-				fr, err := m.fetchRecord(ctx, base, id)
-				results <- result{id, fr, err}
-			}
-		}()
-	}
-	go func() {
-		defer close(results)
-		for _, id := range ids {
-			select {
-			case jobs <- id:
-			case <-ctx.Done():
-			}
-		}
-		close(jobs)
-		wg.Wait()
-	}()
-	out := make(map[string]fetchedRecord, len(ids))
-	var firstErr error
-	d := store.NewDeflater()
-	defer d.Close()
-	for r := range results {
-		switch {
-		case firstErr != nil:
-		case r.err != nil:
-			firstErr = r.err
-			cancel()
-		default:
-			if r.fr.v != nil {
-				r.fr.deflated = d.Deflate(r.fr.data)
-			}
-			out[r.id] = r.fr
-		}
-	}
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	return out, ctx.Err()
 }

@@ -178,3 +178,52 @@ func goRows(t *testing.T, st *store.Store) map[string][]string {
 	}
 	return out
 }
+
+// TestIncrementalLimitStopsDownloads: a delta over the incremental limit
+// reads all.zip instead, whether modified_id.csv alone says so (the
+// downloads it started early are stopped) or the comparison with the
+// stored IDs does (records removed upstream count too).
+func TestIncrementalLimitStopsDownloads(t *testing.T) {
+	for _, removedToo := range []bool{false, true} {
+		bucket := t.TempDir()
+		recs := map[string]string{}
+		for i := range 12 {
+			id := fmt.Sprintf("GO-%d", i)
+			recs[id+".json"] = rec(id, "Go", "example.com/m", "")
+		}
+		writeBucket(t, bucket, map[string]map[string]string{"Go": recs})
+		st := openStore(t)
+		doSync(t, st, "file://"+bucket, "Go")
+		// Newer copies of 3 records, each with its own file, the newest
+		// first; with removedToo, 9 records are gone upstream.
+		var csv strings.Builder
+		for i := range 12 {
+			id := fmt.Sprintf("GO-%d", i)
+			switch {
+			case i < 3:
+				body := strings.Replace(rec(id, "Go", "example.com/m", ""), "2024-01-01", "2024-03-01", 1)
+				os.WriteFile(filepath.Join(bucket, "Go", id+".json"), []byte(body), 0o644)
+				fmt.Fprintf(&csv, "2024-03-01T00:00:00Z,%s\n", id)
+			case !removedToo:
+				fmt.Fprintf(&csv, "2024-01-01T00:00:00Z,%s\n", id)
+			}
+		}
+		os.WriteFile(filepath.Join(bucket, "Go", "modified_id.csv"), []byte(csv.String()), 0o644)
+		limit := 2 // 3 changed exceed it
+		if removedToo {
+			limit = 4 // 3 changed do not, 3 + 9 removed do
+		}
+		m, err := New(st, Options{BaseURL: "file://" + bucket, Ecosystems: []string{"Go"}, TempDir: t.TempDir(), DeltaLimit: limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := m.Sync(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := rep.Ecosystems[0]
+		if e.Err != nil || e.Mode != ModeFull || !strings.Contains(e.Fallback, "exceed the incremental limit") {
+			t.Fatalf("removed too %v: %+v", removedToo, e)
+		}
+	}
+}
