@@ -277,15 +277,7 @@ func writeJSONDoc(w io.Writer, doc *jsonDoc, n int, component func(int) jsonComp
 	o.strs("sources", doc.Sources)
 	o.key("components")
 	j.b = append(j.b, '[')
-	for i := range n {
-		if i > 0 {
-			j.b = append(j.b, ',')
-		}
-		j.newline(2)
-		c := component(i)
-		j.component(&c, 2)
-		j.maybeFlush()
-	}
+	j.components(n, component)
 	if n > 0 {
 		j.newline(1)
 	}
@@ -296,6 +288,78 @@ func writeJSONDoc(w io.Writer, doc *jsonDoc, n int, component func(int) jsonComp
 	j.b = append(j.b, '\n')
 	j.flush()
 	return j.err
+}
+
+// jsonChunk is how many components a worker of components encodes at a
+// time.
+var jsonChunk = 16
+
+// jsonAhead bounds the chunks encoded and not yet written.
+const jsonAhead = 4
+
+// components writes the n components' list members, each preceded by its
+// separator and indentation. More than a chunk of them are encoded by two
+// workers, a chunk at a time into buffers of their own, and written in
+// order by this goroutine: the report is written when the scan is done,
+// on one core otherwise (~8 ms of a 1,000-component scan). At most
+// jsonAhead chunks are held.
+func (j *jsonWriter) components(n int, component func(int) jsonComponent) {
+	encode := func(to *jsonWriter, from, upto int) {
+		for i := from; i < upto; i++ {
+			if i > 0 {
+				to.b = append(to.b, ',')
+			}
+			to.newline(2)
+			c := component(i)
+			to.component(&c, 2)
+		}
+	}
+	if n <= jsonChunk {
+		for i := range n {
+			encode(j, i, i+1)
+			j.maybeFlush()
+		}
+		return
+	}
+	chunks := (n + jsonChunk - 1) / jsonChunk
+	encoded := make([]chan []byte, chunks)
+	for k := range encoded {
+		encoded[k] = make(chan []byte, 1)
+	}
+	next := make(chan int)
+	tokens := make(chan struct{}, jsonAhead)
+	free := make(chan []byte, jsonAhead+2)
+	go func() {
+		defer close(next)
+		for k := range chunks {
+			tokens <- struct{}{}
+			next <- k
+		}
+	}()
+	for range 2 {
+		go func() {
+			for k := range next {
+				var b []byte
+				select {
+				case b = <-free:
+				default:
+				}
+				to := jsonWriter{b: b[:0]}
+				encode(&to, k*jsonChunk, min(n, (k+1)*jsonChunk))
+				encoded[k] <- to.b
+			}
+		}()
+	}
+	for k := range chunks {
+		b := <-encoded[k]
+		j.b = append(j.b, b...)
+		j.maybeFlush()
+		select {
+		case free <- b:
+		default:
+		}
+		<-tokens
+	}
 }
 
 func (j *jsonWriter) component(c *jsonComponent, depth int) {
