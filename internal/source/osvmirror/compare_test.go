@@ -153,6 +153,7 @@ func TestModifiedCSVEarly(t *testing.T) {
 		{"2024-03-01T00:00:00Z,A\n2024-02-01T00:00:00Z,../B\n2024-02-01T00:00:00Z,C\n", 10, []string{"A"}, true},
 		{"2024-03-01T00:00:00Z,A\nyesterday,B\n2024-02-01T00:00:00Z,C\n", 10, []string{"A"}, true},
 		{"2024-03-01T00:00:00Z,A", 10, nil, false}, // no line break: only the whole parse sees it
+		{"2024-03-01T00:00:00Z,A\n2024-02-01T00:00:00Z," + strings.Repeat("B", maxCSVLine) + "\n2024-02-01T00:00:00Z,C\n", 10, []string{"A"}, true},
 	} {
 		for _, slow := range []bool{false, true} {
 			var r io.Reader = strings.NewReader(c.csv)

@@ -29,8 +29,11 @@ const (
 )
 
 // maxModifiedCSV bounds modified_id.csv (the largest ecosystem's is a few
-// megabytes).
-const maxModifiedCSV = 256 << 20
+// megabytes), maxCSVLine one line of it.
+const (
+	maxModifiedCSV = 256 << 20
+	maxCSVLine     = 1 << 20
+)
 
 // readModifiedCSV parses "<RFC3339 modified>,<ID>" lines (no header). The
 // file is read whole: the IDs are substrings of one string and the map is
@@ -44,17 +47,22 @@ const maxModifiedCSV = 256 << 20
 // map returned is the whole file's all the same.
 func readModifiedCSV(r io.Reader, where string, since time.Time, early func(id string) bool) (map[string]time.Time, error) {
 	var body []byte
-	scanned := 0
+	scanned, searched := 0, 0 // lines handed over; bytes searched for the next line break
 	seen := func(b []byte) {
 		for early != nil {
-			i := bytes.IndexByte(b[scanned:], '\n')
+			i := bytes.IndexByte(b[searched:], '\n')
 			if i < 0 {
+				searched = len(b)
+				if searched-scanned > maxCSVLine {
+					early = nil
+				}
 				return
 			}
-			line := strings.TrimSpace(string(b[scanned : scanned+i]))
-			scanned += i + 1
+			end := searched + i
+			line := strings.TrimSpace(string(b[scanned:end]))
+			scanned, searched = end+1, end+1
 			ts, id, ok := strings.Cut(line, ",")
-			if !ok || !validCSVID(id) {
+			if len(line) > maxCSVLine || !ok || !validCSVID(id) {
 				early = nil
 				return
 			}
@@ -75,7 +83,7 @@ func readModifiedCSV(r io.Reader, where string, since time.Time, early func(id s
 		if raw == "" {
 			continue
 		}
-		if len(raw) > 1<<20 {
+		if len(raw) > maxCSVLine {
 			return nil, fmt.Errorf("%s line %d: line too long", where, line)
 		}
 		ts, id, ok := strings.Cut(raw, ",")
