@@ -176,14 +176,10 @@ func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]Fi
 		}
 		x.FirstSeen, x.LastSeen = parseTime(first), parseTime(last)
 		if x.IDs, err = jsonStrings(ids); err != nil {
-			return nil, 0, fmt.Errorf("store: finding %d: IDs: %w", x.ID, err)
+			return nil, 0, fmt.Errorf("store: finding %d: IDs %s: %w", x.ID, clipped(ids), err)
 		}
-		src, err := jsonStrings(sources)
-		if err != nil || len(src)%4 != 0 {
-			return nil, 0, fmt.Errorf("store: finding %d: sources: %v", x.ID, err)
-		}
-		for i := 0; i < len(src); i += 4 {
-			x.Sources = append(x.Sources, FindingSource{Source: src[i], FirstSeen: parseTime(src[i+1]), LastSeen: parseTime(src[i+2]), EndedAt: parseTime(src[i+3])})
+		if x.Sources, err = findingSources(sources); err != nil {
+			return nil, 0, fmt.Errorf("store: finding %d: %w", x.ID, err)
 		}
 		if s.dialect == SQLite {
 			// json_group_array keeps no order of its own; SQLite's
@@ -220,6 +216,32 @@ func (s *Store) pageFindingsQuery(assessment, where string) string {
  (SELECT json_agg(vuln_id ORDER BY vuln_id)::text FROM finding_vuln WHERE finding_id = f.id),
  (SELECT json_agg(json_build_array(source, first_seen, last_seen, ended_at) ORDER BY source)::text FROM finding_source WHERE finding_id = f.id)
  FROM (SELECT ` + cols + assessment + ` AS assessment FROM finding f` + where + order + ` LIMIT ? OFFSET ?) f` + order
+}
+
+// findingSources decodes a finding's sources as pageFindingsQuery reads
+// them: a JSON array of [source, first seen, last seen, ended] arrays. A
+// malformed array (corrupt data) is an error naming it and what is wrong.
+func findingSources(raw []byte) ([]FindingSource, error) {
+	src, err := jsonStrings(raw)
+	if err == nil && len(src)%4 != 0 {
+		err = fmt.Errorf("%d strings, not groups of 4 (source, first seen, last seen, ended)", len(src))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sources %s: %w", clipped(raw), err)
+	}
+	var out []FindingSource
+	for i := 0; i < len(src); i += 4 {
+		out = append(out, FindingSource{Source: src[i], FirstSeen: parseTime(src[i+1]), LastSeen: parseTime(src[i+2]), EndedAt: parseTime(src[i+3])})
+	}
+	return out, nil
+}
+
+// clipped quotes stored text for an error message, its first 100 bytes.
+func clipped(b []byte) string {
+	if len(b) > 100 {
+		return fmt.Sprintf("%q...", b[:100])
+	}
+	return fmt.Sprintf("%q", b)
 }
 
 // jsonStrings returns the strings of a JSON array of strings, or of

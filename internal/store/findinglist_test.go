@@ -272,3 +272,27 @@ func TestJSONStrings(t *testing.T) {
 		t.Error("an unterminated string was read")
 	}
 }
+
+// A finding's stored sources array that is malformed (corrupt data) is an
+// error naming the array and what is wrong with it (it said "sources:
+// <nil>" for an array of the wrong length); a good one decodes.
+func TestFindingSourcesMalformed(t *testing.T) {
+	for in, want := range map[string]string{
+		`[["OSV","t1","t2",""],["NVD","t1"]]`: `sources "[[\"OSV\",\"t1\",\"t2\",\"\"],[\"NVD\",\"t1\"]]": 6 strings, not groups of 4`,
+		`[["OSV","t1`:                         `sources "[[\"OSV\",\"t1": unterminated JSON string`,
+		`[["O\"SV",1,2]`:                      `sources "[[\"O\\\"SV\",1,2]": `,
+	} {
+		_, err := findingSources([]byte(in))
+		if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "<nil>") {
+			t.Errorf("findingSources(%s): %v; want an error starting %s", in, err, want)
+		}
+	}
+	long := `[` + strings.Repeat(`"x",`, 100) + `"y"]`
+	if _, err := findingSources([]byte(long)); err == nil || len(err.Error()) > 320 {
+		t.Errorf("long array: %v; want a short error", err)
+	}
+	got, err := findingSources([]byte(`[["OSV","2024-01-02T03:04:05Z","2024-02-01T00:00:00Z",""]]`))
+	if err != nil || len(got) != 1 || got[0].Source != "OSV" || got[0].FirstSeen.Day() != 2 || !got[0].EndedAt.IsZero() {
+		t.Errorf("good sources: %+v, %v", got, err)
+	}
+}
