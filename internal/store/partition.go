@@ -64,7 +64,10 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 	defer d.Base.Close()
 	run := s.tx
 	if d.Base != nil && d.Base.conn != nil {
-		run = func(ctx context.Context, fn func(*sql.Tx) error) error { return s.txOn(ctx, d.Base.conn, fn) }
+		run = func(ctx context.Context, fn func(*sql.Tx) error) error {
+			defer s.counts.invalidate()
+			return txOn(ctx, d.Base.conn, fn)
+		}
 	}
 	err := run(ctx, func(tx *sql.Tx) error {
 		var cur PartitionState

@@ -236,16 +236,6 @@ func rebind(d Dialect, q string) string {
 // tx runs fn in a transaction, committing when fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
-	return s.finishTx(tx, err, fn)
-}
-
-// txOn is tx on a connection the caller holds.
-func (s *Store) txOn(ctx context.Context, conn *sql.Conn, fn func(*sql.Tx) error) error {
-	tx, err := conn.BeginTx(ctx, nil)
-	return s.finishTx(tx, err, fn)
-}
-
-func (s *Store) finishTx(tx *sql.Tx, err error, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
