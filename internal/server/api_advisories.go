@@ -143,7 +143,7 @@ func (s *Server) advisoryFilter(r *http.Request) (store.SummaryFilter, error) {
 			f.InScope = sc
 		}
 	}
-	if f.Assessment, err = s.assessmentFilter(r.Context(), r.URL.Query().Get("assessment")); err != nil {
+	if f.Assessment, _, err = s.assessmentFilter(r.Context(), r.URL.Query().Get("assessment")); err != nil {
 		return f, err
 	}
 	return f, nil

@@ -48,18 +48,20 @@ type findingAssessJ struct {
 type findingPage = listPage[findingRecordJSON]
 
 // assessmentFilter validates an assessment filter value: a type name (any
-// letter case), "unassessed" or "assessed". A bad value is a 400 error.
-func (s *Server) assessmentFilter(ctx context.Context, v string) (string, error) {
+// letter case), "unassessed" or "assessed". A bad value is a 400 error. It
+// also returns the assessment types when it read them (a type name), for
+// the listing to use instead of reading them again.
+func (s *Server) assessmentFilter(ctx context.Context, v string) (string, []assess.Type, error) {
 	v = strings.TrimSpace(v)
 	switch strings.ToLower(v) {
 	case "", "any":
-		return "", nil
+		return "", nil, nil
 	case store.AssessedNone, store.AssessedAny:
-		return strings.ToLower(v), nil
+		return strings.ToLower(v), nil, nil
 	}
 	ts, err := s.assess.Types(ctx)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	t, ok := assess.FindType(ts, v)
 	if !ok {
@@ -67,9 +69,9 @@ func (s *Server) assessmentFilter(ctx context.Context, v string) (string, error)
 		for _, t := range ts {
 			names = append(names, t.Name)
 		}
-		return "", errStatus(http.StatusBadRequest, "assessment %q: want one of %s", v, strings.Join(names, ", "))
+		return "", ts, errStatus(http.StatusBadRequest, "assessment %q: want one of %s", v, strings.Join(names, ", "))
 	}
-	return t.Name, nil
+	return t.Name, ts, nil
 }
 
 // findingScopes reads scope (repeatable), project and feed parameters.
@@ -99,32 +101,41 @@ func findingScopes(r *http.Request) ([]string, error) {
 	return out, nil
 }
 
-func (s *Server) parseFindingFilter(r *http.Request) (store.FindingPageFilter, error) {
+// parseFindingFilter reads a findings list's filter; it also returns the
+// assessment types when validating the filter read them (else nil).
+func (s *Server) parseFindingFilter(r *http.Request) (store.FindingPageFilter, []assess.Type, error) {
 	base, err := parseFilter(r) // severity, source, ecosystem, q, offset, limit
 	if err != nil {
-		return store.FindingPageFilter{}, badRequest(err)
+		return store.FindingPageFilter{}, nil, badRequest(err)
 	}
 	f := store.FindingPageFilter{Ratings: base.Severities, Sources: base.Sources, Ecosystems: base.Ecosystems, Query: base.Query,
 		Offset: base.Offset, Limit: base.Limit, Now: s.assess.Now().UTC()}
 	if f.Scopes, err = findingScopes(r); err != nil {
-		return f, badRequest(err)
+		return f, nil, badRequest(err)
 	}
-	if f.Assessment, err = s.assessmentFilter(r.Context(), r.URL.Query().Get("assessment")); err != nil {
-		return f, err
+	var ts []assess.Type
+	if f.Assessment, ts, err = s.assessmentFilter(r.Context(), r.URL.Query().Get("assessment")); err != nil {
+		return f, ts, err
 	}
-	return f, nil
+	return f, ts, nil
 }
 
-// listFindings is one page of open findings; it also returns the
-// assessment types it read (the project page offers them as filters).
-func (s *Server) listFindings(ctx context.Context, f store.FindingPageFilter) (findingPage, []assess.Type, error) {
+// listFindings is one page of open findings. It reads the assessment
+// types after the page unless given them (ts, as parseFindingFilter read
+// them before the page), and returns the types it used (the project page
+// offers them as filters). Types read after the page hold every type its
+// rows name (a type in use cannot be deleted); given ones may lack a type
+// created since: they are read again then.
+func (s *Server) listFindings(ctx context.Context, f store.FindingPageFilter, ts []assess.Type) (findingPage, []assess.Type, error) {
 	rows, total, err := s.st.ListOpenFindings(ctx, f)
 	if err != nil {
 		return findingPage{}, nil, err
 	}
-	ts, err := s.assess.Types(ctx)
-	if err != nil {
-		return findingPage{}, nil, err
+	fresh := ts == nil
+	if fresh {
+		if ts, err = s.assess.Types(ctx); err != nil {
+			return findingPage{}, nil, err
+		}
 	}
 	ps, err := s.assess.Policies(ctx)
 	if err != nil {
@@ -145,7 +156,15 @@ func (s *Server) listFindings(ctx context.Context, f store.FindingPageFilter) (f
 		}
 		o.Effect = string(ps.For(x.Scope))
 		if x.Assessment != "" {
-			if t, ok := assess.FindType(ts, x.Assessment); ok {
+			t, ok := assess.FindType(ts, x.Assessment)
+			if !ok && !fresh {
+				if ts, err = s.assess.Types(ctx); err != nil {
+					return findingPage{}, nil, err
+				}
+				fresh = true
+				t, ok = assess.FindType(ts, x.Assessment)
+			}
+			if ok {
 				o.Assessment = &findingAssessJ{Type: t.Name, Effect: string(t.Effect)}
 				o.Effect = string(t.Effect)
 			}
@@ -156,10 +175,10 @@ func (s *Server) listFindings(ctx context.Context, f store.FindingPageFilter) (f
 }
 
 func (s *Server) apiFindings(r *http.Request) (any, error) {
-	f, err := s.parseFindingFilter(r)
+	f, ts, err := s.parseFindingFilter(r)
 	if err != nil {
 		return nil, err
 	}
-	page, _, err := s.listFindings(r.Context(), f)
+	page, _, err := s.listFindings(r.Context(), f, ts)
 	return page, err
 }

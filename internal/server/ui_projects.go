@@ -130,7 +130,7 @@ const componentsPerPage = 50
 // (offset, limit). A bad filter is shown as the page's error (msg), with
 // the unfiltered first page.
 func (s *Server) projectFindings(r *http.Request, name string, data map[string]any) (msg string, err error) {
-	f, err := s.parseFindingFilter(r)
+	f, ts, err := s.parseFindingFilter(r)
 	if err != nil {
 		if statusOf(err) >= 500 {
 			return "", err
@@ -138,7 +138,7 @@ func (s *Server) projectFindings(r *http.Request, name string, data map[string]a
 		msg, f = err.Error(), store.FindingPageFilter{Limit: 50, Now: s.assess.Now().UTC()}
 	}
 	f.Scopes = []string{project.Scope(name)}
-	page, types, err := s.listFindings(r.Context(), f)
+	page, types, err := s.listFindings(r.Context(), f, ts)
 	if err != nil {
 		return "", err
 	}
