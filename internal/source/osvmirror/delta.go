@@ -204,10 +204,11 @@ type storedIDs struct {
 // incremental applies the changes listed by modified_id.csv since the last
 // sync, or falls back to a full import. Its steps overlap where they do
 // not depend on each other: the stored IDs are read while modified_id.csv
-// downloads and parses, the records modified since the last sync download
-// (each one checked and compressed as it arrives) while the stored IDs are
-// compared with upstream, and the stored rows the delta may replace or
-// delete are read (store.ReadDeltaBase) while the downloads finish.
+// downloads and parses; the records modified since the last sync start
+// downloading as the file's first lines arrive (readModifiedCSV's early),
+// the others once it is parsed, each one checked and compressed as it
+// arrives; and the stored rows the delta may replace or delete are read
+// (store.ReadDeltaBase) while the downloads finish.
 func (m *Mirror) incremental(ctx context.Context, eco string, st store.PartitionState) EcosystemReport {
 	base, release := splitSelection(eco)
 	listed := async(func() (storedIDs, error) {
