@@ -275,11 +275,12 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 	based := async(func() (*store.DeltaBase, error) {
 		return m.store.ReadDeltaBase(ctx, eco, st.Generation, slices.Concat(changed, removed))
 	})
-	defer func() {
+	dropBase := func() { // unless ApplyDelta took it (and closes it)
 		if b, _ := based(); b != nil && delta.Base == nil {
 			b.Close()
 		}
-	}()
+	}
+	defer dropBase()
 	fetched, err := dl.wait()
 	if err == nil && len(changed) > modified { // published late
 		var more map[string]fetchedRecord
@@ -292,6 +293,7 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 		}
 	}
 	if errors.Is(err, errNotFound) {
+		dropBase() // its connection is not held through the import
 		return m.full(ctx, eco, "per-record files unavailable: "+err.Error())
 	}
 	if err != nil {

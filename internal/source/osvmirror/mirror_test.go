@@ -474,3 +474,36 @@ func TestMalformedRecordDoesNotForceFullReimport(t *testing.T) {
 		t.Errorf("fixed record still remembered as skipped: %v %v", skipped, err)
 	}
 }
+
+// importInUse is a store that notes how many database connections were
+// checked out when each import began.
+type importInUse struct {
+	*store.Store
+	inUse []int
+}
+
+func (s *importInUse) BeginImport(ctx context.Context, part, source string) (*store.Import, error) {
+	s.inUse = append(s.inUse, s.DB().Stats().InUse)
+	return s.Store.BeginImport(ctx, part, source)
+}
+
+// A delta that falls back to all.zip (no per-record files) gives back the
+// connection it held for the rows read ahead (store.ReadDeltaBase) before
+// the import begins, instead of keeping it out of the pool until the
+// import ends.
+func TestFallbackReleasesTheDeltaBase(t *testing.T) {
+	dir := corpus.Dir(t)
+	st := &importInUse{Store: openStore(t)}
+	doSync(t, st.Store, "file://"+dir, "Go")
+	m, err := New(st, Options{BaseURL: "file://" + filepath.Join(dir, "delta"), Ecosystems: []string{"Go"}, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := m.Sync(context.Background())
+	if e := rep.Ecosystems[0]; err != nil || e.Err != nil || e.Mode != ModeFull || !strings.Contains(e.Fallback, "per-record") {
+		t.Fatalf("sync: %+v, %v", rep, err)
+	}
+	if len(st.inUse) != 1 || st.inUse[0] != 0 {
+		t.Errorf("connections checked out as the fallback's import began: %v, want [0]", st.inUse)
+	}
+}
