@@ -1,7 +1,6 @@
 package osvmirror
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -46,11 +45,16 @@ const (
 // so that their downloads start before the rest of the file is read. The
 // map returned is the whole file's all the same.
 func readModifiedCSV(r io.Reader, where string, since time.Time, early func(id string) bool) (map[string]time.Time, error) {
-	var body []byte
+	// Read into a strings.Builder: the IDs are substrings of its string,
+	// which is its buffer (no copy of the file into a string).
+	var text strings.Builder
+	if s, ok := r.(sized); ok && s.size() > 0 && s.size() <= maxModifiedCSV {
+		text.Grow(int(s.size()))
+	}
 	scanned, searched := 0, 0 // lines handed over; bytes searched for the next line break
-	seen := func(b []byte) {
+	seen := func(b string) {
 		for early != nil {
-			i := bytes.IndexByte(b[searched:], '\n')
+			i := strings.IndexByte(b[searched:], '\n')
 			if i < 0 {
 				searched = len(b)
 				if searched-scanned > maxCSVLine {
@@ -59,7 +63,7 @@ func readModifiedCSV(r io.Reader, where string, since time.Time, early func(id s
 				return
 			}
 			end := searched + i
-			line := strings.TrimSpace(string(b[scanned:end]))
+			line := strings.TrimSpace(b[scanned:end])
 			scanned, searched = end+1, end+1
 			ts, id, ok := strings.Cut(line, ",")
 			if len(line) > maxCSVLine || !ok || !validCSVID(id) {
@@ -71,13 +75,26 @@ func readModifiedCSV(r io.Reader, where string, since time.Time, early func(id s
 			}
 		}
 	}
-	if _, err := readAllLimitedSeen(r, &body, maxModifiedCSV, seen); err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+	var chunk [32 << 10]byte
+	for {
+		n, err := r.Read(chunk[:])
+		if text.Len()+n > maxModifiedCSV {
+			return nil, fmt.Errorf("%s: %w", where, errTooLarge)
+		}
+		if n > 0 {
+			text.Write(chunk[:n])
+			seen(text.String())
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
 	}
-	text := string(body)
-	out := make(map[string]time.Time, strings.Count(text, "\n")+1)
+	out := make(map[string]time.Time, strings.Count(text.String(), "\n")+1)
 	line := 0
-	for raw := range strings.SplitSeq(text, "\n") {
+	for raw := range strings.SplitSeq(text.String(), "\n") {
 		line++
 		raw = strings.TrimSpace(raw)
 		if raw == "" {
@@ -120,7 +137,20 @@ func modifiedSince(upstream map[string]time.Time, old time.Time) (changed []stri
 // validCSVID tells whether id, as modified_id.csv names it, can be a
 // record's file name.
 func validCSVID(id string) bool {
-	return id != "" && !strings.ContainsAny(id, "/\\,") && !strings.Contains(id, "..")
+	if id == "" {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch id[i] {
+		case '/', '\\', ',':
+			return false
+		case '.':
+			if i+1 < len(id) && id[i+1] == '.' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // compareIDs compares the source's records (upstream: ID -> modified

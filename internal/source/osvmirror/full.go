@@ -266,12 +266,6 @@ var errTooLarge = errors.New("too large")
 // beyond limit bytes. When r tells its size (sized), *buf is grown to hold
 // it at once instead of by doublings.
 func readAllLimited(r io.Reader, buf *[]byte, limit int) (int, error) {
-	return readAllLimitedSeen(r, buf, limit, nil)
-}
-
-// readAllLimitedSeen is readAllLimited calling seen with what was read so
-// far after each read that added to it.
-func readAllLimitedSeen(r io.Reader, buf *[]byte, limit int, seen func(b []byte)) (int, error) {
 	b := *buf
 	if s, ok := r.(sized); ok {
 		if n := s.size(); n > 0 && n <= int64(limit) && int64(cap(b)-len(b)) <= n {
@@ -288,9 +282,6 @@ func readAllLimitedSeen(r io.Reader, buf *[]byte, limit int, seen func(b []byte)
 		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
-		if n > 0 && seen != nil && len(b) <= limit {
-			seen(b)
-		}
 		if len(b) > limit {
 			*buf = b
 			return len(b), errTooLarge
