@@ -343,6 +343,9 @@ func (j *jsonWriter) components(n int, component func(int) jsonComponent) {
 				select {
 				case b = <-free:
 				default:
+					// (a chunk of components is ~80 KB: grown from
+					// nothing, each buffer left ~MBs of garbage)
+					b = make([]byte, 0, 256<<10)
 				}
 				to := jsonWriter{b: b[:0]}
 				encode(&to, k*jsonChunk, min(n, (k+1)*jsonChunk))
