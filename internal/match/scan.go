@@ -448,10 +448,19 @@ func firstLine(s string, limit int) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	// Counted before converting: details run to kilobytes, and most
-	// first lines are within the limit.
-	if utf8.RuneCountInString(s) > limit {
-		s = string([]rune(s)[:limit]) + "…"
+	// Cut where the rune after the limit starts, without converting the
+	// line (details run to kilobytes, and the runes of a long first line
+	// were most of what scoring allocated). Converting writes an invalid
+	// byte as U+FFFD: a kept part holding one still goes that way.
+	n := 0
+	for i := range s {
+		if n == limit {
+			if !utf8.ValidString(s[:i]) {
+				return string([]rune(s[:i])) + "…"
+			}
+			return s[:i] + "…"
+		}
+		n++
 	}
 	return s
 }
