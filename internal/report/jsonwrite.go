@@ -344,8 +344,9 @@ func (j *jsonWriter) components(n int, component func(int) jsonComponent) {
 				case b = <-free:
 				default:
 					// (a chunk of components is ~80 KB: grown from
-					// nothing, each buffer left ~MBs of garbage)
-					b = make([]byte, 0, 256<<10)
+					// nothing, each buffer left ~MBs of garbage;
+					// ~6 are made, live beside a large scan's peak)
+					b = make([]byte, 0, 96<<10)
 				}
 				to := jsonWriter{b: b[:0]}
 				encode(&to, k*jsonChunk, min(n, (k+1)*jsonChunk))
