@@ -34,8 +34,9 @@ const (
 // collectRarely makes the garbage collector wait until the heap reaches
 // budget instead of running each time the heap doubles from the runtime's
 // 4 MiB start. A scan allocates far more than it keeps (a 1,000-component
-// scan allocates ~100 MB and keeps ~30 MB), and the default pacing ran a
-// dozen collections, a sixth of the scan's CPU time. The budget is a
+// scan allocated ~100 MB and kept ~30 MB when this was added; ~80 MB and
+// ~10 MB now, see scanSmallBudget), and the default pacing ran a dozen
+// collections, a sixth of the scan's CPU time. The budget is a
 // memory limit with GOGC off; once a collection leaves more than half the
 // budget live (a large scan), the usual pacing (the previous GOGC, no
 // limit) resumes for good, so the limit never makes the collector run back
