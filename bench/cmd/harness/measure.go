@@ -173,6 +173,15 @@ func medianCPU(rs []run) time.Duration {
 	return runstats.Median(cpus)
 }
 
+// rssLimitKiB is the peak-RSS target, 150 MB, read as decimal
+// megabytes (150,000,000 bytes = 143.05 MiB): the stricter reading of "MB".
+const rssLimitKiB = 150_000_000 / 1024
+
+// rssTarget marks a peak RSS in KiB against rssLimitKiB.
+func rssTarget(kib int64) string {
+	return mark(kib <= rssLimitKiB, "≤ 150 MB (143.1 MiB)")
+}
+
 func maxKiB(rs []run) int64 {
 	var m int64
 	for _, r := range rs {
