@@ -267,7 +267,7 @@ func BenchmarkReadModifiedCSV(b *testing.B) {
 	since := time.Date(2026, 8, 21, 20, 38, 0, 0, time.UTC)
 	for b.Loop() {
 		n := 0
-		m, err := readModifiedCSV(sizedReader{bytes.NewReader(data), int64(len(data))}, "x", since, func(string) bool { n++; return true })
+		m, err := readModifiedCSV(sizedReader{bytes.NewReader(data), int64(len(data)), nil}, "x", since, func(string) bool { n++; return true })
 		if err != nil || len(m) != 4301 || n != 25 {
 			b.Fatal(err, len(m), n)
 		}

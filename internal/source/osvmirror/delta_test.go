@@ -7,11 +7,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/vulngate/vulngate/internal/store"
 	"github.com/vulngate/vulngate/internal/testutil/corpus"
@@ -182,7 +186,10 @@ func goRows(t *testing.T, st *store.Store) map[string][]string {
 // TestIncrementalLimitStopsDownloads: a delta over the incremental limit
 // reads all.zip instead, whether modified_id.csv alone says so (the
 // downloads it started early are stopped) or the comparison with the
-// stored IDs does (records removed upstream count too).
+// stored IDs does (records removed upstream count too). The bucket is an
+// HTTP server whose record files never answer: the test sees the
+// downloads start while modified_id.csv is read and sees each one given
+// up by the client before all.zip is asked for.
 func TestIncrementalLimitStopsDownloads(t *testing.T) {
 	for _, removedToo := range []bool{false, true} {
 		bucket := t.TempDir()
@@ -208,12 +215,12 @@ func TestIncrementalLimitStopsDownloads(t *testing.T) {
 				fmt.Fprintf(&csv, "2024-01-01T00:00:00Z,%s\n", id)
 			}
 		}
-		os.WriteFile(filepath.Join(bucket, "Go", "modified_id.csv"), []byte(csv.String()), 0o644)
+		srv, dl := stalledRecords(t, bucket, csv.String())
 		limit := 2 // 3 changed exceed it
 		if removedToo {
 			limit = 4 // 3 changed do not, 3 + 9 removed do
 		}
-		m, err := New(st, Options{BaseURL: "file://" + bucket, Ecosystems: []string{"Go"}, TempDir: t.TempDir(), DeltaLimit: limit})
+		m, err := New(st, Options{BaseURL: srv.URL, Ecosystems: []string{"Go"}, TempDir: t.TempDir(), DeltaLimit: limit})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,5 +232,79 @@ func TestIncrementalLimitStopsDownloads(t *testing.T) {
 		if e.Err != nil || e.Mode != ModeFull || !strings.Contains(e.Fallback, "exceed the incremental limit") {
 			t.Fatalf("removed too %v: %+v", removedToo, e)
 		}
+		dl.mu.Lock()
+		if dl.started == 0 || dl.givenUp != dl.started || dl.atZip != 0 {
+			t.Errorf("removed too %v: %d record downloads started, %d given up by the client, %d still running when all.zip was asked for",
+				removedToo, dl.started, dl.givenUp, dl.atZip)
+		}
+		dl.mu.Unlock()
 	}
+}
+
+// recordDownloads counts the requests of a stalledRecords bucket.
+type recordDownloads struct {
+	mu       sync.Mutex
+	started  int // record files asked for
+	givenUp  int // of those, cancelled by the client
+	running  int
+	atZip    int // record requests running when all.zip was asked for
+	firstHit chan struct{}
+}
+
+// stalledRecords serves the bucket dir with csv as Go/modified_id.csv.
+// Record files (Go/<ID>.json) never answer: their requests last until the
+// client cancels them (or 10 s). The csv's first line is sent, then the
+// rest once a record was asked for (or after 10 s), so that downloads
+// start while the file is read. all.zip waits (up to 10 s) for the record
+// requests still running to end and counts them.
+func stalledRecords(t *testing.T, dir, csv string) (*httptest.Server, *recordDownloads) {
+	dl := &recordDownloads{firstHit: make(chan struct{})}
+	files := http.FileServer(http.Dir(dir))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case p == "/Go/modified_id.csv":
+			first, rest, _ := strings.Cut(csv, "\n")
+			io.WriteString(w, first+"\n")
+			w.(http.Flusher).Flush()
+			select {
+			case <-dl.firstHit:
+			case <-time.After(10 * time.Second):
+			}
+			io.WriteString(w, rest)
+		case p == "/Go/all.zip":
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+				dl.mu.Lock()
+				running := dl.running
+				dl.mu.Unlock()
+				if running == 0 || time.Now().After(deadline) {
+					dl.mu.Lock()
+					dl.atZip += running
+					dl.mu.Unlock()
+					break
+				}
+			}
+			files.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/Go/") && strings.HasSuffix(p, ".json"):
+			dl.mu.Lock()
+			if dl.started++; dl.started == 1 {
+				close(dl.firstHit)
+			}
+			dl.running++
+			dl.mu.Unlock()
+			select {
+			case <-r.Context().Done():
+				dl.mu.Lock()
+				dl.givenUp++
+				dl.mu.Unlock()
+			case <-time.After(10 * time.Second):
+			}
+			dl.mu.Lock()
+			dl.running--
+			dl.mu.Unlock()
+		default:
+			files.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, dl
 }
