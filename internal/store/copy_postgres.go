@@ -29,8 +29,10 @@ import (
 //
 // An archive that repeats an ID (or a caller that repeats a package key)
 // makes the direct COPY fail on a unique index; the batch is then rolled
-// back and written again through the staging tables, whose ON CONFLICT DO
-// NOTHING keeps the first copy, as SQLite's INSERT OR IGNORE does.
+// back and written again without the later copies of a repeated ID (its
+// first copy is kept whole, document, package keys and aliases, as
+// writeRecords keeps on SQLite), through the staging tables, whose ON
+// CONFLICT DO NOTHING skips a repeated package key.
 
 // stagingTables creates the session's staging tables (emptied at every
 // commit).
@@ -61,11 +63,39 @@ func copyRecords(ctx context.Context, conn *sql.Conn, part string, gen int64, re
 		defer copyBufs.Put(bufs)
 		copyRows(bufs, part, gen, recs)
 		err := copyBatch(ctx, sc.Conn(), gen, bufs, false)
-		if isUniqueViolation(err) {
-			err = copyBatch(ctx, sc.Conn(), gen, bufs, true)
+		if !isUniqueViolation(err) {
+			return err
 		}
-		return err
+		// Only the first copy of a repeated ID is written, whole.
+		written, err := newIDs(ctx, sc.Conn(), part, gen, recs)
+		if err != nil {
+			return err
+		}
+		copyRows(bufs, part, gen, firstCopies(recs, func(id string) bool { return written[id] }))
+		return copyBatch(ctx, sc.Conn(), gen, bufs, true)
 	})
+}
+
+// newIDs is the set of recs' IDs that generation gen of part does not hold
+// yet (the rare path of a batch that repeats an ID).
+func newIDs(ctx context.Context, c *pgx.Conn, part string, gen int64, recs []Record) (map[string]bool, error) {
+	out := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		out[r.ID] = true
+	}
+	rows, err := c.Query(ctx, `SELECT id FROM advisory WHERE part = $1 AND generation = $2 AND id = ANY($3)`, part, gen, recordIDs(recs))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		delete(out, id)
+	}
+	return out, rows.Err()
 }
 
 // copyBatch writes the rows of one batch (advisory, package and alias

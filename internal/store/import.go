@@ -36,11 +36,8 @@ type Import struct {
 	conn    *sql.Conn       // the writer's connection (SQLite), tuned for bulk writes
 	aliases deferredAliases // alias rows held until Commit (import_alias.go)
 	// The writer's count of the advisory rows it inserted and of the
-	// withdrawn ones among them (SQLite); uncounted once a batch had a
-	// record whose ID was already written, whose withdrawn flag is then
-	// unknown: Commit counts the generation's rows then.
+	// withdrawn ones among them (SQLite).
 	written, writtenWithdrawn int
-	uncounted                 bool
 	cpus                      chan struct{} // see ShareCPUs
 }
 
@@ -163,17 +160,16 @@ func (im *Import) write(ctx context.Context, batch []Record) error {
 		}
 		return nil
 	}
-	flush := im.aliases.take(batch)
-	var n int64
+	var kept []Record
 	err := im.s.bulk.tx(ctx, im.conn, im.cpus, func(tx *sql.Tx) error {
-		if flush != nil {
+		var err error
+		if kept, err = writeRecords(ctx, im.s, tx, im.part, im.generation, batch, im.aliases.on); err != nil {
+			return err
+		}
+		if flush := im.aliases.take(kept); flush != nil {
 			if err := insertAliasRows(ctx, tx, im.part, im.generation, flush); err != nil {
 				return err
 			}
-		}
-		var err error
-		if n, err = writeRecords(ctx, im.s, tx, im.part, im.generation, batch); err != nil {
-			return err
 		}
 		_, err = tx.ExecContext(ctx, im.s.Rebind(`UPDATE pending_generation SET heartbeat = ? WHERE generation = ?`), fmtTime(time.Now()), im.generation)
 		return err
@@ -181,11 +177,8 @@ func (im *Import) write(ctx context.Context, batch []Record) error {
 	if err != nil {
 		return fmt.Errorf("store: import %s: %w", im.part, err)
 	}
-	if int(n) != len(batch) {
-		im.uncounted = true
-	}
-	im.written += int(n)
-	for _, r := range batch {
+	im.written += len(kept)
+	for _, r := range kept {
 		if r.Withdrawn {
 			im.writtenWithdrawn++
 		}
@@ -265,7 +258,7 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		}
 		// On SQLite the writer counted the rows (counting them again read
 		// every row of the generation: 3% of a corpus import's CPU).
-		counted := im.s.dialect == SQLite && !im.uncounted
+		counted := im.s.dialect == SQLite
 		stats.Records, stats.Withdrawn = im.written, im.writtenWithdrawn
 		if err := im.s.countImport(ctx, tx, im.part, im.generation, old, counted, &stats); err != nil {
 			return err

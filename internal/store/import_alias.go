@@ -31,16 +31,16 @@ type deferredAliases struct {
 	rows [][2]string // alias, record ID
 }
 
-// take moves the alias rows of batch into d while d is on. Past the bound
-// it turns off, and the rows held are returned to be written now.
-func (d *deferredAliases) take(batch []Record) (flush [][2]string) {
+// take moves the alias rows of written (records the writer wrote without
+// their aliases) into d while d is on. Past the bound it turns off, and the
+// rows held are returned to be written now.
+func (d *deferredAliases) take(written []Record) (flush [][2]string) {
 	if !d.on {
 		return nil
 	}
-	for i := range batch {
-		r := &batch[i]
+	for i := range written {
+		r := &written[i]
 		eachAlias(r, func(a string) { d.rows = append(d.rows, [2]string{a, r.ID}) })
-		r.Aliases = nil
 	}
 	if len(d.rows) > maxDeferredAliases {
 		d.on, flush, d.rows = false, d.rows, nil

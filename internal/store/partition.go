@@ -60,7 +60,7 @@ type Delta struct {
 // st.Generation is set it is the generation the delta was computed against,
 // and a partition replaced since fails the delta.
 func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st PartitionState) (PartitionState, error) {
-	upserts, deletes := firstOfEach(d.Upserts), d.Deletes
+	upserts, deletes := firstCopies(d.Upserts, func(string) bool { return true }), d.Deletes
 	defer d.Base.Close()
 	run := s.tx
 	if d.Base != nil && d.Base.conn != nil {
@@ -147,7 +147,8 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 				return err
 			}
 		}
-		written, err := writeRecords(ctx, s, tx, part, gen, rewrite)
+		kept, err := writeRecords(ctx, s, tx, part, gen, rewrite, false)
+		written := len(kept)
 		if err != nil {
 			return err
 		}
@@ -156,9 +157,9 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 			return err
 		}
 		st.Name, st.Source, st.Generation = part, cur.Source, gen
-		st.Records = cur.Records - old.records + int(written)
+		st.Records = cur.Records - old.records + written
 		st.Withdrawn = cur.Withdrawn - old.withdrawn + withdrawn
-		if int(written) != len(rewrite) {
+		if written != len(rewrite) {
 			// Not every record was written (cannot happen once the
 			// stored ones are deleted): count the rows.
 			if err := tx.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*), COALESCE(SUM(withdrawn), 0) FROM advisory WHERE part = ? AND generation = ?`), part, gen).Scan(&st.Records, &st.Withdrawn); err != nil {
@@ -171,19 +172,6 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 		return st, fmt.Errorf("store: apply delta to %s: %w", part, err)
 	}
 	return st, nil
-}
-
-// firstOfEach is recs without the later copies of a repeated ID.
-func firstOfEach(recs []Record) []Record {
-	seen := make(map[string]bool, len(recs))
-	out := recs[:0:0]
-	for _, r := range recs {
-		if !seen[r.ID] {
-			seen[r.ID] = true
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // storedRow is what a delta needs of a stored record: its package keys
