@@ -55,8 +55,8 @@ const maxEarly = 256
 // worker per recordsPerWorker records asked for, up to fetchWorkers. IDs
 // come in two steps: add (at most maxEarly, while modified_id.csv is still
 // being read) and finish (the rest; no more after). Each usable record is
-// compressed for the store as it arrives, on the collecting goroutine with
-// one compressor. A missing file yields errNotFound so the caller can fall
+// compressed for the store as it arrives, on the collecting goroutine
+// (store.DeflateAlone). A missing file yields errNotFound so the caller can fall
 // back to all.zip; other failures abort.
 type downloads struct {
 	m       *Mirror
@@ -143,8 +143,6 @@ func (d *downloads) grow(n int) {
 func (d *downloads) collect() {
 	defer close(d.done)
 	d.out = map[string]fetchedRecord{}
-	c := store.NewDeflater()
-	defer c.Close()
 	for r := range d.results {
 		switch {
 		case d.err != nil:
@@ -153,7 +151,7 @@ func (d *downloads) collect() {
 			d.cancel()
 		default:
 			if r.fr.v != nil {
-				r.fr.deflated = c.Deflate(r.fr.data)
+				r.fr.deflated = store.DeflateAlone(r.fr.data)
 			}
 			d.out[r.id] = r.fr
 		}
