@@ -70,6 +70,13 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 		}
 	}
 	err := run(ctx, func(tx *sql.Tx) error {
+		// The delta's statements (a few per record) run without ctx's
+		// cancellation: a driver watches a context that can end with a
+		// goroutine per statement (modernc's SQLite: ~100 goroutines for
+		// the corpus's 30-record Go delta). A cancelled ctx still ends
+		// the delta: the transaction, begun with ctx, is rolled back
+		// and the next statement fails.
+		ctx := context.WithoutCancel(ctx)
 		var cur PartitionState
 		err := tx.QueryRowContext(ctx, s.Rebind(`SELECT source, generation, records, withdrawn FROM partition_state WHERE name = ?`), part).
 			Scan(&cur.Source, &cur.Generation, &cur.Records, &cur.Withdrawn)
@@ -187,7 +194,11 @@ type storedRow struct {
 // storedRows reads the stored rows of generation gen of ids, with their
 // aliases; IDs the generation does not hold are absent from the map. The
 // IDs base asked about are taken from it.
+//
+// Its queries run without ctx's cancellation (see ApplyDelta), which is
+// checked before each.
 func storedRows(ctx context.Context, s *Store, q preparer, part string, gen int64, ids []string, base *DeltaBase) (map[string]storedRow, error) {
+	quiet := context.WithoutCancel(ctx)
 	out := make(map[string]storedRow, len(ids))
 	var sel *sql.Stmt
 	defer func() {
@@ -212,13 +223,16 @@ func storedRows(ctx context.Context, s *Store, q preparer, part string, gen int6
 			}
 			aliases := ` FROM advisory_alias l WHERE l.part = a.part AND l.generation = a.generation AND l.id = a.id)`
 			var err error
-			if sel, err = q.PrepareContext(ctx, s.Rebind(`SELECT a.pkgs, a.withdrawn, COALESCE((SELECT `+agg+aliases+`, ''), (SELECT COUNT(*)`+aliases+`
+			if sel, err = q.PrepareContext(quiet, s.Rebind(`SELECT a.pkgs, a.withdrawn, COALESCE((SELECT `+agg+aliases+`, ''), (SELECT COUNT(*)`+aliases+`
 FROM advisory a WHERE a.part = ? AND a.generation = ? AND a.id = ?`)); err != nil {
 				return nil, err
 			}
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		var r storedRow
-		err := sel.QueryRowContext(ctx, part, gen, id).Scan(&r.pkgs, &r.withdrawn, &r.aliases, &r.nAliases)
+		err := sel.QueryRowContext(quiet, part, gen, id).Scan(&r.pkgs, &r.withdrawn, &r.aliases, &r.nAliases)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
