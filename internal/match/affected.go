@@ -208,6 +208,10 @@ func ecosystemApplies(component, entry string) bool {
 // ordering for all the records it is evaluated against.
 type evaluation struct {
 	ecosystem, base, version string
+	// invalid, when set, says why the version is not valid in the
+	// ecosystem (purl.CheckVersion): no range can be evaluated for it,
+	// under either ordering, and only versions lists match it.
+	invalid error
 
 	semver, eco       semantic.Version
 	semverErr, ecoErr error
@@ -216,6 +220,9 @@ type evaluation struct {
 
 // parsed returns the component version under the range type's ordering.
 func (e *evaluation) parsed(rangeType string) (semantic.Version, error) {
+	if e.invalid != nil {
+		return nil, componentVersionError{e.invalid}
+	}
 	if rangeType == osv.RangeSemver {
 		if !e.semverOK {
 			e.semver, e.semverErr = cachedParse(osv.RangeSemver, e.version, parseSemver)

@@ -140,9 +140,18 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 	out := make([]ComponentResult, len(comps))
 	keys := make([]store.PackageKey, len(comps))
 	byEco := map[string][]string{}
+	// Why a component's version is not valid in its ecosystem's ordering
+	// (purl.CheckVersion), by index: it is matched against the records'
+	// versions lists only. (Few components: a map beside the results
+	// rather than a field of every result.)
+	invalid := map[int]error{}
 	for i, c := range comps {
 		var ok bool
-		out[i], keys[i], ok = s.identify(c)
+		var verr error
+		out[i], keys[i], verr, ok = s.identify(c)
+		if verr != nil {
+			invalid[i] = verr
+		}
 		if ok {
 			byEco[keys[i].Ecosystem] = append(byEco[keys[i].Ecosystem], keys[i].Name)
 		}
@@ -178,7 +187,7 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 			return
 		}
 		if advs := found[keys[i]]; len(advs) > 0 {
-			s.evaluate(&out[i], keys[i], advs, cache)
+			s.evaluate(&out[i], keys[i], invalid[i], advs, cache)
 		}
 	})
 	if err := ctx.Err(); err != nil {
@@ -205,7 +214,9 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 	go func() {
 		defer close(advised)
 		s.each(len(out), func(i int) {
-			out[i].Upgrade = advise(&out[i], nil, nil, cache.prepOf)
+			if invalid[i] == nil { // else no ordering to upgrade from
+				out[i].Upgrade = advise(&out[i], nil, nil, cache.prepOf)
+			}
 			if users != nil {
 				users.advised(&out[i], cache)
 			}
@@ -331,21 +342,22 @@ func (s *Scanner) addSource(ctx context.Context, src ComponentSource, out []Comp
 }
 
 // identify parses a component's PURL. ok reports whether the store is to
-// be asked about key.
-func (s *Scanner) identify(c Component) (r ComponentResult, key store.PackageKey, ok bool) {
+// be asked about key; verr says why the version is not valid in its
+// ecosystem's ordering.
+func (s *Scanner) identify(c Component) (r ComponentResult, key store.PackageKey, verr error, ok bool) {
 	r = ComponentResult{Component: c}
 	if c.InputError != "" {
 		r.Errors = append(r.Errors, c.InputError)
-		return r, key, false
+		return r, key, verr, false
 	}
 	if c.Input == "" {
 		r.Errors = append(r.Errors, "not identifiable: no package URL")
-		return r, key, false
+		return r, key, verr, false
 	}
 	pkg, err := purl.Parse(c.Input)
 	if err != nil {
 		r.Errors = append(r.Errors, err.Error())
-		return r, key, false
+		return r, key, verr, false
 	}
 	r.Package = pkg
 	if r.Name == "" {
@@ -355,22 +367,24 @@ func (s *Scanner) identify(c Component) (r ComponentResult, key store.PackageKey
 		r.Version = pkg.Version
 	}
 	base := osv.BaseEcosystem(pkg.Ecosystem)
-	if err := purl.CheckVersion(pkg.Ecosystem, purl.MatchVersion(pkg.Ecosystem, pkg.Version)); err != nil {
-		r.Errors = append(r.Errors, err.Error()+": not checked")
-		return r, key, false
-	}
+	// A version outside its ecosystem's ordering is still matched against
+	// the records' versions lists (the OSV schema's evaluation compares
+	// those as strings), never against their ranges: see evaluation.
+	verr = purl.CheckVersion(pkg.Ecosystem, purl.MatchVersion(pkg.Ecosystem, pkg.Version))
 	if s.noOSV {
-		return r, key, false
+		return r, key, verr, false
 	}
 	if s.covered != nil && !s.covered(base) {
 		r.Errors = append(r.Errors, fmt.Sprintf("no advisories mirrored for ecosystem %s: not checked", base))
-		return r, key, false
+		return r, key, verr, false
 	}
-	return r, store.PackageKey{Ecosystem: base, Name: purl.NormalizeName(base, pkg.Name)}, true
+	return r, store.PackageKey{Ecosystem: base, Name: purl.NormalizeName(base, pkg.Name)}, verr, true
 }
 
-// evaluate matches one identified component against its advisories.
-func (s *Scanner) evaluate(r *ComponentResult, key store.PackageKey, advs []store.Advisory, cache *recordCache) {
+// evaluate matches one identified component against its advisories;
+// with verr (its version is not valid in the ecosystem's ordering) only
+// their versions lists can match.
+func (s *Scanner) evaluate(r *ComponentResult, key store.PackageKey, verr error, advs []store.Advisory, cache *recordCache) {
 	pkg := r.Package
 	version := purl.MatchVersion(pkg.Ecosystem, pkg.Version)
 	var (
@@ -378,6 +392,7 @@ func (s *Scanner) evaluate(r *ComponentResult, key store.PackageKey, advs []stor
 		versionErr []string // records that could not compare the component's version
 	)
 	e := newEvaluation(pkg.Ecosystem, version)
+	e.invalid = verr
 	for _, a := range advs {
 		p := cache.entry(a, nil)
 		v, source, err := p.v, p.source, p.err
@@ -422,6 +437,9 @@ func versionProblem(pkg purl.Package, err error) string {
 	var cv componentVersionError
 	if errors.As(err, &cv) {
 		err = cv.err
+	}
+	if errors.Is(err, purl.ErrInvalidVersion) {
+		return err.Error() + ": checked against the advisories' versions lists only, not their ranges"
 	}
 	return fmt.Sprintf("version %q could not be compared with the advisories' ranges: %v", pkg.Version, err)
 }

@@ -56,6 +56,15 @@ func TestScanVersionValidity(t *testing.T) {
 	m.add(t, "GHSA-lodash-2", named(record("npm", osv.RangeSemver, nil, osv.Event{Introduced: "0"}, osv.Event{Fixed: "4.17.12"}), "lodash"))
 	m.add(t, "GHSA-maven-1", named(record("Maven", osv.RangeEcosystem, nil, osv.Event{Introduced: "0"}, osv.Event{Fixed: "2.0"}), "g:a"))
 	m.add(t, "GHSA-maven-2", named(record("Maven", osv.RangeEcosystem, nil, osv.Event{Introduced: "0"}, osv.Event{Fixed: "3.0"}), "g:a"))
+	// Versions outside PEP 440 listed verbatim (as PYSEC-2018-100 lists
+	// rope's 0.6m2), beside a record with a range only.
+	m.add(t, "PYSEC-rope-listed", named(record("PyPI", osv.RangeEcosystem, []string{"0.5", "0.6m2"}, osv.Event{Introduced: "0"}, osv.Event{Fixed: "0.7"}), "rope"))
+	m.add(t, "PYSEC-rope-range", named(record("PyPI", osv.RangeEcosystem, nil, osv.Event{Introduced: "0"}, osv.Event{Fixed: "1.0"}), "rope"))
+	listed := func(eco, name, version string) *osv.Vulnerability {
+		return &osv.Vulnerability{Affected: []osv.Affected{{Package: osv.Package{Ecosystem: eco, Name: name}, Versions: []string{version}}}}
+	}
+	m.add(t, "PYSEC-joblib", listed("PyPI", "joblib", "0.3.2e.dev"))
+	m.add(t, "GHSA-lodash-x", listed("npm", "lodash", "1.4.x"))
 
 	res, err := NewScanner(m, nil).Scan(context.Background(), []Component{
 		{Input: "pkg:golang/github.com/gin-gonic/gin@234fd47e07d1004f0aed9c"}, // a commit, not a version
@@ -67,6 +76,9 @@ func TestScanVersionValidity(t *testing.T) {
 		{Input: "pkg:hex/acme/foo@1.0.0"},
 		{Input: "pkg:maven/g/a"}, // no version: one error, not one per advisory
 		{Name: "bad line", InputError: "line 3: not a PURL: \"bad line\""},
+		{Input: "pkg:pypi/rope@0.6m2"},
+		{Input: "pkg:pypi/joblib@0.3.2e.dev"},
+		{Input: "pkg:npm/lodash@1.4.x"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -75,15 +87,18 @@ func TestScanVersionValidity(t *testing.T) {
 		findings int
 		err      string
 	}{
-		{0, `version "234fd47e07d1004f0aed9c" is not a valid Go module version (Go): not checked`},
+		{0, `version "234fd47e07d1004f0aed9c" is not a valid Go module version (Go): checked against the advisories' versions lists only, not their ranges`},
 		{1, ""},
 		{0, ""},
 		{1, ""},
-		{0, `version "1.5.x" is not a valid SemVer 2.0 version (npm): not checked`},
+		{0, `version "1.5.x" is not a valid SemVer 2.0 version (npm): checked against the advisories' versions lists only, not their ranges`},
 		{2, ""},
 		{0, `cannot be matched: Hex organisation "acme"`},
 		{0, "no version: Maven advisories for g:a could not be evaluated"},
 		{0, `line 3: not a PURL: "bad line"`},
+		{1, `version "0.6m2" is not a valid PEP 440 version (PyPI): checked against the advisories' versions lists only`},
+		{1, ""}, // every record of joblib decided by its versions list
+		{1, `version "1.4.x" is not a valid SemVer 2.0 version (npm)`},
 	} {
 		r := res[i]
 		if len(r.Findings) != want.findings {
@@ -94,6 +109,17 @@ func TestScanVersionValidity(t *testing.T) {
 			t.Errorf("%s: unexpected errors %q", r.Input, r.Errors)
 		case want.err != "" && (len(r.Errors) != 1 || !strings.Contains(r.Errors[0], want.err)):
 			t.Errorf("%s: errors %q, want exactly one containing %q", r.Input, r.Errors, want.err)
+		}
+	}
+	// Listed verbatim: the finding says so, and there is no upgrade
+	// advice (no ordering to upgrade from).
+	for i, want := range map[int]string{9: `PYSEC-rope-listed: PyPI "rope": versions list has 0.6m2`, 10: `PYSEC-joblib: PyPI "joblib": versions list has 0.3.2e.dev`, 11: `GHSA-lodash-x: npm "lodash": versions list has 1.4.x`} {
+		r := res[i]
+		if len(r.Findings) != 1 || !slices.Equal(r.Findings[0].Matched, []string{want}) || r.Upgrade != nil {
+			t.Errorf("%s: findings %+v, upgrade %+v; want one matched by %q, no upgrade", r.Input, r.Findings, r.Upgrade, want)
+		}
+		if u := Advise(&r, []string{"0.7", "1.0", "4.17.21"}); u != nil {
+			t.Errorf("%s: Advise with published versions = %+v, want none", r.Input, u)
 		}
 	}
 }

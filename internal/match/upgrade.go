@@ -45,9 +45,10 @@ const MaxAsked = 32
 // publishes; each candidate above the component's version is evaluated
 // against every record of every finding, in version order, and the first
 // one that leaves no evaluable finding affected is the answer. It returns
-// nil for a component without findings or without a version.
+// nil for a component without findings or without a version, or whose
+// version is not valid in its ecosystem (no ordering to upgrade from).
 func Advise(r *ComponentResult, published []string) *Upgrade {
-	return advise(r, published, nil, nil)
+	return AdviseAmong(r, published, nil)
 }
 
 // AdviseAmong is Advise with a veto: accept, when not nil, is asked about
@@ -57,6 +58,9 @@ func Advise(r *ComponentResult, published []string) *Upgrade {
 // asked; when none is taken, Version is empty, every evaluable finding
 // is Unfixed and Refused says how many were turned down.
 func AdviseAmong(r *ComponentResult, published []string, accept func(version string) bool) *Upgrade {
+	if purl.CheckVersion(r.Package.Ecosystem, purl.MatchVersion(r.Package.Ecosystem, r.Package.Version)) != nil {
+		return nil // (Scan leaves these out itself)
+	}
 	return advise(r, published, accept, nil)
 }
 
