@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -505,5 +506,55 @@ func TestFallbackReleasesTheDeltaBase(t *testing.T) {
 	}
 	if len(st.inUse) != 1 || st.inUse[0] != 0 {
 		t.Errorf("connections checked out as the fallback's import began: %v, want [0]", st.inUse)
+	}
+}
+
+// TestRepeatedIDKeepsOneCopyWhole: an all.zip holding one ID twice (with
+// other packages and aliases) imports one copy, document, packages and
+// aliases alike, and reports the repeat.
+func TestRepeatedIDKeepsOneCopyWhole(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "PyPI"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, "PyPI", "all.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	for _, copyOf := range []string{"q", "r"} {
+		w, err := zw.Create("DUP-1.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(rec("DUP-1", "PyPI", copyOf, `,"aliases":["CVE-`+copyOf+`"]`)))
+	}
+	zw.Close()
+	f.Close()
+	os.WriteFile(filepath.Join(dir, "ecosystems.txt"), []byte("PyPI\n"), 0o644)
+	st := openStore(t)
+	e := doSync(t, st, "file://"+dir, "PyPI").Ecosystems[0]
+	if e.Err != nil || e.Records != 1 || e.MalformedCount != 1 || !strings.Contains(fmt.Sprint(e.Malformed), "repeat an ID") {
+		t.Fatalf("report %+v", e)
+	}
+	adv, err := st.AdvisoriesByID(context.Background(), "DUP-1")
+	if err != nil || len(adv) != 1 {
+		t.Fatalf("DUP-1: %v %v", adv, err)
+	}
+	kept := "q"
+	if strings.Contains(string(adv[0].Data), `"name":"r"`) {
+		kept = "r"
+	}
+	other := map[string]string{"q": "r", "r": "q"}[kept]
+	if got := ids(t, st, "PyPI", kept); !slices.Equal(got, []string{"DUP-1"}) {
+		t.Errorf("package %s of the copy kept finds %v", kept, got)
+	}
+	if got := ids(t, st, "PyPI", other); len(got) != 0 {
+		t.Errorf("package %s of the copy left out finds %v", other, got)
+	}
+	for alias, want := range map[string]int{"CVE-" + kept: 1, "CVE-" + other: 0} {
+		if got, err := st.AdvisoriesByID(context.Background(), alias); err != nil || len(got) != want {
+			t.Errorf("alias %s finds %d records %v, want %d", alias, len(got), err, want)
+		}
 	}
 }
