@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -192,6 +193,55 @@ func TestDeltaBaseReadAgainAfterAnotherWrite(t *testing.T) {
 		}
 		if got := ids(t, s, "numpy"); !slices.Equal(got, []string{"A", "C"}) {
 			t.Fatalf("numpy = %v", got)
+		}
+	})
+}
+
+// TestStoredRowsInBatches (both engines): the stored rows of more IDs than
+// one query reads (storedRowsBatch), some named twice, some not stored,
+// come back each with its own package keys, withdrawn flag and aliases.
+func TestStoredRowsInBatches(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		var recs []Record
+		var ask []string
+		for i := range 2*storedRowsBatch + 5 {
+			r := record(fmt.Sprintf("R-%04d", i), t0, fmt.Sprintf("pkg%d", i%7))
+			r.Withdrawn = i%3 == 0
+			r.Aliases = [][]string{nil, {"CVE-" + r.ID}, {"CVE-" + r.ID, "GHSA-" + r.ID}}[i%3]
+			recs = append(recs, r)
+			ask = append(ask, r.ID, fmt.Sprintf("MISSING-%d", i))
+		}
+		importAll(t, s, "PyPI", recs...)
+		p, err := s.Partition(ctx, "PyPI")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ask = append(ask, recs[0].ID, recs[len(recs)-1].ID)
+		got, err := storedRows(ctx, s, s.db, "PyPI", p.Generation, ask, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(recs) {
+			t.Fatalf("%d rows for %d stored records", len(got), len(recs))
+		}
+		for _, r := range recs {
+			row, wd := got[r.ID], 0
+			if r.Withdrawn {
+				wd = 1
+			}
+			var aliases []string
+			eachAlias(&r, func(a string) { aliases = append(aliases, a) })
+			have := []string{}
+			if row.aliases != "" {
+				have = strings.Split(row.aliases, "\n")
+			}
+			slices.Sort(aliases)
+			slices.Sort(have)
+			if row.pkgs != encodeKeys(r.Packages) || row.withdrawn != wd || row.nAliases != len(aliases) || len(aliases) > 0 && !slices.Equal(have, aliases) {
+				t.Fatalf("%s: %+v; want keys %q, withdrawn %d, aliases %q", r.ID, row, encodeKeys(r.Packages), wd, aliases)
+			}
 		}
 	})
 }

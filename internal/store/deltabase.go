@@ -70,8 +70,3 @@ func (b *DeltaBase) current(ctx context.Context, tx *sql.Tx, part string, gen in
 	}
 	return b, nil
 }
-
-// preparer is a transaction or a connection.
-type preparer interface {
-	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
-}
