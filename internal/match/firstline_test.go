@@ -27,3 +27,26 @@ func TestFirstLine(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryPart: the part of details a report-only scan keeps
+// (stripUnread) gives the summary the whole details gave, and is no
+// longer than what that summary needs.
+func TestSummaryPart(t *testing.T) {
+	var cases []string
+	for _, unit := range []string{"a", "é", "日", "\xff"} {
+		for n := summaryRunes - 2; n <= summaryRunes+3; n++ {
+			line := strings.Repeat(unit, n)
+			cases = append(cases, line, line+"\nmore", line+" tail of the line\nmore", "x\n"+line, line+"\xff", line+"é")
+		}
+	}
+	cases = append(cases, "", "one line", "two\nlines", strings.Repeat("word ", 2000))
+	for _, s := range cases {
+		p := summaryPart(s)
+		if got, want := firstLine(p, summaryRunes), firstLine(s, summaryRunes); got != want {
+			t.Errorf("firstLine(summaryPart(%q)) = %q, want %q", s, got, want)
+		}
+		if !strings.HasPrefix(s, p) || strings.Contains(p, "\n") || len([]rune(p)) > summaryRunes+1 {
+			t.Errorf("summaryPart(%q) = %q: not a prefix of the first line of at most %d runes", s, p, summaryRunes+1)
+		}
+	}
+}

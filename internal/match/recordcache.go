@@ -27,6 +27,9 @@ type recordCache struct {
 	mu    sync.Mutex
 	m     map[string]*parsed
 	preps map[*osv.Vulnerability]*prepared
+	// lean: each record loses, once parsed, what a report-only scan
+	// never reads (see stripUnread).
+	lean bool
 }
 
 func newRecordCache() *recordCache {
@@ -113,6 +116,9 @@ func (c *recordCache) entry(a store.Advisory, buf *[]byte) *parsed {
 	c.mu.Unlock()
 	p.once.Do(func() {
 		if p.v, p.storeErr, p.err = parseStored(a, buf); p.err == nil {
+			if c.lean {
+				stripUnread(p.v)
+			}
 			p.prep = prepare(p.v)
 			c.mu.Lock()
 			c.preps[p.v] = p.prep

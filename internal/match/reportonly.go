@@ -1,6 +1,7 @@
 package match
 
 import (
+	"strings"
 	"sync/atomic"
 
 	"github.com/vulngate/vulngate/internal/osv"
@@ -8,12 +9,15 @@ import (
 
 // ReportOnly makes Scan keep in its results only what a report of them
 // reads, for a caller that reports the results and exits (the scan
-// command). Once every component is matched (and merged with the other
-// sources), each record loses what upgrade advice does not read (details,
-// references, credits, severities, database- and ecosystem-specific
-// data); once a record's last component has its advice, it keeps only
-// its ID, dates, aliases and summary. (Records of other sources, such as
-// OSS Index, stay whole.) Each component loses, after its
+// command). Each record of the store loses, as soon as it is parsed,
+// what nothing of the scan reads (references, credits, related and
+// upstream IDs, ecosystem-specific data, range repositories, details
+// past what a summary is taken from; see stripUnread). Once every
+// component is matched (and merged with the other sources), each record
+// loses what upgrade advice does not read (details, severities, database-
+// specific data); once a record's last component has its advice, it keeps
+// only its ID, dates, aliases and summary. (Records of other sources,
+// such as OSS Index, stay whole.) Each component loses, after its
 // advice, the hits other sources would merge with (so neither
 // AdviseAmong nor Advise may be used on the results), and the parsed
 // version caches are emptied when the advice is done. The records were
@@ -65,6 +69,48 @@ func (u recordUsers) stripForAdvice() {
 			}
 		}
 	}
+}
+
+// summaryRunes is how many runes of a record's details score's summary
+// reads (firstLine's limit).
+const summaryRunes = 160
+
+// stripUnread empties, as soon as a report-only scan has parsed a record,
+// the fields nothing of the scan reads (stripForAdvice empties them too),
+// and cuts its details to what a summary is taken from (the first line,
+// at most one rune past summaryRunes, copied: the whole details string
+// no longer stays live through a summary cut from it). During a large
+// scan's evaluation every record read is live: these were part of the
+// memory peak.
+func stripUnread(v *osv.Vulnerability) {
+	v.SchemaVersion, v.Related, v.Upstream, v.References, v.Credits = "", nil, nil, nil, nil
+	for i := range v.Affected {
+		a := &v.Affected[i]
+		a.EcosystemSpecific = nil
+		for j := range a.Ranges {
+			a.Ranges[j].Repo, a.Ranges[j].DatabaseSpecific = "", nil
+		}
+	}
+	if d := summaryPart(v.Details); len(d) < len(v.Details) {
+		v.Details = strings.Clone(d)
+	}
+}
+
+// summaryPart is the start of details that firstLine(details,
+// summaryRunes) reads: up to the first line break, and at most
+// summaryRunes+1 runes (the one after the limit says the line goes on).
+func summaryPart(details string) string {
+	if i := strings.IndexByte(details, '\n'); i >= 0 {
+		details = details[:i]
+	}
+	n := 0
+	for i := range details {
+		if n == summaryRunes+1 {
+			return details[:i]
+		}
+		n++
+	}
+	return details
 }
 
 // forEachRecord calls fn once for each distinct record of r's findings.

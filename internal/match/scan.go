@@ -160,6 +160,7 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 	// the next chunk of names is read, and their JSON dropped: a large
 	// scan would otherwise hold every record twice.
 	cache := newRecordCache()
+	cache.lean = s.reportOnly
 	found := map[store.PackageKey][]store.Advisory{}
 	parsing := s.startParsing(cache)
 	for eco, names := range byEco {
@@ -455,7 +456,7 @@ func score(f Finding, sev func(*osv.Vulnerability) severity.Score) Scored {
 		}
 	}
 	if s.Summary == "" && len(f.Records) > 0 {
-		s.Summary = firstLine(f.Records[0].Details, 160)
+		s.Summary = firstLine(f.Records[0].Details, summaryRunes)
 	}
 	s.MaliciousID = MaliciousRecord(f)
 	s.Malicious = s.MaliciousID != ""
