@@ -179,6 +179,11 @@ var decodeOptions = jsonv2.JoinOptions(
 	jsontext.AllowInvalidUTF8(true),
 )
 
+// parseOptions are decodeOptions with each list kept at its length (see
+// exactList): Parse keeps what it decodes, ParseHeader (the import's)
+// drops it.
+var parseOptions = jsonv2.JoinOptions(decodeOptions, exactLists)
+
 // ErrMalformed is wrapped by every error Parse returns for a record that
 // is not a usable OSV record.
 var ErrMalformed = errors.New("malformed OSV record")
@@ -188,7 +193,7 @@ var ErrMalformed = errors.New("malformed OSV record")
 // entries lack a package ecosystem/name where ranges need them.
 func Parse(data []byte) (*Vulnerability, error) {
 	var v Vulnerability
-	if err := jsonv2.Unmarshal(data, &v, decodeOptions); err != nil {
+	if err := jsonv2.Unmarshal(data, &v, parseOptions); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if err := v.Validate(); err != nil {
