@@ -14,7 +14,7 @@ import (
 // is held to afterwards (see collectRarely).
 const (
 	scanHeapBudget = 88 << 20
-	scanSoftLimit  = 112 << 20
+	scanSoftLimit  = 110 << 20
 )
 
 // A scan of at most scanSmallComponents components collects rarely under
@@ -46,11 +46,11 @@ const (
 // the usual pacing let its heap reach twice that (RSS ~210 MiB; under a
 // 116 MiB limit ~145 MiB, for ~20% more CPU: ~17 collections instead of 8;
 // 120 MiB: 146-150 MiB; 140 MiB: ~167 MiB for ~5%). The process's RSS is
-// about the limit plus ~30 MiB (the binary's pages, SQLite's cache): 112
+// about the limit plus ~30 MiB (the binary's pages, SQLite's cache): 110
 // MiB once the scan's records lost at parse what it never reads
-// (match.ReportOnly) and memory profiling is off (cmd/vulngate), which
-// left the 10,000-component scan's CPU where 116 MiB had it, at 136-140
-// MiB (110 MiB: 136-138 MiB for ~5% more CPU).
+// (match.ReportOnly), memory profiling is off (cmd/vulngate) and the
+// records' lists are kept at their length (osv.Parse): 133-138 MiB at 2%
+// less CPU than 116 MiB before those (112 MiB: 138-141 MiB).
 // GOGC or GOMEMLIMIT set in the
 // environment leave the collector alone. The returned function puts the
 // previous settings back; calls may overlap (commands run concurrently in
