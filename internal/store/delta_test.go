@@ -246,56 +246,6 @@ func TestStoredRowsInBatches(t *testing.T) {
 	})
 }
 
-// TestDeltaInPlaceInBatches (both engines): a delta updating more records
-// in place than one statement rewrites (inPlaceBatch) rewrites each with
-// its own document, modified time and withdrawn flag, leaves the others
-// as they were, and counts the withdrawn ones.
-func TestDeltaInPlaceInBatches(t *testing.T) {
-	engines(t, func(t *testing.T, s *Store) {
-		ctx := context.Background()
-		t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-		var recs, upserts []Record
-		for i := range 2*inPlaceBatch + 3 {
-			r := record(fmt.Sprintf("R-%04d", i), t0, fmt.Sprintf("pkg%d", i%7))
-			recs = append(recs, r)
-			if i%50 != 0 { // every 50th stays as imported
-				u := record(r.ID, t0.Add(time.Duration(i)*time.Minute), fmt.Sprintf("pkg%d", i%7))
-				u.Withdrawn = i%3 == 0
-				u.Data = []byte(fmt.Sprintf(`{"id":%q,"n":%d}`, r.ID, i))
-				upserts = append(upserts, u)
-			}
-		}
-		importAll(t, s, "PyPI", recs...)
-		st, err := s.ApplyDelta(ctx, "PyPI", Delta{Upserts: upserts}, PartitionState{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[string]Record{}
-		withdrawn := 0
-		for _, r := range recs {
-			want[r.ID] = r
-		}
-		for _, u := range upserts {
-			want[u.ID] = u
-			if u.Withdrawn {
-				withdrawn++
-			}
-		}
-		if n, w := liveCounts(t, s, "PyPI"); st.Records != len(recs) || st.Withdrawn != withdrawn || n != len(recs) || w != withdrawn {
-			t.Fatalf("state %+v, rows %d withdrawn %d; want %d records, %d withdrawn", st, n, w, len(recs), withdrawn)
-		}
-		for id, r := range want {
-			adv, err := s.AdvisoriesByID(ctx, id)
-			if err != nil || len(adv) != 1 {
-				t.Fatalf("%s: %v %v", id, adv, err)
-			}
-			if a := adv[0]; !a.Modified.Equal(r.Modified) || a.Withdrawn != r.Withdrawn || string(a.Data) != string(r.Data) {
-				t.Fatalf("%s: modified %v withdrawn %v data %s; want %v %v %s", id, a.Modified, a.Withdrawn, a.Data, r.Modified, r.Withdrawn, r.Data)
-			}
-		}
-	})
-}
-
 // TestDeltaDeletesInBatches (both engines): a delta deleting more records
 // than one statement names (idBatch) deletes each with its alias and
 // package rows, and one forgetting more skipped IDs than that forgets

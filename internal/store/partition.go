@@ -252,13 +252,16 @@ FROM advisory a WHERE a.part = ? AND a.generation = ? AND a.id IN `+in), args...
 // record (stored, of generation gen) has the same package keys and
 // aliases, and returns their IDs. IDs also deleted are left to the
 // delete-and-insert path, as are records whose stored aliases cannot be
-// told apart (one holding the line separator). The rows are rewritten
-// inPlaceBatch at a time, each batch one UPDATE ... FROM (VALUES ...)
-// (an UPDATE per record was a statement execution each).
+// told apart (one holding the line separator).
 func (s *Store) updateInPlace(ctx context.Context, tx *sql.Tx, part string, gen int64, upserts []Record, deleted map[string]bool, stored map[string]storedRow) (map[string]bool, error) {
 	out := map[string]bool{}
+	var upd *sql.Stmt
+	defer func() {
+		if upd != nil {
+			upd.Close()
+		}
+	}()
 	var have, want []string
-	var rows [][]any
 	for i := range upserts {
 		r := &upserts[i]
 		old, ok := stored[r.ID]
@@ -279,6 +282,12 @@ func (s *Store) updateInPlace(ctx context.Context, tx *sql.Tx, part string, gen 
 		if !slices.Equal(have, want) {
 			continue
 		}
+		if upd == nil {
+			var err error
+			if upd, err = tx.PrepareContext(ctx, s.Rebind(`UPDATE advisory SET modified = ?, withdrawn = ?, data = ? WHERE part = ? AND generation = ? AND id = ?`)); err != nil {
+				return nil, err
+			}
+		}
 		newWD, data := 0, r.Deflated
 		if r.Withdrawn {
 			newWD = 1
@@ -286,35 +295,13 @@ func (s *Store) updateInPlace(ctx context.Context, tx *sql.Tx, part string, gen 
 		if data == nil {
 			data = Deflate(r.Data)
 		}
-		rows = append(rows, []any{r.ID, fmtTime(r.Modified), newWD, data})
-		out[r.ID] = true // upserts hold each ID once (firstCopies)
-	}
-	// VALUES columns are column1..4 on both engines; PostgreSQL types
-	// them from the parameters, given here.
-	row := `(?, ?, ?, ?)`
-	if s.dialect == Postgres {
-		row = `(?, ?, CAST(? AS INTEGER), CAST(? AS BYTEA))`
-	}
-	for len(rows) > 0 {
-		batch := rows[:min(len(rows), inPlaceBatch)]
-		rows = rows[len(batch):]
-		args := make([]any, 0, 4*len(batch)+2)
-		for _, r := range batch {
-			args = append(args, r...)
-		}
-		args = append(args, part, gen)
-		if _, err := tx.ExecContext(ctx, s.Rebind(`UPDATE advisory SET modified = v.column2, withdrawn = v.column3, data = v.column4
-FROM (VALUES `+row+strings.Repeat(`, `+row, len(batch)-1)+`) AS v
-WHERE advisory.part = ? AND advisory.generation = ? AND advisory.id = v.column1`), args...); err != nil {
+		if _, err := upd.ExecContext(ctx, fmtTime(r.Modified), newWD, data, part, gen, r.ID); err != nil {
 			return nil, err
 		}
+		out[r.ID] = true
 	}
 	return out, nil
 }
-
-// inPlaceBatch bounds the records of one updateInPlace statement (4
-// parameters each).
-const inPlaceBatch = 500
 
 // TouchPartition records a sync that changed nothing.
 func (s *Store) TouchPartition(ctx context.Context, part string, lastSync time.Time) error {
