@@ -202,7 +202,9 @@ func (im *Import) flush(ctx context.Context) error {
 // Commit writes what is queued, counts what changed against the generation
 // it replaces, makes the new generation live in one transaction, and then
 // deletes the replaced generation. st's Records and Withdrawn are set from
-// what was written.
+// what was written, and its Malformed counts also the records given to Add
+// that were not written (repeating an ID written before), as the mirror
+// reports them.
 func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, error) {
 	defer im.releaseConn()
 	var stats ImportStats
@@ -268,6 +270,7 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		}
 		st.Name, st.Source, st.Generation = im.part, im.source, im.generation
 		st.Records, st.Withdrawn = stats.Records, stats.Withdrawn
+		st.Malformed += max(0, im.added-stats.Records)
 		if err := upsertPartition(ctx, im.s, tx, st); err != nil {
 			return err
 		}

@@ -8,9 +8,10 @@ import (
 )
 
 // TestImportStatsCounts: Commit reports the generation's records and
-// withdrawn records, whether the writer counted them (SQLite) or a
-// repeated ID made Commit count the rows (the first of two records with
-// one ID is kept), on both engines.
+// withdrawn records, whether the writer counted them (SQLite) or Commit
+// counted the rows (PostgreSQL), with a repeated ID too (the first of two
+// records with one ID is kept, and the repeat counted as malformed), on
+// both engines.
 func TestImportStatsCounts(t *testing.T) {
 	engines(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
@@ -36,13 +37,17 @@ func TestImportStatsCounts(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			st, err := im.Commit(ctx, PartitionState{})
+			st, err := im.Commit(ctx, PartitionState{Malformed: 2})
 			if want := (n + 2) / 3; err != nil || st.Records != n || st.Withdrawn != want || st.Added != n {
 				t.Fatalf("dup %v: %+v %v, want %d records, %d withdrawn", dup, st, err, n, want)
 			}
+			malformed := 2 // the caller's, and the repeat
+			if dup {
+				malformed++
+			}
 			p, err := s.Partition(ctx, part)
-			if err != nil || p.Records != n || p.Withdrawn != (n+2)/3 {
-				t.Fatalf("dup %v: partition %+v %v", dup, p, err)
+			if err != nil || p.Records != n || p.Withdrawn != (n+2)/3 || p.Malformed != malformed {
+				t.Fatalf("dup %v: partition %+v %v, want %d malformed", dup, p, err, malformed)
 			}
 		}
 	})

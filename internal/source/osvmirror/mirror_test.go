@@ -537,6 +537,9 @@ func TestRepeatedIDKeepsOneCopyWhole(t *testing.T) {
 	if e.Err != nil || e.Records != 1 || e.MalformedCount != 1 || !strings.Contains(fmt.Sprint(e.Malformed), "repeat an ID") {
 		t.Fatalf("report %+v", e)
 	}
+	if p, err := st.Partition(context.Background(), "PyPI"); err != nil || p.Malformed != 1 {
+		t.Fatalf("partition state %+v %v: the repeat not counted as malformed (mirror status)", p, err)
+	}
 	adv, err := st.AdvisoriesByID(context.Background(), "DUP-1")
 	if err != nil || len(adv) != 1 {
 		t.Fatalf("DUP-1: %v %v", adv, err)
