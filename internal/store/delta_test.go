@@ -198,7 +198,7 @@ func TestDeltaBaseReadAgainAfterAnotherWrite(t *testing.T) {
 }
 
 // TestStoredRowsInBatches (both engines): the stored rows of more IDs than
-// one query reads (idBatch), some named twice, some not stored,
+// one query reads (storedRowsBatch), some named twice, some not stored,
 // come back each with its own package keys, withdrawn flag and aliases.
 func TestStoredRowsInBatches(t *testing.T) {
 	engines(t, func(t *testing.T, s *Store) {
@@ -206,7 +206,7 @@ func TestStoredRowsInBatches(t *testing.T) {
 		t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 		var recs []Record
 		var ask []string
-		for i := range 2*idBatch + 5 {
+		for i := range 2*storedRowsBatch + 5 {
 			r := record(fmt.Sprintf("R-%04d", i), t0, fmt.Sprintf("pkg%d", i%7))
 			r.Withdrawn = i%3 == 0
 			r.Aliases = [][]string{nil, {"CVE-" + r.ID}, {"CVE-" + r.ID, "GHSA-" + r.ID}}[i%3]
@@ -242,51 +242,6 @@ func TestStoredRowsInBatches(t *testing.T) {
 			if row.pkgs != encodeKeys(r.Packages) || row.withdrawn != wd || row.nAliases != len(aliases) || len(aliases) > 0 && !slices.Equal(have, aliases) {
 				t.Fatalf("%s: %+v; want keys %q, withdrawn %d, aliases %q", r.ID, row, encodeKeys(r.Packages), wd, aliases)
 			}
-		}
-	})
-}
-
-// TestDeltaDeletesInBatches (both engines): a delta deleting more records
-// than one statement names (idBatch) deletes each with its alias and
-// package rows, and one forgetting more skipped IDs than that forgets
-// each.
-func TestDeltaDeletesInBatches(t *testing.T) {
-	engines(t, func(t *testing.T, s *Store) {
-		ctx, t0 := context.Background(), time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-		recs := make([]Record, 2*idBatch+5)
-		skipped := make([]Skipped, 0, len(recs))
-		var goneIDs, unskip []string
-		for i := range recs {
-			recs[i] = record(fmt.Sprintf("R-%04d", i), t0, fmt.Sprintf("pkg%d", i))
-			if r := recs[i]; i >= 3 {
-				goneIDs = append(goneIDs, r.ID)
-				unskip = append(unskip, fmt.Sprintf("BAD-%04d", i))
-			}
-			skipped = append(skipped, Skipped{ID: fmt.Sprintf("BAD-%04d", i), Reason: "malformed"})
-		}
-		importAll(t, s, "PyPI", recs...)
-		if _, err := s.ApplyDelta(ctx, "PyPI", Delta{Skipped: skipped}, PartitionState{}); err != nil {
-			t.Fatal(err)
-		}
-		st, err := s.ApplyDelta(ctx, "PyPI", Delta{Deletes: goneIDs, Unskipped: unskip}, PartitionState{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n, _ := liveCounts(t, s, "PyPI"); st.Records != 3 || n != 3 {
-			t.Fatalf("state %+v, %d rows; want 3 records", st, n)
-		}
-		for i, r := range recs {
-			byAlias, err := s.AdvisoriesByID(ctx, "CVE-"+r.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if kept := i < 3; len(byAlias) != map[bool]int{true: 1, false: 0}[kept] || len(ids(t, s, fmt.Sprintf("pkg%d", i))) != len(byAlias) {
-				t.Fatalf("%s (kept %v): %d records by alias, package rows %v", r.ID, kept, len(byAlias), ids(t, s, fmt.Sprintf("pkg%d", i)))
-			}
-		}
-		left, err := s.SkippedIDs(ctx, "PyPI")
-		if err != nil || len(left) != 3 {
-			t.Fatalf("skipped IDs left: %v %v; want BAD-0000..2", left, err)
 		}
 	})
 }

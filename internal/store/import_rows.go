@@ -203,37 +203,19 @@ func deleteRecords(ctx context.Context, s *Store, tx *sql.Tx, part string, gen i
 		}
 	}
 	for _, table := range []string{"advisory_alias", "advisory"} {
-		err := inBatches(ids, []any{part, gen}, func(in string, args []any) error {
-			_, err := tx.ExecContext(ctx, s.Rebind(`DELETE FROM `+table+` WHERE part = ? AND generation = ? AND id IN `+in), args...)
-			return err
-		})
+		st, err := tx.PrepareContext(ctx, s.Rebind(`DELETE FROM `+table+` WHERE part = ? AND generation = ? AND id = ?`))
 		if err != nil {
 			return out, err
 		}
+		for _, id := range ids {
+			if _, err := st.ExecContext(ctx, part, gen, id); err != nil {
+				st.Close()
+				return out, err
+			}
+		}
+		st.Close()
 	}
 	return out, nil
-}
-
-// idBatch bounds the IDs one statement of a delta names (id IN (...)).
-const idBatch = 200
-
-// inBatches calls fn for ids idBatch at a time, with the list "(?, ?, ...)"
-// of a batch and the arguments: before, then the batch's IDs. A statement
-// per ID was a statement execution each.
-func inBatches(ids []string, before []any, fn func(in string, args []any) error) error {
-	for len(ids) > 0 {
-		batch := ids[:min(len(ids), idBatch)]
-		ids = ids[len(batch):]
-		args := make([]any, 0, len(before)+len(batch))
-		args = append(args, before...)
-		for _, id := range batch {
-			args = append(args, id)
-		}
-		if err := fn(`(?`+strings.Repeat(`, ?`, len(batch)-1)+`)`, args); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // encodeKeys renders index keys for the advisory.pkgs column.

@@ -193,9 +193,9 @@ type storedRow struct {
 
 // storedRows reads the stored rows of generation gen of ids, with their
 // aliases; IDs the generation does not hold are absent from the map. The
-// IDs base asked about are taken from it. The others are read idBatch at
-// a time, one query each (a query per ID cost a statement execution each:
-// ~30 µs per row in a fresh process).
+// IDs base asked about are taken from it. The others are read
+// storedRowsBatch at a time, one query each (a query per ID cost a
+// statement execution each: ~30 µs per row in a fresh process).
 //
 // Its queries run without ctx's cancellation (see ApplyDelta), which is
 // checked before each.
@@ -222,31 +222,42 @@ func storedRows(ctx context.Context, s *Store, q querier, part string, gen int64
 		agg = `string_agg(l.alias, chr(10))`
 	}
 	aliases := ` FROM advisory_alias l WHERE l.part = a.part AND l.generation = a.generation AND l.id = a.id)`
-	err := inBatches(want, []any{part, gen}, func(in string, args []any) error {
+	for len(want) > 0 {
+		batch := want[:min(len(want), storedRowsBatch)]
+		want = want[len(batch):]
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
+		}
+		args := make([]any, 0, 2+len(batch))
+		args = append(args, part, gen)
+		for _, id := range batch {
+			args = append(args, id)
 		}
 		rows, err := q.QueryContext(quiet, s.Rebind(`SELECT a.id, a.pkgs, a.withdrawn, COALESCE((SELECT `+agg+aliases+`, ''), (SELECT COUNT(*)`+aliases+`
-FROM advisory a WHERE a.part = ? AND a.generation = ? AND a.id IN `+in), args...)
+FROM advisory a WHERE a.part = ? AND a.generation = ? AND a.id IN (?`+strings.Repeat(`, ?`, len(batch)-1)+`)`), args...)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer rows.Close()
 		for rows.Next() {
 			var id string
 			var r storedRow
 			if err := rows.Scan(&id, &r.pkgs, &r.withdrawn, &r.aliases, &r.nAliases); err != nil {
-				return err
+				rows.Close()
+				return nil, err
 			}
 			out[id] = r
 		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, err
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
+
+// storedRowsBatch bounds the IDs of one storedRows query.
+const storedRowsBatch = 200
 
 // updateInPlace rewrites the advisory rows of the upserts whose stored
 // record (stored, of generation gen) has the same package keys and

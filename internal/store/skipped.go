@@ -52,12 +52,15 @@ func replaceSkipped(ctx context.Context, s *Store, tx *sql.Tx, part string, all 
 			return err
 		}
 	} else {
-		err := inBatches(drop, []any{part}, func(in string, args []any) error {
-			_, err := tx.ExecContext(ctx, s.Rebind(`DELETE FROM advisory_skipped WHERE part = ? AND id IN `+in), args...)
-			return err
-		})
+		del, err := tx.PrepareContext(ctx, s.Rebind(`DELETE FROM advisory_skipped WHERE part = ? AND id = ?`))
 		if err != nil {
 			return err
+		}
+		defer del.Close()
+		for _, id := range drop {
+			if _, err := del.ExecContext(ctx, part, id); err != nil {
+				return err
+			}
 		}
 	}
 	rows := make([][]any, 0, len(add))
