@@ -22,8 +22,10 @@ func (e invalidVersionError) Is(target error) bool { return target == ErrInvalid
 // ecosystem (a release suffix such as "Debian:12" is ignored). It checks
 // the ecosystems whose version orderings accept any string and would
 // otherwise order garbage somewhere (SemVer ecosystems, PyPI): a version
-// that fails here is reported on its component instead of being compared
-// against ranges. Other ecosystems are left to their version ordering.
+// that fails here is never compared against ranges (match still finds it
+// in a record's versions list, which holds strings), and is reported on
+// its component when a range would have had to decide. Other ecosystems
+// are left to their version ordering.
 // An empty version is valid here (callers report it separately).
 func CheckVersion(ecosystem, version string) error {
 	if version == "" {
