@@ -31,7 +31,9 @@ func exactList[E any]() *jsonv2.Unmarshalers {
 			p = new(growing[E])
 		}
 		defer func() {
-			clear((*p)[:cap(*p)])
+			// Only the decoded elements are set: the rest of the
+			// buffer is still zero (cleared here before, or new).
+			clear(*p)
 			*p = (*p)[:0]
 			bufs.Put(p)
 		}()

@@ -1,0 +1,47 @@
+package osv_test
+
+import (
+	"archive/zip"
+	"io"
+	"path/filepath"
+	"testing"
+
+	"github.com/vulngate/vulngate/internal/osv"
+	"github.com/vulngate/vulngate/internal/testutil/corpus"
+)
+
+// BenchmarkParse parses the first 1,000 records of a few ecosystems of
+// the shared corpus (ns/op is per record).
+func BenchmarkParse(b *testing.B) {
+	dir := corpus.Dir(b)
+	var docs [][]byte
+	for _, eco := range []string{"PyPI", "Maven", "npm", "Go"} {
+		z, err := zip.OpenReader(filepath.Join(dir, eco, "all.zip"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i, f := range z.File {
+			if i == 250 {
+				break
+			}
+			r, err := f.Open()
+			if err != nil {
+				b.Fatal(err)
+			}
+			data, err := io.ReadAll(r)
+			r.Close()
+			if err != nil {
+				b.Fatal(err)
+			}
+			docs = append(docs, data)
+		}
+		z.Close()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := osv.Parse(docs[i%len(docs)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
