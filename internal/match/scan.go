@@ -163,12 +163,14 @@ func (s *Scanner) Scan(ctx context.Context, comps []Component) ([]ComponentResul
 	cache.lean = s.reportOnly
 	found := map[store.PackageKey][]store.Advisory{}
 	parsing := s.startParsing(cache)
+	chunk := firstLookupChunk
 	for eco, names := range byEco {
 		names = uniqueNames(names)
 		for len(names) > 0 {
 			// A chunk at a time, so that only a few chunks' records are
 			// held before they are parsed.
-			n := min(len(names), lookupChunk)
+			n := min(len(names), chunk)
+			chunk = lookupChunk
 			if err := s.lookup(ctx, eco, names[:n], parsing, found); err != nil {
 				parsing.wait()
 				return nil, err
@@ -264,6 +266,10 @@ func (s *Scanner) each(n int, fn func(int)) {
 // lookupChunk is how many names of one ecosystem are looked up at a time
 // (and their records handed to the parsing workers).
 const lookupChunk = 500
+
+// firstLookupChunk is the size of the scan's first chunk: the parsing
+// workers wait for its records with nothing else to do.
+const firstLookupChunk = 32
 
 func uniqueNames(names []string) []string {
 	names = slices.Clone(names)
