@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vulngate/vulngate/internal/match"
 	"github.com/vulngate/vulngate/internal/project"
 	"github.com/vulngate/vulngate/internal/store"
 )
@@ -270,6 +271,9 @@ Commands work on the local data directory, or on a server with --server URL
 					return printJSON(rep)
 				}
 				fmt.Fprintf(e.stdout, "analysis: %d changed packages, %d components in %d versions re-evaluated, %d new findings, %d closed\n", rep.Packages, rep.Components, rep.Versions, rep.New, rep.Closed)
+				if rep.Rechecked {
+					fmt.Fprintf(e.stdout, "every component was re-evaluated: the matching rules changed since the last analysis (rules version %d)\n", match.RulesVersion)
+				}
 				return nil
 			})
 		},

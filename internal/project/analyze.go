@@ -21,6 +21,10 @@ const analysisSetting = "project.analysis"
 type analysisState struct {
 	Cursor int64     `json:"cursor"`
 	Last   time.Time `json:"last"`
+	// Rules is the match.RulesVersion of the last analysis that
+	// re-evaluated every component (0: none did; stores from before it
+	// was kept).
+	Rules int `json:"rules,omitempty"`
 }
 
 // changeBatch bounds the journal entries one analysis step reads.
@@ -35,13 +39,16 @@ const (
 
 // AnalysisReport says what an analysis did.
 type AnalysisReport struct {
-	Changes    int           `json:"changes"`    // journal entries read
-	Packages   int           `json:"packages"`   // package keys they named
-	Components int           `json:"components"` // project components re-evaluated
-	Versions   int           `json:"versions"`   // project versions touched
-	New        int           `json:"new"`        // findings opened
-	Closed     int           `json:"closed"`     // findings closed
-	Duration   time.Duration `json:"duration_ns"`
+	Changes    int `json:"changes"`    // journal entries read
+	Packages   int `json:"packages"`   // package keys they named
+	Components int `json:"components"` // project components re-evaluated
+	Versions   int `json:"versions"`   // project versions touched
+	New        int `json:"new"`        // findings opened
+	Closed     int `json:"closed"`     // findings closed
+	// Rechecked says every component was re-evaluated because the
+	// matching rules changed since the last analysis (match.RulesVersion).
+	Rechecked bool          `json:"rechecked,omitempty"`
+	Duration  time.Duration `json:"duration_ns"`
 }
 
 // LastAnalysis is when Analyze last completed (zero: never).
@@ -57,7 +64,9 @@ func (s *Service) LastAnalysis(ctx context.Context) (time.Time, error) {
 // findings no source reports any more are closed with the reason, and the
 // results are recorded in each project's scope (new ones auto-assessed
 // there). The work follows the number of components of changed packages,
-// not the size of the portfolio. Run it after each mirror run and OSS Index
+// not the size of the portfolio, except once after an upgrade changed the
+// matching rules (match.RulesVersion): that analysis re-evaluates every
+// component of every version. Run it after each mirror run and OSS Index
 // refresh; the journal makes runs from other processes count too. The
 // portfolio snapshot is the caller's (it costs what the portfolio holds).
 func (s *Service) Analyze(ctx context.Context) (AnalysisReport, error) {
@@ -93,6 +102,12 @@ func (s *Service) Analyze(ctx context.Context) (AnalysisReport, error) {
 		return rep, err
 	}
 	touched := map[int64]bool{}
+	// Components the journal has this analysis re-evaluate, when every
+	// component is re-evaluated after it (the rules changed): not twice.
+	var evaluated map[int64]bool
+	if state.Rules != match.RulesVersion {
+		evaluated = map[int64]bool{}
+	}
 	for {
 		changes, err := s.st.PackageChanges(ctx, state.Cursor, changeBatch)
 		if err != nil {
@@ -107,6 +122,11 @@ func (s *Service) Analyze(ctx context.Context) (AnalysisReport, error) {
 		comps, err := s.st.ComponentsOf(ctx, keys, ecosystems)
 		if err != nil {
 			return rep, err
+		}
+		if evaluated != nil {
+			for _, c := range comps {
+				evaluated[c.ID] = true
+			}
 		}
 		if len(comps) > 0 {
 			n, c, err := s.reevaluate(ctx, comps, touched)
@@ -125,6 +145,14 @@ func (s *Service) Analyze(ctx context.Context) (AnalysisReport, error) {
 			return rep, fmt.Errorf("portfolio analysis: %w", err)
 		}
 	}
+	if evaluated != nil {
+		if err := s.recheckAll(ctx, &rep, touched, evaluated, func() error {
+			return s.st.RenewLease(ctx, analysisLease, holder, analysisLeaseTTL, 0)
+		}); err != nil {
+			return rep, err
+		}
+		state.Rules, rep.Rechecked = match.RulesVersion, true
+	}
 	state.Last = s.now().UTC()
 	if err := s.st.PutSetting(ctx, analysisSetting, state); err != nil {
 		return rep, err
@@ -133,6 +161,47 @@ func (s *Service) Analyze(ctx context.Context) (AnalysisReport, error) {
 	rep.Duration = time.Since(start)
 	// The journal is kept a week for consumers that run rarely.
 	return rep, s.st.PrunePackageChanges(ctx, s.now().Add(-7*24*time.Hour))
+}
+
+// recheckAll re-evaluates the components of every project version but
+// those already evaluated, about changeBatch components at a time (renew
+// runs after each batch): what an analysis does once after the matching
+// rules changed.
+func (s *Service) recheckAll(ctx context.Context, rep *AnalysisReport, touched, evaluated map[int64]bool, renew func() error) error {
+	versions, err := s.st.ProjectVersions(ctx)
+	if err != nil {
+		return err
+	}
+	var batch []store.ProjectComponent
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		n, c, err := s.reevaluate(ctx, batch, touched)
+		if err != nil {
+			return err
+		}
+		rep.New, rep.Closed, rep.Components = rep.New+n, rep.Closed+c, rep.Components+len(batch)
+		batch = batch[:0]
+		return renew()
+	}
+	for _, v := range versions {
+		comps, err := s.st.VersionComponents(ctx, v.ID, false)
+		if err != nil {
+			return err
+		}
+		for _, c := range comps {
+			if !evaluated[c.ID] {
+				batch = append(batch, c)
+			}
+		}
+		if len(batch) >= changeBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
 }
 
 // changedKeys turns journal entries into package keys and whole

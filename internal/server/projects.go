@@ -77,7 +77,7 @@ func (s *Server) analyzeProjects(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("portfolio analysis: %w", err)
 	}
-	log.Info("portfolio analysed", "changes", rep.Changes, "packages", rep.Packages, "components", rep.Components, "versions", rep.Versions, "new", rep.New, "closed", rep.Closed, "duration", rep.Duration.String())
+	log.Info("portfolio analysed", "changes", rep.Changes, "packages", rep.Packages, "components", rep.Components, "versions", rep.Versions, "new", rep.New, "closed", rep.Closed, "rechecked", rep.Rechecked, "duration", rep.Duration.String())
 	if rep.New > 0 || rep.Closed > 0 {
 		return s.projects.Snapshot(ctx)
 	}
