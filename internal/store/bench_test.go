@@ -212,6 +212,44 @@ func BenchmarkListOpenFindingsUnassessed(b *testing.B) {
 	})
 }
 
+// BenchmarkListOpenFindingsUnassessedTop is BenchmarkListOpenFindingsUnassessed
+// with the assessed findings at the top of the list, as the default
+// auto-assessment rules leave it (the most severe quarter assessed in the
+// project's scope); the list is read again after every write and at most
+// countTTL later.
+func BenchmarkListOpenFindingsUnassessedTop(b *testing.B) {
+	benchEngines(b, func(b *testing.B, s *Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		var pkgs []ObservedPackage
+		var as []Assessment
+		for i := range 2000 {
+			p := ObservedPackage{PURL: fmt.Sprintf("pkg:npm/p%d@1", i), Ecosystem: "npm", Name: fmt.Sprintf("p%d", i), Version: "1", Complete: true}
+			for j := range 5 {
+				id := fmt.Sprintf("GHSA-%d-%d", i, j)
+				p.Findings = append(p.Findings, ObservedFinding{VulnID: id, IDs: []string{id}, Rating: "HIGH", Score: 100 - i/20, Sources: []string{"OSV"}, EPSSPercentile: -1})
+				if i < 500 {
+					as = append(as, Assessment{VulnID: id, Scope: "project:app", Type: "Blocked", At: now, Auto: true})
+				}
+			}
+			pkgs = append(pkgs, p)
+		}
+		if _, err := s.RecordFindings(ctx, "project:app", pkgs, now); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.SetAssessments(ctx, as, "auto", "bench", now); err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		for i := range b.N {
+			f := FindingPageFilter{Scopes: []string{"project:app"}, Assessment: AssessedNone, Now: now.Add(time.Duration(i) * time.Millisecond), Limit: 50}
+			if _, n, err := s.ListOpenFindings(ctx, f); err != nil || n != 7500 {
+				b.Fatal(n, err)
+			}
+		}
+	})
+}
+
 // BenchmarkProjectsAffectedBy asks which of 10 projects (5,000 open
 // findings each, 50,000 in all) a vulnerability affects, as the
 // vulnerability page does.

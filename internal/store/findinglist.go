@@ -69,19 +69,10 @@ func assessedFindings(scopes []string, now string) (string, []any) {
 	return q, args
 }
 
-// unassessedFinding is the condition that finding f has no assessment in
-// its scope or globally, not expired, on any of its IDs, checked on f
-// alone; its placeholder takes now. A page walks the list's index and
-// checks the rows it reads, ~5 index probes each, where assessedFindings
-// would first gather the findings of every assessment (at 500 global
-// assessments a first page took 3 ms instead of 0.3).
-const unassessedFinding = `NOT EXISTS (SELECT 1 FROM finding_vuln fv JOIN assessment a ON a.vuln_id = fv.vuln_id
- WHERE fv.finding_id = f.id AND a.scope IN (f.scope, 'global') AND (a.expires_at = '' OR a.expires_at > ?))`
-
-// where is the filter's condition on finding f and its arguments: for a
-// page (rows read in order until the page is full) or for the total
-// (every match counted).
-func (f FindingPageFilter) where(page bool) (string, []any) {
+// where is the filter's condition on finding f and its arguments. The
+// unassessed condition gathers the assessed findings first: a page reads
+// the whole list once (unassessedPage), not a subquery per row.
+func (f FindingPageFilter) where() (string, []any) {
 	conds := []string{`f.closed_at = ''`}
 	var args []any
 	in := func(expr string, vals []string) {
@@ -115,12 +106,8 @@ func (f FindingPageFilter) where(page bool) (string, []any) {
 	switch f.Assessment {
 	case "":
 	case AssessedNone:
-		if page {
-			conds, args = append(conds, unassessedFinding), append(args, now)
-		} else {
-			q, qargs := assessedFindings(f.Scopes, now)
-			conds, args = append(conds, `f.id NOT IN (`+q+`)`), append(args, qargs...)
-		}
+		q, qargs := assessedFindings(f.Scopes, now)
+		conds, args = append(conds, `f.id NOT IN (`+q+`)`), append(args, qargs...)
 	case AssessedAny:
 		q, qargs := assessedFindings(f.Scopes, now)
 		conds, args = append(conds, `f.id IN (`+q+`)`), append(args, qargs...)
@@ -137,7 +124,7 @@ func (f FindingPageFilter) where(page bool) (string, []any) {
 // may miss an assessment that expired in the last countTTL.
 func (f FindingPageFilter) countKey() string {
 	f.Now = time.Time{}
-	where, args := f.where(false)
+	where, args := f.where()
 	return countKey("finding"+where, args)
 }
 
@@ -149,19 +136,25 @@ func (f FindingPageFilter) countKey() string {
 // entries in order from the finding_open_by_scope_in_order index, and the
 // total goes through the count cache (listcache.go).
 func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]FindingRow, int, error) {
-	where, args := f.where(false)
-	total, err := s.pageTotal(ctx, f.countKey(), "finding f", where, args)
-	if err != nil {
-		return nil, 0, err
-	}
-	where, args = f.where(true)
+	var total int
+	var err error
 	assessment := `COALESCE(` + findingAssessment + `, '')`
+	limit, offset := pageLimit(f.Limit), max(f.Offset, 0)
+	where, args := f.where()
 	if f.Assessment == AssessedNone {
-		assessment = `''` // by the filter
+		var ids []any
+		if ids, total, err = s.unassessedPage(ctx, f); err != nil || len(ids) == 0 {
+			return []FindingRow{}, total, err
+		}
+		assessment, where, args = `''`, ` WHERE f.id IN (`+inList(len(ids))+`)`, ids
+		limit, offset = len(ids), 0
 	} else {
+		if total, err = s.pageTotal(ctx, f.countKey(), "finding f", where, args); err != nil {
+			return nil, 0, err
+		}
 		args = append([]any{fmtTime(f.Now)}, args...)
 	}
-	rows, err := s.queryCached(ctx, s.Rebind(s.pageFindingsQuery(assessment, where)), append(args, pageLimit(f.Limit), max(f.Offset, 0))...)
+	rows, err := s.queryCached(ctx, s.Rebind(s.pageFindingsQuery(assessment, where)), append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -192,6 +185,9 @@ func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]Fi
 	return out, total, rows.Err()
 }
 
+// findingOrder is the order of listed findings: most severe first.
+const findingOrder = ` ORDER BY f.score DESC, f.vuln_id, f.scope, f.purl, f.id`
+
 // pageFindingsQuery is the statement of a page of findings (alias f,
 // filtered by where), each row with its assessment (the SQL expression
 // given), then its IDs and its sources (source, first seen, last seen,
@@ -205,7 +201,7 @@ func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]Fi
 // BY does; SQLite's are sorted by the caller.
 func (s *Store) pageFindingsQuery(assessment, where string) string {
 	const cols = `f.id, f.scope, f.purl, f.ecosystem, f.name, f.version, f.vuln_id, f.rating, f.score, f.summary, f.first_seen, f.last_seen, `
-	const order = ` ORDER BY f.score DESC, f.vuln_id, f.scope, f.purl, f.id`
+	const order = findingOrder
 	if s.dialect == SQLite {
 		return `SELECT ` + cols + assessment + `,
  (SELECT json_group_array(vuln_id) FROM finding_vuln WHERE finding_id = f.id),

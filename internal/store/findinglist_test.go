@@ -94,9 +94,10 @@ func TestFindingPagesFollowListOrder(t *testing.T) {
 			return
 		}
 		for _, scopes := range [][]string{{"project:a"}, nil} {
+			// An unassessed page reads the list's IDs (unassessedPage).
 			f := FindingPageFilter{Scopes: scopes, Assessment: AssessedNone, Now: now}
-			where, args := f.where(true)
-			q := `EXPLAIN QUERY PLAN SELECT f.id FROM finding f` + where + ` ORDER BY f.score DESC, f.vuln_id, f.scope, f.purl, f.id LIMIT 50`
+			where, args := f.where()
+			q := `EXPLAIN QUERY PLAN SELECT f.id FROM finding f` + where + findingOrder + ` LIMIT 50`
 			rows, err := queryAll(ctx, s.db, q, args, func(r scanner) (string, error) {
 				var id, parent, unused int
 				var detail string
@@ -121,7 +122,7 @@ func TestFindingTotalsCached(t *testing.T) {
 	f := FindingPageFilter{Scopes: []string{"project:app"}, Assessment: AssessedNone, Now: at}
 	g := f
 	g.Now = at.Add(time.Millisecond)
-	if _, fa := f.where(false); fmt.Sprint(fa) == fmt.Sprint(func() []any { _, ga := g.where(false); return ga }()) {
+	if _, fa := f.where(); fmt.Sprint(fa) == fmt.Sprint(func() []any { _, ga := g.where(); return ga }()) {
 		t.Fatal("the where arguments do not carry now")
 	}
 	if f.countKey() != g.countKey() {

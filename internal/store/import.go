@@ -243,7 +243,7 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		// Through the imports' connection, in turn with the other imports
 		// (its page cache stays valid for them).
 		flip = func(ctx context.Context, fn func(*sql.Tx) error) error {
-			defer im.s.counts.invalidate()
+			defer im.s.listsChanged()
 			return im.s.bulk.tx(ctx, im.conn, nil, fn)
 		}
 	}

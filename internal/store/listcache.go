@@ -19,27 +19,37 @@ import (
 // asked at, see SummaryFilter.countKey). Past countTTL one request counts
 // afresh while the others keep the old total, up to countStale: otherwise
 // every client asking in the meantime would wait for that count.
-type countCache struct {
+type countCache = listCache[int]
+
+// listCache keeps values of list queries (counts, sets of IDs) by key for
+// countTTL, voided by any write of this process (invalidate), with
+// concurrent requests for a missing value waiting for the one computing
+// it. keep says whether a computed value is worth keeping.
+type listCache[V any] struct {
 	mu       sync.Mutex
-	m        map[string]countEntry
+	m        map[string]listEntry[V]
 	epoch    uint64 // bumped by writes; entries of older epochs are void
-	inflight map[string]*countCall
+	inflight map[string]*listCall[V]
+	keep     func(v V, took time.Duration) bool
+	max      int // entries kept at most
 }
 
-// countCall is a total being computed; concurrent requests for the same
-// total wait for it instead of counting too (200 clients opening the
+// listCall is a value being computed; concurrent requests for the same
+// key wait for it instead of computing it too (200 clients opening the
 // same list at once would otherwise all count).
-type countCall struct {
+type listCall[V any] struct {
 	done chan struct{}
-	n    int
+	v    V
 	err  error
 }
 
-type countEntry struct {
-	n     int
+type listEntry[V any] struct {
+	v     V
 	at    time.Time
 	epoch uint64
 }
+
+type countEntry = listEntry[int]
 
 const (
 	countTTL        = 2 * time.Second
@@ -50,11 +60,15 @@ const (
 )
 
 func newCountCache() *countCache {
-	return &countCache{m: map[string]countEntry{}, inflight: map[string]*countCall{}}
+	return newListCache(maxCountEntries, func(n int, took time.Duration) bool { return took >= countCacheAfter || n >= countCacheFrom })
 }
 
-// invalidate voids every cached total.
-func (c *countCache) invalidate() {
+func newListCache[V any](max int, keep func(V, time.Duration) bool) *listCache[V] {
+	return &listCache[V]{m: map[string]listEntry[V]{}, inflight: map[string]*listCall[V]{}, keep: keep, max: max}
+}
+
+// invalidate voids every cached value.
+func (c *listCache[V]) invalidate() {
 	if c == nil {
 		return
 	}
@@ -64,11 +78,11 @@ func (c *countCache) invalidate() {
 	c.mu.Unlock()
 }
 
-// get returns the cached total of the query named by key (its where
-// clause and the arguments it depends on) or computes it with count.
-func (c *countCache) get(ctx context.Context, key string, count func() (int, error)) (int, error) {
+// get returns the cached value of the query named by key (its where
+// clause and the arguments it depends on) or computes it with compute.
+func (c *listCache[V]) get(ctx context.Context, key string, compute func() (V, error)) (V, error) {
 	if c == nil {
-		return count()
+		return compute()
 	}
 	now := time.Now()
 	c.mu.Lock()
@@ -77,36 +91,37 @@ func (c *countCache) get(ctx context.Context, key string, count func() (int, err
 	ok = ok && e.epoch == epoch
 	if ok && now.Sub(e.at) < countTTL {
 		c.mu.Unlock()
-		return e.n, nil
+		return e.v, nil
 	}
 	if call, inflight := c.inflight[key]; inflight {
 		c.mu.Unlock()
 		if ok && now.Sub(e.at) < countStale {
-			return e.n, nil // being counted afresh by another request
+			return e.v, nil // being computed afresh by another request
 		}
 		select {
 		case <-call.done:
-			return call.n, call.err
+			return call.v, call.err
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			var zero V
+			return zero, ctx.Err()
 		}
 	}
-	call := &countCall{done: make(chan struct{})}
+	call := &listCall[V]{done: make(chan struct{})}
 	c.inflight[key] = call
 	c.mu.Unlock()
 
-	call.n, call.err = count()
+	call.v, call.err = compute()
 	c.mu.Lock()
 	delete(c.inflight, key)
-	if call.err == nil && (time.Since(now) >= countCacheAfter || call.n >= countCacheFrom) && c.epoch == epoch {
-		if len(c.m) >= maxCountEntries {
+	if call.err == nil && c.keep(call.v, time.Since(now)) && c.epoch == epoch {
+		if len(c.m) >= c.max {
 			clear(c.m)
 		}
-		c.m[key] = countEntry{n: call.n, at: now, epoch: epoch}
+		c.m[key] = listEntry[V]{v: call.v, at: now, epoch: epoch}
 	} else {
-		delete(c.m, key) // a stale total is not served again
+		delete(c.m, key) // a stale value is not served again
 	}
 	c.mu.Unlock()
 	close(call.done)
-	return call.n, call.err
+	return call.v, call.err
 }

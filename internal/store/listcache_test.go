@@ -11,7 +11,7 @@ import (
 func TestCountCacheServesStaleWhileRecounting(t *testing.T) {
 	ctx := context.Background()
 	c := newCountCache()
-	c.m["k"] = countEntry{n: 5, at: time.Now().Add(-countTTL - time.Second)}
+	c.m["k"] = countEntry{v: 5, at: time.Now().Add(-countTTL - time.Second)}
 	started, release := make(chan struct{}), make(chan struct{})
 	done := make(chan int)
 	go func() {
@@ -43,7 +43,7 @@ func TestCountCacheServesStaleWhileRecounting(t *testing.T) {
 	}
 
 	// Too old to serve: a second request waits for the count.
-	c.m["old"] = countEntry{n: 1, at: time.Now().Add(-countStale - time.Second)}
+	c.m["old"] = countEntry{v: 1, at: time.Now().Add(-countStale - time.Second)}
 	started, release = make(chan struct{}), make(chan struct{})
 	go func() {
 		n, _ := c.get(ctx, "old", func() (int, error) { close(started); <-release; return 2, nil })
@@ -66,7 +66,7 @@ func TestCountCacheServesStaleWhileRecounting(t *testing.T) {
 	}
 
 	// A write voids the old total: nothing stale after it.
-	c.m["w"] = countEntry{n: 1, at: time.Now().Add(-countTTL - time.Second)}
+	c.m["w"] = countEntry{v: 1, at: time.Now().Add(-countTTL - time.Second)}
 	c.invalidate()
 	if n, _ := c.get(ctx, "w", func() (int, error) { return 4, nil }); n != 4 {
 		t.Fatalf("after a write: %d, want 4", n)

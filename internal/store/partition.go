@@ -65,7 +65,7 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 	run := s.tx
 	if d.Base != nil && d.Base.conn != nil {
 		run = func(ctx context.Context, fn func(*sql.Tx) error) error {
-			defer s.counts.invalidate()
+			defer s.listsChanged()
 			return txOn(ctx, d.Base.conn, fn)
 		}
 	}

@@ -34,7 +34,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to PostgreSQL %s: %w", redactDSN(dsn), err)
 	}
-	s := &Store{db: db, dialect: Postgres, path: redactDSN(dsn), counts: newCountCache()}
+	s := &Store{db: db, dialect: Postgres, path: redactDSN(dsn), counts: newCountCache(), unassessed: newUnassessedCache()}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -56,7 +56,9 @@ type Store struct {
 	dialect Dialect
 	path    string
 	counts  *countCache // totals of list queries (listcache.go)
-	stmts   stmtCache   // prepared statements of hot reads (stmtcache.go)
+	// the findings of unassessed lists (findinglist_unassessed.go)
+	unassessed *listCache[[]int64]
+	stmts      stmtCache // prepared statements of hot reads (stmtcache.go)
 	// cacheKiB is SQLite's page cache per connection (Options.PageCacheKiB).
 	cacheKiB int
 	bulk     bulkWriter // the connection imports write through (import_bulk.go)
@@ -135,7 +137,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{db: db, dialect: SQLite, path: path, counts: newCountCache(), cacheKiB: cache}
+	s := &Store{db: db, dialect: SQLite, path: path, counts: newCountCache(), unassessed: newUnassessedCache(), cacheKiB: cache}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -244,6 +246,6 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	err = tx.Commit()
-	s.counts.invalidate()
+	s.listsChanged()
 	return err
 }
