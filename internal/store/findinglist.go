@@ -154,7 +154,14 @@ func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]Fi
 		}
 		args = append([]any{fmtTime(f.Now)}, args...)
 	}
-	rows, err := s.queryCached(ctx, s.Rebind(s.pageFindingsQuery(assessment, where)), append(args, limit, offset)...)
+	var order map[int64]int // a page read by ID: its IDs' places in the list
+	if f.Assessment == AssessedNone {
+		order = make(map[int64]int, len(args))
+		for i, id := range args {
+			order[id.(int64)] = i
+		}
+	}
+	rows, err := s.queryCached(ctx, s.Rebind(s.pageFindingsQuery(assessment, where, order == nil)), append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -182,6 +189,9 @@ func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]Fi
 		}
 		out = append(out, x)
 	}
+	if order != nil {
+		slices.SortFunc(out, func(a, b FindingRow) int { return order[a.ID] - order[b.ID] })
+	}
 	return out, total, rows.Err()
 }
 
@@ -198,15 +208,22 @@ const findingOrder = ` ORDER BY f.score DESC, f.vuln_id, f.scope, f.purl, f.id`
 // for the page alone; PostgreSQL would compute them for the skipped rows
 // too, so there the page is chosen first and the arrays are added to it.
 // PostgreSQL's arrays come ordered by its collation, as the list's ORDER
-// BY does; SQLite's are sorted by the caller.
-func (s *Store) pageFindingsQuery(assessment, where string) string {
+// BY does; SQLite's are sorted by the caller. Unless ordered, the rows
+// (of a page chosen by ID, where the caller puts them in order) come in
+// any order on SQLite: its sort of the page's rows, arrays included, was a
+// fifth of an unassessed page's cost.
+func (s *Store) pageFindingsQuery(assessment, where string, ordered bool) string {
 	const cols = `f.id, f.scope, f.purl, f.ecosystem, f.name, f.version, f.vuln_id, f.rating, f.score, f.summary, f.first_seen, f.last_seen, `
 	const order = findingOrder
 	if s.dialect == SQLite {
-		return `SELECT ` + cols + assessment + `,
+		q := `SELECT ` + cols + assessment + `,
  (SELECT json_group_array(vuln_id) FROM finding_vuln WHERE finding_id = f.id),
  (SELECT json_group_array(json_array(source, first_seen, last_seen, ended_at)) FROM finding_source WHERE finding_id = f.id)
- FROM finding f` + where + order + ` LIMIT ? OFFSET ?`
+ FROM finding f` + where
+		if ordered {
+			q += order
+		}
+		return q + ` LIMIT ? OFFSET ?`
 	}
 	return `SELECT f.*,
  (SELECT json_agg(vuln_id ORDER BY vuln_id)::text FROM finding_vuln WHERE finding_id = f.id),
