@@ -141,13 +141,25 @@ func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]Fi
 	assessment := `COALESCE(` + findingAssessment + `, '')`
 	limit, offset := pageLimit(f.Limit), max(f.Offset, 0)
 	where, args := f.where()
+	byID := false
 	if f.Assessment == AssessedNone {
 		var ids []any
-		if ids, total, err = s.unassessedPage(ctx, f); err != nil || len(ids) == 0 {
-			return []FindingRow{}, total, err
+		ids, total, byID, err = s.unassessedPage(ctx, f)
+		switch {
+		case err != nil:
+			return nil, 0, err
+		case byID && len(ids) == 0:
+			return []FindingRow{}, total, nil
+		case byID:
+			where, args = ` WHERE f.id IN (`+inList(len(ids))+`)`, ids
+			limit, offset = len(ids), 0
+		default:
+			if total, err = s.pageTotal(ctx, f.countKey(), "finding f", where, args); err != nil {
+				return nil, 0, err
+			}
+			where, args = f.whereRowByRow()
 		}
-		assessment, where, args = `''`, ` WHERE f.id IN (`+inList(len(ids))+`)`, ids
-		limit, offset = len(ids), 0
+		assessment = `''` // by the filter
 	} else {
 		if total, err = s.pageTotal(ctx, f.countKey(), "finding f", where, args); err != nil {
 			return nil, 0, err
@@ -155,7 +167,7 @@ func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]Fi
 		args = append([]any{fmtTime(f.Now)}, args...)
 	}
 	var order map[int64]int // a page read by ID: its IDs' places in the list
-	if f.Assessment == AssessedNone {
+	if byID {
 		order = make(map[int64]int, len(args))
 		for i, id := range args {
 			order[id.(int64)] = i

@@ -93,10 +93,14 @@ func TestFindingPagesFollowListOrder(t *testing.T) {
 		if s.Dialect() != SQLite {
 			return
 		}
-		for _, scopes := range [][]string{{"project:a"}, nil} {
-			// An unassessed page reads the list's IDs (unassessedPage).
+		for i, scopes := range [][]string{{"project:a"}, nil, {"project:a"}, nil} {
+			// An unassessed page reads the list's IDs (unassessedPage), or
+			// checks each row when the list is too long to keep.
 			f := FindingPageFilter{Scopes: scopes, Assessment: AssessedNone, Now: now}
 			where, args := f.where()
+			if i >= 2 {
+				where, args = f.whereRowByRow()
+			}
 			q := `EXPLAIN QUERY PLAN SELECT f.id FROM finding f` + where + findingOrder + ` LIMIT 50`
 			rows, err := queryAll(ctx, s.db, q, args, func(r scanner) (string, error) {
 				var id, parent, unused int

@@ -16,18 +16,31 @@ import (
 // condition), and kept in the list cache (listcache.go: voided by any
 // write of this process, at most countTTL old otherwise, as the totals
 // are); a page is a slice of it, its rows read by ID, and its total the
-// list's length.
+// list's length. A list too long to keep has its pages checked row by row.
 
 // Bounds of the kept lists: how many filters, and how long a list may be
-// (a longer one is read for each page).
-const (
-	maxUnassessedLists = 16
-	maxUnassessedList  = 200_000
-)
+// (a variable for tests). A longer list is not read again for each page:
+// its pages check each row (unassessedFinding) and its total is counted.
+const maxUnassessedLists = 16
 
-func newUnassessedCache() *listCache[[]int64] {
-	return newListCache(maxUnassessedLists, func(ids []int64, _ time.Duration) bool { return len(ids) <= maxUnassessedList })
+var maxUnassessedList = 200_000
+
+// unassessedList is a kept list: the IDs in list order, or long when there
+// are more than maxUnassessedList (none kept).
+type unassessedList struct {
+	ids  []int64
+	long bool
 }
+
+func newUnassessedCache() *listCache[unassessedList] {
+	return newListCache(maxUnassessedLists, func(unassessedList, time.Duration) bool { return true })
+}
+
+// unassessedFinding is the condition that finding f has no assessment in
+// its scope or globally, not expired, on any of its IDs, checked on f
+// alone; its placeholder takes now.
+const unassessedFinding = `NOT EXISTS (SELECT 1 FROM finding_vuln fv JOIN assessment a ON a.vuln_id = fv.vuln_id
+ WHERE fv.finding_id = f.id AND a.scope IN (f.scope, 'global') AND (a.expires_at = '' OR a.expires_at > ?))`
 
 // listsChanged voids the list caches: called after each write.
 func (s *Store) listsChanged() {
@@ -36,22 +49,36 @@ func (s *Store) listsChanged() {
 }
 
 // unassessedPage returns the IDs of the page of f (Assessment
-// AssessedNone) in list order and the number of matches.
-func (s *Store) unassessedPage(ctx context.Context, f FindingPageFilter) ([]any, int, error) {
+// AssessedNone) in list order and the number of matches, or kept false
+// when the list is too long to keep.
+func (s *Store) unassessedPage(ctx context.Context, f FindingPageFilter) (ids []any, total int, kept bool, err error) {
 	where, args := f.where()
-	all, err := s.unassessed.get(ctx, f.countKey(), func() ([]int64, error) {
-		return queryAll(ctx, cachedQuerier{s}, s.Rebind(`SELECT f.id FROM finding f`+where+findingOrder), args, func(r scanner) (id int64, err error) {
+	list, err := s.unassessed.get(ctx, f.countKey(), func() (unassessedList, error) {
+		ids, err := queryAll(ctx, cachedQuerier{s}, s.Rebind(`SELECT f.id FROM finding f`+where+findingOrder+` LIMIT ?`), append(args, maxUnassessedList+1), func(r scanner) (id int64, err error) {
 			return id, r.Scan(&id)
 		})
+		if len(ids) > maxUnassessedList {
+			return unassessedList{long: true}, err
+		}
+		return unassessedList{ids: ids}, err
 	})
-	if err != nil {
-		return nil, 0, err
+	if err != nil || list.long {
+		return nil, 0, false, err
 	}
-	from := min(max(f.Offset, 0), len(all))
-	page := all[from:min(from+pageLimit(f.Limit), len(all))]
-	ids := make([]any, len(page))
+	from := min(max(f.Offset, 0), len(list.ids))
+	page := list.ids[from:min(from+pageLimit(f.Limit), len(list.ids))]
+	ids = make([]any, len(page))
 	for i, id := range page {
 		ids[i] = id
 	}
-	return ids, len(all), nil
+	return ids, len(list.ids), true, nil
+}
+
+// whereRowByRow is the condition of f (Assessment AssessedNone) with the
+// assessments checked row by row, for a page of a list too long to keep.
+func (f FindingPageFilter) whereRowByRow() (string, []any) {
+	rest := f
+	rest.Assessment = ""
+	where, args := rest.where() // never empty: open findings only
+	return where + ` AND ` + unassessedFinding, append(args, fmtTime(f.Now))
 }

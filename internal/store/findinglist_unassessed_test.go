@@ -33,20 +33,31 @@ func TestUnassessedPageFollowsAssessments(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Each page is taken from the kept list and, with lists too long
+		// to keep, row by row: the same.
+		defer func(v int) { maxUnassessedList = v }(maxUnassessedList)
 		page := func(offset, limit int) []string {
 			t.Helper()
-			rows, total, err := s.ListOpenFindings(ctx, FindingPageFilter{Scopes: []string{"project:a"}, Assessment: AssessedNone, Now: now, Offset: offset, Limit: limit})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, r := range rows {
-				if r.Scope != "project:a" || r.Assessment != "" {
-					t.Fatalf("row %+v", r)
+			var pages [2][]string
+			for i, longest := range []int{1000, 3} {
+				maxUnassessedList = longest
+				rows, total, err := s.ListOpenFindings(ctx, FindingPageFilter{Scopes: []string{"project:a"}, Assessment: AssessedNone, Now: now, Offset: offset, Limit: limit})
+				if err != nil {
+					t.Fatal(err)
 				}
-				got = append(got, r.VulnID)
+				for _, r := range rows {
+					if r.Scope != "project:a" || r.Assessment != "" {
+						t.Fatalf("row %+v", r)
+					}
+					pages[i] = append(pages[i], r.VulnID)
+				}
+				pages[i] = append(pages[i], fmt.Sprint("total ", total))
+				s.listsChanged() // the next one reads the list again
 			}
-			return append(got, fmt.Sprint("total ", total))
+			if !slices.Equal(pages[0], pages[1]) {
+				t.Fatalf("kept list %v, row by row %v", pages[0], pages[1])
+			}
+			return pages[0]
 		}
 		want := func(total int, ids ...int) []string {
 			var out []string

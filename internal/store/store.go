@@ -57,7 +57,7 @@ type Store struct {
 	path    string
 	counts  *countCache // totals of list queries (listcache.go)
 	// the findings of unassessed lists (findinglist_unassessed.go)
-	unassessed *listCache[[]int64]
+	unassessed *listCache[unassessedList]
 	stmts      stmtCache // prepared statements of hot reads (stmtcache.go)
 	// cacheKiB is SQLite's page cache per connection (Options.PageCacheKiB).
 	cacheKiB int
