@@ -144,7 +144,7 @@ func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]Fi
 	byID := false
 	if f.Assessment == AssessedNone {
 		var ids []any
-		ids, total, byID, err = s.unassessedPage(ctx, f)
+		ids, total, byID, err = s.unassessedPage(ctx, f, where, args)
 		switch {
 		case err != nil:
 			return nil, 0, err
@@ -173,7 +173,7 @@ func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]Fi
 			order[id.(int64)] = i
 		}
 	}
-	rows, err := s.queryCached(ctx, s.Rebind(s.pageFindingsQuery(assessment, where, order == nil)), append(args, limit, offset)...)
+	rows, err := s.queryCached(ctx, s.Rebind(s.pageFindingsQuery(assessment, where, !byID)), append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}

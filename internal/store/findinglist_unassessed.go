@@ -49,10 +49,9 @@ func (s *Store) listsChanged() {
 }
 
 // unassessedPage returns the IDs of the page of f (Assessment
-// AssessedNone) in list order and the number of matches, or kept false
-// when the list is too long to keep.
-func (s *Store) unassessedPage(ctx context.Context, f FindingPageFilter) (ids []any, total int, kept bool, err error) {
-	where, args := f.where()
+// AssessedNone; where and args its condition) in list order and the
+// number of matches, or kept false when the list is too long to keep.
+func (s *Store) unassessedPage(ctx context.Context, f FindingPageFilter, where string, args []any) (ids []any, total int, kept bool, err error) {
 	list, err := s.unassessed.get(ctx, f.countKey(), func() (unassessedList, error) {
 		ids, err := queryAll(ctx, cachedQuerier{s}, s.Rebind(`SELECT f.id FROM finding f`+where+findingOrder+` LIMIT ?`), append(args, maxUnassessedList+1), func(r scanner) (id int64, err error) {
 			return id, r.Scan(&id)
