@@ -19,15 +19,14 @@ import (
 // polls it in SQLite's busy handler, sleeping between tries.
 
 // SQLite settings of the imports' writer connection. A larger page cache
-// keeps the index pages of the growing generations in memory, and a
-// larger WAL between checkpoints writes each page into the database file
-// once instead of after every few batches (checkpoints were 7-13% of the
-// writer's time). The connection gets the defaults back when the last
-// import using it ends, and the WAL is checkpointed then.
+// keeps the index pages of the growing generations in memory. The
+// connection does not checkpoint the WAL: a checkpointer on a connection
+// of its own does, after each commit (see checkpointer). The connection
+// gets the defaults back when the last import using it ends, and the WAL
+// is checkpointed then.
 const (
-	bulkCacheKiB       = 32768
-	bulkAutoCheckpoint = 4000 // pages; the default is 1000
-	defaultCacheKiB    = 8192 // Options.PageCacheKiB's default
+	bulkCacheKiB    = 32768
+	defaultCacheKiB = 8192 // Options.PageCacheKiB's default
 )
 
 // bulkWriter is a store's shared import connection (SQLite).
@@ -36,6 +35,10 @@ type bulkWriter struct {
 	ref   sync.Mutex // guards conn and users
 	conn  *sql.Conn
 	users int
+	// The checkpointer (see checkpointer) is woken through wake after each
+	// commit and closes stopped when wake closes.
+	wake    chan struct{}
+	stopped chan struct{}
 }
 
 // acquire returns the connection an import writes through: on SQLite the
@@ -52,11 +55,19 @@ func (b *bulkWriter) acquire(ctx context.Context, s *Store) (*sql.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d; PRAGMA wal_autocheckpoint = %d`, bulkCacheKiB, bulkAutoCheckpoint)); err != nil {
+		ck, err := s.db.Conn(ctx)
+		if err != nil {
 			conn.Close()
 			return nil, err
 		}
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d; PRAGMA wal_autocheckpoint = 0`, bulkCacheKiB)); err != nil {
+			conn.Close()
+			ck.Close()
+			return nil, err
+		}
 		b.conn = conn
+		b.wake, b.stopped = make(chan struct{}, 1), make(chan struct{})
+		go checkpointer(ck, b.wake, b.stopped)
 	}
 	b.users++
 	return b.conn, nil
@@ -75,6 +86,8 @@ func (b *bulkWriter) release(s *Store, conn *sql.Conn) {
 	if b.users--; b.users > 0 {
 		return
 	}
+	close(b.wake)
+	<-b.stopped
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA wal_checkpoint(PASSIVE); PRAGMA wal_autocheckpoint = 1000; PRAGMA cache_size = -%d`, s.cacheKiB))
@@ -95,7 +108,30 @@ func (b *bulkWriter) tx(ctx context.Context, conn *sql.Conn, cpus chan struct{},
 			return ctx.Err()
 		}
 	}
-	return txOn(ctx, conn, fn)
+	if err := txOn(ctx, conn, fn); err != nil {
+		return err
+	}
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// checkpointer copies the WAL's committed pages into the database file,
+// on a connection of its own, whenever wake says a transaction committed,
+// until wake closes. The writer's connection does not checkpoint: copying
+// the pages (reading them back from the WAL, writing and syncing the
+// database file) was a sixth of its time, on the import's critical path;
+// here it overlaps the next transaction. The WAL starts over from its
+// beginning when a transaction begins after a checkpoint copied all of it.
+func checkpointer(conn *sql.Conn, wake <-chan struct{}, stopped chan<- struct{}) {
+	defer close(stopped)
+	defer conn.Close()
+	for range wake {
+		var busy, log, done int
+		conn.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done)
+	}
 }
 
 // turn waits for the imports' turn outside a transaction of tx (SQLite;
