@@ -332,3 +332,32 @@ func BenchmarkOpenExisting(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRecordFindings records a project's 10,000 findings (2,000
+// packages, five each, two sources) anew and then again, as the next
+// analysis refreshes them: the first and second scan of an upload.
+func BenchmarkRecordFindings(b *testing.B) {
+	benchEngines(b, func(b *testing.B, s *Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		var pkgs []ObservedPackage
+		for i := range 2000 {
+			p := ObservedPackage{PURL: fmt.Sprintf("pkg:npm/p%d@1", i), Ecosystem: "npm", Name: fmt.Sprintf("p%d", i), Version: "1", Complete: true}
+			for j := range 5 {
+				id := fmt.Sprintf("GHSA-%d-%d", i, j)
+				p.Findings = append(p.Findings, ObservedFinding{VulnID: id, IDs: []string{id, "CVE-" + id}, Rating: "HIGH", Score: 75, Sources: []string{"OSV", "OSS Index"}, EPSSPercentile: -1})
+			}
+			pkgs = append(pkgs, p)
+		}
+		n := 0
+		for b.Loop() {
+			n++
+			scope := fmt.Sprintf("project:p%d", n)
+			for k := range 2 {
+				if _, err := s.RecordFindings(ctx, scope, pkgs, now.Add(time.Duration(k)*time.Hour)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}

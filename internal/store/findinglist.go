@@ -193,12 +193,10 @@ func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]Fi
 		if x.Sources, err = findingSources(sources); err != nil {
 			return nil, 0, fmt.Errorf("store: finding %d: %w", x.ID, err)
 		}
-		if s.dialect == SQLite {
-			// json_group_array keeps no order of its own; SQLite's
-			// BINARY collation is Go's byte order.
-			slices.Sort(x.IDs)
-			slices.SortFunc(x.Sources, func(a, b FindingSource) int { return strings.Compare(a.Source, b.Source) })
-		}
+		// In byte order on both engines, whichever wrote the arrays
+		// (the store, or migration 00165 in the engine's collation).
+		slices.Sort(x.IDs)
+		slices.SortFunc(x.Sources, func(a, b FindingSource) int { return strings.Compare(a.Source, b.Source) })
 		out = append(out, x)
 	}
 	if order != nil {
@@ -213,34 +211,20 @@ const findingOrder = ` ORDER BY f.score DESC, f.vuln_id, f.scope, f.purl, f.id`
 // pageFindingsQuery is the statement of a page of findings (alias f,
 // filtered by where), each row with its assessment (the SQL expression
 // given), then its IDs and its sources (source, first seen, last seen,
-// ended, one array each) as JSON arrays: one statement where a page and
-// two IN-lists of its IDs were three (the IN-lists, prepared anew for
-// every page, were a fifth of a busy server's CPU). SQLite computes a
-// row's columns only for the rows past OFFSET, so the arrays are built
-// for the page alone; PostgreSQL would compute them for the skipped rows
-// too, so there the page is chosen first and the arrays are added to it.
-// PostgreSQL's arrays come ordered by its collation, as the list's ORDER
-// BY does; SQLite's are sorted by the caller. Unless ordered, the rows
-// (of a page chosen by ID, where the caller puts them in order) come in
-// any order on SQLite: its sort of the page's rows, arrays included, was a
-// fifth of an unassessed page's cost.
+// ended, one array each) as JSON arrays, which the finding row carries
+// (finding_lists.go): one statement where a page and two IN-lists of its
+// IDs were three, and no subquery per row (the two that read the arrays
+// were half of a page's cost). Unless ordered, the rows (of a page chosen
+// by ID, where the caller puts them in order) come in any order on
+// SQLite: its sort of the page's rows was a fifth of an unassessed page's
+// cost.
 func (s *Store) pageFindingsQuery(assessment, where string, ordered bool) string {
-	const cols = `f.id, f.scope, f.purl, f.ecosystem, f.name, f.version, f.vuln_id, f.rating, f.score, f.summary, f.first_seen, f.last_seen, `
-	const order = findingOrder
-	if s.dialect == SQLite {
-		q := `SELECT ` + cols + assessment + `,
- (SELECT json_group_array(vuln_id) FROM finding_vuln WHERE finding_id = f.id),
- (SELECT json_group_array(json_array(source, first_seen, last_seen, ended_at)) FROM finding_source WHERE finding_id = f.id)
- FROM finding f` + where
-		if ordered {
-			q += order
-		}
-		return q + ` LIMIT ? OFFSET ?`
+	q := `SELECT f.id, f.scope, f.purl, f.ecosystem, f.name, f.version, f.vuln_id, f.rating, f.score, f.summary, f.first_seen, f.last_seen, ` +
+		assessment + `, f.ids_json, f.sources_json FROM finding f` + where
+	if ordered || s.dialect != SQLite {
+		q += findingOrder
 	}
-	return `SELECT f.*,
- (SELECT json_agg(vuln_id ORDER BY vuln_id)::text FROM finding_vuln WHERE finding_id = f.id),
- (SELECT json_agg(json_build_array(source, first_seen, last_seen, ended_at) ORDER BY source)::text FROM finding_source WHERE finding_id = f.id)
- FROM (SELECT ` + cols + assessment + ` AS assessment FROM finding f` + where + order + ` LIMIT ? OFFSET ?) f` + order
+	return q + ` LIMIT ? OFFSET ?`
 }
 
 // findingSources decodes a finding's sources as pageFindingsQuery reads

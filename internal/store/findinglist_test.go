@@ -196,66 +196,103 @@ func TestFindingPageIDsAndSources(t *testing.T) {
 		if _, err := s.RecordFindings(ctx, "project:x", pkgs, t0.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		type idsAndSources struct {
-			IDs     []string
-			Sources []FindingSource
+		// A third scan closes the findings of the first five packages
+		// (their sources end), a fourth reopens them with an ID more.
+		closing := slices.Clone(pkgs[:5])
+		for i := range closing {
+			closing[i].Findings = nil
 		}
-		want := map[int64]idsAndSources{}
-		idRows, err := queryAll(ctx, s.db, `SELECT finding_id, vuln_id FROM finding_vuln ORDER BY finding_id, vuln_id`, nil, func(r scanner) ([2]any, error) {
-			var id int64
-			var v string
-			err := r.Scan(&id, &v)
-			return [2]any{id, v}, err
-		})
+		if res, err := s.RecordFindings(ctx, "project:x", closing, t0.Add(2*time.Hour)); err != nil || len(res.Closed) != 5 {
+			t.Fatal(len(res.Closed), err)
+		}
+		for i := range 5 {
+			pkgs[i].Findings[0].IDs = append(slices.Clone(pkgs[i].Findings[0].IDs), "B-later")
+		}
+		if res, err := s.RecordFindings(ctx, "project:x", pkgs, t0.Add(3*time.Hour)); err != nil || res.Reopened != 5 {
+			t.Fatal(res.Reopened, err)
+		}
+		checkFindingPageArrays(t, s, t0)
+		// Migration 00165 fills the arrays of findings recorded before it
+		// from the tables.
+		up, err := migrations.ReadFile("migrations/" + string(s.dialect) + "/00165_finding_list_columns.sql")
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range idRows {
-			w := want[r[0].(int64)]
-			w.IDs = append(w.IDs, r[1].(string))
-			want[r[0].(int64)] = w
-		}
-		srcRows, err := queryAll(ctx, s.db, `SELECT finding_id, source, first_seen, last_seen, ended_at FROM finding_source ORDER BY finding_id, source`, nil, func(r scanner) ([2]any, error) {
-			var id int64
-			var src, first, last, ended string
-			err := r.Scan(&id, &src, &first, &last, &ended)
-			return [2]any{id, FindingSource{Source: src, FirstSeen: parseTime(first), LastSeen: parseTime(last), EndedAt: parseTime(ended)}}, err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ended := 0
-		for _, r := range srcRows {
-			w := want[r[0].(int64)]
-			src := r[1].(FindingSource)
-			if !src.EndedAt.IsZero() {
-				ended++
-			}
-			w.Sources = append(w.Sources, src)
-			want[r[0].(int64)] = w
-		}
-		if ended == 0 {
-			t.Fatal("no ended source attribution to check")
-		}
-		seen := 0
-		for _, f := range []FindingPageFilter{{Limit: 7}, {Limit: 7, Offset: 21}, {Assessment: AssessedNone, Limit: 50}, {Assessment: "Blocked", Limit: 50}} {
-			f.Now = t0
-			rows, _, err := s.ListOpenFindings(ctx, f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, x := range rows {
-				seen++
-				got := idsAndSources{x.IDs, x.Sources}
-				if w := want[x.ID]; fmt.Sprintf("%q", got) != fmt.Sprintf("%q", w) {
-					t.Errorf("%+v: finding %d:\n got %q\nwant %q", f, x.ID, got, w)
-				}
+		fill := string(up)[strings.Index(string(up), "UPDATE finding"):]
+		fill = fill[:strings.Index(fill, ";")]
+		for _, q := range []string{`UPDATE finding SET ids_json = '[]', sources_json = '[]'`, fill} {
+			if _, err := s.db.ExecContext(ctx, q); err != nil {
+				t.Fatal(q, err)
 			}
 		}
-		if seen < 30 {
-			t.Fatalf("only %d rows listed", seen)
-		}
+		checkFindingPageArrays(t, s, t0)
 	})
+}
+
+// checkFindingPageArrays compares the IDs and sources of every open
+// finding's row on a few pages with finding_vuln and finding_source.
+func checkFindingPageArrays(t *testing.T, s *Store, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	type idsAndSources struct {
+		IDs     []string
+		Sources []FindingSource
+	}
+	want := map[int64]idsAndSources{}
+	idRows, err := queryAll(ctx, s.db, `SELECT finding_id, vuln_id FROM finding_vuln ORDER BY finding_id, vuln_id`, nil, func(r scanner) ([2]any, error) {
+		var id int64
+		var v string
+		err := r.Scan(&id, &v)
+		return [2]any{id, v}, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range idRows {
+		w := want[r[0].(int64)]
+		w.IDs = append(w.IDs, r[1].(string))
+		want[r[0].(int64)] = w
+	}
+	srcRows, err := queryAll(ctx, s.db, `SELECT finding_id, source, first_seen, last_seen, ended_at FROM finding_source ORDER BY finding_id, source`, nil, func(r scanner) ([2]any, error) {
+		var id int64
+		var src, first, last, ended string
+		err := r.Scan(&id, &src, &first, &last, &ended)
+		return [2]any{id, FindingSource{Source: src, FirstSeen: parseTime(first), LastSeen: parseTime(last), EndedAt: parseTime(ended)}}, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := 0
+	for _, r := range srcRows {
+		w := want[r[0].(int64)]
+		src := r[1].(FindingSource)
+		if !src.EndedAt.IsZero() {
+			ended++
+		}
+		w.Sources = append(w.Sources, src)
+		want[r[0].(int64)] = w
+	}
+	if ended == 0 {
+		t.Fatal("no ended source attribution to check")
+	}
+	seen := 0
+	for _, f := range []FindingPageFilter{{Limit: 7}, {Limit: 7, Offset: 21}, {Assessment: AssessedNone, Limit: 50}, {Assessment: "Blocked", Limit: 50}} {
+		f.Now = now
+		rows, _, err := s.ListOpenFindings(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range rows {
+			seen++
+			got := idsAndSources{x.IDs, x.Sources}
+			if w := want[x.ID]; fmt.Sprintf("%q", got) != fmt.Sprintf("%q", w) {
+				t.Errorf("%+v: finding %d:\n got %q\nwant %q", f, x.ID, got, w)
+			}
+		}
+	}
+	if seen < 30 {
+		t.Fatalf("only %d rows listed", seen)
+	}
 }
 
 // jsonStrings reads both engines' way of writing arrays, escaped or not.

@@ -92,7 +92,7 @@ func (s *Store) RecordFindings(ctx context.Context, scope string, pkgs []Observe
 			for _, of := range p.Findings {
 				sf, ok := matchFinding(existing, of.IDs, seen)
 				if !ok {
-					id, err := s.insertFinding(ctx, tx, scope, p, of, ts)
+					id, err := s.insertFinding(ctx, tx, scope, p, of, attributed(nil, of.Sources, now, p.Complete), ts)
 					if err != nil {
 						return err
 					}
@@ -106,12 +106,13 @@ func (s *Store) RecordFindings(ctx context.Context, scope string, pkgs []Observe
 					} else {
 						res.Updated++
 					}
-					if _, err := tx.ExecContext(ctx, s.Rebind(`UPDATE finding SET vuln_id = ?, rating = ?, score = ?, summary = ?, last_seen = ?, closed_at = '', known_exploited = ?, epss_percentile = ? WHERE id = ?`),
-						of.VulnID, of.Rating, of.Score, of.Summary, ts, boolInt(of.KnownExploited), epssOrNone(of.EPSSPercentile), sf.ID); err != nil {
-						return err
-					}
 					// IDs accumulate: an ID once seen in the group keeps
 					// identifying the finding.
+					if _, err := tx.ExecContext(ctx, s.Rebind(`UPDATE finding SET vuln_id = ?, rating = ?, score = ?, summary = ?, last_seen = ?, closed_at = '', known_exploited = ?, epss_percentile = ?, ids_json = ?, sources_json = ? WHERE id = ?`),
+						of.VulnID, of.Rating, of.Score, of.Summary, ts, boolInt(of.KnownExploited), epssOrNone(of.EPSSPercentile),
+						findingIDsJSON(slices.Concat(sf.IDs, of.IDs)), findingSourcesJSON(attributed(sf.Sources, of.Sources, now, p.Complete)), sf.ID); err != nil {
+						return err
+					}
 					if err := s.insertIDs(ctx, tx, sf.ID, of.IDs); err != nil {
 						return err
 					}
@@ -136,7 +137,7 @@ func (s *Store) RecordFindings(ctx context.Context, scope string, pkgs []Observe
 					return err
 				}
 				res.Ended += n
-				if _, err := tx.ExecContext(ctx, s.Rebind(`UPDATE finding SET closed_at = ? WHERE id = ?`), ts, f.ID); err != nil {
+				if _, err := tx.ExecContext(ctx, s.Rebind(`UPDATE finding SET closed_at = ?, sources_json = ? WHERE id = ?`), ts, findingSourcesJSON(attributed(f.Sources, nil, now, true)), f.ID); err != nil {
 					return err
 				}
 				f.ClosedAt = now
@@ -181,10 +182,13 @@ func matchFinding(existing []StoredFinding, ids []string, seen map[int64]bool) (
 	return best, best != nil
 }
 
-func (s *Store) insertFinding(ctx context.Context, tx *sql.Tx, scope string, p ObservedPackage, of ObservedFinding, ts string) (int64, error) {
+// insertFinding inserts a new finding of p, with the sources it will have
+// once attributed (see finding_lists.go).
+func (s *Store) insertFinding(ctx context.Context, tx *sql.Tx, scope string, p ObservedPackage, of ObservedFinding, sources []FindingSource, ts string) (int64, error) {
 	var id int64
-	err := tx.QueryRowContext(ctx, s.Rebind(`INSERT INTO finding (scope, purl, ecosystem, name, version, vuln_id, rating, score, summary, first_seen, last_seen, known_exploited, epss_percentile) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		scope, p.PURL, p.Ecosystem, p.Name, p.Version, of.VulnID, of.Rating, of.Score, of.Summary, ts, ts, boolInt(of.KnownExploited), epssOrNone(of.EPSSPercentile)).Scan(&id)
+	err := tx.QueryRowContext(ctx, s.Rebind(`INSERT INTO finding (scope, purl, ecosystem, name, version, vuln_id, rating, score, summary, first_seen, last_seen, known_exploited, epss_percentile, ids_json, sources_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		scope, p.PURL, p.Ecosystem, p.Name, p.Version, of.VulnID, of.Rating, of.Score, of.Summary, ts, ts, boolInt(of.KnownExploited), epssOrNone(of.EPSSPercentile),
+		findingIDsJSON(of.IDs), findingSourcesJSON(sources)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("recording %s of %s: %w", of.VulnID, p.PURL, err)
 	}
