@@ -141,7 +141,9 @@ func TestFindingTotalsCached(t *testing.T) {
 	ctx := context.Background()
 	c := newCountCache()
 	counts := 0
-	count := func(n int) func() (int, error) { return func() (int, error) { counts++; return n, nil } }
+	count := func(n int) func(context.Context) (int, error) {
+		return func(context.Context) (int, error) { counts++; return n, nil }
+	}
 	for range 2 {
 		if n, _ := c.get(ctx, "small", count(countCacheFrom-1)); n != countCacheFrom-1 {
 			t.Fatal(n)

@@ -52,7 +52,7 @@ func (s *Store) listsChanged() {
 // AssessedNone; where and args its condition) in list order and the
 // number of matches, or kept false when the list is too long to keep.
 func (s *Store) unassessedPage(ctx context.Context, f FindingPageFilter, where string, args []any) (ids []any, total int, kept bool, err error) {
-	list, err := s.unassessed.get(ctx, f.countKey(), func() (unassessedList, error) {
+	list, err := s.unassessed.get(ctx, f.countKey(), func(ctx context.Context) (unassessedList, error) {
 		ids, err := queryAll(ctx, cachedQuerier{s}, s.Rebind(`SELECT f.id FROM finding f`+where+findingOrder+` LIMIT ?`), append(args, maxUnassessedList+1), func(r scanner) (id int64, err error) {
 			return id, r.Scan(&id)
 		})

@@ -16,9 +16,9 @@ import (
 // and any write transaction of this process empties the cache, so a total
 // is at most countTTL stale only after writes by another process or
 // instance (or assessments expiring: the key leaves out the time a list is
-// asked at, see SummaryFilter.countKey). Past countTTL one request counts
-// afresh while the others keep the old total, up to countStale: otherwise
-// every client asking in the meantime would wait for that count.
+// asked at, see SummaryFilter.countKey). Past countTTL the old total is
+// served, up to countStale, while it is counted afresh in the background:
+// otherwise every client asking in the meantime would wait for that count.
 type countCache = listCache[int]
 
 // listCache keeps values of list queries (counts, sets of IDs) by key for
@@ -26,12 +26,13 @@ type countCache = listCache[int]
 // concurrent requests for a missing value waiting for the one computing
 // it. keep says whether a computed value is worth keeping.
 type listCache[V any] struct {
-	mu       sync.Mutex
-	m        map[string]listEntry[V]
-	epoch    uint64 // bumped by writes; entries of older epochs are void
-	inflight map[string]*listCall[V]
-	keep     func(v V, took time.Duration) bool
-	max      int // entries kept at most
+	mu        sync.Mutex
+	m         map[string]listEntry[V]
+	epoch     uint64 // bumped by writes; entries of older epochs are void
+	inflight  map[string]*listCall[V]
+	keep      func(v V, took time.Duration) bool
+	max       int           // entries kept at most
+	refreshes chan struct{} // a token per background computation (see get)
 }
 
 // listCall is a value being computed; concurrent requests for the same
@@ -57,6 +58,8 @@ const (
 	countCacheAfter = 10 * time.Millisecond // counts faster than this are not kept...
 	countCacheFrom  = 1000                  // ...unless they are at least this large
 	maxCountEntries = 512
+	maxRefreshes    = 2                // values computed afresh in the background at once
+	refreshTimeout  = 30 * time.Second // for one of them
 )
 
 func newCountCache() *countCache {
@@ -64,7 +67,7 @@ func newCountCache() *countCache {
 }
 
 func newListCache[V any](max int, keep func(V, time.Duration) bool) *listCache[V] {
-	return &listCache[V]{m: map[string]listEntry[V]{}, inflight: map[string]*listCall[V]{}, keep: keep, max: max}
+	return &listCache[V]{m: map[string]listEntry[V]{}, inflight: map[string]*listCall[V]{}, keep: keep, max: max, refreshes: make(chan struct{}, maxRefreshes)}
 }
 
 // invalidate voids every cached value.
@@ -80,9 +83,15 @@ func (c *listCache[V]) invalidate() {
 
 // get returns the cached value of the query named by key (its where
 // clause and the arguments it depends on) or computes it with compute.
-func (c *listCache[V]) get(ctx context.Context, key string, compute func() (V, error)) (V, error) {
+// A value past countTTL (and within countStale) is served while it is
+// computed afresh in the background, by at most maxRefreshes goroutines
+// at a time (beyond that the request computes it, as a missing value):
+// the request that happened to find it stale used to wait for the
+// recount, at 300,000 advisories a fifth of a second, and made the list's
+// slowest requests.
+func (c *listCache[V]) get(ctx context.Context, key string, compute func(context.Context) (V, error)) (V, error) {
 	if c == nil {
-		return compute()
+		return compute(ctx)
 	}
 	now := time.Now()
 	c.mu.Lock()
@@ -108,20 +117,40 @@ func (c *listCache[V]) get(ctx context.Context, key string, compute func() (V, e
 	}
 	call := &listCall[V]{done: make(chan struct{})}
 	c.inflight[key] = call
+	if ok && now.Sub(e.at) < countStale {
+		select {
+		case c.refreshes <- struct{}{}:
+			c.mu.Unlock()
+			go func() {
+				defer func() { <-c.refreshes }()
+				bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+				defer cancel()
+				call.v, call.err = compute(bctx)
+				c.settle(key, call, epoch, now)
+			}()
+			return e.v, nil
+		default:
+		}
+	}
 	c.mu.Unlock()
+	call.v, call.err = compute(ctx)
+	c.settle(key, call, epoch, now)
+	return call.v, call.err
+}
 
-	call.v, call.err = compute()
+// settle ends call, the computation of key's value begun at start in
+// epoch: the value is kept if worth it and no write came meanwhile.
+func (c *listCache[V]) settle(key string, call *listCall[V], epoch uint64, start time.Time) {
 	c.mu.Lock()
 	delete(c.inflight, key)
-	if call.err == nil && c.keep(call.v, time.Since(now)) && c.epoch == epoch {
+	if call.err == nil && c.keep(call.v, time.Since(start)) && c.epoch == epoch {
 		if len(c.m) >= c.max {
 			clear(c.m)
 		}
-		c.m[key] = listEntry[V]{v: call.v, at: now, epoch: epoch}
+		c.m[key] = listEntry[V]{v: call.v, at: start, epoch: epoch}
 	} else {
 		delete(c.m, key) // a stale value is not served again
 	}
 	c.mu.Unlock()
 	close(call.done)
-	return call.v, call.err
 }

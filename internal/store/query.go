@@ -177,7 +177,7 @@ func inCond(col string, vals []string) (string, []any) {
 // must name the where clause and the arguments the count depends on
 // (countKey).
 func (s *Store) pageTotal(ctx context.Context, key, from, where string, args []any) (int, error) {
-	return s.counts.get(ctx, key, func() (int, error) {
+	return s.counts.get(ctx, key, func(ctx context.Context) (int, error) {
 		var n int
 		err := s.queryRowCached(ctx, s.Rebind(`SELECT COUNT(*) FROM `+from+where), args...).Scan(&n)
 		return n, err

@@ -326,7 +326,7 @@ func (s *Store) pageWhere(ctx context.Context, f SummaryFilter, where string, ar
 		return where, args, nil
 	}
 	phrase := ftsPhrase(strings.TrimSpace(f.Query))
-	n, err := s.counts.get(ctx, "fts-common\x00"+phrase, func() (int, error) {
+	n, err := s.counts.get(ctx, "fts-common\x00"+phrase, func(ctx context.Context) (int, error) {
 		var n int
 		err := s.queryRowCached(ctx, `SELECT COUNT(*) FROM (SELECT rowid FROM advisory_summary_fts WHERE advisory_summary_fts MATCH ? LIMIT ?)`, phrase, ftsWalkFrom).Scan(&n)
 		return n, err
