@@ -183,15 +183,9 @@ func BenchmarkListOpenFindingsUnassessed(b *testing.B) {
 	benchEngines(b, func(b *testing.B, s *Store) {
 		ctx := context.Background()
 		now := time.Now().UTC()
-		var pkgs []ObservedPackage
-		for i := range 2000 {
-			p := ObservedPackage{PURL: fmt.Sprintf("pkg:npm/p%d@1", i), Ecosystem: "npm", Name: fmt.Sprintf("p%d", i), Version: "1", Complete: true}
-			for j := range 5 {
-				id := fmt.Sprintf("GHSA-%d-%d", i, j)
-				p.Findings = append(p.Findings, ObservedFinding{VulnID: id, IDs: []string{id}, Rating: "HIGH", Score: 75, Sources: []string{"OSV"}, EPSSPercentile: -1})
-			}
-			pkgs = append(pkgs, p)
-		}
+		pkgs := benchPackages(func(i int, id string) ObservedFinding {
+			return ObservedFinding{VulnID: id, IDs: []string{id}, Rating: "HIGH", Score: 75, Sources: []string{"OSV"}, EPSSPercentile: -1}
+		})
 		if _, err := s.RecordFindings(ctx, "project:app", pkgs, now); err != nil {
 			b.Fatal(err)
 		}
@@ -221,19 +215,13 @@ func BenchmarkListOpenFindingsUnassessedTop(b *testing.B) {
 	benchEngines(b, func(b *testing.B, s *Store) {
 		ctx := context.Background()
 		now := time.Now().UTC()
-		var pkgs []ObservedPackage
 		var as []Assessment
-		for i := range 2000 {
-			p := ObservedPackage{PURL: fmt.Sprintf("pkg:npm/p%d@1", i), Ecosystem: "npm", Name: fmt.Sprintf("p%d", i), Version: "1", Complete: true}
-			for j := range 5 {
-				id := fmt.Sprintf("GHSA-%d-%d", i, j)
-				p.Findings = append(p.Findings, ObservedFinding{VulnID: id, IDs: []string{id}, Rating: "HIGH", Score: 100 - i/20, Sources: []string{"OSV"}, EPSSPercentile: -1})
-				if i < 500 {
-					as = append(as, Assessment{VulnID: id, Scope: "project:app", Type: "Blocked", At: now, Auto: true})
-				}
+		pkgs := benchPackages(func(i int, id string) ObservedFinding {
+			if i < 500 {
+				as = append(as, Assessment{VulnID: id, Scope: "project:app", Type: "Blocked", At: now, Auto: true})
 			}
-			pkgs = append(pkgs, p)
-		}
+			return ObservedFinding{VulnID: id, IDs: []string{id}, Rating: "HIGH", Score: 100 - i/20, Sources: []string{"OSV"}, EPSSPercentile: -1}
+		})
 		if _, err := s.RecordFindings(ctx, "project:app", pkgs, now); err != nil {
 			b.Fatal(err)
 		}
@@ -340,15 +328,9 @@ func BenchmarkRecordFindings(b *testing.B) {
 	benchEngines(b, func(b *testing.B, s *Store) {
 		ctx := context.Background()
 		now := time.Now().UTC()
-		var pkgs []ObservedPackage
-		for i := range 2000 {
-			p := ObservedPackage{PURL: fmt.Sprintf("pkg:npm/p%d@1", i), Ecosystem: "npm", Name: fmt.Sprintf("p%d", i), Version: "1", Complete: true}
-			for j := range 5 {
-				id := fmt.Sprintf("GHSA-%d-%d", i, j)
-				p.Findings = append(p.Findings, ObservedFinding{VulnID: id, IDs: []string{id, "CVE-" + id}, Rating: "HIGH", Score: 75, Sources: []string{"OSV", "OSS Index"}, EPSSPercentile: -1})
-			}
-			pkgs = append(pkgs, p)
-		}
+		pkgs := benchPackages(func(i int, id string) ObservedFinding {
+			return ObservedFinding{VulnID: id, IDs: []string{id, "CVE-" + id}, Rating: "HIGH", Score: 75, Sources: []string{"OSV", "OSS Index"}, EPSSPercentile: -1}
+		})
 		n := 0
 		for b.Loop() {
 			n++
@@ -360,4 +342,19 @@ func BenchmarkRecordFindings(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchPackages is a project's 2,000 packages (pkg:npm/p<i>@1) with five
+// findings each, GHSA-<i>-<j>, made by finding from the package's number
+// and the ID.
+func benchPackages(finding func(i int, id string) ObservedFinding) []ObservedPackage {
+	var pkgs []ObservedPackage
+	for i := range 2000 {
+		p := ObservedPackage{PURL: fmt.Sprintf("pkg:npm/p%d@1", i), Ecosystem: "npm", Name: fmt.Sprintf("p%d", i), Version: "1", Complete: true}
+		for j := range 5 {
+			p.Findings = append(p.Findings, finding(i, fmt.Sprintf("GHSA-%d-%d", i, j)))
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
 }
