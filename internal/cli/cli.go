@@ -22,11 +22,13 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/vulngate/vulngate/internal/datadir"
+	"github.com/vulngate/vulngate/internal/logbuf"
 	"github.com/vulngate/vulngate/internal/report"
 	"github.com/vulngate/vulngate/internal/store"
 )
@@ -61,6 +63,7 @@ type env struct {
 	logFormat      string
 	verbose        bool
 	log            *slog.Logger
+	jsonLog        func(io.Writer) slog.Handler // the JSON handler's constructor, when logs are JSON (bufferLogs)
 	// quiet discards the notices that surround a human-readable report
 	// (chatter): used unless -v or an explicit --log-level asks for them.
 	quiet bool
@@ -119,21 +122,32 @@ func (e *env) setupLogging() error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	switch strings.ToLower(e.logFormat) {
-	case "json":
-		e.log = slog.New(slog.NewJSONHandler(e.stderr, opts))
-	case "text":
+	format := strings.ToLower(e.logFormat)
+	switch {
+	case format == "json" || format == "auto" && !isTerminal(e.stderr):
+		e.jsonLog = func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, opts) }
+		e.log = slog.New(e.jsonLog(e.stderr))
+	case format == "text" || format == "auto":
 		e.log = slog.New(slog.NewTextHandler(e.stderr, opts))
-	case "auto":
-		if isTerminal(e.stderr) {
-			e.log = slog.New(slog.NewTextHandler(e.stderr, opts))
-		} else {
-			e.log = slog.New(slog.NewJSONHandler(e.stderr, opts))
-		}
 	default:
 		return fmt.Errorf("--log-format: want auto, text or json, got %q", e.logFormat)
 	}
 	return nil
+}
+
+// bufferLogs makes JSON log output (a server's, read by machines) go
+// through a logbuf.Writer: lines written out every 100 ms or each 64 KiB,
+// warnings and errors at once. The function returned writes out the rest;
+// call it when nothing logs any more. A serving process logged a line per
+// request, one write(2) each under slog's lock: a tenth of a busy feed's
+// CPU, and requests queued behind it.
+func (e *env) bufferLogs() (flush func()) {
+	if e.jsonLog == nil {
+		return func() {}
+	}
+	w := logbuf.New(e.stderr, 100*time.Millisecond, 64<<10)
+	e.log = slog.New(logbuf.Handler(e.jsonLog(w), w))
+	return func() { w.Close() }
 }
 
 // chatter is the logger for notices around a report that a person reading

@@ -70,6 +70,7 @@ VULNGATE_DATABASE_URL (PostgreSQL; several instances may share one database).`,
 			if mapMiB < 0 {
 				return fmt.Errorf("--sqlite-mmap-mib %d: want 0 (off) or a size in MiB", mapMiB)
 			}
+			defer e.bufferLogs()()
 			defer collectAboveFloor(serveHeapFloor)()
 			st, dir, err := e.openStoreWith(ctx, store.Options{MapBytes: int64(mapMiB) << 20})
 			if err != nil {
