@@ -21,8 +21,8 @@ import (
 func findingIDsJSON(ids []string) string {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
-	return jsonArray(slices.Compact(ids), func(e *jsontext.Encoder, id string) error {
-		return e.WriteToken(jsontext.String(id))
+	return jsonArray(slices.Compact(ids), func(e *jsontext.Encoder, id string) {
+		e.WriteToken(jsontext.String(id))
 	})
 }
 
@@ -30,19 +30,21 @@ func findingIDsJSON(ids []string) string {
 func findingSourcesJSON(src []FindingSource) string {
 	src = slices.Clone(src)
 	slices.SortFunc(src, func(a, b FindingSource) int { return strings.Compare(a.Source, b.Source) })
-	return jsonArray(src, func(e *jsontext.Encoder, x FindingSource) error {
+	return jsonArray(src, func(e *jsontext.Encoder, x FindingSource) {
 		e.WriteToken(jsontext.BeginArray)
 		for _, v := range []string{x.Source, fmtTime(x.FirstSeen), fmtTime(x.LastSeen), fmtTime(x.EndedAt)} {
 			e.WriteToken(jsontext.String(v))
 		}
-		return e.WriteToken(jsontext.EndArray)
+		e.WriteToken(jsontext.EndArray)
 	})
 }
 
-// jsonArray writes a JSON array of xs, each written by one.
-func jsonArray[T any](xs []T, one func(*jsontext.Encoder, T) error) string {
+// jsonArray writes a JSON array of xs, each written by one. Writing to
+// memory, a token can fail only on invalid UTF-8, which is written with
+// U+FFFD in its place.
+func jsonArray[T any](xs []T, one func(*jsontext.Encoder, T)) string {
 	var b strings.Builder
-	e := jsontext.NewEncoder(&b)
+	e := jsontext.NewEncoder(&b, jsontext.AllowInvalidUTF8(true))
 	e.WriteToken(jsontext.BeginArray)
 	for _, x := range xs {
 		one(e, x)
@@ -51,8 +53,9 @@ func jsonArray[T any](xs []T, one func(*jsontext.Encoder, T) error) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// attributed returns the sources a finding has after attribute (same
-// arguments) recorded sources at now.
+// attributed returns the sources of a finding that has have once sources
+// reported it at now: those reporting it (re)started and touched, and with
+// endOthers the other open ones ended. attribute writes the difference.
 func attributed(have []FindingSource, sources []string, now time.Time, endOthers bool) []FindingSource {
 	out := slices.Clone(have)
 	for _, src := range sources {

@@ -91,8 +91,13 @@ func (s *Store) RecordFindings(ctx context.Context, scope string, pkgs []Observe
 			seen := map[int64]bool{}
 			for _, of := range p.Findings {
 				sf, ok := matchFinding(existing, of.IDs, seen)
+				var stored []FindingSource // its source rows as they are
+				if ok {
+					stored = sf.Sources
+				}
+				sources := attributed(stored, of.Sources, now, p.Complete)
 				if !ok {
-					id, err := s.insertFinding(ctx, tx, scope, p, of, attributed(nil, of.Sources, now, p.Complete), ts)
+					id, err := s.insertFinding(ctx, tx, scope, p, of, sources, ts)
 					if err != nil {
 						return err
 					}
@@ -110,7 +115,7 @@ func (s *Store) RecordFindings(ctx context.Context, scope string, pkgs []Observe
 					// identifying the finding.
 					if _, err := tx.ExecContext(ctx, s.Rebind(`UPDATE finding SET vuln_id = ?, rating = ?, score = ?, summary = ?, last_seen = ?, closed_at = '', known_exploited = ?, epss_percentile = ?, ids_json = ?, sources_json = ? WHERE id = ?`),
 						of.VulnID, of.Rating, of.Score, of.Summary, ts, boolInt(of.KnownExploited), epssOrNone(of.EPSSPercentile),
-						findingIDsJSON(slices.Concat(sf.IDs, of.IDs)), findingSourcesJSON(attributed(sf.Sources, of.Sources, now, p.Complete)), sf.ID); err != nil {
+						findingIDsJSON(slices.Concat(sf.IDs, of.IDs)), findingSourcesJSON(sources), sf.ID); err != nil {
 						return err
 					}
 					if err := s.insertIDs(ctx, tx, sf.ID, of.IDs); err != nil {
@@ -118,7 +123,7 @@ func (s *Store) RecordFindings(ctx context.Context, scope string, pkgs []Observe
 					}
 				}
 				seen[sf.ID] = true
-				n, err := s.attribute(ctx, tx, sf, of.Sources, ts, p.Complete)
+				n, err := s.attribute(ctx, tx, sf.ID, stored, sources)
 				if err != nil {
 					return err
 				}
@@ -132,12 +137,13 @@ func (s *Store) RecordFindings(ctx context.Context, scope string, pkgs []Observe
 				if seen[f.ID] || !f.ClosedAt.IsZero() {
 					continue
 				}
-				n, err := s.attribute(ctx, tx, f, nil, ts, true)
+				sources := attributed(f.Sources, nil, now, true)
+				n, err := s.attribute(ctx, tx, f.ID, f.Sources, sources)
 				if err != nil {
 					return err
 				}
 				res.Ended += n
-				if _, err := tx.ExecContext(ctx, s.Rebind(`UPDATE finding SET closed_at = ?, sources_json = ? WHERE id = ?`), ts, findingSourcesJSON(attributed(f.Sources, nil, now, true)), f.ID); err != nil {
+				if _, err := tx.ExecContext(ctx, s.Rebind(`UPDATE finding SET closed_at = ?, sources_json = ? WHERE id = ?`), ts, findingSourcesJSON(sources), f.ID); err != nil {
 					return err
 				}
 				f.ClosedAt = now
@@ -204,34 +210,29 @@ func (s *Store) insertIDs(ctx context.Context, tx *sql.Tx, id int64, ids []strin
 	return nil
 }
 
-// attribute refreshes the finding's source rows: sources present are
-// (re)started and touched; with endOthers, the other open ones end. It
-// returns how many attributions ended.
-func (s *Store) attribute(ctx context.Context, tx *sql.Tx, f *StoredFinding, sources []string, ts string, endOthers bool) (int, error) {
-	for _, src := range sources {
-		known := slices.ContainsFunc(f.Sources, func(x FindingSource) bool { return x.Source == src })
+// attribute writes finding id's source rows as attributed left them
+// (after; stored: the rows as they are): new sources are inserted, those
+// touched, restarted or ended are updated. It returns how many
+// attributions ended.
+func (s *Store) attribute(ctx context.Context, tx *sql.Tx, id int64, stored, after []FindingSource) (int, error) {
+	ended := 0
+	for _, x := range after {
+		i := slices.IndexFunc(stored, func(y FindingSource) bool { return y.Source == x.Source })
 		var err error
-		if known {
-			_, err = tx.ExecContext(ctx, s.Rebind(`UPDATE finding_source SET last_seen = ?, ended_at = '' WHERE finding_id = ? AND source = ?`), ts, f.ID, src)
-		} else {
-			_, err = tx.ExecContext(ctx, s.Rebind(`INSERT INTO finding_source (finding_id, source, first_seen, last_seen) VALUES (?, ?, ?, ?)`), f.ID, src, ts, ts)
+		switch {
+		case i < 0:
+			_, err = tx.ExecContext(ctx, s.Rebind(`INSERT INTO finding_source (finding_id, source, first_seen, last_seen, ended_at) VALUES (?, ?, ?, ?, ?)`),
+				id, x.Source, fmtTime(x.FirstSeen), fmtTime(x.LastSeen), fmtTime(x.EndedAt))
+		case !x.LastSeen.Equal(stored[i].LastSeen) || !x.EndedAt.Equal(stored[i].EndedAt):
+			_, err = tx.ExecContext(ctx, s.Rebind(`UPDATE finding_source SET last_seen = ?, ended_at = ? WHERE finding_id = ? AND source = ?`),
+				fmtTime(x.LastSeen), fmtTime(x.EndedAt), id, x.Source)
+			if stored[i].EndedAt.IsZero() && !x.EndedAt.IsZero() {
+				ended++
+			}
 		}
 		if err != nil {
 			return 0, err
 		}
-	}
-	if !endOthers {
-		return 0, nil
-	}
-	ended := 0
-	for _, x := range f.Sources {
-		if !x.EndedAt.IsZero() || slices.Contains(sources, x.Source) {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, s.Rebind(`UPDATE finding_source SET ended_at = ? WHERE finding_id = ? AND source = ?`), ts, f.ID, x.Source); err != nil {
-			return 0, err
-		}
-		ended++
 	}
 	return ended, nil
 }

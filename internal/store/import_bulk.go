@@ -129,8 +129,7 @@ func checkpointer(conn *sql.Conn, wake <-chan struct{}, stopped chan<- struct{})
 	defer close(stopped)
 	defer conn.Close()
 	for range wake {
-		var busy, log, done int
-		conn.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done)
+		conn.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
 	}
 }
 

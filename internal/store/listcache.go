@@ -102,9 +102,10 @@ func (c *listCache[V]) get(ctx context.Context, key string, compute func(context
 		c.mu.Unlock()
 		return e.v, nil
 	}
+	servable := ok && now.Sub(e.at) < countStale // while computed afresh
 	if call, inflight := c.inflight[key]; inflight {
 		c.mu.Unlock()
-		if ok && now.Sub(e.at) < countStale {
+		if servable {
 			return e.v, nil // being computed afresh by another request
 		}
 		select {
@@ -117,7 +118,7 @@ func (c *listCache[V]) get(ctx context.Context, key string, compute func(context
 	}
 	call := &listCall[V]{done: make(chan struct{})}
 	c.inflight[key] = call
-	if ok && now.Sub(e.at) < countStale {
+	if servable {
 		select {
 		case c.refreshes <- struct{}{}:
 			c.mu.Unlock()
