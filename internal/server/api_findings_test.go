@@ -57,8 +57,15 @@ func TestFindingsListReadsTypesOnce(t *testing.T) {
 	if len(used) != len(all) {
 		t.Errorf("types lacking the row's: used %d types, want the %d stored", len(used), len(all))
 	}
-	// None given: read.
-	if page, _, err = e.srv.listFindings(ctx, f, nil); err != nil || page.Items[0].Effect != "block" {
-		t.Fatalf("no types given: %+v, %v", page, err)
+	// None given: read, since the row names one.
+	if page, used, err = e.srv.listFindings(ctx, f, nil); err != nil || page.Items[0].Effect != "block" || len(used) != len(all) {
+		t.Fatalf("no types given: %+v, %d types used, %v", page, len(used), err)
+	}
+	// None given and none named: none read.
+	low := store.ObservedFinding{VulnID: "GHSA-bbbb-bbbb-bbbb", IDs: []string{"GHSA-bbbb-bbbb-bbbb"}, Rating: "LOW", Score: 21, Summary: "meh", Sources: []string{"OSV"}}
+	recordFindings(t, e.st, "project:other", obs("pkg:npm/right-pad@1.0.0", "npm", "right-pad", "1.0.0", low))
+	f.Assessment = store.AssessedNone
+	if page, used, err = e.srv.listFindings(ctx, f, nil); err != nil || len(page.Items) != 1 || page.Items[0].VulnID != low.VulnID || used != nil {
+		t.Fatalf("unassessed page: %+v, types %v, %v", page, used, err)
 	}
 }

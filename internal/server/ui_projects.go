@@ -139,6 +139,9 @@ func (s *Server) projectFindings(r *http.Request, name string, data map[string]a
 	}
 	f.Scopes = []string{project.Scope(name)}
 	page, types, err := s.listFindings(r.Context(), f, ts)
+	if err == nil && types == nil { // the page needed none: the filter offers them all
+		types, err = s.assess.Types(r.Context())
+	}
 	if err != nil {
 		return "", err
 	}
