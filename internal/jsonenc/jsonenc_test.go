@@ -77,6 +77,17 @@ func TestSameBytesAsEncodingJSON(t *testing.T) {
 		if got.String() != want.String() {
 			t.Errorf("value %d:\n got %s\nwant %s", i, got.String(), want.String())
 		}
+		want.Reset()
+		if err := json.NewEncoder(&want).Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		got.Reset()
+		if err := Write(&got, v); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("value %d, compact:\n got %s\nwant %s", i, got.String(), want.String())
+		}
 	}
 }
 
