@@ -127,3 +127,26 @@ func MedianFunc[T any](xs []T, cmp func(a, b T) int) T {
 	slices.SortFunc(s, cmp)
 	return s[len(s)/2]
 }
+
+// Renice sets the nice value of every thread of process pid (Linux nice
+// values are per thread; /proc/<pid>/task lists them) and returns how many
+// it set. Raising a process's own user's nice value needs no privilege;
+// lowering it again does, so the caller leaves it raised.
+func Renice(pid, nice int) (int, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, nice); err != nil {
+			return n, fmt.Errorf("thread %d of process %d: %w", tid, pid, err)
+		}
+		n++
+	}
+	return n, nil
+}

@@ -69,3 +69,23 @@ func TestReaders(t *testing.T) {
 		t.Errorf("load average %q / %q", l, LoadAvg(1))
 	}
 }
+
+// Renice raises the nice value of each thread of another process.
+func TestRenice(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Skip("no sleep command:", err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	n, err := Renice(cmd.Process.Pid, 7)
+	if err != nil || n < 1 {
+		t.Fatalf("Renice: %d threads, %v", n, err)
+	}
+	// Field 19 of /proc/<pid>/stat (17 from the state on) is the nice value.
+	if f := statFields(cmd.Process.Pid); len(f) < 17 || f[16] != "7" {
+		t.Errorf("nice value after Renice: %v", f)
+	}
+	if _, err := Renice(1<<30, 7); err == nil {
+		t.Error("Renice of no process: no error")
+	}
+}
