@@ -108,3 +108,41 @@ func TestSummaryCountKeyLeavesOutNow(t *testing.T) {
 		}
 	}
 }
+
+// A total slow to count stays fresh longer (recountShare times its count,
+// at most maxFresh): it is served as it is where a quick one is recounted.
+func TestSlowTotalsStayFreshLonger(t *testing.T) {
+	for took, want := range map[time.Duration]time.Duration{0: countTTL, 50 * time.Millisecond: countTTL, 250 * time.Millisecond: 5 * time.Second, time.Minute: maxFresh} {
+		if got := freshFor(took); got != want {
+			t.Errorf("freshFor(%v) = %v, want %v", took, got, want)
+		}
+	}
+	c := newCountCache()
+	age := time.Now().Add(-4 * time.Second)
+	c.m["slow"] = countEntry{v: 5, at: age, took: 400 * time.Millisecond}
+	c.m["quick"] = countEntry{v: 6, at: age, took: 20 * time.Millisecond}
+	if n, err := c.get(context.Background(), "slow", func(context.Context) (int, error) {
+		t.Error("a total fresh for 8 s recounted at 4 s")
+		return 0, nil
+	}); err != nil || n != 5 {
+		t.Fatalf("slow total: %d, %v", n, err)
+	}
+	recounted := make(chan struct{})
+	if n, err := c.get(context.Background(), "quick", func(context.Context) (int, error) {
+		close(recounted)
+		return 7, nil
+	}); err != nil || n != 6 {
+		t.Fatalf("quick total: %d, %v; want the old 6 served while recounted", n, err)
+	}
+	select {
+	case <-recounted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a total fresh for 2 s was not recounted at 4 s")
+	}
+	// Past its freshness and the stale margin, a slow total is counted
+	// before it is served.
+	c.m["slow"] = countEntry{v: 5, at: time.Now().Add(-maxFresh - countStale), took: time.Minute}
+	if n, _ := c.get(context.Background(), "slow", func(context.Context) (int, error) { return 8, nil }); n != 8 {
+		t.Fatalf("too old a slow total: %d, want 8 counted", n)
+	}
+}
