@@ -5,7 +5,11 @@
 // conditional requests included, via net/http). A request for
 // /<Ecosystem>/<ID>.json with no such file is answered with the entry
 // <ID>.json of /<Ecosystem>/all.zip, since the corpus ships no per-record
-// files. It does not implement the GCS listing API or anything else.
+// files; each entry is inflated once and then served from memory, as an
+// object store serves a stored object (inflating it on every request
+// took a quarter of this server's CPU during the corpus's 27-request
+// delta, about 1 of 4 ms, on the CPUs the measured client shares). It
+// does not implement the GCS listing API or anything else.
 package bucket
 
 import (
@@ -37,15 +41,25 @@ type Server struct {
 	root string
 	ts   *httptest.Server
 
-	mu    sync.Mutex
-	zips  map[string]*zip.ReadCloser
-	index map[string]map[string]*zip.File
-	reqs  []Request
+	mu     sync.Mutex
+	zips   map[string]*zip.ReadCloser
+	index  map[string]map[string]*zip.File
+	bodies map[string][]byte // inflated entries by "<eco>/<name>"
+	reqs   []Request
 }
 
 // Start serves root on a loopback port.
 func Start(root string) *Server {
-	s := &Server{root: root, zips: map[string]*zip.ReadCloser{}, index: map[string]map[string]*zip.File{}}
+	s := &Server{root: root, zips: map[string]*zip.ReadCloser{}, index: map[string]map[string]*zip.File{}, bodies: map[string][]byte{}}
+	// Each all.zip's directory is read now rather than by the first
+	// request for one of its records (a measured run's).
+	if dirs, err := os.ReadDir(root); err == nil {
+		for _, d := range dirs {
+			if d.IsDir() {
+				s.entry(d.Name(), "")
+			}
+		}
+	}
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.ts.URL
 	return s
@@ -134,19 +148,37 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	rc, err := f.Open()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	b, err := io.ReadAll(rc)
-	rc.Close()
+	b, err := s.body(eco, f)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	http.ServeContent(w, r, name, f.Modified.In(time.UTC), bytes.NewReader(b))
+}
+
+// body returns entry f of <eco>/all.zip inflated, once per entry.
+func (s *Server) body(eco string, f *zip.File) ([]byte, error) {
+	key := eco + "/" + f.Name
+	s.mu.Lock()
+	b, ok := s.bodies[key]
+	s.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	b, err = io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.bodies[key] = b
+	s.mu.Unlock()
+	return b, nil
 }
 
 // entry finds name in <root>/<eco>/all.zip; nil if there is no such entry.
