@@ -62,6 +62,7 @@ type Store struct {
 	// cacheKiB is SQLite's page cache per connection (Options.PageCacheKiB).
 	cacheKiB int
 	bulk     bulkWriter // the connection imports write through (import_bulk.go)
+	keyUses  keyUses    // API keys' last_used writes of this process (users.go)
 }
 
 // Options selects and tunes the database.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -328,11 +329,41 @@ func (s *Store) APIKeyUser(ctx context.Context, keyHash string, now time.Time) (
 		return User{}, err
 	}
 	// last_used is kept to the minute: a write on every request
-	// serialized busy API clients on the database's write lock.
-	if now.Sub(parseTime(used)) >= time.Minute {
+	// serialized busy API clients on the database's write lock. Of the
+	// requests that find it a minute old, only the first (in this
+	// process) writes it: when all of them did, 200 clients sharing a
+	// key queued once a minute on that lock, SQLite's busy handler
+	// sleeping between their tries, and requests took up to a second.
+	if now.Sub(parseTime(used)) >= time.Minute && s.keyUses.claim(id, now) {
 		if _, err := s.db.ExecContext(ctx, s.Rebind(`UPDATE api_key SET last_used = ? WHERE id = ?`), fmtTime(now), id); err != nil {
 			return User{}, err
 		}
 	}
 	return s.UserByID(ctx, uid)
+}
+
+// keyUses remembers when this process last wrote each API key's
+// last_used (APIKeyUser).
+type keyUses struct {
+	mu sync.Mutex
+	at map[int64]time.Time
+}
+
+// maxKeyUses bounds keyUses; past it the map starts over (a key's next
+// use may then write once more).
+const maxKeyUses = 10000
+
+// claim tells whether the use of key id at now is the one to write: no
+// other use in the minute before it was.
+func (k *keyUses) claim(id int64, now time.Time) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if last, ok := k.at[id]; ok && now.Sub(last) < time.Minute && !now.Before(last) {
+		return false
+	}
+	if k.at == nil || len(k.at) >= maxKeyUses {
+		k.at = map[int64]time.Time{}
+	}
+	k.at[id] = now
+	return true
 }
