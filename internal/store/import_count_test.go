@@ -52,3 +52,50 @@ func TestImportStatsCounts(t *testing.T) {
 		}
 	})
 }
+
+// A large import writes larger transactions past importGrowAfter records
+// (batchSize); every record is written and found, the repeated IDs of a
+// large batch included, on both engines.
+func TestLargeImportGrowsItsTransactions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports 40,000 records")
+	}
+	engines(t, func(t *testing.T, s *Store) { largeImport(t, s) })
+}
+
+func largeImport(t *testing.T, s *Store) {
+	ctx := context.Background()
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	im, err := s.BeginImport(ctx, "PyPI", "OSV")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.batchSize() != importBatch {
+		t.Fatalf("first batches of %d records, want %d", im.batchSize(), importBatch)
+	}
+	const n = importGrowAfter + importBatchLarge + 7
+	for i := range n {
+		if err := im.Add(ctx, record(fmt.Sprintf("R%06d", i), t0, fmt.Sprintf("p%d", i%97))); err != nil {
+			t.Fatal(err)
+		}
+		if i == importGrowAfter+1 && im.batchSize() != importBatchLarge {
+			t.Fatalf("after %d records, batches of %d, want %d", i+1, im.batchSize(), importBatchLarge)
+		}
+	}
+	if err := im.Add(ctx, record("R039000", t0, "p1")); err != nil { // a repeat inside the large batch
+		t.Fatal(err)
+	}
+	st, err := im.Commit(ctx, PartitionState{})
+	if err != nil || st.Records != n || st.Added != n {
+		t.Fatalf("%+v %v, want %d records", st, err, n)
+	}
+	want := 0
+	for i := range n {
+		if i%97 == 3 {
+			want++
+		}
+	}
+	if got := len(ids(t, s, "p3")); got != want {
+		t.Fatalf("records of p3: %d, want %d", got, want)
+	}
+}
