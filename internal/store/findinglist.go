@@ -173,7 +173,6 @@ func (s *Store) ListOpenFindings(ctx context.Context, f FindingPageFilter) ([]Fi
 			order[id.(int64)] = i
 		}
 	}
-
 	rows, err := s.queryCached(ctx, s.Rebind(s.pageFindingsQuery(assessment, where, !byID)), append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
