@@ -31,7 +31,7 @@ attack:
 # Short fuzzing runs of every parser fuzz target (FUZZTIME each).
 FUZZTIME ?= 30s
 FUZZ_TARGETS = \
-	internal/purl:FuzzParse internal/sbom:FuzzRead internal/match:FuzzEvaluate internal/osv:FuzzExactLists internal/match:FuzzIsMalicious \
+	internal/purl:FuzzParse internal/sbom:FuzzRead internal/match:FuzzEvaluate internal/osv:FuzzExactLists internal/osv:FuzzScanHeader internal/match:FuzzIsMalicious \
 	internal/source/osvmirror:FuzzZipArchive internal/source/ossindex:FuzzReport \
 	internal/source/ossindex:FuzzCoordinate internal/vex:FuzzParse \
 	internal/feed/gomod:FuzzUnescape internal/feed/npm:FuzzValidName internal/feed/pypi:FuzzParse \

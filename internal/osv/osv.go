@@ -250,26 +250,37 @@ func BaseEcosystem(eco string) string {
 // matters when importing millions of records. The whole document is still
 // checked to be well-formed JSON.
 type Header struct {
-	ID        string   `json:"id"`
-	Modified  Time     `json:"modified"`
-	Withdrawn Time     `json:"withdrawn"`
-	Aliases   []string `json:"aliases"`
-	Affected  []struct {
-		Package Package `json:"package"`
-		Ranges  []struct {
-			Type string `json:"type"`
-		} `json:"ranges"`
-	} `json:"affected"`
+	ID        string           `json:"id"`
+	Modified  Time             `json:"modified"`
+	Withdrawn Time             `json:"withdrawn"`
+	Aliases   []string         `json:"aliases"`
+	Affected  []HeaderAffected `json:"affected"`
+}
+
+// HeaderAffected is what Header keeps of an affected entry.
+type HeaderAffected struct {
+	Package Package       `json:"package"`
+	Ranges  []HeaderRange `json:"ranges"`
+}
+
+// HeaderRange is what Header keeps of a range.
+type HeaderRange struct {
+	Type string `json:"type"`
 }
 
 // ParseHeader decodes and validates the header fields of one record: an
-// id, a modified timestamp and known range types. The rest of the record
+// id, a modified timestamp and known range types. Records in the plain
+// form of OSV's exports are decoded by a scanner of their own
+// (headerscan.go), others by the general decoder, with the same result. The rest of the record
 // (events, versions lists, severity) is validated when the record is fully
 // parsed for matching.
 func ParseHeader(data []byte) (*Header, error) {
-	var h Header
-	if err := jsonv2.Unmarshal(data, &h, decodeOptions); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	h, ok := scanHeader(data)
+	if !ok {
+		h = Header{}
+		if err := jsonv2.Unmarshal(data, &h, decodeOptions); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
 	}
 	if strings.TrimSpace(h.ID) == "" {
 		return nil, fmt.Errorf("%w: missing id", ErrMalformed)

@@ -16,12 +16,7 @@ func TestKeysFor(t *testing.T) {
 	header := func(pkgs ...[2]string) *osv.Header {
 		h := &osv.Header{ID: "X-1"}
 		for _, p := range pkgs {
-			h.Affected = append(h.Affected, struct {
-				Package osv.Package `json:"package"`
-				Ranges  []struct {
-					Type string `json:"type"`
-				} `json:"ranges"`
-			}{Package: osv.Package{Ecosystem: p[0], Name: p[1]}})
+			h.Affected = append(h.Affected, osv.HeaderAffected{Package: osv.Package{Ecosystem: p[0], Name: p[1]}})
 		}
 		return h
 	}
