@@ -24,6 +24,9 @@ const (
 	maxRatio = 200
 )
 
+// entryChunk is how many zip entries a worker takes at a time.
+const entryChunk = 8
+
 // entryResult is what a worker produces for one zip entry.
 type entryResult struct {
 	rec       store.Record
@@ -84,8 +87,11 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	jobs := make(chan zipEntry, 4*workers)
-	results := make(chan entryResult, 4*workers)
+	// Entries go to the workers, and their results come back, in chunks
+	// of entryChunk: a channel operation (and a CPU token) per chunk
+	// rather than per record.
+	jobs := make(chan []zipEntry, workers)
+	results := make(chan []entryResult, 2*workers)
 	walkErr := make(chan error, 1)
 	var wg sync.WaitGroup
 	for range workers {
@@ -93,7 +99,7 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 		go func() {
 			defer wg.Done()
 			var buf []byte // this worker's inflate buffer
-			for e := range jobs {
+			for chunk := range jobs {
 				if m.cpus != nil {
 					select {
 					case m.cpus <- struct{}{}:
@@ -101,12 +107,15 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 						return
 					}
 				}
-				r := readEntry(z, e, eco, &buf)
+				out := make([]entryResult, len(chunk))
+				for i, e := range chunk {
+					out[i] = readEntry(z, e, eco, &buf)
+				}
 				if m.cpus != nil {
 					<-m.cpus
 				}
 				select {
-				case results <- r:
+				case results <- out:
 				case <-ctx.Done():
 					return
 				}
@@ -116,15 +125,27 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 	go func() {
 		defer close(jobs)
 		var win zipWindow
-		walkErr <- z.walk(func(e zipEntry) error {
-			win.prefetch(z, &e, maxRecordSize)
+		var chunk []zipEntry
+		send := func() error {
 			select {
-			case jobs <- e:
+			case jobs <- chunk:
+				chunk = nil
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()
 			}
+		}
+		err := z.walk(func(e zipEntry) error {
+			win.prefetch(z, &e, maxRecordSize)
+			if chunk = append(chunk, e); len(chunk) < entryChunk {
+				return nil
+			}
+			return send()
 		})
+		if err == nil && len(chunk) > 0 {
+			err = send()
+		}
+		walkErr <- err
 	}()
 	go func() { wg.Wait(); close(results) }()
 
@@ -137,27 +158,29 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 		}
 		return rep
 	}
-	for r := range results {
-		prog.Add(1)
-		switch {
-		case r.fatal != nil:
-			return fail(fmt.Errorf("%s: %s: %w", eco, where, r.fatal))
-		case r.malformed != "":
-			rep.malformed(r.name, r.malformed)
-			if checkEntryName(r.name) == "" {
-				im.Skip(strings.TrimSuffix(r.name, ".json"), r.malformed)
+	for rs := range results {
+		for _, r := range rs {
+			prog.Add(1)
+			switch {
+			case r.fatal != nil:
+				return fail(fmt.Errorf("%s: %s: %w", eco, where, r.fatal))
+			case r.malformed != "":
+				rep.malformed(r.name, r.malformed)
+				if checkEntryName(r.name) == "" {
+					im.Skip(strings.TrimSuffix(r.name, ".json"), r.malformed)
+				}
+				continue
 			}
-			continue
-		}
-		if r.modified.After(watermark) {
-			watermark = r.modified
-		}
-		if !r.keep {
-			continue
-		}
-		attempted++
-		if err := im.Add(ctx, r.rec); err != nil {
-			return fail(err)
+			if r.modified.After(watermark) {
+				watermark = r.modified
+			}
+			if !r.keep {
+				continue
+			}
+			attempted++
+			if err := im.Add(ctx, r.rec); err != nil {
+				return fail(err)
+			}
 		}
 	}
 	if err := <-walkErr; err != nil && !errors.Is(err, context.Canceled) {
