@@ -89,6 +89,10 @@ type Options struct {
 	// instead of failing the query, so only the server maps.
 	// PostgreSQL ignores it.
 	MapBytes int64
+
+	// noSchemaImage builds a new SQLite database by running the migrations
+	// instead of writing the schema image (schema_image.go; its test).
+	noSchemaImage bool
 }
 
 // DBFile is the SQLite file name inside the data directory.
@@ -106,6 +110,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	path := filepath.Join(opts.DataDir, DBFile)
+	if !opts.noSchemaImage {
+		if _, err := newFromImage(path); err != nil {
+			return nil, fmt.Errorf("store: %s: %w", path, err)
+		}
+	}
 	fresh := true
 	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
 		fresh = false
