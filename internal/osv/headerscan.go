@@ -54,9 +54,10 @@ func scanHeader(d []byte) (h Header, ok bool) {
 const maxScanDepth = 200
 
 type headerScanner struct {
-	d     []byte
-	i     int
-	depth int
+	d       []byte
+	i       int
+	depth   int
+	lastEco string // the last ecosystem taken, reused when the next is equal
 }
 
 // ws skips JSON whitespace.
@@ -67,7 +68,11 @@ func (s *headerScanner) ws() {
 		case ' ', '\t', '\r':
 			i++
 		case '\n':
+			// Indentation follows, eight spaces at a time.
 			i++
+			for i+8 <= len(d) && binary.LittleEndian.Uint64(d[i:]) == 0x2020202020202020 {
+				i += 8
+			}
 		default:
 			s.i = i
 			return
@@ -279,6 +284,44 @@ func (s *headerScanner) plainString() (string, bool) {
 	return string(b), true
 }
 
+// ecosystem reads an ecosystem name; a record's affected entries mostly
+// repeat one, kept once.
+func (s *headerScanner) ecosystem() (string, bool) {
+	at := s.i
+	start, end, escaped, ok := s.str()
+	if !ok || escaped {
+		return "", false
+	}
+	if s.lastEco != "" && string(s.d[start:end]) == s.lastEco {
+		return s.lastEco, true
+	}
+	s.i = at
+	v, ok := s.plainString()
+	if ok {
+		s.lastEco = v
+	}
+	return v, ok
+}
+
+// rangeType reads a range type, without a copy when it is a known one.
+func (s *headerScanner) rangeType() (string, bool) {
+	at := s.i
+	start, end, escaped, ok := s.str()
+	if !ok || escaped {
+		return "", false
+	}
+	switch string(s.d[start:end]) {
+	case RangeSemver:
+		return RangeSemver, true
+	case RangeEcosystem:
+		return RangeEcosystem, true
+	case RangeGit:
+		return RangeGit, true
+	}
+	s.i = at
+	return s.plainString()
+}
+
 // time reads a timestamp as Time.UnmarshalJSON does, giving up on the
 // empty string (the general decoder's case).
 func (s *headerScanner) time() (Time, bool) {
@@ -313,7 +356,7 @@ func (s *headerScanner) affected() ([]HeaderAffected, bool) {
 					var ok bool
 					switch string(name) {
 					case "ecosystem":
-						a.Package.Ecosystem, ok = s.plainString()
+						a.Package.Ecosystem, ok = s.ecosystem()
 					case "name":
 						a.Package.Name, ok = s.plainString()
 					case "purl":
@@ -330,7 +373,7 @@ func (s *headerScanner) affected() ([]HeaderAffected, bool) {
 					ok := s.object(func(name []byte) bool {
 						if string(name) == "type" {
 							var ok bool
-							r.Type, ok = s.plainString()
+							r.Type, ok = s.rangeType()
 							return ok
 						}
 						return s.skipUnless(name, "type")
