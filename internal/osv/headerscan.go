@@ -86,51 +86,29 @@ func (s *headerScanner) ws() {
 // reads the value). A name must be a plain string, without escapes, and
 // appear once: member sees each name once.
 func (s *headerScanner) object(member func(name []byte) bool) bool {
-	if s.i >= len(s.d) || s.d[s.i] != '{' {
-		return false
-	}
-	if s.depth++; s.depth > maxScanDepth {
-		return false
-	}
-	s.i++
-	s.ws()
-	if s.i < len(s.d) && s.d[s.i] == '}' {
-		s.i++
-		s.depth--
-		return true
+	empty, ok := s.enter('{', '}')
+	if !ok || empty {
+		return ok
 	}
 	var seenBuf [16][]byte
 	seen := seenBuf[:0]
 	for {
 		start, end, escaped, ok := s.str()
-		if !ok {
+		if !ok || escaped {
 			return false
 		}
 		name := s.d[start:end]
-		if escaped {
-			return false
-		}
 		for _, n := range seen {
 			if string(n) == string(name) {
 				return false
 			}
 		}
 		seen = append(seen, name)
-		s.ws()
-		if s.i >= len(s.d) || s.d[s.i] != ':' {
+		if !s.colon() || !member(name) {
 			return false
 		}
-		s.i++
-		s.ws()
-		if !member(name) {
-			return false
-		}
-		if !s.next('}') {
-			return false
-		}
-		if s.d[s.i-1] == '}' {
-			s.depth--
-			return true
+		if more, ok := s.next('}'); !more {
+			return ok
 		}
 	}
 }
@@ -138,50 +116,70 @@ func (s *headerScanner) object(member func(name []byte) bool) bool {
 // array reads an array at s.i, calling elem for each element with the
 // scanner at it.
 func (s *headerScanner) array(elem func() bool) bool {
-	if s.i >= len(s.d) || s.d[s.i] != '[' {
-		return false
-	}
-	if s.depth++; s.depth > maxScanDepth {
-		return false
-	}
-	s.i++
-	s.ws()
-	if s.i < len(s.d) && s.d[s.i] == ']' {
-		s.i++
-		s.depth--
-		return true
+	empty, ok := s.enter('[', ']')
+	if !ok || empty {
+		return ok
 	}
 	for {
 		if !elem() {
 			return false
 		}
-		if !s.next(']') {
-			return false
-		}
-		if s.d[s.i-1] == ']' {
-			s.depth--
-			return true
+		if more, ok := s.next(']'); !more {
+			return ok
 		}
 	}
 }
 
+// enter steps into the object or array that open begins at s.i, and over
+// it whole when it is empty (closed by closing).
+func (s *headerScanner) enter(open, closing byte) (empty, ok bool) {
+	if s.i >= len(s.d) || s.d[s.i] != open {
+		return false, false
+	}
+	if s.depth++; s.depth > maxScanDepth {
+		return false, false
+	}
+	s.i++
+	s.ws()
+	if s.i < len(s.d) && s.d[s.i] == closing {
+		s.i++
+		s.depth--
+		return true, true
+	}
+	return false, true
+}
+
+// colon steps over the colon after a member's name and the whitespace
+// around it.
+func (s *headerScanner) colon() bool {
+	s.ws()
+	if s.i >= len(s.d) || s.d[s.i] != ':' {
+		return false
+	}
+	s.i++
+	s.ws()
+	return true
+}
+
 // next steps over what follows a member or element: a comma (and the
-// whitespace after it) or the closing byte.
-func (s *headerScanner) next(closing byte) bool {
+// whitespace after it: more) or the closing byte, which ends the object
+// or array.
+func (s *headerScanner) next(closing byte) (more, ok bool) {
 	s.ws()
 	if s.i >= len(s.d) {
-		return false
+		return false, false
 	}
 	switch s.d[s.i] {
 	case ',':
 		s.i++
 		s.ws()
-		return true
+		return true, true
 	case closing:
 		s.i++
-		return true
+		s.depth--
+		return false, true
 	}
-	return false
+	return false, false
 }
 
 // strStop marks the bytes that end a run of plain string content.
@@ -453,55 +451,32 @@ func (s *headerScanner) skip() bool {
 
 // skipObject steps over an object at s.i (a '{'), checking its syntax.
 func (s *headerScanner) skipObject() bool {
-	if s.depth++; s.depth > maxScanDepth {
-		return false
-	}
-	s.i++
-	s.ws()
-	if s.i < len(s.d) && s.d[s.i] == '}' {
-		s.i++
-		s.depth--
-		return true
+	empty, ok := s.enter('{', '}')
+	if !ok || empty {
+		return ok
 	}
 	for {
-		if _, _, _, ok := s.str(); !ok {
+		if _, _, _, ok := s.str(); !ok || !s.colon() || !s.skip() {
 			return false
 		}
-		s.ws()
-		if s.i >= len(s.d) || s.d[s.i] != ':' {
-			return false
-		}
-		s.i++
-		s.ws()
-		if !s.skip() || !s.next('}') {
-			return false
-		}
-		if s.d[s.i-1] == '}' {
-			s.depth--
-			return true
+		if more, ok := s.next('}'); !more {
+			return ok
 		}
 	}
 }
 
 // skipArray steps over an array at s.i (a '['), checking its syntax.
 func (s *headerScanner) skipArray() bool {
-	if s.depth++; s.depth > maxScanDepth {
-		return false
-	}
-	s.i++
-	s.ws()
-	if s.i < len(s.d) && s.d[s.i] == ']' {
-		s.i++
-		s.depth--
-		return true
+	empty, ok := s.enter('[', ']')
+	if !ok || empty {
+		return ok
 	}
 	for {
-		if !s.skip() || !s.next(']') {
+		if !s.skip() {
 			return false
 		}
-		if s.d[s.i-1] == ']' {
-			s.depth--
-			return true
+		if more, ok := s.next(']'); !more {
+			return ok
 		}
 	}
 }
