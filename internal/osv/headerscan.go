@@ -266,49 +266,49 @@ func (s *headerScanner) str() (start, end int, escaped, ok bool) {
 
 // plainString reads a string without escapes, in valid UTF-8.
 func (s *headerScanner) plainString() (string, bool) {
+	b, ok := s.plainBytes()
+	return string(b), ok
+}
+
+// plainBytes reads a string without escapes, in valid UTF-8, as the
+// document's bytes (nil when it is not one).
+func (s *headerScanner) plainBytes() ([]byte, bool) {
 	start, end, escaped, ok := s.str()
 	if !ok || escaped {
-		return "", false
+		return nil, false
 	}
 	b := s.d[start:end]
 	for _, c := range b {
 		if c >= utf8.RuneSelf {
 			if !utf8.Valid(b) {
-				return "", false
+				return nil, false
 			}
 			break
 		}
 	}
-	return string(b), true
+	return b, true
 }
 
 // ecosystem reads an ecosystem name; a record's affected entries mostly
 // repeat one, kept once.
 func (s *headerScanner) ecosystem() (string, bool) {
-	at := s.i
-	start, end, escaped, ok := s.str()
-	if !ok || escaped {
+	b, ok := s.plainBytes()
+	if !ok {
 		return "", false
 	}
-	if s.lastEco != "" && string(s.d[start:end]) == s.lastEco {
-		return s.lastEco, true
+	if string(b) != s.lastEco {
+		s.lastEco = string(b)
 	}
-	s.i = at
-	v, ok := s.plainString()
-	if ok {
-		s.lastEco = v
-	}
-	return v, ok
+	return s.lastEco, true
 }
 
 // rangeType reads a range type, without a copy when it is a known one.
 func (s *headerScanner) rangeType() (string, bool) {
-	at := s.i
-	start, end, escaped, ok := s.str()
-	if !ok || escaped {
+	b, ok := s.plainBytes()
+	if !ok {
 		return "", false
 	}
-	switch string(s.d[start:end]) {
+	switch string(b) {
 	case RangeSemver:
 		return RangeSemver, true
 	case RangeEcosystem:
@@ -316,8 +316,7 @@ func (s *headerScanner) rangeType() (string, bool) {
 	case RangeGit:
 		return RangeGit, true
 	}
-	s.i = at
-	return s.plainString()
+	return string(b), true
 }
 
 // time reads a timestamp as Time.UnmarshalJSON does, giving up on the

@@ -133,7 +133,7 @@ func (s *Server) listFindings(ctx context.Context, f store.FindingPageFilter, ts
 	if err != nil {
 		return findingPage{}, nil, err
 	}
-	fresh := false // ts read after the page
+	fresh := false // whether ts were read after the page
 	ps, err := s.assess.Policies(ctx)
 	if err != nil {
 		return findingPage{}, nil, err

@@ -53,9 +53,10 @@ func jsonArray[T any](xs []T, one func(*jsontext.Encoder, T)) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// attributed returns the sources of a finding that has have once sources
-// reported it at now: those reporting it (re)started and touched, and with
-// endOthers the other open ones ended. attribute writes the difference.
+// attributed returns the sources a finding whose sources are have has once
+// sources reported it at now: those reporting it (re)started and touched,
+// and with endOthers the other open ones ended. attribute writes the
+// difference.
 func attributed(have []FindingSource, sources []string, now time.Time, endOthers bool) []FindingSource {
 	out := slices.Clone(have)
 	for _, src := range sources {
