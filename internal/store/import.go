@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/vulngate/vulngate/internal/cpushare"
 )
 
 // importBatch is how many records an Import writes per transaction at
@@ -67,7 +69,7 @@ type Import struct {
 	// The writer's count of the advisory rows it inserted and of the
 	// withdrawn ones among them (SQLite).
 	written, writtenWithdrawn int
-	cpus                      chan struct{} // see ShareCPUs
+	cpus                      *cpushare.Tokens // see ShareCPUs
 }
 
 // ImportStats is what a committed import changed.

@@ -100,19 +100,15 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 			defer wg.Done()
 			var buf []byte // this worker's inflate buffer
 			for chunk := range jobs {
-				if m.cpus != nil {
-					select {
-					case m.cpus <- struct{}{}:
-					case <-ctx.Done():
-						return
-					}
+				if m.cpus != nil && m.cpus.Acquire(ctx, false) != nil {
+					return
 				}
 				out := make([]entryResult, len(chunk))
 				for i, e := range chunk {
 					out[i] = readEntry(z, e, eco, &buf)
 				}
 				if m.cpus != nil {
-					<-m.cpus
+					m.cpus.Release()
 				}
 				select {
 				case results <- out:

@@ -29,6 +29,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vulngate/vulngate/internal/cpushare"
 	"github.com/vulngate/vulngate/internal/osv"
 	"github.com/vulngate/vulngate/internal/purl"
 	"github.com/vulngate/vulngate/internal/store"
@@ -91,9 +92,10 @@ type Mirror struct {
 	fetch fetcher
 	log   *slog.Logger
 	// cpus has a token per CPU that full imports parse records on; an
-	// import's writer holds one while it writes (store.Import.ShareCPUs).
+	// import's writer holds one while it writes, served before the
+	// parsing workers (store.Import.ShareCPUs).
 	// SQLite only (nil otherwise): PostgreSQL's writer is its server.
-	cpus chan struct{}
+	cpus *cpushare.Tokens
 }
 
 // New validates the options and returns a Mirror.
@@ -131,7 +133,7 @@ func New(st Store, opts Options) (*Mirror, error) {
 	}
 	m := &Mirror{opts: opts, store: st, fetch: f, log: opts.Logger}
 	if d, ok := st.(interface{ Dialect() store.Dialect }); ok && d.Dialect() == store.SQLite {
-		m.cpus = make(chan struct{}, runtime.GOMAXPROCS(0))
+		m.cpus = cpushare.New(runtime.GOMAXPROCS(0))
 	}
 	return m, nil
 }
