@@ -193,6 +193,11 @@ func (im *Import) write(ctx context.Context, batch []Record) error {
 	}
 	var kept []Record
 	err := im.s.bulk.tx(ctx, im.conn, im.cpus, func(tx *sql.Tx) error {
+		if im.added > importGrowAfter {
+			if err := im.s.bulk.growCache(ctx, tx); err != nil {
+				return err
+			}
+		}
 		var err error
 		if kept, err = writeRecords(ctx, im.s, tx, im.part, im.generation, batch, im.aliases.on); err != nil {
 			return err

@@ -81,6 +81,24 @@ func largeImport(t *testing.T, s *Store) {
 		if i == importGrowAfter+1 && im.batchSize() != importBatchLarge {
 			t.Fatalf("after %d records, batches of %d, want %d", i+1, im.batchSize(), importBatchLarge)
 		}
+		if s.dialect == SQLite && (i == 2*importBatch || i == n-1) {
+			// The import connection's page cache: small, raised once
+			// the generation is large (bulkCacheKiB).
+			if err := im.flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var kib int
+			if err := im.conn.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&kib); err != nil {
+				t.Fatal(err)
+			}
+			want := bulkCacheKiB
+			if i > importGrowAfter {
+				want = bulkLargeCacheKiB
+			}
+			if -kib != want {
+				t.Fatalf("after %d records, the import connection's page cache is %d KiB, want %d", i+1, -kib, want)
+			}
+		}
 	}
 	if err := im.Add(ctx, record("R039000", t0, "p1")); err != nil { // a repeat inside the large batch
 		t.Fatal(err)
