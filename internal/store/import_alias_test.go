@@ -70,11 +70,7 @@ func TestReimportReplacesAliases(t *testing.T) {
 // every row is replaced; the replaced rows' slots are reused: before, the
 // index doubled and its pages stayed 60% full).
 func TestReimportKeepsAliasPagesFull(t *testing.T) {
-	s, err := Open(context.Background(), Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openSQLite(t)
 	pages := func() int {
 		var n int
 		if err := s.db.QueryRow(`SELECT COUNT(*) FROM dbstat WHERE name = 'advisory_alias'`).Scan(&n); err != nil {

@@ -17,11 +17,7 @@ import (
 // The tables written with OR IGNORE have no CHECK constraint (a row
 // breaking one would be dropped without an error).
 func TestIgnoredTablesHaveNoCheck(t *testing.T) {
-	s, err := Open(context.Background(), Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openSQLite(t)
 	for _, table := range []string{"advisory", "advisory_package", "advisory_alias"} {
 		var def string
 		if err := s.db.QueryRow(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&def); err != nil {

@@ -190,11 +190,7 @@ func must[T any](v T, err error) T {
 // and byIDs over such a partition finds every record.
 func TestOwnIDsScanAgreesWithProbes(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openSQLite(t)
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	var recs []Record
 	for i := 0; i < 60; i += 3 {

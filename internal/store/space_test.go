@@ -12,11 +12,7 @@ import (
 // connections it used keep the store's temp_store (in memory) afterwards.
 func TestCompact(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openSQLite(t)
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	for round := range 2 {
 		im, err := s.BeginImport(ctx, "npm", "OSV")

@@ -35,6 +35,17 @@ func engines(t *testing.T, fn func(t *testing.T, s *Store)) {
 	})
 }
 
+// openSQLite opens a fresh SQLite store, closed when the test ends.
+func openSQLite(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func record(id string, mod time.Time, pkgs ...string) Record {
 	r := Record{ID: id, Modified: mod, Aliases: []string{"CVE-" + id}, Data: []byte(fmt.Sprintf(`{"id":%q}`, id))}
 	for _, p := range pkgs {
