@@ -78,16 +78,10 @@ func populate(t testing.TB, st *store.Store) {
 	im, err = st.BeginImport(ctx, "OSV:Go", "OSV")
 	must(err)
 	t.Cleanup(func() { im.Abort(context.Background()) })
-	// Its writer's first batch, as written to the pending generation.
-	db := st.DB()
-	var gen int64
-	must(db.QueryRowContext(ctx, `SELECT generation FROM pending_generation`).Scan(&gen))
-	_, err = db.ExecContext(ctx, st.Rebind(`INSERT INTO advisory (part, generation, id, modified, data, pkgs) VALUES (?, ?, ?, ?, ?, ?)`),
-		"OSV:Go", gen, "GHSA-pending", "2025-01-01T00:00:00Z", store.Deflate([]byte(`{"id":"GHSA-pending"}`)), "Go\tpending")
-	must(err)
-	_, err = db.ExecContext(ctx, st.Rebind(`INSERT INTO advisory_package (part, generation, ecosystem, name, id) VALUES (?, ?, ?, ?, ?)`),
-		"OSV:Go", gen, "Go", "pending", "GHSA-pending")
-	must(err)
+	// Its writer's first batch, written to the pending generation.
+	must(im.Add(ctx, store.Record{ID: "GHSA-pending", Modified: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
+		Packages: []store.PackageKey{{Ecosystem: "Go", Name: "pending"}}, Data: []byte(`{"id":"GHSA-pending"}`)}))
+	must(im.Flush(ctx))
 
 	// Assessments, history, custom type, policies, findings.
 	must(st.SaveAssessType(ctx, store.AssessType{Name: "Reviewed", Effect: "allow", AutoMin: -1, AutoMax: -1, AutoEPSS: -1, ExpirySeconds: 1 << 40, Description: "Checked by the \"security\" team\n(see wiki)", CreatedAt: now}, nil))

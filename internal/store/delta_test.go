@@ -83,7 +83,7 @@ func TestStoredGenerationsListsEveryPair(t *testing.T) {
 				t.Fatal(err)
 			}
 			im.Add(ctx, record(part+"-C", t0, "z"))
-			if err := im.flush(ctx); err != nil {
+			if err := im.Flush(ctx); err != nil {
 				t.Fatal(err)
 			}
 			defer im.Abort(ctx)

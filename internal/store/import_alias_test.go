@@ -43,7 +43,7 @@ func TestReimportReplacesAliases(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := im.flush(ctx); err != nil {
+			if err := im.Flush(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if adv, err := s.AdvisoriesByID(ctx, "GHSA-00007-r1"); err != nil || len(adv) != 1 {

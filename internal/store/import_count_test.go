@@ -84,7 +84,7 @@ func largeImport(t *testing.T, s *Store) {
 		if s.dialect == SQLite && (i == 2*importBatch || i == n-1) {
 			// The import connection's page cache: small, raised once
 			// the generation is large (bulkCacheKiB).
-			if err := im.flush(ctx); err != nil {
+			if err := im.Flush(ctx); err != nil {
 				t.Fatal(err)
 			}
 			var kib int

@@ -35,7 +35,7 @@ func TestImportKeepsFirstOfRepeatedID(t *testing.T) {
 		again := record("DUP-1", t2, "x")
 		again.Data = []byte(`{"id":"DUP-1","second":true}`)
 		add(again) // same batch
-		if err := im.flush(ctx); err != nil {
+		if err := im.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
 		add(again) // a later batch
@@ -118,7 +118,7 @@ func TestImportRepeatedIDKeepsFirstCopysRows(t *testing.T) {
 			add(copyOf("IN", "q", "CVE-IN-1", 1))
 			add(copyOf("ACROSS", "q", "CVE-ACROSS-1", 1))
 			add(copyOf("IN", "r", "CVE-IN-2", 2)) // same batch
-			if err := im.flush(ctx); err != nil {
+			if err := im.Flush(ctx); err != nil {
 				t.Fatal(err)
 			}
 			add(copyOf("ACROSS", "r", "CVE-ACROSS-2", 2)) // a later batch

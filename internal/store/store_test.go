@@ -201,7 +201,7 @@ func TestGarbageOfDeadImporter(t *testing.T) {
 		for i := range importBatch {
 			im.Add(ctx, record(fmt.Sprintf("N%05d", i), t0, "x"))
 		}
-		if err := im.flush(ctx); err != nil { // the batch is written in the background
+		if err := im.Flush(ctx); err != nil { // the batch is written in the background
 			t.Fatal(err)
 		}
 		// A live importer's rows survive collection.
@@ -225,7 +225,7 @@ func TestGarbageOfDeadImporter(t *testing.T) {
 		// Same for an importer on this host whose process is gone.
 		im, _ = s.BeginImport(ctx, "PyPI", "OSV")
 		im.Add(ctx, record("Z", t0, "x"))
-		im.flush(ctx)
+		im.Flush(ctx)
 		host, _ := os.Hostname()
 		s.db.Exec(s.Rebind(`UPDATE pending_generation SET owner = ?`), host+":999999999")
 		s.CollectGarbage(ctx)
