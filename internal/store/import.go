@@ -25,7 +25,14 @@ const (
 	importBatch      = 2000
 	importBatchLarge = 8000
 	importGrowAfter  = 32000
+	queuedRecords    = importBatchLarge // see Import
 )
+
+// queueUnits is the room a batch of n records takes in an import's queue:
+// a unit per importBatch records, at most all of it.
+func queueUnits(n int) int {
+	return min((n+importBatch-1)/importBatch, queuedRecords/importBatch)
+}
 
 // batchSize is how many records the next transaction takes.
 func (im *Import) batchSize() int {
@@ -44,13 +51,17 @@ const staleAfter = 10 * time.Minute
 // rows are collected as garbage by a later CollectGarbage. Batches are
 // written by a background goroutine so that the caller can prepare the
 // next batch meanwhile; write errors surface from a later Add or Commit.
-// A batch is handed over when the writer takes it (an unbuffered
-// channel), so at most two are held: with a third waiting in a buffer,
-// the 1,000,000-record import (8,000-record batches) kept up to 36 MB of
-// records live, which sometimes ended the mirror command's rare
-// collections (cli/mirror.go) and let its heap double: peak RSS 170-180
-// MiB in five of six runs against 136 MiB; with two, at most 29 MB live
-// and 136-137 MiB in two runs, the corpus import's time unchanged.
+// Batches queue for the writer within a bound of queuedRecords records,
+// the batch being written included (see queueUnits): a large import's
+// 8,000-record batches are handed over one at a time, when the writer
+// takes one (with a third batch waiting in a buffer, the 1,000,000-record
+// import kept up to 36 MB of records live, which sometimes ended the
+// mirror command's rare collections (cli/mirror.go) and let its heap
+// double: peak RSS 170-180 MiB in five of six runs against 136 MiB with
+// at most two held), while up to four 2,000-record batches may queue, so
+// that a mirror's parsing runs ahead of a busy writer (which two imports
+// share) and the next ecosystem starts parsing before the writer has
+// caught up.
 type Import struct {
 	s          *Store
 	part       string
@@ -63,7 +74,8 @@ type Import struct {
 	added      int // records given to Add
 
 	batches chan []Record
-	werr    chan error // the writer's result, sent once when it stops
+	room    chan struct{} // a unit per importBatch records queued or being written (queueUnits)
+	werr    chan error    // the writer's result, sent once when it stops
 	failed  error
 	conn    *sql.Conn       // the writer's connection (SQLite), tuned for bulk writes
 	aliases deferredAliases // alias rows held until Commit (import_alias.go)
@@ -92,7 +104,8 @@ type ImportStats struct {
 // the imports' connection drop its page cache at its next transaction
 // (SQLite discards a connection's cache when another one wrote since).
 func (s *Store) BeginImport(ctx context.Context, part, source string) (*Import, error) {
-	im := &Import{s: s, part: part, source: source, batches: make(chan []Record), werr: make(chan error, 1)}
+	im := &Import{s: s, part: part, source: source, batches: make(chan []Record, queuedRecords/importBatch),
+		room: make(chan struct{}, queuedRecords/importBatch), werr: make(chan error, 1)}
 	if s.dialect != SQLite {
 		if err := s.tx(ctx, func(tx *sql.Tx) error { return im.allocate(ctx, tx) }); err != nil {
 			return nil, fmt.Errorf("store: begin import of %s: %w", part, err)
@@ -139,6 +152,9 @@ func (im *Import) writer(ctx context.Context, batches <-chan []Record, werr chan
 			werr <- err
 			return
 		}
+		for range queueUnits(len(batch)) {
+			<-im.room
+		}
 	}
 	werr <- nil
 }
@@ -164,15 +180,26 @@ func (im *Import) send(ctx context.Context) error {
 	if len(im.buf) == 0 {
 		return nil
 	}
-	select {
-	case im.batches <- im.buf:
-		im.buf = make([]Record, 0, im.batchSize())
-		return nil
-	case err := <-im.werr:
-		// The writer stopped early: it failed.
+	stopped := func(err error) error { // the writer stopped early: it failed
 		im.failed = err
 		im.werr <- err
 		return err
+	}
+	for range queueUnits(len(im.buf)) {
+		select {
+		case im.room <- struct{}{}:
+		case err := <-im.werr:
+			return stopped(err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	select {
+	case im.batches <- im.buf: // never blocks: the room taken is its place
+		im.buf = make([]Record, 0, im.batchSize())
+		return nil
+	case err := <-im.werr:
+		return stopped(err)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -217,7 +244,7 @@ func (im *Import) write(ctx context.Context, batch []Record) error {
 		if err := im.allocate(ctx, tx); err != nil {
 			return err
 		}
-		if im.added > importGrowAfter {
+		if len(batch) > importBatch { // past importGrowAfter (batchSize)
 			if err := im.s.bulk.growCache(ctx, tx); err != nil {
 				return err
 			}
@@ -257,7 +284,7 @@ func (im *Import) Flush(ctx context.Context) error {
 	if err := im.finish(); err != nil {
 		return err
 	}
-	im.batches, im.werr = make(chan []Record), make(chan error, 1)
+	im.batches, im.werr = make(chan []Record, queuedRecords/importBatch), make(chan error, 1)
 	go im.writer(ctx, im.batches, im.werr)
 	return nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -115,5 +116,56 @@ func largeImport(t *testing.T, s *Store) {
 	}
 	if got := len(ids(t, s, "p3")); got != want {
 		t.Fatalf("records of p3: %d, want %d", got, want)
+	}
+}
+
+// Batches queue for a busy writer within queuedRecords (queueUnits): with
+// the writer held back, Add takes four 2,000-record batches (one taken by
+// the writer, three queued) and blocks handing over the fifth; once the
+// writer goes on, every record is written.
+func TestImportQueueBounded(t *testing.T) {
+	ctx := context.Background()
+	s := openSQLite(t)
+	im, err := s.BeginImport(ctx, "PyPI", "OSV")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.bulk.mu.Lock() // the writer waits for its turn
+	const n = 6*importBatch + 3
+	var added atomic.Int64
+	done := make(chan error, 1)
+	go func() {
+		for i := range n {
+			if err := im.Add(ctx, record(fmt.Sprintf("R%06d", i), t0, "p")); err != nil {
+				done <- err
+				return
+			}
+			added.Store(int64(i + 1))
+		}
+		done <- nil
+	}()
+	want := int64(queuedRecords + importBatch - 1) // the last Add of the fifth batch blocks
+	deadline := time.Now().Add(30 * time.Second)
+	for added.Load() < want || len(im.room) < cap(im.room) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d records added, room %d of %d taken; want %d added", added.Load(), len(im.room), cap(im.room), want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // would it go further?
+	if got := added.Load(); got != want {
+		t.Fatalf("%d records added with the writer held back, want %d (queue bound %d records)", got, want, queuedRecords)
+	}
+	s.bulk.mu.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st, err := im.Commit(ctx, PartitionState{})
+	if err != nil || st.Records != n {
+		t.Fatalf("%+v %v, want %d records", st, err, n)
+	}
+	if queueUnits(importBatchLarge) != cap(im.room) {
+		t.Fatalf("a large batch takes %d of %d units: two could queue", queueUnits(importBatchLarge), cap(im.room))
 	}
 }

@@ -247,7 +247,7 @@ type storedIDs struct {
 // the others once it is parsed, each one checked and compressed as it
 // arrives; and the stored rows the delta may replace or delete are read
 // (store.ReadDeltaBase) while the downloads finish.
-func (m *Mirror) incremental(ctx context.Context, eco string, st store.PartitionState) EcosystemReport {
+func (m *Mirror) incremental(ctx context.Context, eco string, st store.PartitionState, parsed func()) EcosystemReport {
 	base, release := splitSelection(eco)
 	listed := async(func() (storedIDs, error) {
 		ids, err := m.store.RecordIDs(ctx, eco)
@@ -263,7 +263,7 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 	if err != nil {
 		if errors.Is(err, errNotFound) {
 			listed()
-			return m.full(ctx, eco, "no modified_id.csv at the source")
+			return m.full(ctx, eco, "no modified_id.csv at the source", parsed)
 		}
 		return EcosystemReport{Err: fmt.Errorf("%s: %w", eco, err)}
 	}
@@ -274,7 +274,7 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 	if err != nil {
 		dl.stop()
 		listed()
-		return m.full(ctx, eco, err.Error())
+		return m.full(ctx, eco, err.Error(), parsed)
 	}
 	changed, watermark := modifiedSince(upstream, st.Watermark)
 	limit := max(m.opts.DeltaLimit, len(upstream)/10)
@@ -306,7 +306,7 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 	}
 	if len(changed)+len(removed) > limit {
 		dl.stop()
-		return m.full(ctx, eco, fmt.Sprintf("%d changes exceed the incremental limit of %d", len(changed)+len(removed), limit))
+		return m.full(ctx, eco, fmt.Sprintf("%d changes exceed the incremental limit of %d", len(changed)+len(removed), limit), parsed)
 	}
 	// The stored rows the delta may replace or delete are read while the
 	// records download.
@@ -332,7 +332,7 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 	}
 	if errors.Is(err, errNotFound) {
 		dropBase() // its connection is not held through the import
-		return m.full(ctx, eco, "per-record files unavailable: "+err.Error())
+		return m.full(ctx, eco, "per-record files unavailable: "+err.Error(), parsed)
 	}
 	if err != nil {
 		rep.Err = fmt.Errorf("%s: %w", eco, err)

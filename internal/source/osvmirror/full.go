@@ -40,8 +40,9 @@ type entryResult struct {
 // full imports <base>/all.zip into a new generation of the partition.
 // Memory stays bounded whatever the archive's size: the central directory
 // is walked entry by entry, records flow through small channels, and the
-// store writes them in batches.
-func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemReport) {
+// store writes them in batches. parsed (when not nil) is called once every
+// record was read, parsed and handed to the store.
+func (m *Mirror) full(ctx context.Context, eco, fallback string, parsed func()) (rep EcosystemReport) {
 	rep.Mode, rep.Fallback = ModeFull, fallback
 	base, _ := splitSelection(eco)
 	rel := base + "/all.zip"
@@ -178,6 +179,9 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string) (rep EcosystemR
 				return fail(err)
 			}
 		}
+	}
+	if parsed != nil {
+		parsed()
 	}
 	if err := <-walkErr; err != nil && !errors.Is(err, context.Canceled) {
 		rep.Err = fmt.Errorf("%s: %s: %w", eco, where, err)

@@ -243,23 +243,36 @@ func (m *Mirror) Sync(ctx context.Context) (Report, error) {
 	// the WAL checkpoint, opening the next archive), overlap the other's
 	// reading and parsing. A terminal progress bar shows one ecosystem at
 	// a time.
-	workers := 1
+	//
+	// An import gives its slot up once its archive is read and parsed,
+	// while its writer may still have batches to write: when the writer
+	// is what both running imports wait for (the corpus's two largest,
+	// AlmaLinux with eleven package rows per record and Bitnami, start
+	// together), the next ecosystem's parsing overlaps their last writes
+	// instead of starting after their commits, and the writer does not
+	// then wait for its first batch. At most one import more than the
+	// slots is in flight (memory: each holds a bounded queue of batches,
+	// store.Import).
+	workers, inFlight := 1, 1
 	if m.opts.NewProgress == nil {
-		workers = 2
+		workers, inFlight = 2, 3
 	}
 	reports := make([]*EcosystemReport, len(sel))
 	slots := make(chan struct{}, workers)
+	flight := make(chan struct{}, inFlight)
 	var wg sync.WaitGroup
 	for i, eco := range sel {
+		flight <- struct{}{}
 		slots <- struct{}{}
 		if ctx.Err() != nil {
 			break
 		}
 		wg.Add(1)
 		go func() {
-			defer func() { <-slots; wg.Done() }()
+			parsed := sync.OnceFunc(func() { <-slots })
+			defer func() { parsed(); <-flight; wg.Done() }()
 			start := time.Now()
-			er := m.syncOne(ctx, eco)
+			er := m.syncOne(ctx, eco, parsed)
 			er.Ecosystem, er.Duration = eco, time.Since(start)
 			if er.Err != nil {
 				er.Mode = ModeFailed
@@ -282,15 +295,17 @@ func (m *Mirror) Sync(ctx context.Context) (Report, error) {
 	return rep, ctx.Err()
 }
 
-func (m *Mirror) syncOne(ctx context.Context, eco string) EcosystemReport {
+// syncOne syncs one ecosystem; parsed is called when a full import has
+// read and parsed its archive (its writes may still be going on).
+func (m *Mirror) syncOne(ctx context.Context, eco string, parsed func()) EcosystemReport {
 	st, err := m.store.Partition(ctx, eco)
 	switch {
 	case errors.Is(err, store.ErrNoPartition) || m.opts.ForceFull:
-		return m.full(ctx, eco, "")
+		return m.full(ctx, eco, "", parsed)
 	case err != nil:
 		return EcosystemReport{Err: err}
 	}
-	return m.incremental(ctx, eco, st)
+	return m.incremental(ctx, eco, st, parsed)
 }
 
 // selection is one selected ecosystem: the base directory to read and the
