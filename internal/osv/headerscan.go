@@ -435,7 +435,7 @@ func (s *headerScanner) skip() bool {
 	case c == '{':
 		return s.skipObject()
 	case c == '[':
-		return s.skipArray()
+		return s.array(s.skip)
 	case c == 't':
 		return s.literal("true")
 	case c == 'f':
@@ -459,22 +459,6 @@ func (s *headerScanner) skipObject() bool {
 			return false
 		}
 		if more, ok := s.next('}'); !more {
-			return ok
-		}
-	}
-}
-
-// skipArray steps over an array at s.i (a '['), checking its syntax.
-func (s *headerScanner) skipArray() bool {
-	empty, ok := s.enter('[', ']')
-	if !ok || empty {
-		return ok
-	}
-	for {
-		if !s.skip() {
-			return false
-		}
-		if more, ok := s.next(']'); !more {
 			return ok
 		}
 	}

@@ -271,9 +271,9 @@ type HeaderRange struct {
 // ParseHeader decodes and validates the header fields of one record: an
 // id, a modified timestamp and known range types. Records in the plain
 // form of OSV's exports are decoded by a scanner of their own
-// (headerscan.go), others by the general decoder, with the same result. The rest of the record
-// (events, versions lists, severity) is validated when the record is fully
-// parsed for matching.
+// (headerscan.go), others by the general decoder, with the same result.
+// The rest of the record (events, versions lists, severity) is validated
+// when the record is fully parsed for matching.
 func ParseHeader(data []byte) (*Header, error) {
 	h, ok := scanHeader(data)
 	if !ok {

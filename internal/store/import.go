@@ -26,12 +26,13 @@ const (
 	importBatchLarge = 8000
 	importGrowAfter  = 32000
 	queuedRecords    = importBatchLarge // see Import
+	queueRoom        = queuedRecords / importBatch
 )
 
 // queueUnits is the room a batch of n records takes in an import's queue:
 // a unit per importBatch records, at most all of it.
 func queueUnits(n int) int {
-	return min((n+importBatch-1)/importBatch, queuedRecords/importBatch)
+	return min((n+importBatch-1)/importBatch, queueRoom)
 }
 
 // batchSize is how many records the next transaction takes.
@@ -104,8 +105,8 @@ type ImportStats struct {
 // the imports' connection drop its page cache at its next transaction
 // (SQLite discards a connection's cache when another one wrote since).
 func (s *Store) BeginImport(ctx context.Context, part, source string) (*Import, error) {
-	im := &Import{s: s, part: part, source: source, batches: make(chan []Record, queuedRecords/importBatch),
-		room: make(chan struct{}, queuedRecords/importBatch), werr: make(chan error, 1)}
+	im := &Import{s: s, part: part, source: source, batches: make(chan []Record, queueRoom),
+		room: make(chan struct{}, queueRoom), werr: make(chan error, 1)}
 	if s.dialect != SQLite {
 		if err := s.tx(ctx, func(tx *sql.Tx) error { return im.allocate(ctx, tx) }); err != nil {
 			return nil, fmt.Errorf("store: begin import of %s: %w", part, err)
@@ -284,7 +285,7 @@ func (im *Import) Flush(ctx context.Context) error {
 	if err := im.finish(); err != nil {
 		return err
 	}
-	im.batches, im.werr = make(chan []Record, queuedRecords/importBatch), make(chan error, 1)
+	im.batches, im.werr = make(chan []Record, queueRoom), make(chan error, 1)
 	go im.writer(ctx, im.batches, im.werr)
 	return nil
 }

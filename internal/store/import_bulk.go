@@ -32,10 +32,12 @@ import (
 // 8 MiB than with 32 MiB in four runs of 10-14 interleaved rounds (4 MiB:
 // 0.981x, 16 MiB: 0.981x), peak RSS 115 -> 88-96 MiB; the synthetic
 // 1,000,000-record import with 8 MiB throughout took 1.00-1.07x the time
-// (and with the large cache past importGrowAfter, 0.99-1.01x). The connection does not checkpoint
-// the WAL: a checkpointer on a connection of its own does, after each
-// commit (see checkpointer). The connection gets the defaults back when
-// the last import using it ends, and the WAL is checkpointed then.
+// (and with the large cache past importGrowAfter, 0.99-1.01x).
+//
+// The connection does not checkpoint the WAL: a checkpointer on a
+// connection of its own does, after each commit (see checkpointer). The
+// connection gets the defaults back when the last import using it ends,
+// and the WAL is checkpointed then.
 const (
 	bulkCacheKiB      = 8192
 	bulkLargeCacheKiB = 32768

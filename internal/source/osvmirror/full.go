@@ -40,8 +40,8 @@ type entryResult struct {
 // full imports <base>/all.zip into a new generation of the partition.
 // Memory stays bounded whatever the archive's size: the central directory
 // is walked entry by entry, records flow through small channels, and the
-// store writes them in batches. parsed (when not nil) is called once every
-// record was read, parsed and handed to the store.
+// store writes them in batches. parsed is called once every record was
+// read, parsed and handed to the store.
 func (m *Mirror) full(ctx context.Context, eco, fallback string, parsed func()) (rep EcosystemReport) {
 	rep.Mode, rep.Fallback = ModeFull, fallback
 	base, _ := splitSelection(eco)
@@ -180,9 +180,7 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string, parsed func()) 
 			}
 		}
 	}
-	if parsed != nil {
-		parsed()
-	}
+	parsed()
 	if err := <-walkErr; err != nil && !errors.Is(err, context.Canceled) {
 		rep.Err = fmt.Errorf("%s: %s: %w", eco, where, err)
 		return rep
