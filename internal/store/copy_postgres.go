@@ -100,12 +100,25 @@ func newIDs(ctx context.Context, c *pgx.Conn, part string, gen int64, recs []Rec
 
 // copyBatch writes the rows of one batch (advisory, package and alias
 // rows) in one transaction, through the staging tables when staged.
+//
+// The transaction commits without waiting for the server to flush its
+// WAL (synchronous_commit off, for this transaction only). Nothing is
+// lost that matters: the batch belongs to a generation no reader sees
+// until Import.Commit makes it live, in a transaction that commits
+// synchronously, and the WAL is flushed in order, so that flush covers
+// every batch before it. A crash before it leaves an unfinished
+// generation, which is collected as an abandoned one is (its heartbeat
+// stops). With the server's durable defaults (fsync on) the corpus
+// imported in 0.984 of the time (12 interleaved rounds).
 func copyBatch(ctx context.Context, c *pgx.Conn, gen int64, bufs *copyBatchData, staged bool) error {
 	tx, err := c.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return err
+	}
 	if staged {
 		if _, err := tx.Exec(ctx, stagingTables); err != nil {
 			return err
