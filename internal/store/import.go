@@ -27,6 +27,7 @@ const (
 	importGrowAfter  = 32000
 	queuedRecords    = importBatchLarge // see Import
 	queueRoom        = queuedRecords / importBatch
+	sharedRoom       = 3 * queueRoom // all of a store's imports together (see Import)
 )
 
 // queueUnits is the room a batch of n records takes in an import's queue:
@@ -63,6 +64,12 @@ const staleAfter = 10 * time.Minute
 // that a mirror's parsing runs ahead of a busy writer (which two imports
 // share) and the next ecosystem starts parsing before the writer has
 // caught up.
+//
+// All of a store's imports together queue at most sharedRoom units (three
+// imports' worth, 24,000 records), so that a mirror may have many imports
+// in flight without holding more records than three: the corpus's small
+// ecosystems (3 to 32 records), each waiting for the writer, had kept the
+// larger ones behind them from being parsed meanwhile.
 type Import struct {
 	s          *Store
 	part       string
@@ -76,10 +83,16 @@ type Import struct {
 
 	batches chan []Record
 	room    chan struct{} // a unit per importBatch records queued or being written (queueUnits)
+	shared  chan struct{} // the store's room, taken with room (Store.importRoom)
 	werr    chan error    // the writer's result, sent once when it stops
-	failed  error
-	conn    *sql.Conn       // the writer's connection (SQLite), tuned for bulk writes
-	aliases deferredAliases // alias rows held until Commit (import_alias.go)
+	// wfail is closed when a write fails (wfailErr is its error): Add
+	// stops queueing, while the writer takes what was queued unwritten,
+	// giving its room back.
+	wfail    chan struct{}
+	wfailErr error
+	failed   error
+	conn     *sql.Conn       // the writer's connection (SQLite), tuned for bulk writes
+	aliases  deferredAliases // alias rows held until Commit (import_alias.go)
 	// The writer's count of the advisory rows it inserted and of the
 	// withdrawn ones among them (SQLite).
 	written, writtenWithdrawn int
@@ -105,8 +118,8 @@ type ImportStats struct {
 // the imports' connection drop its page cache at its next transaction
 // (SQLite discards a connection's cache when another one wrote since).
 func (s *Store) BeginImport(ctx context.Context, part, source string) (*Import, error) {
-	im := &Import{s: s, part: part, source: source, batches: make(chan []Record, queueRoom),
-		room: make(chan struct{}, queueRoom), werr: make(chan error, 1)}
+	im := &Import{s: s, part: part, source: source, room: make(chan struct{}, queueRoom), shared: s.importRoom()}
+	im.startWriter(ctx)
 	if s.dialect != SQLite {
 		if err := s.tx(ctx, func(tx *sql.Tx) error { return im.allocate(ctx, tx) }); err != nil {
 			return nil, fmt.Errorf("store: begin import of %s: %w", part, err)
@@ -116,7 +129,6 @@ func (s *Store) BeginImport(ctx context.Context, part, source string) (*Import, 
 	if im.conn, err = s.bulk.acquire(ctx, s); err != nil {
 		return nil, fmt.Errorf("store: begin import of %s: %w", part, err)
 	}
-	go im.writer(ctx, im.batches, im.werr)
 	return im, nil
 }
 
@@ -144,20 +156,65 @@ func (im *Import) allocate(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// writer writes queued batches until the channel closes or a write fails.
-// It takes the channels as arguments: finish clears im.batches, possibly
-// before this goroutine first runs.
-func (im *Import) writer(ctx context.Context, batches <-chan []Record, werr chan<- error) {
+// startWriter starts the goroutine that writes the batches queued.
+func (im *Import) startWriter(ctx context.Context) {
+	im.batches, im.werr, im.wfail = make(chan []Record, queueRoom), make(chan error, 1), make(chan struct{})
+	go im.writer(ctx, im.batches, im.werr, im.wfail)
+}
+
+// writer writes queued batches until the channel closes. After a failed
+// write it writes no more but still takes the batches queued, giving their
+// room back. It takes the channels as arguments: finish clears them,
+// possibly before this goroutine first runs.
+func (im *Import) writer(ctx context.Context, batches <-chan []Record, werr chan<- error, wfail chan<- struct{}) {
+	var err error
 	for batch := range batches {
-		if err := im.write(ctx, batch); err != nil {
-			werr <- err
-			return
+		if err == nil {
+			if err = im.write(ctx, batch); err != nil {
+				im.wfailErr = err
+				close(wfail)
+			}
 		}
-		for range queueUnits(len(batch)) {
-			<-im.room
-		}
+		im.giveRoom(queueUnits(len(batch)))
 	}
-	werr <- nil
+	werr <- err
+}
+
+// takeRoom takes a unit of the import's room and of the store's, unless
+// the writer failed (its error) or ctx ends first.
+func (im *Import) takeRoom(ctx context.Context) error {
+	select {
+	case im.room <- struct{}{}:
+	case <-im.wfail:
+		return im.wfailErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case im.shared <- struct{}{}:
+		return nil
+	case <-im.wfail:
+		<-im.room
+		return im.wfailErr
+	case <-ctx.Done():
+		<-im.room
+		return ctx.Err()
+	}
+}
+
+// giveRoom gives n units back, of the import's room and of the store's.
+func (im *Import) giveRoom(n int) {
+	for range n {
+		<-im.shared
+		<-im.room
+	}
+}
+
+// importRoom is the store's room for the records its imports queue (see
+// Import).
+func (s *Store) importRoom() chan struct{} {
+	s.bulk.roomOnce.Do(func() { s.bulk.room = make(chan struct{}, sharedRoom) })
+	return s.bulk.room
 }
 
 // Add queues a record, handing a batch to the writer when enough are
@@ -181,29 +238,19 @@ func (im *Import) send(ctx context.Context) error {
 	if len(im.buf) == 0 {
 		return nil
 	}
-	stopped := func(err error) error { // the writer stopped early: it failed
-		im.failed = err
-		im.werr <- err
-		return err
-	}
-	for range queueUnits(len(im.buf)) {
-		select {
-		case im.room <- struct{}{}:
-		case err := <-im.werr:
-			return stopped(err)
-		case <-ctx.Done():
-			return ctx.Err()
+	units := queueUnits(len(im.buf))
+	for i := range units {
+		if err := im.takeRoom(ctx); err != nil {
+			im.giveRoom(i)
+			if ctx.Err() == nil { // the writer failed
+				im.failed = err
+			}
+			return err
 		}
 	}
-	select {
-	case im.batches <- im.buf: // never blocks: the room taken is its place
-		im.buf = make([]Record, 0, im.batchSize())
-		return nil
-	case err := <-im.werr:
-		return stopped(err)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	im.batches <- im.buf // never blocks: the room taken is its place
+	im.buf = make([]Record, 0, im.batchSize())
+	return nil
 }
 
 // finish stops the writer and returns its result.
@@ -285,8 +332,7 @@ func (im *Import) Flush(ctx context.Context) error {
 	if err := im.finish(); err != nil {
 		return err
 	}
-	im.batches, im.werr = make(chan []Record, queueRoom), make(chan error, 1)
-	go im.writer(ctx, im.batches, im.werr)
+	im.startWriter(ctx)
 	return nil
 }
 

@@ -61,6 +61,9 @@ type bulkWriter struct {
 	// largeCache is set once the connection's page cache was raised to
 	// bulkLargeCacheKiB (see growCache).
 	largeCache atomic.Bool
+	// room is the store's room for queued import records (importRoom).
+	roomOnce sync.Once
+	room     chan struct{}
 }
 
 // walRestartFrames bounds the WAL of imports: a transaction that would

@@ -169,3 +169,85 @@ func TestImportQueueBounded(t *testing.T) {
 		t.Fatalf("a large batch takes %d of %d units: two could queue", queueUnits(importBatchLarge), cap(im.room))
 	}
 }
+
+// TestImportsQueueBoundedTogether: with the writer held back, four
+// imports at once queue no more than the store's room (sharedRoom units),
+// although each alone may queue queueRoom; the room is all given back when
+// they commit, and when an import whose writer failed is aborted.
+func TestImportsQueueBoundedTogether(t *testing.T) {
+	ctx := context.Background()
+	s := openSQLite(t)
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	const imports = 4
+	if imports*queueRoom <= sharedRoom {
+		t.Fatalf("%d imports could not fill the store's room", imports)
+	}
+	s.bulk.mu.Lock() // the writer waits for its turn
+	ims := make([]*Import, imports)
+	var added atomic.Int64
+	done := make(chan error, imports)
+	for k := range ims {
+		im, err := s.BeginImport(ctx, fmt.Sprintf("P%d", k), "OSV")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ims[k] = im
+		go func() {
+			for i := range 6 * importBatch {
+				if err := im.Add(ctx, record(fmt.Sprintf("R%d-%06d", k, i), t0, "p")); err != nil {
+					done <- err
+					return
+				}
+				added.Add(1)
+			}
+			done <- nil
+		}()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(s.importRoom()) < sharedRoom {
+		if time.Now().After(deadline) {
+			t.Fatalf("store room %d of %d taken, %d records added", len(s.importRoom()), sharedRoom, added.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // would they go further?
+	// Each import holds at most one batch being filled besides the room
+	// (alone, each could have queued queueRoom units).
+	if got, most := added.Load(), int64(sharedRoom*importBatch+imports*(importBatch-1)); got > most {
+		t.Fatalf("%d records added with the writer held back, at most %d (store room %d units)", got, most, sharedRoom)
+	}
+	s.bulk.mu.Unlock()
+	for range ims {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, im := range ims {
+		if st, err := im.Commit(ctx, PartitionState{}); err != nil || st.Records != 6*importBatch {
+			t.Fatalf("%+v %v", st, err)
+		}
+	}
+	if n := len(s.importRoom()); n != 0 {
+		t.Fatalf("%d units of the store's room still taken after the commits", n)
+	}
+
+	// A writer that fails (its context ends) gives back the room of what
+	// was queued behind the failed batch.
+	wctx, cancel := context.WithCancel(ctx)
+	s.bulk.mu.Lock()
+	im, err := s.BeginImport(wctx, "failing", "OSV")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 * importBatch {
+		if err := im.Add(ctx, record(fmt.Sprintf("F%06d", i), t0, "p")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	s.bulk.mu.Unlock()
+	im.Abort(ctx)
+	if n := len(s.importRoom()); n != 0 {
+		t.Fatalf("%d units of the store's room still taken after a failed import", n)
+	}
+}
