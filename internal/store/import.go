@@ -119,7 +119,6 @@ type ImportStats struct {
 // (SQLite discards a connection's cache when another one wrote since).
 func (s *Store) BeginImport(ctx context.Context, part, source string) (*Import, error) {
 	im := &Import{s: s, part: part, source: source, room: make(chan struct{}, queueRoom), shared: s.importRoom()}
-	im.startWriter(ctx)
 	if s.dialect != SQLite {
 		if err := s.tx(ctx, func(tx *sql.Tx) error { return im.allocate(ctx, tx) }); err != nil {
 			return nil, fmt.Errorf("store: begin import of %s: %w", part, err)
@@ -129,6 +128,7 @@ func (s *Store) BeginImport(ctx context.Context, part, source string) (*Import, 
 	if im.conn, err = s.bulk.acquire(ctx, s); err != nil {
 		return nil, fmt.Errorf("store: begin import of %s: %w", part, err)
 	}
+	im.startWriter(ctx)
 	return im, nil
 }
 
