@@ -186,6 +186,38 @@ func TestCollectAboveFloor(t *testing.T) {
 	}
 }
 
+// While collectAboveFloor raises GOGC (a small live heap), a memory limit
+// of floorBackstop floors bounds the heap, and stop puts the limit back;
+// over the floor, the limit is left as it was.
+func TestCollectAboveFloorBackstop(t *testing.T) {
+	if gcSetByUser() || gcPercentNow() == -1 {
+		t.Skip("GOGC or GOMEMLIMIT set for this process")
+	}
+	limit := debug.SetMemoryLimit(-1)
+	const floor = 1 << 40
+	stop := collectAboveFloor(floor)
+	for i := 0; i < 1000 && debug.SetMemoryLimit(-1) == limit; i++ {
+		runtime.GC()
+		runtime.Gosched()
+	}
+	if got := debug.SetMemoryLimit(-1); got != floorBackstop*floor {
+		t.Errorf("GOGC raised for the floor: memory limit %d, want %d", got, floorBackstop*floor)
+	}
+	stop()
+	if got := debug.SetMemoryLimit(-1); got != limit {
+		t.Errorf("after stop: memory limit %d, want %d", got, limit)
+	}
+	stop = collectAboveFloor(1) // every heap is over this floor
+	defer stop()
+	for range 3 {
+		runtime.GC()
+		runtime.Gosched()
+	}
+	if got := debug.SetMemoryLimit(-1); got != limit {
+		t.Errorf("over the floor: memory limit %d, want %d", got, limit)
+	}
+}
+
 // holdStartup turns the collector off until releaseStartup puts the
 // setting back; collectRarely takes the hold over (its restore puts back
 // the setting from before the hold, and releaseStartup then does

@@ -23,6 +23,17 @@ const serveHeapFloor = 64 << 20
 // the floor returns when the heap is small again. GOGC or GOMEMLIMIT set
 // in the environment leave the collector alone. The returned function
 // puts the previous setting back.
+//
+// While GOGC is raised for the floor, a memory limit of twice the floor
+// (floorBackstop) bounds the heap: the pacing is set by a cleanup after
+// each collection, which re-arms itself for the next one, and a cleanup
+// that runs late misses a cycle. At start-up the first collection's
+// cleanup raised GOGC to 3,463 (1.9 MB live) while the admin password's
+// Argon2 hash allocated 64 MiB and so started the second collection: the
+// sentinel it re-armed was allocated during that collection's marking,
+// survived it, and nothing re-paced the heap, now 65 MB live with a goal
+// of 2.3 GB. It grew to 730-880 MB while the advisory index was built, in
+// half of the server starts after an import.
 func collectAboveFloor(floor int64) (stop func()) {
 	if gcSetByUser() {
 		return func() {}
@@ -31,7 +42,7 @@ func collectAboveFloor(floor int64) (stop func()) {
 	if base < 0 {
 		return func() {}
 	}
-	f := &gcFloor{floor: floor, base: base}
+	f := &gcFloor{floor: floor, base: base, limit: debug.SetMemoryLimit(-1)}
 	afterEachGC(f.afterGC)
 	var once sync.Once
 	return func() {
@@ -40,6 +51,7 @@ func collectAboveFloor(floor int64) (stop func()) {
 			defer f.mu.Unlock()
 			f.done = true
 			debug.SetGCPercent(f.base)
+			debug.SetMemoryLimit(f.limit)
 		})
 	}
 }
@@ -47,7 +59,8 @@ func collectAboveFloor(floor int64) (stop func()) {
 // gcFloor is one server's floor.
 type gcFloor struct {
 	floor int64
-	base  int // the GOGC of the usual pacing
+	base  int   // the GOGC of the usual pacing
+	limit int64 // the memory limit outside the floor (the runtime's)
 
 	mu   sync.Mutex
 	done bool
@@ -75,8 +88,18 @@ func (f *gcFloor) pace(live int64) {
 	if rarely.users > 0 || rarely.hold != nil {
 		return
 	}
-	debug.SetGCPercent(floorPercent(f.floor, live, f.base))
+	pct := floorPercent(f.floor, live, f.base)
+	debug.SetGCPercent(pct)
+	if pct > f.base {
+		debug.SetMemoryLimit(min(f.limit, floorBackstop*f.floor))
+	} else {
+		debug.SetMemoryLimit(f.limit)
+	}
 }
+
+// floorBackstop is the memory limit while GOGC is raised for the floor,
+// in floors (see collectAboveFloor).
+const floorBackstop = 2
 
 // floorPercent is the GOGC that puts the next collection's goal
 // (live * (1 + GOGC/100)) at floor, or base when that is already higher.
