@@ -52,13 +52,21 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string, parsed func()) 
 		rep.Err = fmt.Errorf("%s: %w", eco, err)
 		return rep
 	}
-	defer cleanup()
 	z, err := openZip(p)
 	if err != nil {
+		cleanup()
 		rep.Err = fmt.Errorf("%s: %s is not a readable zip archive: %w", eco, where, err)
 		return rep
 	}
-	defer z.Close()
+	// The archive (a downloaded copy, when the source is remote) is given
+	// up once every entry is read: the import may then wait a while for
+	// the writer, which other imports in flight share (Sync), and holds
+	// only its queued records meanwhile.
+	release := sync.OnceFunc(func() {
+		z.Close()
+		cleanup()
+	})
+	defer release()
 
 	im, err := m.store.BeginImport(ctx, eco, SourceLabel)
 	if err != nil {
@@ -180,8 +188,10 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string, parsed func()) 
 			}
 		}
 	}
+	err = <-walkErr
+	release()
 	parsed()
-	if err := <-walkErr; err != nil && !errors.Is(err, context.Canceled) {
+	if err != nil && !errors.Is(err, context.Canceled) {
 		rep.Err = fmt.Errorf("%s: %s: %w", eco, where, err)
 		return rep
 	}

@@ -75,6 +75,34 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// TestFullImportReleasesArchiveWhenParsed: a full import from a remote
+// source gives its downloaded archive up before it lets the next
+// ecosystem start (parsed), not once its writes are committed.
+func TestFullImportReleasesArchiveWhenParsed(t *testing.T) {
+	dir := corpus.Dir(t)
+	srv := corpus.Serve(t, dir)
+	tmp := t.TempDir()
+	m, err := New(openStore(t), Options{BaseURL: srv.URL, Ecosystems: []string{"Go"}, TempDir: tmp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, left := 0, -1
+	rep := m.full(context.Background(), "Go", "", func() {
+		calls++
+		files, err := os.ReadDir(tmp)
+		if err != nil {
+			t.Error(err)
+		}
+		left = len(files)
+	})
+	if rep.Err != nil || rep.Records == 0 {
+		t.Fatalf("%+v", rep)
+	}
+	if calls != 1 || left != 0 {
+		t.Fatalf("parsed called %d times; %d files left in the temporary directory then, want none", calls, left)
+	}
+}
+
 func TestFullImportEveryCorpusEcosystem(t *testing.T) {
 	dir := corpus.Dir(t)
 	srv := corpus.Serve(t, dir)
