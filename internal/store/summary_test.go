@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -65,4 +66,49 @@ func TestListOpenFindingsAndSummaryFilters(t *testing.T) {
 			t.Fatalf("scopes: %v %v", sc, err)
 		}
 	})
+}
+
+// TestSeverityUpdateLeavesSearchIndex: the severity pass (SetGroupSeverities)
+// writes nothing to the SQLite text search index, which does not index
+// severities, while a changed summary is found by its new text only.
+func TestSeverityUpdateLeavesSearchIndex(t *testing.T) {
+	ctx := context.Background()
+	s := openSQLite(t)
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	entry := AdvisorySummary{ID: "GHSA-aaaa-bbbb-cccc", Modified: t0, Source: "OSV", Ecosystem: "npm",
+		Packages: []string{"npm/left-pad"}, Severity: "LOW", Score: 2, Summary: "prototype pollution in left-pad"}
+	if err := s.ReplaceSummaries(ctx, "npm", false, nil, []AdvisorySummary{entry}); err != nil {
+		t.Fatal(err)
+	}
+	ftsState := func() string {
+		var n int
+		var size float64
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), TOTAL(LENGTH(block)) FROM advisory_summary_fts_data`).Scan(&n, &size); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(n, size)
+	}
+	before := ftsState()
+	if err := s.SetGroupSeverities(ctx, []GroupSeverityRow{{Partition: "npm", ID: entry.ID, Severity: "CRITICAL", Score: 9.8, SeverityFrom: "CVE-2020-0001"}}); err != nil {
+		t.Fatal(err)
+	}
+	if after := ftsState(); after != before {
+		t.Fatalf("a severity update wrote to the search index: %s -> %s", before, after)
+	}
+	found := func(q string) int {
+		_, n, err := s.ListSummaries(ctx, SummaryFilter{Query: q, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if found("prototype") != 1 || found("critical") != 0 {
+		t.Fatalf("search after the severity update: prototype %d, critical %d", found("prototype"), found("critical"))
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE advisory_summary SET summary = 'regular expression denial of service' WHERE id = ?`, entry.ID); err != nil {
+		t.Fatal(err)
+	}
+	if found("prototype") != 0 || found("expression denial") != 1 {
+		t.Fatalf("search after a summary update: old text %d, new text %d", found("prototype"), found("expression denial"))
+	}
 }
