@@ -86,30 +86,21 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	all := strings.Join(ecos, ",")
-	var args func(b *binary, data string) []string
+	// Each run mirrors ecosystems from source, on a copy of a data dir the
+	// binary imported prepared into first (none for import).
+	corpusURL := "file://" + abs
+	source, ecosystems, prepared := corpusURL, strings.Join(ecos, ","), ""
 	switch *task {
-	case "import":
-		args = func(_ *binary, data string) []string {
-			return []string{"--data-dir", data, "mirror", "--base-url", "file://" + abs, "--ecosystems", all}
-		}
 	case "unchanged":
-		args = func(_ *binary, data string) []string {
-			return []string{"--data-dir", data, "mirror", "--base-url", "file://" + abs, "--ecosystems", all}
-		}
-		for i := range bins {
-			if err := prepare(&bins[i], dir, "file://"+abs, all); err != nil {
-				log.Fatal(err)
-			}
-		}
+		prepared = ecosystems
 	case "delta":
 		srv := bucket.Start(filepath.Join(abs, "delta"))
 		defer srv.Close()
-		args = func(_ *binary, data string) []string {
-			return []string{"--data-dir", data, "mirror", "--base-url", srv.URL, "--ecosystems", "Go"}
-		}
+		source, ecosystems, prepared = srv.URL, "Go", "Go"
+	}
+	if prepared != "" {
 		for i := range bins {
-			if err := prepare(&bins[i], dir, "file://"+abs, "Go"); err != nil {
+			if err := prepare(&bins[i], dir, corpusURL, prepared); err != nil {
 				log.Fatal(err)
 			}
 		}
@@ -129,7 +120,7 @@ func main() {
 					log.Fatal(err)
 				}
 			}
-			s, err := run(b, args(b, data))
+			s, err := run(b, mirrorArgs(data, source, ecosystems))
 			if err != nil {
 				log.Fatalf("%s (round %d): %v", b.label, r+1, err)
 			}
@@ -184,10 +175,16 @@ func rotation(n, r int) []int {
 func prepare(b *binary, work, source, ecosystems string) error {
 	b.base = filepath.Join(work, "base-"+b.label)
 	os.RemoveAll(b.base)
-	if _, err := run(b, []string{"--data-dir", b.base, "mirror", "--base-url", source, "--ecosystems", ecosystems}); err != nil {
+	if _, err := run(b, mirrorArgs(b.base, source, ecosystems)); err != nil {
 		return fmt.Errorf("%s: preparing its data dir: %w", b.label, err)
 	}
 	return nil
+}
+
+// mirrorArgs is the command line mirroring ecosystems from source into
+// the data dir.
+func mirrorArgs(data, source, ecosystems string) []string {
+	return []string{"--data-dir", data, "mirror", "--base-url", source, "--ecosystems", ecosystems}
 }
 
 // run runs the binary once and measures it.
