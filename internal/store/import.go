@@ -61,9 +61,9 @@ const staleAfter = 10 * time.Minute
 // mirror command's rare collections (cli/mirror.go) and let its heap
 // double: peak RSS 170-180 MiB in five of six runs against 136 MiB with
 // at most two held), while up to four 2,000-record batches may queue, so
-// that a mirror's parsing runs ahead of a busy writer (which two imports
-// share) and the next ecosystem starts parsing before the writer has
-// caught up.
+// that a mirror's parsing runs ahead of a busy writer (which the imports
+// in flight share) and the next ecosystem starts parsing before the
+// writer has caught up.
 //
 // All of a store's imports together queue at most sharedRoom units (three
 // imports' worth, 24,000 records), so that a mirror may have many imports
