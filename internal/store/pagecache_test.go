@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 )
 
@@ -14,20 +15,10 @@ func TestPageCacheOption(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer s.Close() // runs after the connections' Close
-		// Two connections held at once: the setting is not one
-		// connection's.
-		for range 2 {
-			conn, err := s.DB().Conn(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			var n int
-			if err := conn.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			if n != c.want {
+		defer s.Close()
+		// Two connections: the setting is not one connection's.
+		for _, n := range pooledPragma(t, s, 2, "cache_size") {
+			if n != int64(c.want) {
 				t.Errorf("PageCacheKiB %d: cache_size %d, want %d", c.opt, n, c.want)
 			}
 		}
@@ -44,19 +35,37 @@ func TestMapBytesOption(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		for range 2 {
-			conn, err := s.DB().Conn(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			var n int64
-			if err := conn.QueryRowContext(ctx, `PRAGMA mmap_size`).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
+		for _, n := range pooledPragma(t, s, 2, "mmap_size") {
 			if n != want {
 				t.Errorf("MapBytes %d: mmap_size %d", want, n)
 			}
 		}
 	}
+}
+
+// pooledPragma reads an integer pragma on n of the store's pooled
+// connections, all held at once so that each is a different one.
+func pooledPragma(t *testing.T, s *Store, n int, pragma string) []int64 {
+	t.Helper()
+	ctx := context.Background()
+	var conns []*sql.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	out := make([]int64, 0, n)
+	for range n {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var v int64
+		if err := c.QueryRowContext(ctx, `PRAGMA `+pragma).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
 }

@@ -49,20 +49,7 @@ func TestCompact(t *testing.T) {
 		t.Fatalf("records of p7 after Compact: %d", got)
 	}
 	// Every pooled connection, the one Compact used among them.
-	conns := make([]int, 0, 8)
-	for range 8 {
-		c, err := s.db.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		var mode int
-		if err := c.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&mode); err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, mode)
-	}
-	for i, mode := range conns {
+	for i, mode := range pooledPragma(t, s, 8, "temp_store") {
 		if mode != 2 {
 			t.Fatalf("connection %d: temp_store %d after Compact, want 2 (memory)", i, mode)
 		}
