@@ -246,20 +246,21 @@ type storedIDs struct {
 // downloading as the file's first lines arrive (readModifiedCSV's early),
 // the others once it is parsed, each one checked and compressed as it
 // arrives; and the stored rows the delta may replace or delete are read
-// (store.ReadDeltaBase) while the downloads finish.
-func (m *Mirror) incremental(ctx context.Context, eco string, st store.PartitionState, parsed func()) EcosystemReport {
+// (store.ReadDeltaBase) while the downloads finish. b holds the reads
+// begun already (earlyStarts).
+func (m *Mirror) incremental(ctx context.Context, eco string, st store.PartitionState, parsed func(), b *begun) EcosystemReport {
 	base, release := splitSelection(eco)
-	listed := async(func() (storedIDs, error) {
-		ids, err := m.store.RecordIDs(ctx, eco)
-		if err != nil {
-			return storedIDs{}, err
-		}
-		skipped, err := m.store.SkippedIDs(ctx, eco)
-		return storedIDs{ids, skipped}, err
-	})
+	listed := b.stored
+	if listed == nil {
+		listed = async(func() (storedIDs, error) { return m.readStored(ctx, eco) })
+	}
 	defer listed() // nothing outlives the sync
 	rel := base + "/modified_id.csv"
-	rc, err := m.fetch.open(ctx, rel)
+	list := b.takeList()
+	if list == nil {
+		list = func() (io.ReadCloser, error) { return m.fetch.open(ctx, rel) }
+	}
+	rc, err := list()
 	if err != nil {
 		if errors.Is(err, errNotFound) {
 			listed()

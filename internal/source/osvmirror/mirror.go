@@ -223,17 +223,6 @@ func (m *Mirror) Available(ctx context.Context) ([]string, error) {
 // (source unreachable, unknown ecosystem).
 func (m *Mirror) Sync(ctx context.Context) (Report, error) {
 	start := time.Now()
-	avail, err := readEcosystems(ctx, m.fetch)
-	if err != nil {
-		return Report{}, err
-	}
-	sel, err := resolveSelection(m.opts.Ecosystems, avail)
-	if err != nil {
-		return Report{}, err
-	}
-	if err := m.store.CollectGarbage(ctx); err != nil {
-		m.log.Warn("collecting abandoned import data failed", "err", err)
-	}
 	// Two ecosystems are synced at once. On PostgreSQL the database server
 	// writes one partition while this process reads and parses the next
 	// (a full mirror of the corpus took 3.3 s one at a time, 2.1 s two at
@@ -267,6 +256,24 @@ func (m *Mirror) Sync(ctx context.Context) (Report, error) {
 			inFlight = 8
 		}
 	}
+	// The source's list of ecosystems is read, abandoned imports are
+	// collected and the syncs of the first ecosystems named begin, all at
+	// once (earlyStarts).
+	collected := async(func() (struct{}, error) { return struct{}{}, m.store.CollectGarbage(ctx) })
+	early := m.beginEarly(ctx, workers, func() { collected() })
+	defer early.close()
+	listed := async(func() ([]string, error) { return readEcosystems(ctx, m.fetch) })
+	if _, err := collected(); err != nil {
+		m.log.Warn("collecting abandoned import data failed", "err", err)
+	}
+	avail, err := listed()
+	if err != nil {
+		return Report{}, err
+	}
+	sel, err := resolveSelection(m.opts.Ecosystems, avail)
+	if err != nil {
+		return Report{}, err
+	}
 	reports := make([]*EcosystemReport, len(sel))
 	slots := make(chan struct{}, workers)
 	flight := make(chan struct{}, inFlight)
@@ -282,7 +289,7 @@ func (m *Mirror) Sync(ctx context.Context) (Report, error) {
 			parsed := sync.OnceFunc(func() { <-slots })
 			defer func() { parsed(); <-flight; wg.Done() }()
 			start := time.Now()
-			er := m.syncOne(ctx, eco, parsed)
+			er := m.syncOne(ctx, eco, parsed, early)
 			er.Ecosystem, er.Duration = eco, time.Since(start)
 			if er.Err != nil {
 				er.Mode = ModeFailed
@@ -306,16 +313,24 @@ func (m *Mirror) Sync(ctx context.Context) (Report, error) {
 }
 
 // syncOne syncs one ecosystem; parsed is called when a full import has
-// read and parsed its archive (its writes may still be going on).
-func (m *Mirror) syncOne(ctx context.Context, eco string, parsed func()) EcosystemReport {
-	st, err := m.store.Partition(ctx, eco)
+// read and parsed its archive (its writes may still be going on). early
+// may hold the sync's first reads, begun already.
+func (m *Mirror) syncOne(ctx context.Context, eco string, parsed func(), early *earlyStarts) EcosystemReport {
+	b := early.take(eco)
+	if b == nil {
+		st, err := m.store.Partition(ctx, eco)
+		b = &begun{partition: func() (store.PartitionState, error) { return st, err }}
+	}
+	defer b.close()
+	st, err := b.partition()
 	switch {
 	case errors.Is(err, store.ErrNoPartition) || m.opts.ForceFull:
+		b.close() // not held through the import
 		return m.full(ctx, eco, "", parsed)
 	case err != nil:
 		return EcosystemReport{Err: err}
 	}
-	return m.incremental(ctx, eco, st, parsed)
+	return m.incremental(ctx, eco, st, parsed, b)
 }
 
 // selection is one selected ecosystem: the base directory to read and the
