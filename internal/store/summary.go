@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -115,6 +116,14 @@ func (s *Store) EachRecord(ctx context.Context, part string, want func(id string
 // ReplaceSummaries deletes the given IDs' summaries of a partition and
 // inserts upserts, in one transaction. deleteAll drops the partition's
 // summaries first.
+//
+// Rows are deleted and inserted summaryRowsPerStatement at a time, one
+// statement each. The text search index (SQLite's FTS5, kept by
+// triggers) writes what it has gathered to disk whenever a statement
+// of the transaction begins (its savepoint), and each write is a segment
+// that later merges rewrite: a statement per row made a segment per row
+// (the corpus's 36,565 summaries: 5.9 s to index, 46% of it flushing and
+// merging; 3.2 s a thousand rows to a statement).
 func (s *Store) ReplaceSummaries(ctx context.Context, part string, deleteAll bool, deletes []string, upserts []AdvisorySummary) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if deleteAll {
@@ -122,36 +131,44 @@ func (s *Store) ReplaceSummaries(ctx context.Context, part string, deleteAll boo
 				return err
 			}
 		}
-		del, err := tx.PrepareContext(ctx, s.Rebind(`DELETE FROM advisory_summary WHERE part = ? AND id = ?`))
-		if err != nil {
-			return err
+		ids := make([]string, 0, len(deletes)+len(upserts))
+		ids = append(ids, deletes...)
+		for _, a := range upserts {
+			ids = append(ids, a.ID)
 		}
-		defer del.Close()
-		for _, id := range deletes {
-			if _, err := del.ExecContext(ctx, part, id); err != nil {
+		for chunk := range slices.Chunk(ids, summaryRowsPerStatement) {
+			args := make([]any, 0, 1+len(chunk))
+			args = append(args, part)
+			for _, id := range chunk {
+				args = append(args, id)
+			}
+			q := `DELETE FROM advisory_summary WHERE part = ? AND id IN (?` + strings.Repeat(`, ?`, len(chunk)-1) + `)`
+			if _, err := tx.ExecContext(ctx, s.Rebind(q), args...); err != nil {
 				return err
 			}
 		}
-		for _, a := range upserts {
-			if _, err := del.ExecContext(ctx, part, a.ID); err != nil {
-				return err
+		const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		for chunk := range slices.Chunk(upserts, summaryRowsPerStatement) {
+			args := make([]any, 0, 15*len(chunk))
+			for _, a := range chunk {
+				args = append(args, part, a.ID, fmtTime(a.Modified), fmtTime(a.Published), a.Source, a.Ecosystem,
+					strings.Join(a.Packages, "\n"), strings.Join(a.Aliases, "\n"), a.Severity, a.Score, a.Summary, srvBool(a.Withdrawn),
+					a.Severity, a.Score, srvBool(a.OwnCVSS))
 			}
-		}
-		ins, err := tx.PrepareContext(ctx, s.Rebind(`INSERT INTO advisory_summary (part, id, modified, published, source, ecosystem, packages, aliases, severity, score, summary, withdrawn, own_severity, own_score, own_cvss) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		for _, a := range upserts {
-			if _, err := ins.ExecContext(ctx, part, a.ID, fmtTime(a.Modified), fmtTime(a.Published), a.Source, a.Ecosystem,
-				strings.Join(a.Packages, "\n"), strings.Join(a.Aliases, "\n"), a.Severity, a.Score, a.Summary, srvBool(a.Withdrawn),
-				a.Severity, a.Score, srvBool(a.OwnCVSS)); err != nil {
+			q := `INSERT INTO advisory_summary (part, id, modified, published, source, ecosystem, packages, aliases, severity, score, summary, withdrawn, own_severity, own_score, own_cvss) VALUES ` +
+				row + strings.Repeat(`, `+row, len(chunk)-1)
+			if _, err := tx.ExecContext(ctx, s.Rebind(q), args...); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 }
+
+// summaryRowsPerStatement bounds the rows of one of ReplaceSummaries'
+// statements: 15,000 placeholders at most, under SQLite's 32,766 and
+// PostgreSQL's 65,535.
+const summaryRowsPerStatement = 1000
 
 // SummaryFilter selects advisories to list. Empty fields match everything.
 type SummaryFilter struct {

@@ -112,3 +112,126 @@ func TestSeverityUpdateLeavesSearchIndex(t *testing.T) {
 		t.Fatalf("search after a summary update: old text %d, new text %d", found("prototype"), found("expression denial"))
 	}
 }
+
+// TestReplaceSummariesAcrossStatements: summaries replaced more than a
+// statement's rows at a time (summaryRowsPerStatement) are all listed and
+// found by their text, and those deleted or replaced are not found by
+// their old text.
+func TestReplaceSummariesAcrossStatements(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		entry := func(i int, text string) AdvisorySummary {
+			return AdvisorySummary{ID: fmt.Sprintf("GHSA-%05d", i), Modified: t0, Source: "OSV", Ecosystem: "npm",
+				Packages: []string{fmt.Sprintf("npm/pkg%05d", i)}, Severity: "LOW", Score: 2, Summary: fmt.Sprintf("%s number%05dx", text, i)}
+		}
+		const n = 2*summaryRowsPerStatement + 345
+		var first []AdvisorySummary
+		for i := range n {
+			first = append(first, entry(i, "overflow"))
+		}
+		if err := s.ReplaceSummaries(ctx, "npm", false, nil, first); err != nil {
+			t.Fatal(err)
+		}
+		// Delete the first 1,234, rewrite the next 1,100 with new text.
+		var deletes []string
+		for i := range 1234 {
+			deletes = append(deletes, first[i].ID)
+		}
+		var again []AdvisorySummary
+		for i := 1234; i < 2334; i++ {
+			again = append(again, entry(i, "traversal"))
+		}
+		if err := s.ReplaceSummaries(ctx, "npm", false, deletes, again); err != nil {
+			t.Fatal(err)
+		}
+		found := func(q string) int {
+			t.Helper()
+			_, total, err := s.ListSummaries(ctx, SummaryFilter{Query: q, Limit: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return total
+		}
+		if got := found(""); got != n-1234 {
+			t.Errorf("%d summaries listed, want %d", got, n-1234)
+		}
+		if got, want := found("overflow"), n-2334; got != want {
+			t.Errorf("%d found by the first text, want %d (those never replaced)", got, want)
+		}
+		if got := found("traversal"); got != 1100 {
+			t.Errorf("%d found by the new text, want 1100", got)
+		}
+		for _, c := range []struct {
+			q    string
+			want int
+		}{{"number00000x", 0}, {"number01233x", 0}, {"number01234x", 1}, {"number02333x", 1}, {"number02344x", 1}} {
+			if got := found(c.q); got != c.want {
+				t.Errorf("%s found %d times, want %d", c.q, got, c.want)
+			}
+		}
+	})
+}
+
+// TestReplaceSummariesWritesFewSearchSegments: on SQLite, a thousand
+// summaries are one statement, so the text search index does not write
+// a segment per row (FTS5 writes what it gathered when a statement of the
+// transaction begins). FTS5's structure record counts the segments ever
+// written.
+func TestReplaceSummariesWritesFewSearchSegments(t *testing.T) {
+	ctx := context.Background()
+	s := openSQLite(t)
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	var rows []AdvisorySummary
+	for i := range 2500 {
+		rows = append(rows, AdvisorySummary{ID: fmt.Sprintf("GHSA-%05d", i), Modified: t0, Source: "OSV", Ecosystem: "npm",
+			Packages: []string{fmt.Sprintf("npm/pkg%05d", i)}, Severity: "LOW", Summary: fmt.Sprintf("issue %d", i)})
+	}
+	if err := s.ReplaceSummaries(ctx, "npm", false, nil, rows); err != nil {
+		t.Fatal(err)
+	}
+	var structure []byte
+	if err := s.db.QueryRowContext(ctx, `SELECT block FROM advisory_summary_fts_data WHERE id = 10`).Scan(&structure); err != nil {
+		t.Fatal(err)
+	}
+	// A statement's rows still make several segments (FTS5 also writes
+	// when its in-memory index reaches its hashsize): 69 here, against
+	// 2,500 with a statement per row.
+	if got := ftsSegmentsWritten(t, structure); got >= uint64(len(rows)/10) {
+		t.Errorf("the search index wrote %d segments for %d summaries in 3 statements", got, len(rows))
+	}
+}
+
+// ftsSegmentsWritten reads the write counter of an FTS5 structure record:
+// a 4-byte cookie, an optional 4-byte version 2 marker, then SQLite
+// varints for the levels, the segments and the segments ever written.
+func ftsSegmentsWritten(t *testing.T, b []byte) uint64 {
+	t.Helper()
+	if len(b) < 4 {
+		t.Fatalf("FTS5 structure record of %d bytes", len(b))
+	}
+	b = b[4:]
+	if len(b) >= 4 && string(b[:4]) == "\xff\x00\x00\x01" {
+		b = b[4:]
+	}
+	var v uint64
+	for range 3 {
+		v = 0
+		for i := 0; ; i++ {
+			if len(b) == 0 {
+				t.Fatal("FTS5 structure record ends inside a varint")
+			}
+			c := b[0]
+			b = b[1:]
+			if i == 8 {
+				v = v<<8 | uint64(c)
+				break
+			}
+			v = v<<7 | uint64(c&0x7f)
+			if c < 0x80 {
+				break
+			}
+		}
+	}
+	return v
+}
