@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vulngate/vulngate/internal/store"
 	"github.com/vulngate/vulngate/internal/testutil/corpus"
 )
 
@@ -53,13 +54,21 @@ func TestEarlyStartUsedOnce(t *testing.T) {
 	}
 }
 
+// servedGo serves the corpus over HTTP and mirrors its Go records into a
+// new store.
+func servedGo(t *testing.T) (dir string, srv *corpus.Server, st *store.Store) {
+	t.Helper()
+	dir = corpus.Dir(t)
+	srv = corpus.Serve(t, dir)
+	st = openStore(t)
+	doSync(t, st, srv.URL, "Go")
+	return dir, srv, st
+}
+
 // TestForcedFullImportBeginsNothingEarly: a forced full import requests no
 // modified_id.csv.
 func TestForcedFullImportBeginsNothingEarly(t *testing.T) {
-	dir := corpus.Dir(t)
-	srv := corpus.Serve(t, dir)
-	st := openStore(t)
-	doSync(t, st, srv.URL, "Go")
+	_, srv, st := servedGo(t)
 	m, err := New(st, Options{BaseURL: srv.URL, Ecosystems: []string{"Go"}, ForceFull: true, TempDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -78,10 +87,7 @@ func TestForcedFullImportBeginsNothingEarly(t *testing.T) {
 // cannot be read, the sync fails with that error and its early start
 // changes nothing.
 func TestEarlyStartWithoutEcosystemList(t *testing.T) {
-	dir := corpus.Dir(t)
-	srv := corpus.Serve(t, dir)
-	st := openStore(t)
-	doSync(t, st, srv.URL, "Go")
+	dir, srv, st := servedGo(t)
 	srv.SetDir(filepath.Join(dir, "delta"))
 	srv.Fail("ecosystems.txt", http.StatusNotFound)
 	m, err := New(st, Options{BaseURL: srv.URL, Ecosystems: []string{"Go"}, TempDir: t.TempDir()})
