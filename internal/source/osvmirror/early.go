@@ -57,9 +57,9 @@ func (m *Mirror) readStored(ctx context.Context, eco string) (storedIDs, error) 
 // begun before the source's ecosystems.txt confirms it: while Sync reads
 // that list and collects abandoned imports, their modified_id.csv files
 // are requested and, once the collection is done, their partition states
-// and stored IDs are read, one ecosystem after the other on one goroutine
-// (so on one of the store's connections: a second SQLite connection costs
-// its schema's parsing). An incremental sync had begun with those steps
+// and stored IDs are read, one ecosystem after the other (each read waits
+// for the one before, so they take one of the store's connections: a
+// second SQLite connection costs its schema's parsing). An incremental sync had begun with those steps
 // one after the other (the corpus's Go delta: ~1.3 ms before its list was
 // requested, its stored IDs read ~1.5 ms after). A start the selection
 // does not name as the source spells it is closed unused, and a full
