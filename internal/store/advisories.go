@@ -233,3 +233,53 @@ func (s *Store) CountAdvisories(ctx context.Context) (int, error) {
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM advisory a JOIN partition_state p ON p.name = a.part AND p.generation = a.generation`).Scan(&n)
 	return n, err
 }
+
+// EachRecordOf calls fn with each live record of a partition among ids,
+// inflated, in no particular order; IDs the partition does not hold are
+// skipped. It looks the records up by ID, recordsOfBatch to a query: for
+// a few records of a large partition, where EachRecord reads every row
+// (300,000 rows: 0.64 s to find none wanted).
+func (s *Store) EachRecordOf(ctx context.Context, part string, ids []string, fn func(id string, data []byte) error) error {
+	for chunk := range slices.Chunk(ids, recordsOfBatch) {
+		cond, args := inCond("a.id", chunk)
+		rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT a.id, a.modified, a.data FROM advisory a JOIN partition_state p ON p.name = a.part AND p.generation = a.generation WHERE a.part = ? AND `+cond),
+			append([]any{part}, args...)...)
+		if err != nil {
+			return err
+		}
+		err = eachInflated(rows, nil, fn)
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordsOfBatch bounds the IDs of one of EachRecordOf's queries.
+const recordsOfBatch = 500
+
+// eachInflated calls fn with the ID and inflated document of each row (id,
+// modified, data) that want (when not nil) keeps.
+func eachInflated(rows *sql.Rows, want func(id string, modified time.Time) bool, fn func(id string, data []byte) error) error {
+	for rows.Next() {
+		var id, mod string
+		var data []byte
+		if err := rows.Scan(&id, &mod, &data); err != nil {
+			return err
+		}
+		if want != nil && !want(id, parseTime(mod)) {
+			continue
+		}
+		raw, err := Inflate(data)
+		if err != nil {
+			return err
+		}
+		if err := fn(id, raw); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

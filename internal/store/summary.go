@@ -93,24 +93,7 @@ func (s *Store) EachRecord(ctx context.Context, part string, want func(id string
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var id, mod string
-		var data []byte
-		if err := rows.Scan(&id, &mod, &data); err != nil {
-			return err
-		}
-		if !want(id, parseTime(mod)) {
-			continue
-		}
-		raw, err := Inflate(data)
-		if err != nil {
-			return err
-		}
-		if err := fn(id, raw); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachInflated(rows, want, fn)
 }
 
 // ReplaceSummaries deletes the given IDs' summaries of a partition and

@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -34,6 +36,7 @@ type Store interface {
 	SummaryVersions(ctx context.Context, part string) (map[string]time.Time, error)
 	SummaryAliases(ctx context.Context, part string, ids []string) (map[string][]string, error)
 	EachRecord(ctx context.Context, part string, want func(string, time.Time) bool, fn func(string, []byte) error) error
+	EachRecordOf(ctx context.Context, part string, ids []string, fn func(string, []byte) error) error
 	ReplaceSummaries(ctx context.Context, part string, deleteAll bool, deletes []string, upserts []store.AdvisorySummary) error
 }
 
@@ -127,6 +130,12 @@ func UnchangedSince(indexed, before []store.PartitionState, quiet map[string]boo
 		return ok && quiet[p.Name] && same(x, b) && x.LastSync.Equal(b.LastSync)
 	}
 }
+
+// byIDShare: a refresh looks the changed records up by ID when they are at
+// most this share (1/byIDShare) of the partition. On a 300,000-record
+// partition, the scan took 0.64 s whatever it kept; 30 records by ID take
+// a few milliseconds.
+const byIDShare = 8
 
 // errWriteFailed stops reading a partition's records once writing their
 // summaries failed (refreshPartition returns the write's error).
@@ -222,7 +231,7 @@ func refreshPartition(ctx context.Context, st Store, p store.PartitionState, key
 		pending = make([]store.AdvisorySummary, 0, batch)
 		return nil
 	}
-	err = st.EachRecord(ctx, p.Name, func(id string, _ time.Time) bool { return changed[id] }, func(id string, data []byte) error {
+	summarize := func(id string, data []byte) error {
 		v, err := osv.Parse(data)
 		if err != nil {
 			bad++
@@ -233,7 +242,14 @@ func refreshPartition(ctx context.Context, st Store, p store.PartitionState, key
 			return flush()
 		}
 		return nil
-	})
+	}
+	// A few changed records (a delta) are looked up by ID; more are
+	// picked out of a scan of the partition, which reads every row.
+	if len(changed) <= len(cur)/byIDShare {
+		err = st.EachRecordOf(ctx, p.Name, slices.Collect(maps.Keys(changed)), summarize)
+	} else {
+		err = st.EachRecord(ctx, p.Name, func(id string, _ time.Time) bool { return changed[id] }, summarize)
+	}
 	if err == nil {
 		err = flush()
 	}
