@@ -120,12 +120,7 @@ func (s *Store) ReplaceSummaries(ctx context.Context, part string, deleteAll boo
 			ids = append(ids, a.ID)
 		}
 		for chunk := range slices.Chunk(ids, summaryRowsPerStatement) {
-			args := make([]any, 0, 1+len(chunk))
-			args = append(args, part)
-			for _, id := range chunk {
-				args = append(args, id)
-			}
-			q := `DELETE FROM advisory_summary WHERE part = ? AND id IN (?` + strings.Repeat(`, ?`, len(chunk)-1) + `)`
+			q, args := inClause(`DELETE FROM advisory_summary WHERE part = ?`, []any{part}, "id", chunk)
 			if _, err := tx.ExecContext(ctx, s.Rebind(q), args...); err != nil {
 				return err
 			}

@@ -141,14 +141,6 @@ const byIDShare = 8
 // summaries failed (refreshPartition returns the write's error).
 var errWriteFailed = errors.New("writing summaries failed")
 
-// async runs fn on a goroutine of its own; the function returned waits for
-// its result.
-func async(fn func() error) func() error {
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
-	return func() error { return <-done }
-}
-
 // refreshPartition brings the summaries of one partition up to date and
 // adds the IDs and aliases of those it replaced or wrote to keys (when not
 // nil).
@@ -202,7 +194,8 @@ func refreshPartition(ctx context.Context, st Store, p store.PartitionState, key
 	// now take a CPU each.
 	batches := make(chan []store.AdvisorySummary, 1)
 	var failed atomic.Bool
-	written := async(func() error {
+	written := make(chan error, 1)
+	go func() {
 		var err error
 		for rows := range batches {
 			if err == nil {
@@ -211,8 +204,8 @@ func refreshPartition(ctx context.Context, st Store, p store.PartitionState, key
 				failed.Store(err != nil)
 			}
 		}
-		return err
-	})
+		written <- err
+	}()
 	pending := make([]store.AdvisorySummary, 0, batch)
 	bad := 0
 	flush := func() error {
@@ -254,7 +247,7 @@ func refreshPartition(ctx context.Context, st Store, p store.PartitionState, key
 		err = flush()
 	}
 	close(batches)
-	if werr := written(); werr != nil {
+	if werr := <-written; werr != nil {
 		return werr
 	}
 	if err != nil {

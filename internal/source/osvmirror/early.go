@@ -29,9 +29,6 @@ func (b *begun) takeList() func() (io.ReadCloser, error) {
 
 // close waits for what was begun and closes a response nobody took.
 func (b *begun) close() {
-	if b == nil {
-		return
-	}
 	b.partition()
 	if b.stored != nil {
 		b.stored()
@@ -59,11 +56,12 @@ func (m *Mirror) readStored(ctx context.Context, eco string) (storedIDs, error) 
 // are requested and, once the collection is done, their partition states
 // and stored IDs are read, one ecosystem after the other (each read waits
 // for the one before, so they take one of the store's connections: a
-// second SQLite connection costs its schema's parsing). An incremental sync had begun with those steps
-// one after the other (the corpus's Go delta: ~1.3 ms before its list was
-// requested, its stored IDs read ~1.5 ms after). A start the selection
-// does not name as the source spells it is closed unused, and a full
-// import closes its ecosystem's response at once.
+// second SQLite connection costs its schema's parsing). An incremental
+// sync had begun with those steps one after the other (the corpus's Go
+// delta: ~1.3 ms before its list was requested, its stored IDs read
+// ~1.5 ms after). A start the selection does not name as the source
+// spells it is closed unused, and a full import closes its ecosystem's
+// response at once.
 type earlyStarts struct {
 	cancel context.CancelFunc // ends what was begun once the sync is over
 	mu     sync.Mutex

@@ -321,16 +321,16 @@ func (m *Mirror) syncOne(ctx context.Context, eco string, parsed func(), early *
 		st, err := m.store.Partition(ctx, eco)
 		b = &begun{partition: func() (store.PartitionState, error) { return st, err }}
 	}
-	defer b.close()
 	st, err := b.partition()
 	switch {
 	case errors.Is(err, store.ErrNoPartition) || m.opts.ForceFull:
 		b.close() // not held through the import
 		return m.full(ctx, eco, "", parsed)
 	case err != nil:
+		b.close()
 		return EcosystemReport{Err: err}
 	}
-	return m.incremental(ctx, eco, st, parsed, b)
+	return m.incremental(ctx, eco, st, parsed, b) // takes what b holds
 }
 
 // selection is one selected ecosystem: the base directory to read and the
