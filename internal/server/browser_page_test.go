@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,9 +71,21 @@ func (p *browserPage) step(name string, steps ...chromedp.Action[chromedp.Void])
 }
 
 // text returns the text of the first element matching sel.
+//
+// A page a click navigated to can still replace its document after the
+// wait that followed the click matched (the node found is then gone by the
+// time its text is read: "No node with given id found"); the read is
+// tried again, a few times, on the new document.
 func (p *browserPage) text(sel string) string {
 	p.t.Helper()
-	s, err := chromedp.Run(p.ctx, chromedp.Text(chromedp.CSS(sel)))
+	var s string
+	var err error
+	for try := 0; try < 5; try++ {
+		if s, err = chromedp.Run(p.ctx, chromedp.Text(chromedp.CSS(sel))); err == nil || !strings.Contains(err.Error(), "No node with given id") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err != nil {
 		p.screenshot("failed-text")
 		p.t.Fatalf("text of %s: %v", sel, err)
