@@ -41,6 +41,10 @@ type PartitionState struct {
 	Records    int
 	Withdrawn  int
 	Malformed  int
+	// Sketch, when set, is the sketch of the IDs the partition stored
+	// before a delta, given to ApplyDelta for a partition that keeps
+	// none (read with IDSketch).
+	Sketch *IDSketch
 }
 
 // Advisory is a stored advisory returned by lookups.
@@ -129,6 +133,17 @@ func (s *Store) RecordVersions(ctx context.Context, part string) (map[string]tim
 	return out, rows.Err()
 }
 
+// IDSketch returns the sketch of the IDs of the partition's live records
+// (IDSketch); nil when the partition keeps none or does not exist.
+func (s *Store) IDSketch(ctx context.Context, part string) (*IDSketch, error) {
+	var b []byte
+	err := s.db.QueryRowContext(ctx, s.Rebind(`SELECT id_sketch FROM partition_state WHERE name = ?`), part).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return decodeSketch(b), err
+}
+
 // RecordIDs returns the IDs of the partition's live records, in no
 // particular order. It reads only the (part, generation, id) index.
 func (s *Store) RecordIDs(ctx context.Context, part string) ([]string, error) {
@@ -140,6 +155,12 @@ func (s *Store) RecordIDs(ctx context.Context, part string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return generationIDs(ctx, s, s.db, part, gen)
+}
+
+// generationIDs returns the IDs of generation gen of part, in no
+// particular order.
+func generationIDs(ctx context.Context, s *Store, q queryer, part string, gen int64) ([]string, error) {
 	// One row holding every ID (a row per ID costs more in the driver than
 	// in the database); an ID holding the separator falls back to a row
 	// per ID.
@@ -149,7 +170,7 @@ func (s *Store) RecordIDs(ctx context.Context, part string) ([]string, error) {
 	}
 	var count int
 	var all string
-	if err := s.db.QueryRowContext(ctx, s.Rebind(agg), part, gen).Scan(&count, &all); err != nil {
+	if err := q.QueryRowContext(ctx, s.Rebind(agg), part, gen).Scan(&count, &all); err != nil {
 		return nil, err
 	}
 	if count == 0 {
@@ -162,7 +183,7 @@ func (s *Store) RecordIDs(ctx context.Context, part string) ([]string, error) {
 		}
 		return out, nil
 	}
-	rows, err := s.db.QueryContext(ctx, s.Rebind(`SELECT id FROM advisory WHERE part = ? AND generation = ?`), part, gen)
+	rows, err := q.QueryContext(ctx, s.Rebind(`SELECT id FROM advisory WHERE part = ? AND generation = ?`), part, gen)
 	if err != nil {
 		return nil, err
 	}

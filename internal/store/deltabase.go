@@ -7,14 +7,16 @@ import (
 
 // DeltaBase is what an incremental sync reads of its partition before the
 // delta's transaction, while the delta's records download: the stored
-// rows of the IDs it may replace or delete, read on a connection kept for
-// the transaction (whose page cache then holds their pages). ApplyDelta
-// uses them when no other connection has written to the database since
-// (SQLite's PRAGMA data_version), and reads them again otherwise: the
-// transaction sees the same rows either way.
+// rows of the IDs it may replace or delete. On SQLite they are read on a
+// connection kept for the transaction (whose page cache then holds their
+// pages); ApplyDelta uses them when no other connection has written to
+// the database since (SQLite's PRAGMA data_version), and reads them again
+// otherwise: the transaction sees the same rows either way. On PostgreSQL
+// the delta's transaction always reads them again; the base only tells
+// which IDs were stored (Holds).
 type DeltaBase struct {
-	conn    *sql.Conn
-	version int64 // data_version before the rows were read
+	conn    *sql.Conn // nil on PostgreSQL
+	version int64     // data_version before the rows were read
 	part    string
 	gen     int64
 	asked   map[string]bool
@@ -22,17 +24,21 @@ type DeltaBase struct {
 }
 
 // ReadDeltaBase reads the stored rows of ids in generation gen of part for
-// a delta to come (pass it in Delta.Base). On PostgreSQL it returns nil:
-// the delta's transaction reads them.
+// a delta to come (pass it in Delta.Base).
 func (s *Store) ReadDeltaBase(ctx context.Context, part string, gen int64, ids []string) (*DeltaBase, error) {
+	b := &DeltaBase{part: part, gen: gen, asked: make(map[string]bool, len(ids))}
 	if s.dialect != SQLite {
-		return nil, nil
+		var err error
+		if b.rows, err = storedRows(ctx, s, s.db, part, gen, ids, nil); err != nil {
+			return nil, err
+		}
+		return b, nil
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	b := &DeltaBase{conn: conn, part: part, gen: gen, asked: make(map[string]bool, len(ids))}
+	b.conn = conn
 	if err := conn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&b.version); err != nil {
 		b.Close()
 		return nil, err
@@ -47,6 +53,16 @@ func (s *Store) ReadDeltaBase(ctx context.Context, part string, gen int64, ids [
 	return b, nil
 }
 
+// Holds tells whether the generation held id when the base was read (id
+// must be one of those asked for); a nil base holds nothing.
+func (b *DeltaBase) Holds(id string) bool {
+	if b == nil {
+		return false
+	}
+	_, ok := b.rows[id]
+	return ok
+}
+
 // Close gives the connection back; ApplyDelta closes the base it is given.
 func (b *DeltaBase) Close() {
 	if b != nil && b.conn != nil {
@@ -58,7 +74,7 @@ func (b *DeltaBase) Close() {
 // current is the base's rows when tx (on the base's connection) sees the
 // database as the base read it, else nil.
 func (b *DeltaBase) current(ctx context.Context, tx *sql.Tx, part string, gen int64) (*DeltaBase, error) {
-	if b == nil || b.part != part || b.gen != gen {
+	if b == nil || b.conn == nil || b.part != part || b.gen != gen {
 		return nil, nil
 	}
 	var v int64

@@ -97,6 +97,9 @@ type Import struct {
 	// withdrawn ones among them (SQLite).
 	written, writtenWithdrawn int
 	cpus                      *cpushare.Tokens // see ShareCPUs
+	// The sketch of the IDs the writer inserted (SQLite; nil once one
+	// could not be held).
+	sketch *IDSketch
 }
 
 // ImportStats is what a committed import changed.
@@ -118,7 +121,7 @@ type ImportStats struct {
 // the imports' connection drop its page cache at its next transaction
 // (SQLite discards a connection's cache when another one wrote since).
 func (s *Store) BeginImport(ctx context.Context, part, source string) (*Import, error) {
-	im := &Import{s: s, part: part, source: source, room: make(chan struct{}, queueRoom), shared: s.importRoom()}
+	im := &Import{s: s, part: part, source: source, room: make(chan struct{}, queueRoom), shared: s.importRoom(), sketch: NewIDSketch()}
 	if s.dialect != SQLite {
 		if err := s.tx(ctx, func(tx *sql.Tx) error { return im.allocate(ctx, tx) }); err != nil {
 			return nil, fmt.Errorf("store: begin import of %s: %w", part, err)
@@ -314,11 +317,28 @@ func (im *Import) write(ctx context.Context, batch []Record) error {
 	}
 	im.written += len(kept)
 	for _, r := range kept {
+		if im.sketch != nil && !im.sketch.Add(r.ID) {
+			im.sketch = nil
+		}
 		if r.Withdrawn {
 			im.writtenWithdrawn++
 		}
 	}
 	return nil
+}
+
+// idSketch is the sketch of the IDs the import wrote (nil when one cannot
+// be held). On SQLite the writer added them; on PostgreSQL, where COPY
+// leaves repeated IDs to the database, they are read.
+func (im *Import) idSketch(ctx context.Context, tx *sql.Tx) (*IDSketch, error) {
+	if im.s.dialect == SQLite {
+		return im.sketch, nil
+	}
+	ids, err := generationIDs(ctx, im.s, tx, im.part, im.generation)
+	if err != nil {
+		return nil, err
+	}
+	return SketchIDs(ids), nil
 }
 
 // Flush writes the records added so far as a batch of their own and waits
@@ -411,6 +431,9 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		st.Name, st.Source, st.Generation = im.part, im.source, im.generation
 		st.Records, st.Withdrawn = stats.Records, stats.Withdrawn
 		st.Malformed += max(0, im.added-stats.Records)
+		if st.Sketch, err = im.idSketch(ctx, tx); err != nil {
+			return err
+		}
 		if err := upsertPartition(ctx, im.s, tx, st); err != nil {
 			return err
 		}

@@ -13,12 +13,12 @@ import (
 
 func upsertPartition(ctx context.Context, s *Store, tx *sql.Tx, st PartitionState) error {
 	_, err := tx.ExecContext(ctx, s.Rebind(`
-INSERT INTO partition_state (name, source, generation, base_url, last_sync, watermark, records, withdrawn, malformed)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO partition_state (name, source, generation, base_url, last_sync, watermark, records, withdrawn, malformed, id_sketch)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET source = excluded.source, generation = excluded.generation,
   base_url = excluded.base_url, last_sync = excluded.last_sync, watermark = excluded.watermark,
-  records = excluded.records, withdrawn = excluded.withdrawn, malformed = excluded.malformed`),
-		st.Name, st.Source, st.Generation, st.BaseURL, fmtTime(st.LastSync), fmtTime(st.Watermark), st.Records, st.Withdrawn, st.Malformed)
+  records = excluded.records, withdrawn = excluded.withdrawn, malformed = excluded.malformed, id_sketch = excluded.id_sketch`),
+		st.Name, st.Source, st.Generation, st.BaseURL, fmtTime(st.LastSync), fmtTime(st.Watermark), st.Records, st.Withdrawn, st.Malformed, st.Sketch.encode())
 	return err
 }
 

@@ -78,8 +78,10 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 		// and the next statement fails.
 		ctx := context.WithoutCancel(ctx)
 		var cur PartitionState
-		err := tx.QueryRowContext(ctx, s.Rebind(`SELECT source, generation, records, withdrawn FROM partition_state WHERE name = ?`), part).
-			Scan(&cur.Source, &cur.Generation, &cur.Records, &cur.Withdrawn)
+		var sketch []byte
+		err := tx.QueryRowContext(ctx, s.Rebind(`SELECT source, generation, records, withdrawn, id_sketch FROM partition_state WHERE name = ?`), part).
+			Scan(&cur.Source, &cur.Generation, &cur.Records, &cur.Withdrawn, &sketch)
+		cur.Sketch = decodeSketch(sketch)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%s: %w", part, ErrNoPartition)
 		} else if err != nil {
@@ -166,7 +168,9 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 		st.Name, st.Source, st.Generation = part, cur.Source, gen
 		st.Records = cur.Records - old.records + written
 		st.Withdrawn = cur.Withdrawn - old.withdrawn + withdrawn
+		st.Sketch = deltaSketch(cur.Sketch, st.Sketch, gone, kept)
 		if written != len(rewrite) {
+			st.Sketch = nil // written again by a sync that reads the IDs
 			// Not every record was written (cannot happen once the
 			// stored ones are deleted): count the rows.
 			if err := tx.QueryRowContext(ctx, s.Rebind(`SELECT COUNT(*), COALESCE(SUM(withdrawn), 0) FROM advisory WHERE part = ? AND generation = ?`), part, gen).Scan(&st.Records, &st.Withdrawn); err != nil {
@@ -179,6 +183,32 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 		return st, fmt.Errorf("store: apply delta to %s: %w", part, err)
 	}
 	return st, nil
+}
+
+// deltaSketch is the sketch of a partition's IDs after a delta deleted
+// gone and wrote kept (a record rewritten in place keeps its ID). A
+// partition without one (cur nil) takes before, the sketch of the IDs the
+// caller read before the delta (nil when it did not). nil when an ID
+// cannot be held.
+func deltaSketch(cur, before *IDSketch, gone []string, kept []Record) *IDSketch {
+	if cur == nil {
+		if before == nil {
+			return nil
+		}
+		c := *before
+		cur = &c
+	}
+	for _, id := range gone {
+		if !cur.Remove(id) {
+			return nil
+		}
+	}
+	for _, r := range kept {
+		if !cur.Add(r.ID) {
+			return nil
+		}
+	}
+	return cur
 }
 
 // storedRow is what a delta needs of a stored record: its package keys

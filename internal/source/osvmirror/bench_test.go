@@ -268,8 +268,8 @@ func BenchmarkReadModifiedCSV(b *testing.B) {
 	for b.Loop() {
 		n := 0
 		m, err := readModifiedCSV(sizedReader{bytes.NewReader(data), int64(len(data)), nil}, "x", since, func(string) bool { n++; return true })
-		if err != nil || len(m) != 4301 || n != 25 {
-			b.Fatal(err, len(m), n)
+		if err != nil || m.lines != 4301 || n != 25 {
+			b.Fatal(err, m.lines, n)
 		}
 	}
 }

@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vulngate/vulngate/internal/store"
 )
 
-// TestCompareIDs holds modifiedSince and compareIDs to the plain rule it implements without
-// a set of the stored IDs: a record changed when upstream modified it after
+// TestCompareIDs holds the list's changed records and compareIDs, and the
+// comparison by sketches (bySketches), to the plain rule they implement
+// without a set of the stored IDs: a record changed when upstream modified it after
 // the old watermark, or (late) when it is upstream but neither stored nor
 // skipped; removed records are stored but not upstream. Random partitions
 // with removed, added, late-published, skipped (stored or not) records.
@@ -39,7 +43,8 @@ func TestCompareIDs(t *testing.T) {
 		}
 		rng.Shuffle(len(stored), func(i, j int) { stored[i], stored[j] = stored[j], stored[i] })
 		for _, late := range []bool{true, false} {
-			changed, watermark := modifiedSince(upstream, old)
+			lst := listOf(t, upstream, old)
+			changed, watermark := slices.Clone(lst.changed), lst.watermark
 			changed, removed, had := compareIDs(upstream, changed, stored, skipped, old, late)
 			// The rule, with a set of the stored IDs.
 			have := map[string]bool{}
@@ -84,8 +89,59 @@ func TestCompareIDs(t *testing.T) {
 			if !watermark.Equal(wantWatermark) {
 				t.Fatalf("round %d: watermark %v, want %v", round, watermark, wantWatermark)
 			}
+			// The same from the sketches of the stored and listed IDs.
+			gone, unstored, ok := store.SketchIDs(stored).Diff(lst.sketch)
+			if !ok {
+				t.Fatalf("round %d: %d stored and %d listed IDs: the sketches did not tell", round, len(stored), len(upstream))
+			}
+			c := bySketches(lst, skipped, gone, unstored, late)
+			var sketchHad, wantUnskipped []string
+			for _, id := range c.changed {
+				if c.had[id] {
+					sketchHad = append(sketchHad, id)
+				}
+			}
+			for id := range skipped {
+				if _, ok := upstream[id]; !ok {
+					wantUnskipped = append(wantUnskipped, id)
+				}
+			}
+			for _, c := range []struct {
+				what      string
+				got, want []string
+			}{{"changed", c.changed, wantChanged}, {"removed", c.removed, wantRemoved}, {"had", sketchHad, wantHad}, {"unskipped", c.unskipped, wantUnskipped}} {
+				slices.Sort(c.got)
+				slices.Sort(c.want)
+				if !slices.Equal(c.got, c.want) {
+					t.Fatalf("round %d late %v, by the sketches: %s = %q, want %q (upstream %v, stored %q, skipped %v)", round, late, c.what, c.got, c.want, upstream, stored, skipped)
+				}
+			}
 		}
 	}
+}
+
+// listOf is the modified_id.csv listing upstream (ID -> time), newest
+// first, as read by a sync whose last watermark was old. The list must
+// hold every record once, with its time, and their digest.
+func listOf(t *testing.T, upstream map[string]time.Time, old time.Time) *modifiedList {
+	t.Helper()
+	ids := slices.Collect(maps.Keys(upstream))
+	slices.SortFunc(ids, func(a, b string) int { return upstream[b].Compare(upstream[a]) })
+	var text strings.Builder
+	for _, id := range ids {
+		fmt.Fprintf(&text, "%s,%s\n", upstream[id].Format(time.RFC3339), id)
+	}
+	lst, err := readModifiedCSV(strings.NewReader(text.String()), "x", old, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := lst.times(); !maps.EqualFunc(got, upstream, time.Time.Equal) {
+		t.Fatalf("times %v, want %v", got, upstream)
+	}
+	if want := store.SketchIDs(ids); lst.lines != len(ids) || lst.sketch == nil || *lst.sketch != *want {
+		t.Fatalf("%d lines (want %d), or another sketch", lst.lines, len(ids))
+	}
+	return lst
 }
 
 // sizedReader is a body that tells its length, as an HTTP response with a
@@ -184,8 +240,8 @@ func TestModifiedCSVEarly(t *testing.T) {
 			if (err != nil) != c.bad || !slices.Equal(got, c.want) {
 				t.Errorf("%q (slow %v): early %q, err %v", c.csv, slow, got, err)
 			}
-			if !c.bad && len(all) != strings.Count(c.csv, ",") {
-				t.Errorf("%q: map %v", c.csv, all)
+			if !c.bad && len(all.times()) != strings.Count(c.csv, ",") {
+				t.Errorf("%q: map %v", c.csv, all.times())
 			}
 		}
 	}

@@ -30,21 +30,118 @@ import (
 // are those a full import of the snapshot writes. Documents are compared
 // inflated: a delta deflates what it downloads, an import keeps the zip's
 // bytes.
+//
+// The partition's sketch of its IDs (store.IDSketch) is compared too: the
+// one the deltas kept up to date must be the import's. Without a sketch
+// (a partition written before sketches were kept) the first delta reads
+// the stored IDs, and writes the sketch.
 func TestDeltaRowsMatchFullImport(t *testing.T) {
 	dir := corpus.Dir(t)
 	srv := corpus.Serve(t, dir)
 	later := laterSnapshot(t, filepath.Join(dir, "delta"))
 	storetest.Engines(t, func(t *testing.T, st *store.Store) {
-		srv.SetDir(dir)
-		doSync(t, st, srv.URL, "Go")
-		for _, snap := range []string{filepath.Join(dir, "delta"), later} {
-			srv.SetDir(snap)
-			if e := doSync(t, st, srv.URL, "Go").Ecosystems[0]; e.Err != nil || e.Mode != ModeIncremental {
-				t.Fatalf("delta sync to %s: %+v", snap, e)
+		for _, sketch := range []bool{true, false} {
+			if !sketch { // a store of the same engine
+				if st.Dialect() == store.Postgres {
+					st = storetest.Postgres(t)
+				} else {
+					st = storetest.SQLite(t)
+				}
 			}
-			sameRows(t, st, snap)
+			srv.SetDir(dir)
+			doSync(t, st, srv.URL, "Go")
+			if !sketch {
+				if _, err := st.DB().Exec(`UPDATE partition_state SET id_sketch = NULL`); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, snap := range []string{filepath.Join(dir, "delta"), later} {
+				srv.SetDir(snap)
+				if e := doSync(t, st, srv.URL, "Go").Ecosystems[0]; e.Err != nil || e.Mode != ModeIncremental {
+					t.Fatalf("sketch %v: delta sync to %s: %+v", sketch, snap, e)
+				}
+				sameRows(t, st, snap)
+			}
 		}
 	})
+}
+
+// noSketchStore is a store whose partitions keep no sketch of their IDs
+// and which counts the reads of stored IDs.
+type noSketchStore struct {
+	*store.Store
+	sketches bool
+	idReads  int
+}
+
+func (s *noSketchStore) IDSketch(ctx context.Context, part string) (*store.IDSketch, error) {
+	if !s.sketches {
+		return nil, nil
+	}
+	return s.Store.IDSketch(ctx, part)
+}
+
+func (s *noSketchStore) RecordIDs(ctx context.Context, part string) ([]string, error) {
+	s.idReads++
+	return s.Store.RecordIDs(ctx, part)
+}
+
+// TestDeltaBySketchReadsNoStoredIDs: the corpus's delta (records updated,
+// added and removed) is told from the partition's sketch alone, without
+// reading the stored IDs, and makes the same report as when the IDs are
+// read; a sketch that cannot tell (more records removed upstream than it
+// can read back) has them read.
+func TestDeltaBySketchReadsNoStoredIDs(t *testing.T) {
+	dir := corpus.Dir(t)
+	srv := corpus.Serve(t, dir)
+	sync := func(st *noSketchStore) EcosystemReport {
+		m, err := New(st, Options{BaseURL: srv.URL, Ecosystems: []string{"Go"}, TempDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := m.Sync(context.Background())
+		if err != nil || len(rep.Ecosystems) != 1 {
+			t.Fatalf("%+v %v", rep, err)
+		}
+		e := rep.Ecosystems[0]
+		e.Duration = 0
+		return e
+	}
+	reports := map[bool]EcosystemReport{}
+	for _, sketches := range []bool{true, false} {
+		st := &noSketchStore{Store: storetest.SQLite(t), sketches: sketches}
+		srv.SetDir(dir)
+		sync(st)
+		srv.SetDir(filepath.Join(dir, "delta"))
+		st.idReads = 0
+		reports[sketches] = sync(st)
+		if want := map[bool]int{true: 0, false: 1}[sketches]; st.idReads != want {
+			t.Errorf("sketches %v: stored IDs read %d times, want %d", sketches, st.idReads, want)
+		}
+	}
+	if e := reports[true]; e.Mode != ModeIncremental || e.Added != 5 || e.Updated != 20 || e.Removed != 5 || fmt.Sprint(e) != fmt.Sprint(reports[false]) {
+		t.Fatalf("by the sketch: %+v\nby the IDs: %+v", e, reports[false])
+	}
+
+	// 300 of the 4,301 records gone: more than a sketch reads back, fewer
+	// than the incremental limit (a tenth of the records).
+	cut := t.TempDir()
+	os.MkdirAll(filepath.Join(cut, "Go"), 0o755)
+	os.WriteFile(filepath.Join(cut, "ecosystems.txt"), []byte("Go\n"), 0o644)
+	list, err := os.ReadFile(filepath.Join(dir, "Go", "modified_id.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(list), "\n")
+	os.WriteFile(filepath.Join(cut, "Go", "modified_id.csv"), []byte(strings.Join(lines[300:], "")), 0o644)
+	st := &noSketchStore{Store: storetest.SQLite(t), sketches: true}
+	srv.SetDir(dir)
+	sync(st)
+	srv.SetDir(cut)
+	e := sync(st)
+	if e.Err != nil || e.Mode != ModeIncremental || e.Removed != 300 || st.idReads != 1 {
+		t.Fatalf("%+v, stored IDs read %d times", e, st.idReads)
+	}
 }
 
 // laterSnapshot writes a Go bucket a day after delta/: three of its
@@ -175,7 +272,7 @@ func goRows(t *testing.T, st *store.Store) map[string][]string {
 	}, 5)
 	read("advisory_package", `SELECT t.ecosystem, t.name, t.id FROM advisory_package t`+live, plain, 3)
 	read("advisory_alias", `SELECT t.alias, t.id FROM advisory_alias t`+live, plain, 2)
-	read("partition_state", `SELECT records, withdrawn, malformed FROM partition_state WHERE name = 'Go'`, plain, 3)
+	read("partition_state", `SELECT records, withdrawn, malformed, id_sketch FROM partition_state WHERE name = 'Go'`, plain, 4)
 	read("advisory_skipped", `SELECT id FROM advisory_skipped WHERE part = 'Go'`, plain, 1)
 	if len(out["advisory"]) < 4000 || len(out["advisory_package"]) < 4000 || len(out["advisory_alias"]) < 4000 {
 		t.Fatalf("too few rows read: %d advisory, %d package, %d alias rows", len(out["advisory"]), len(out["advisory_package"]), len(out["advisory_alias"]))

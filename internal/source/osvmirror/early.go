@@ -40,16 +40,6 @@ func (b *begun) close() {
 	}
 }
 
-// readStored reads the IDs an incremental sync compares the source with.
-func (m *Mirror) readStored(ctx context.Context, eco string) (storedIDs, error) {
-	ids, err := m.store.RecordIDs(ctx, eco)
-	if err != nil {
-		return storedIDs{}, err
-	}
-	skipped, err := m.store.SkippedIDs(ctx, eco)
-	return storedIDs{ids, skipped}, err
-}
-
 // earlyStarts are the syncs of the first ecosystems the selection names,
 // begun before the source's ecosystems.txt confirms it: while Sync reads
 // that list and collects abandoned imports, their modified_id.csv files

@@ -45,6 +45,7 @@ const SourceLabel = "OSV"
 type Store interface {
 	Partition(ctx context.Context, name string) (store.PartitionState, error)
 	RecordIDs(ctx context.Context, part string) ([]string, error)
+	IDSketch(ctx context.Context, part string) (*store.IDSketch, error)
 	SkippedIDs(ctx context.Context, part string) (map[string]struct{}, error)
 	BeginImport(ctx context.Context, part, source string) (*store.Import, error)
 	ReadDeltaBase(ctx context.Context, part string, gen int64, ids []string) (*store.DeltaBase, error)
