@@ -37,7 +37,7 @@ FUZZ_TARGETS = \
 	internal/feed/gomod:FuzzUnescape internal/feed/npm:FuzzValidName internal/feed/pypi:FuzzParse \
 	internal/backup/archive:FuzzReader internal/inventory:FuzzReadBytes \
 	internal/source/nvd:FuzzParse internal/source/epss:FuzzParse internal/source/kev:FuzzParse \
-	internal/server:FuzzRenderMarkdown
+	internal/server:FuzzRenderMarkdown internal/store:FuzzIDSketch
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "== $$t"; \

@@ -8,7 +8,10 @@
 // source is remote) into a new store generation that becomes visible only
 // when complete; later syncs read modified_id.csv and fetch only changed
 // records, falling back to all.zip when the delta is large or per-record
-// files are unavailable. Ecosystems with a release suffix ("Debian:12") read
+// files are unavailable. Records removed upstream, or published late with
+// an older time, are found by comparing a sketch of the IDs listed with the
+// one the partition keeps of those it stores (store.IDSketch), and by
+// reading the stored IDs only when the sketches cannot tell. Ecosystems with a release suffix ("Debian:12") read
 // the base ecosystem's files and keep only records affecting that release.
 //
 // It does not schedule itself (the server's job runner does) and does not
