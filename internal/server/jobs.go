@@ -139,9 +139,10 @@ func (s *Server) refreshIndex(ctx context.Context, log *slog.Logger) error {
 
 // refreshIndexAfter refreshes the index after a mirror sync: when before
 // (the partitions before the sync) and synced (the sync's report) are
-// given, only the partitions that changed since the last refresh and the
-// entries of the alias groups that changed; else everything (at start,
-// after enrichment: NVD's severities may have changed).
+// given, only the partitions that changed since the last refresh (of those
+// an incremental sync changed, only the records it names) and the entries
+// of the alias groups that changed; else everything (at start, after
+// enrichment: NVD's severities may have changed).
 func (s *Server) refreshIndexAfter(ctx context.Context, log *slog.Logger, before []store.PartitionState, synced *osvmirror.Report) error {
 	s.mirror.Lock()
 	defer s.mirror.Unlock()
@@ -159,12 +160,16 @@ func (s *Server) refreshIndexAfter(ctx context.Context, log *slog.Logger, before
 		return nil
 	}
 	quiet := map[string]bool{}
+	named := map[string][]string{} // the records incremental syncs changed
 	for _, e := range synced.Ecosystems {
 		if e.Err == nil && e.Added+e.Updated+e.Removed == 0 {
 			quiet[e.Ecosystem] = true
 		}
+		if e.Err == nil && e.Mode == osvmirror.ModeIncremental {
+			named[e.Ecosystem] = e.Changed
+		}
 	}
-	ch, err := catalog.RefreshChanged(ctx, s.st, log, catalog.UnchangedSince(prev, before, quiet))
+	ch, err := catalog.RefreshNamed(ctx, s.st, log, catalog.UnchangedSince(prev, before, quiet), catalog.NamedSince(prev, before, named))
 	if err != nil {
 		return err
 	}

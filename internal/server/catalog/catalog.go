@@ -65,6 +65,14 @@ type Changes struct {
 // (when not nil) reports that their records are those the summaries were
 // made from, and reports what it changed.
 func RefreshChanged(ctx context.Context, st Store, log *slog.Logger, unchanged func(store.PartitionState) bool) (Changes, error) {
+	return RefreshNamed(ctx, st, log, unchanged, nil)
+}
+
+// RefreshNamed is RefreshChanged that, for the partitions for which named
+// (when not nil) names the only records that may differ from those the
+// summaries were made from (NamedSince), looks at those records alone
+// instead of comparing every summary's version with its record's.
+func RefreshNamed(ctx context.Context, st Store, log *slog.Logger, unchanged func(store.PartitionState) bool, named func(store.PartitionState) ([]string, bool)) (Changes, error) {
 	parts, err := st.Partitions(ctx)
 	if err != nil {
 		return Changes{}, err
@@ -94,6 +102,14 @@ func RefreshChanged(ctx context.Context, st Store, log *slog.Logger, unchanged f
 		if unchanged != nil && unchanged(p) {
 			continue
 		}
+		if named != nil {
+			if ids, ok := named(p); ok {
+				if err := refreshNamed(ctx, st, p, ids, ch.Keys, log); err != nil {
+					return ch, fmt.Errorf("index %s: %w", p.Name, err)
+				}
+				continue
+			}
+		}
 		if err := refreshPartition(ctx, st, p, ch.Keys, log); err != nil {
 			return ch, fmt.Errorf("index %s: %w", p.Name, err)
 		}
@@ -107,17 +123,8 @@ func RefreshChanged(ctx context.Context, st Store, log *slog.Logger, unchanged f
 // (before) that reported no change to them (quiet), which only set their
 // last sync time.
 func UnchangedSince(indexed, before []store.PartitionState, quiet map[string]bool) func(store.PartitionState) bool {
-	byName := func(parts []store.PartitionState) map[string]store.PartitionState {
-		m := make(map[string]store.PartitionState, len(parts))
-		for _, p := range parts {
-			m[p.Name] = p
-		}
-		return m
-	}
 	idx, prev := byName(indexed), byName(before)
-	same := func(a, b store.PartitionState) bool {
-		return a.Generation == b.Generation && a.Records == b.Records && a.Withdrawn == b.Withdrawn
-	}
+	same := sameRecords
 	return func(p store.PartitionState) bool {
 		x, ok := idx[p.Name]
 		if !ok || !same(x, p) {
@@ -129,6 +136,20 @@ func UnchangedSince(indexed, before []store.PartitionState, quiet map[string]boo
 		b, ok := prev[p.Name]
 		return ok && quiet[p.Name] && same(x, b) && x.LastSync.Equal(b.LastSync)
 	}
+}
+
+func byName(parts []store.PartitionState) map[string]store.PartitionState {
+	m := make(map[string]store.PartitionState, len(parts))
+	for _, p := range parts {
+		m[p.Name] = p
+	}
+	return m
+}
+
+// sameRecords tells whether two states of a partition are likely to hold
+// the same records (what UnchangedSince and NamedSince compare).
+func sameRecords(a, b store.PartitionState) bool {
+	return a.Generation == b.Generation && a.Records == b.Records && a.Withdrawn == b.Withdrawn
 }
 
 // byIDShare: a refresh looks the changed records up by ID when they are at

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -25,15 +26,17 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func sync(t testing.TB, st *store.Store, url string, ecos ...string) {
+func sync(t testing.TB, st *store.Store, url string, ecos ...string) osvmirror.Report {
 	t.Helper()
 	m, err := osvmirror.New(st, osvmirror.Options{BaseURL: url, Ecosystems: ecos, TempDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := m.Sync(context.Background()); err != nil || rep.Failed() {
+	rep, err := m.Sync(context.Background())
+	if err != nil || rep.Failed() {
 		t.Fatalf("sync: %v %+v", err, rep)
 	}
+	return rep
 }
 
 // fullIndex builds the index from nothing, as at first start.
@@ -106,7 +109,7 @@ func index(t testing.TB, st *store.Store) answers {
 // change. Step 0 makes groups: GO records with a CVSS vector, and others
 // sharing their aliases. Step 1 deletes those with the vector, strips it,
 // drops their aliases or withdraws them, and makes new groups.
-func groupChanges(t testing.TB, st *store.Store, step int) {
+func groupChanges(t testing.TB, st *store.Store, step int) []string {
 	t.Helper()
 	ctx := context.Background()
 	docs := map[string]map[string]any{}
@@ -184,66 +187,114 @@ func groupChanges(t testing.TB, st *store.Store, step int) {
 	if _, err := st.ApplyDelta(ctx, "Go", d, store.PartitionState{}); err != nil {
 		t.Fatal(err)
 	}
+	ids := slices.Clone(d.Deletes)
+	for _, r := range d.Upserts {
+		ids = append(ids, r.ID)
+	}
+	return ids
 }
 
 // TestRefreshChangedMatchesFull syncs a delta (the corpus's, then changes
 // to alias groups), refreshes the index for what changed only, and
-// compares its answers with those of an index built from nothing.
+// compares its answers with those of an index built from nothing. With
+// named, the refresh is told the records each step changed (the sync's
+// report, the delta's IDs) and reads no partition's versions.
 func TestRefreshChangedMatchesFull(t *testing.T) {
 	dir := corpus.Dir(t)
 	for _, engine := range []string{"sqlite", "postgres"} {
-		t.Run(engine, func(t *testing.T) {
-			ctx := context.Background()
-			opts := store.Options{DataDir: t.TempDir()}
-			if engine == "postgres" {
-				opts = store.Options{DSN: pgtest.DSN(t)}
+		for _, named := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/named=%v", engine, named), func(t *testing.T) {
+				refreshChangedMatchesFull(t, dir, engine, named)
+			})
+		}
+	}
+}
+
+// versionReads counts the reads of a partition's versions.
+type versionReads struct {
+	*store.Store
+	n int
+}
+
+func (s *versionReads) RecordVersions(ctx context.Context, part string) (map[string]time.Time, error) {
+	s.n++
+	return s.Store.RecordVersions(ctx, part)
+}
+
+func (s *versionReads) SummaryVersions(ctx context.Context, part string) (map[string]time.Time, error) {
+	s.n++
+	return s.Store.SummaryVersions(ctx, part)
+}
+
+func refreshChangedMatchesFull(t *testing.T, dir, engine string, named bool) {
+	ctx := context.Background()
+	opts := store.Options{DataDir: t.TempDir()}
+	if engine == "postgres" {
+		opts = store.Options{DSN: pgtest.DSN(t)}
+	}
+	st, err := store.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := corpus.Serve(t, dir)
+	sync(t, st, srv.URL, "Go", "crates.io")
+	groupChanges(t, st, 0)
+	ch := fullIndex(t, st)
+	last := index(t, st)
+	steps := []func() []string{
+		// The corpus's delta (which also puts back the records
+		// groupChanges rewrote), new groups, changed groups.
+		func() []string {
+			srv.SetDir(dir + "/delta")
+			e := sync(t, st, srv.URL, "Go").Ecosystems[0]
+			if e.Mode != osvmirror.ModeIncremental || len(e.Changed) != e.Added+e.Updated+e.Removed {
+				t.Fatalf("delta: %+v", e)
 			}
-			st, err := store.Open(ctx, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			srv := corpus.Serve(t, dir)
-			sync(t, st, srv.URL, "Go", "crates.io")
-			groupChanges(t, st, 0)
-			ch := fullIndex(t, st)
-			last := index(t, st)
-			steps := []func(){
-				// The corpus's delta (which also puts back the records
-				// groupChanges rewrote), new groups, changed groups.
-				func() { srv.SetDir(dir + "/delta"); sync(t, st, srv.URL, "Go") },
-				func() { groupChanges(t, st, 0) },
-				func() { groupChanges(t, st, 1) },
-			}
-			for i, step := range steps {
-				step()
-				got, err := catalog.RefreshChanged(ctx, st, quiet, catalog.UnchangedSince(ch.Partitions, nil, nil))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got.All || len(got.Keys) == 0 {
-					t.Fatalf("step %d: all %v, %d keys", i, got.All, len(got.Keys))
-				}
-				if err := catalog.ResolveGroupSeveritiesOf(ctx, st, quiet, got.Keys); err != nil {
-					t.Fatal(err)
-				}
-				targeted := index(t, st)
-				if reflect.DeepEqual(last.Groups, targeted.Groups) || len(targeted.Searches["delta snapshot"]) == 0 {
-					t.Fatalf("step %d changed nothing the index shows", i)
-				}
-				ch = fullIndex(t, st)
-				last = index(t, st)
-				if !reflect.DeepEqual(targeted, last) {
-					for j := range min(len(targeted.Groups), len(last.Groups)) {
-						if !reflect.DeepEqual(targeted.Groups[j], last.Groups[j]) {
-							t.Errorf("group row %d: targeted %+v, full %+v", j, targeted.Groups[j], last.Groups[j])
-							break
-						}
-					}
-					t.Fatalf("step %d: targeted refresh answers differ from a full rebuild (%d/%d entries, %d/%d group rows)",
-						i, len(targeted.List), len(last.List), len(targeted.Groups), len(last.Groups))
+			return e.Changed
+		},
+		func() []string { return groupChanges(t, st, 0) },
+		func() []string { return groupChanges(t, st, 1) },
+	}
+	for i, step := range steps {
+		before, err := st.Partitions(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := step()
+		reads := &versionReads{Store: st}
+		var namedSince func(store.PartitionState) ([]string, bool)
+		if named {
+			namedSince = catalog.NamedSince(ch.Partitions, before, map[string][]string{"Go": ids})
+		}
+		got, err := catalog.RefreshNamed(ctx, reads, quiet, catalog.UnchangedSince(ch.Partitions, nil, nil), namedSince)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if named && reads.n > 0 {
+			t.Fatalf("step %d: versions read %d times for named records", i, reads.n)
+		}
+		if got.All || len(got.Keys) == 0 {
+			t.Fatalf("step %d: all %v, %d keys", i, got.All, len(got.Keys))
+		}
+		if err := catalog.ResolveGroupSeveritiesOf(ctx, st, quiet, got.Keys); err != nil {
+			t.Fatal(err)
+		}
+		targeted := index(t, st)
+		if reflect.DeepEqual(last.Groups, targeted.Groups) || len(targeted.Searches["delta snapshot"]) == 0 {
+			t.Fatalf("step %d changed nothing the index shows", i)
+		}
+		ch = fullIndex(t, st)
+		last = index(t, st)
+		if !reflect.DeepEqual(targeted, last) {
+			for j := range min(len(targeted.Groups), len(last.Groups)) {
+				if !reflect.DeepEqual(targeted.Groups[j], last.Groups[j]) {
+					t.Errorf("group row %d: targeted %+v, full %+v", j, targeted.Groups[j], last.Groups[j])
+					break
 				}
 			}
-		})
+			t.Fatalf("step %d: targeted refresh answers differ from a full rebuild (%d/%d entries, %d/%d group rows)",
+				i, len(targeted.List), len(last.List), len(targeted.Groups), len(last.Groups))
+		}
 	}
 }

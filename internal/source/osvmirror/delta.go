@@ -184,5 +184,11 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 		return rep
 	}
 	rep.Records, rep.Withdrawn = written.Records, written.Withdrawn
+	rep.Changed = make([]string, 0, len(upserts)+len(removed))
+	for _, r := range upserts {
+		rep.Changed = append(rep.Changed, r.ID)
+	}
+	rep.Changed = append(rep.Changed, removed...)
+	slices.Sort(rep.Changed)
 	return rep
 }

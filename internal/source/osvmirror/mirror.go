@@ -192,8 +192,11 @@ type EcosystemReport struct {
 	Malformed      []Malformed // all malformed entries counted; samples capped
 	MalformedCount int
 	Fallback       string // why an incremental sync read all.zip instead
-	Duration       time.Duration
-	Err            error
+	// Changed names the records an incremental sync wrote or deleted
+	// (nil for other modes): what the advisory index needs to look at.
+	Changed  []string
+	Duration time.Duration
+	Err      error
 }
 
 // Report is the outcome of one Sync.
