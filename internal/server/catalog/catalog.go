@@ -138,6 +138,39 @@ func UnchangedSince(indexed, before []store.PartitionState, quiet map[string]boo
 	}
 }
 
+// addReplacedKeys adds to keys (when not nil) the IDs and aliases the
+// summaries of ids carry: entries that shared one of them may take their
+// severity from another record once those are replaced or deleted.
+func addReplacedKeys(ctx context.Context, st Store, part string, ids []string, keys map[string]bool) error {
+	if keys == nil {
+		return nil
+	}
+	aliases, err := st.SummaryAliases(ctx, part, ids)
+	if err != nil {
+		return err
+	}
+	for id, as := range aliases {
+		keys[id] = true
+		for _, a := range as {
+			keys[a] = true
+		}
+	}
+	return nil
+}
+
+// addKeys adds to keys (when not nil) the IDs and aliases of rows.
+func addKeys(keys map[string]bool, rows []store.AdvisorySummary) {
+	if keys == nil {
+		return
+	}
+	for _, a := range rows {
+		keys[a.ID] = true
+		for _, x := range a.Aliases {
+			keys[x] = true
+		}
+	}
+}
+
 func byName(parts []store.PartitionState) map[string]store.PartitionState {
 	m := make(map[string]store.PartitionState, len(parts))
 	for _, p := range parts {
@@ -193,20 +226,8 @@ func refreshPartition(ctx context.Context, st Store, p store.PartitionState, key
 	if len(deletes) == 0 && len(changed) == 0 {
 		return nil
 	}
-	// The IDs and aliases the replaced summaries carried: entries that
-	// shared one of them may take their severity from another record now
-	// (named only when keys are wanted).
-	if keys != nil {
-		aliases, err := st.SummaryAliases(ctx, p.Name, old)
-		if err != nil {
-			return err
-		}
-		for id, as := range aliases {
-			keys[id] = true
-			for _, a := range as {
-				keys[a] = true
-			}
-		}
+	if err := addReplacedKeys(ctx, st, p.Name, old, keys); err != nil {
+		return err
 	}
 	base := osv.BaseEcosystem(p.Name)
 	// Batches are written by a goroutine of their own while the next one
@@ -233,14 +254,7 @@ func refreshPartition(ctx context.Context, st Store, p store.PartitionState, key
 		if failed.Load() {
 			return errWriteFailed
 		}
-		if keys != nil {
-			for _, a := range pending {
-				keys[a.ID] = true
-				for _, x := range a.Aliases {
-					keys[x] = true
-				}
-			}
-		}
+		addKeys(keys, pending)
 		batches <- pending
 		pending = make([]store.AdvisorySummary, 0, batch)
 		return nil

@@ -40,17 +40,8 @@ func refreshNamed(ctx context.Context, st Store, p store.PartitionState, ids []s
 	if len(ids) == 0 {
 		return nil
 	}
-	if keys != nil {
-		aliases, err := st.SummaryAliases(ctx, p.Name, ids)
-		if err != nil {
-			return err
-		}
-		for id, as := range aliases {
-			keys[id] = true
-			for _, a := range as {
-				keys[a] = true
-			}
-		}
+	if err := addReplacedKeys(ctx, st, p.Name, ids, keys); err != nil {
+		return err
 	}
 	base := osv.BaseEcosystem(p.Name)
 	held := make(map[string]bool, len(ids))
@@ -75,14 +66,7 @@ func refreshNamed(ctx context.Context, st Store, p store.PartitionState, ids []s
 			deletes = append(deletes, id)
 		}
 	}
-	if keys != nil {
-		for _, a := range rows {
-			keys[a.ID] = true
-			for _, x := range a.Aliases {
-				keys[x] = true
-			}
-		}
-	}
+	addKeys(keys, rows)
 	if err := st.ReplaceSummaries(ctx, p.Name, false, deletes, rows); err != nil {
 		return err
 	}
