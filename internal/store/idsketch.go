@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/binary"
-	"strings"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -25,7 +24,7 @@ import (
 // partition does not store (new, skipped as malformed, or published
 // late), read in microseconds instead of reading every stored ID.
 //
-// What it leaves out: an ID longer than sketchIDBytes or holding a NUL
+// What it leaves out: an ID longer than sketchIDBytes or ending in a NUL
 // byte cannot be held, and makes the sketch unusable (Add returns false);
 // a set that lists an ID twice is not a set, and Diff fails for it.
 type IDSketch struct {
@@ -38,7 +37,7 @@ const (
 	sketchCells   = sketchHashes * sketchPerHash
 	sketchIDBytes = 64
 	sketchWords   = sketchIDBytes / 8
-	sketchVersion = 1
+	sketchVersion = 2
 	// sketchSize is the encoded size: a version byte, then per cell its
 	// count (4 bytes), hash (8) and bytes (64), little-endian.
 	sketchSize = 1 + sketchCells*(4+8+sketchIDBytes)
@@ -74,46 +73,60 @@ func (s *IDSketch) Add(id string) bool { return s.toggle(id, 1) }
 func (s *IDSketch) Remove(id string) bool { return s.toggle(id, -1) }
 
 func (s *IDSketch) toggle(id string, n int32) bool {
-	w, ok := sketchKey(id)
+	w, words, ok := sketchKey(id)
 	if !ok {
 		return false
 	}
-	s.put(xxhash.Sum64String(id), &w, n)
+	s.put(xxhash.Sum64String(id), &w, words, n)
 	return true
 }
 
-func (s *IDSketch) put(h uint64, w *[sketchWords]uint64, n int32) {
+// put adds n copies of the ID of hash h and bytes w (its first words
+// words; the others are zero) to the cells it goes to.
+func (s *IDSketch) put(h uint64, w *[sketchWords]uint64, words int, n int32) {
+	x := cellBits(h)
 	for j := range sketchHashes {
-		c := &s.cells[cellOf(h, j)]
+		c := &s.cells[cellIn(x, j)]
 		c.count += n
 		c.hash ^= h
-		for k := range w {
+		for k := range words {
 			c.id[k] ^= w[k]
 		}
 	}
 }
 
-// sketchKey is id's bytes, zero-padded, as words.
-func sketchKey(id string) (w [sketchWords]uint64, ok bool) {
-	if id == "" || len(id) > sketchIDBytes || strings.IndexByte(id, 0) >= 0 {
-		return w, false
+// sketchKey is id's bytes, zero-padded, as words, and how many words
+// they fill. An ID ending in a NUL byte cannot be held: a cell's bytes
+// are read back up to their last non-zero one.
+func sketchKey(id string) (w [sketchWords]uint64, words int, ok bool) {
+	if id == "" || len(id) > sketchIDBytes || id[len(id)-1] == 0 {
+		return w, 0, false
 	}
 	var b [sketchIDBytes]byte
 	copy(b[:], id)
-	for k := range w {
+	words = (len(id) + 7) / 8
+	for k := range words {
 		w[k] = binary.LittleEndian.Uint64(b[8*k:])
 	}
-	return w, true
+	return w, words, true
 }
 
-// cellOf is the cell of the j-th sub-table an ID of hash h goes to.
-func cellOf(h uint64, j int) int {
-	// A different mix of the hash per sub-table (SplitMix64's finalizer).
-	x := h + uint64(j+1)*0x9e3779b97f4a7c15
+// cellBits mixes an ID's hash (SplitMix64's finalizer) into the bits
+// that choose its cells, sketchCellBits for each sub-table.
+func cellBits(h uint64) uint64 {
+	x := h + 0x9e3779b97f4a7c15
 	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
 	x = (x ^ x>>27) * 0x94d049bb133111eb
-	x ^= x >> 31
-	return j*sketchPerHash + int(x%sketchPerHash)
+	return x ^ x>>31
+}
+
+const sketchCellBits = 21
+
+// cellIn is the cell of the j-th sub-table for the bits x (cellBits): its
+// sketchCellBits scaled to the sub-table's size.
+func cellIn(x uint64, j int) int {
+	r := x >> (sketchCellBits * j) & (1<<sketchCellBits - 1)
+	return j*sketchPerHash + int(r*sketchPerHash>>sketchCellBits)
 }
 
 // Diff returns the IDs in s but not in o and those in o but not in s; ok
@@ -153,7 +166,7 @@ func (s *IDSketch) Diff(o *IDSketch) (onlyS, onlyO []string, ok bool) {
 				onlyO = append(onlyO, id)
 			}
 			w := c.id
-			d.put(c.hash, &w, -c.count)
+			d.put(c.hash, &w, sketchWords, -c.count)
 			peeled = true
 		}
 	}
@@ -178,7 +191,7 @@ func (c *sketchCell) single(i int) (string, bool) {
 		n--
 	}
 	id := string(b[:n])
-	if _, ok := sketchKey(id); !ok || xxhash.Sum64String(id) != c.hash || cellOf(c.hash, i/sketchPerHash) != i {
+	if _, _, ok := sketchKey(id); !ok || xxhash.Sum64String(id) != c.hash || cellIn(cellBits(c.hash), i/sketchPerHash) != i {
 		return "", false
 	}
 	return id, true

@@ -64,7 +64,7 @@ func TestIDSketchDiff(t *testing.T) {
 // cannot hold change nothing.
 func TestIDSketchAddRemove(t *testing.T) {
 	s := NewIDSketch()
-	for _, bad := range []string{"", strings.Repeat("x", sketchIDBytes+1), "A\x00B"} {
+	for _, bad := range []string{"", strings.Repeat("x", sketchIDBytes+1), "AB\x00"} {
 		if s.Add(bad) || s.Remove(bad) || SketchIDs([]string{"A", bad}) != nil {
 			t.Errorf("%q held", bad)
 		}
@@ -73,7 +73,7 @@ func TestIDSketchAddRemove(t *testing.T) {
 		t.Fatal("a refused ID changed the sketch")
 	}
 	long := strings.Repeat("y", sketchIDBytes)
-	ids := []string{"GO-2024-0001", long, "PYSEC-2024-55", "MAL-2025-1"}
+	ids := []string{"GO-2024-0001", long, "PYSEC-2024-55", "MAL-2025-1", "A\x00B"}
 	for _, id := range ids {
 		s.Add(id)
 	}
@@ -131,7 +131,7 @@ func FuzzIDSketch(f *testing.F) {
 		}
 		a, o, ok := s.Diff(NewIDSketch())
 		for _, id := range append(a, o...) {
-			if _, held := sketchKey(id); !ok || !held {
+			if _, _, held := sketchKey(id); !ok || !held {
 				t.Fatalf("read back %q (ok %v)", id, ok)
 			}
 		}
