@@ -199,3 +199,50 @@ func TestPartitionSketchFollowsWrites(t *testing.T) {
 		check("delta given the sketch before it")
 	})
 }
+
+// TestConcurrentDeltasKeepTheSketch (both engines): deltas applied to one
+// partition at once, each adding a record and deleting another, leave the
+// count and the sketch of the IDs stored.
+func TestConcurrentDeltasKeepTheSketch(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		im, err := s.BeginImport(ctx, "PyPI", "osv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 8
+		for i := range n {
+			if err := im.Add(ctx, record(fmt.Sprintf("OLD-%d", i), t0, "flask")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := im.Commit(ctx, PartitionState{}); err != nil {
+			t.Fatal(err)
+		}
+		errs := make(chan error, n)
+		for i := range n {
+			go func() {
+				_, err := s.ApplyDelta(ctx, "PyPI", Delta{Upserts: []Record{record(fmt.Sprintf("NEW-%d", i), t0, "django")}, Deletes: []string{fmt.Sprintf("OLD-%d", i)}}, PartitionState{})
+				errs <- err
+			}()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		ids, err := s.RecordIDs(ctx, "PyPI")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.Partition(ctx, "PyPI")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.IDSketch(ctx, "PyPI")
+		if err != nil || st.Records != len(ids) || got == nil || *got != *SketchIDs(ids) {
+			t.Fatalf("%d records counted, %d stored; the sketch is not theirs (%v)", st.Records, len(ids), err)
+		}
+	})
+}

@@ -77,9 +77,18 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 		// the delta: the transaction, begun with ctx, is rolled back
 		// and the next statement fails.
 		ctx := context.WithoutCancel(ctx)
+		// The partition's state is changed from what it was (its counts,
+		// its sketch): on PostgreSQL its row is locked first, so that
+		// deltas to one partition at once (a command beside a server's
+		// job) apply one after the other. On SQLite a transaction that
+		// read before another's write fails to write.
+		lock := ""
+		if s.dialect == Postgres {
+			lock = " FOR UPDATE"
+		}
 		var cur PartitionState
 		var sketch []byte
-		err := tx.QueryRowContext(ctx, s.Rebind(`SELECT source, generation, records, withdrawn, id_sketch FROM partition_state WHERE name = ?`), part).
+		err := tx.QueryRowContext(ctx, s.Rebind(`SELECT source, generation, records, withdrawn, id_sketch FROM partition_state WHERE name = ?`+lock), part).
 			Scan(&cur.Source, &cur.Generation, &cur.Records, &cur.Withdrawn, &sketch)
 		cur.Sketch = decodeSketch(sketch)
 		if errors.Is(err, sql.ErrNoRows) {
