@@ -7,11 +7,11 @@ import (
 	"archive/zip"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/vulngate/vulngate/bench/internal/corpus"
 	"github.com/vulngate/vulngate/bench/internal/genzip"
 )
 
@@ -78,14 +78,9 @@ func writeScaleDelta(bucket, out string) error {
 		if !changed[f.Name] {
 			continue
 		}
-		rc, err := f.Open()
+		data, err := corpus.ReadEntry(f)
 		if err != nil {
-			return err
-		}
-		data, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", f.Name, err)
 		}
 		var v map[string]any
 		if err := json.Unmarshal(data, &v); err != nil {

@@ -16,7 +16,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vulngate/vulngate/bench/internal/corpus"
 )
 
 // Request is one served request.
@@ -166,12 +167,7 @@ func (s *Server) body(eco string, f *zip.File) ([]byte, error) {
 	if ok {
 		return b, nil
 	}
-	rc, err := f.Open()
-	if err != nil {
-		return nil, err
-	}
-	b, err = io.ReadAll(rc)
-	rc.Close()
+	b, err := corpus.ReadEntry(f)
 	if err != nil {
 		return nil, err
 	}

@@ -90,6 +90,16 @@ type Record struct {
 	} `json:"affected"`
 }
 
+// ReadEntry returns the inflated contents of one zip entry.
+func ReadEntry(f *zip.File) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
 // Walk calls fn for every record of a zip file, in entry order.
 func Walk(zipPath string, fn func(*Record) error) error {
 	zr, err := zip.OpenReader(zipPath)
@@ -101,12 +111,7 @@ func Walk(zipPath string, fn func(*Record) error) error {
 		if !strings.HasSuffix(f.Name, ".json") {
 			continue
 		}
-		rc, err := f.Open()
-		if err != nil {
-			return err
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
+		b, err := ReadEntry(f)
 		if err != nil {
 			return fmt.Errorf("%s: %s: %w", zipPath, f.Name, err)
 		}
