@@ -170,6 +170,16 @@ func TestRestoredStoreTakesNewRows(t *testing.T) {
 		}
 		dst := restore(t, file, target)
 		ctx := context.Background()
+		if dst.Dialect() == store.SQLite {
+			// The restored file is laid out as a new database is.
+			var pageSize, autoVacuum int
+			if err := dst.DB().QueryRowContext(ctx, `SELECT page_size, auto_vacuum FROM pragma_page_size, pragma_auto_vacuum`).Scan(&pageSize, &autoVacuum); err != nil {
+				t.Fatal(err)
+			}
+			if pageSize != store.PageSize || autoVacuum != 2 {
+				t.Errorf("restored database: page size %d, auto_vacuum %d; want %d, 2 (incremental)", pageSize, autoVacuum, store.PageSize)
+			}
+		}
 		id, err := dst.CreateUser(ctx, store.User{Username: "carol", Role: "viewer", PasswordHash: "x"})
 		if err != nil {
 			t.Fatal(err)

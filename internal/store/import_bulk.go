@@ -58,6 +58,8 @@ type bulkWriter struct {
 	// in frames at the last one (see tx).
 	ckpt      sync.Mutex
 	walFrames atomic.Int64
+	// restartFrames is walRestartBytes in frames of the database's pages.
+	restartFrames int64
 	// largeCache is set once the connection's page cache was raised to
 	// bulkLargeCacheKiB (see growCache).
 	largeCache atomic.Bool
@@ -66,8 +68,9 @@ type bulkWriter struct {
 	room     chan struct{}
 }
 
-// walRestartFrames bounds the WAL of imports: a transaction that would
-// begin with a WAL of more frames (64 MiB of 4 KiB pages) first has it
+// walRestartBytes bounds the WAL of imports: a transaction that would
+// begin with a WAL of more frames than that many bytes of the database's
+// pages (restartFrames: 4,096 of 16 KiB pages, 16,384 of 4 KiB) first has it
 // copied to the database completely, and so starts it over. The
 // checkpointer's passes run behind the writer: when the writer commits
 // again before a pass ends, the WAL cannot start over (SQLite restarts it
@@ -78,7 +81,7 @@ type bulkWriter struct {
 // whose peak RSS rose to 180 MB. A reader that keeps the WAL from being
 // copied completely (the server's) only makes such transactions wait for
 // the checkpointer's pass in progress.
-var walRestartFrames int64 = 16384 // tests lower it
+var walRestartBytes int64 = 64 << 20 // tests lower it
 
 // checkpointDelay holds each checkpoint pass back (a test sets it to have
 // the passes run behind the writer's commits, as in a long import).
@@ -108,6 +111,11 @@ func (b *bulkWriter) acquire(ctx context.Context, s *Store) (*sql.Conn, error) {
 			ck.Close()
 			return nil, err
 		}
+		var pageSize int64
+		if err := conn.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&pageSize); err != nil || pageSize <= 0 {
+			pageSize = PageSize
+		}
+		b.restartFrames = max(1, walRestartBytes/pageSize)
 		b.conn = conn
 		b.largeCache.Store(false)
 		b.wake, b.stopped = make(chan struct{}, 1), make(chan struct{})
@@ -151,7 +159,7 @@ func (b *bulkWriter) tx(ctx context.Context, conn *sql.Conn, cpus *cpushare.Toke
 		}
 		defer cpus.Release()
 	}
-	if b.walFrames.Load() > walRestartFrames {
+	if b.walFrames.Load() > b.restartFrames {
 		// Copy what the checkpointer has not (after its pass in progress)
 		// so that this transaction starts the WAL over.
 		b.ckpt.Lock()
@@ -188,7 +196,7 @@ func (b *bulkWriter) growCache(ctx context.Context, tx *sql.Tx) error {
 // database file) was a sixth of its time, on the import's critical path;
 // here it overlaps the next transaction. The WAL starts over from its
 // beginning when a transaction begins after a checkpoint copied all of it
-// (see walRestartFrames).
+// (see walRestartBytes).
 func (b *bulkWriter) checkpointer(conn *sql.Conn, wake <-chan struct{}, stopped chan<- struct{}) {
 	defer close(stopped)
 	defer conn.Close()

@@ -99,14 +99,14 @@ func TestImportsAtOnce(t *testing.T) {
 }
 
 // TestImportWALBounded: an import's WAL starts over once it holds more
-// than walRestartFrames frames although the checkpointer's passes run
+// than walRestartBytes of frames although the checkpointer's passes run
 // behind the writer's commits (held back here; in a long import parsing
 // keeps the writer busy): the WAL file ends no larger than the bound plus
 // a few transactions' pages, not the size of everything written.
 func TestImportWALBounded(t *testing.T) {
-	frames, delay := walRestartFrames, checkpointDelay
-	walRestartFrames, checkpointDelay = 40, 30*time.Millisecond
-	defer func() { walRestartFrames, checkpointDelay = frames, delay }()
+	bound, delay := walRestartBytes, checkpointDelay
+	walRestartBytes, checkpointDelay = 40*PageSize, 30*time.Millisecond
+	defer func() { walRestartBytes, checkpointDelay = bound, delay }()
 	ctx := context.Background()
 	dir := t.TempDir()
 	s, err := Open(ctx, Options{DataDir: dir})
@@ -128,9 +128,10 @@ func TestImportWALBounded(t *testing.T) {
 	if _, err := im.Commit(ctx, PartitionState{}); err != nil {
 		t.Fatal(err)
 	}
-	// One batch's transaction writes ~300 frames, all of them ~7,000; a
-	// pass held back may report the WAL's size a few transactions late.
-	if got := walFrameCount(t, dir); got > 7*300 {
+	// One batch's transaction writes ~60 frames of 16 KiB pages, all of
+	// them ~1,500 (without the bound); a pass held back may report the
+	// WAL's size a few transactions late.
+	if got := walFrameCount(t, dir); got > 7*75 {
 		t.Fatalf("WAL file holds %d frames after %d transactions", got, batches)
 	}
 	if got := len(ids(t, s, "pkg-1")); got != (batches*importBatch+96)/97 {
@@ -145,5 +146,5 @@ func walFrameCount(t *testing.T, dir string) int64 {
 	if err != nil {
 		return 0
 	}
-	return max(0, fi.Size()-32) / (4096 + 24)
+	return max(0, fi.Size()-32) / (PageSize + 24)
 }

@@ -106,6 +106,11 @@ func newSQLiteScratch(target Options, suffix string) (*Scratch, error) {
 	}
 	removeDeadScratches(target.DataDir)
 	path := filepath.Join(target.DataDir, DBFile+".restore-"+suffix)
+	// The restored database gets a new one's page size and auto-vacuum.
+	if err := createEmpty(path); err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
 	// No journal and no syncs while loading: a scratch that fails is
 	// deleted; the finished file is synced before it is renamed. Foreign
 	// keys are checked once after loading (Finish).

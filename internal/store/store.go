@@ -95,6 +95,14 @@ type Options struct {
 	noSchemaImage bool
 }
 
+// PageSize is the page size of SQLite databases vulngate creates. Against
+// SQLite's default of 4,096 bytes, 16,384 cut a corpus import's time by
+// 14-20% and its file by 4% (fewer, fuller pages: fewer write and read
+// calls for the write-ahead log and its checkpoints), where 8,192 gained
+// half as much and 32,768 or 65,536 no more, with larger files. A
+// database keeps the size it was created with.
+const PageSize = 16384
+
 // DBFile is the SQLite file name inside the data directory.
 const DBFile = "vulngate.db"
 
@@ -115,9 +123,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("store: %s: %w", path, err)
 		}
 	}
-	fresh := true
-	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
-		fresh = false
+	if err := createEmpty(path); err != nil {
+		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
 	if err := ownerOnly(opts.DataDir, path); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -128,15 +135,6 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	// Imports raise the page cache of their writer connection (import_bulk.go).
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-" + strconv.Itoa(cache) + ")&_pragma=temp_store(MEMORY)&_txlock=immediate"
-	if fresh {
-		// auto_vacuum takes effect only before the first table exists (see
-		// space.go). On an existing database the pragma is no use, and it
-		// is not free: each connection setting it wrote the database header
-		// in a write transaction of its own (three fsyncs, and a
-		// checkpoint when the store closes), in every command, even a
-		// read-only scan.
-		dsn += "&_pragma=auto_vacuum(INCREMENTAL)"
-	}
 	if opts.MapBytes > 0 {
 		dsn += "&_pragma=mmap_size(" + strconv.FormatInt(opts.MapBytes, 10) + ")"
 	}
@@ -257,5 +255,33 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	err = tx.Commit()
 	s.listsChanged()
+	return err
+}
+
+// createEmpty creates the SQLite database at path when there is none (no
+// file or an empty one, and no write-ahead log) with the settings that take
+// effect only before its first page is written: PageSize, incremental
+// auto-vacuum (space.go) and the write-ahead log. A new data directory's
+// database is written from the schema image instead, which has them; this
+// is the way of a database built by running the migrations, and of a
+// restore's scratch (scratch.go). The settings
+// are not in the DSN every connection runs: the driver runs its pragmas in
+// alphabetical order (journal_mode before page_size), and auto_vacuum on an
+// existing database is no use and not free (each connection setting it
+// wrote the header in a transaction of its own: three fsyncs, and a
+// checkpoint when the store closed, in every command).
+func createEmpty(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		return nil
+	}
+	if _, err := os.Stat(path + "-wal"); err == nil {
+		return nil
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Exec(`PRAGMA page_size = ` + strconv.Itoa(PageSize) + `; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL`)
 	return err
 }
