@@ -53,7 +53,7 @@ func (s *Store) LastPackageChange(ctx context.Context) (int64, error) {
 // an emptied journal would restart below the readers' cursors (and a
 // restore sets PostgreSQL's sequence from the largest value too).
 func (s *Store) PrunePackageChanges(ctx context.Context, before time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM package_change WHERE at < ? AND seq < (SELECT MAX(seq) FROM package_change)`), fmtTime(before))
+	_, err := s.exec(ctx, s.Rebind(`DELETE FROM package_change WHERE at < ? AND seq < (SELECT MAX(seq) FROM package_change)`), fmtTime(before))
 	return err
 }
 

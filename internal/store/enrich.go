@@ -292,7 +292,7 @@ func (s *Store) eachRow(ctx context.Context, query string, args []any, fn func(*
 // of its group is in the KEV catalogue; the highest EPSS percentile of its
 // CVEs), and returns how many findings changed.
 func (s *Store) RefreshFindingExploitation(ctx context.Context) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE finding SET
+	res, err := s.exec(ctx, `UPDATE finding SET
  known_exploited = CASE WHEN EXISTS (SELECT 1 FROM finding_vuln v JOIN kev_entry k ON k.cve = v.vuln_id WHERE v.finding_id = finding.id) THEN 1 ELSE 0 END,
  epss_percentile = COALESCE((SELECT MAX(e.percentile) FROM finding_vuln v JOIN epss_score e ON e.cve = v.vuln_id WHERE v.finding_id = finding.id), -1)
 WHERE closed_at = '' AND (

@@ -229,7 +229,7 @@ func (s *Store) PutFeedMetadata(ctx context.Context, feed, key string, m FeedMet
 // TouchFeedMetadata marks cached metadata as fetched at t (the upstream
 // answered "not modified").
 func (s *Store) TouchFeedMetadata(ctx context.Context, feed, key string, t time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.Rebind(`UPDATE feed_metadata SET fetched_at = ? WHERE feed = ? AND cache_key = ?`), fmtTime(t), feed, key)
+	_, err := s.exec(ctx, s.Rebind(`UPDATE feed_metadata SET fetched_at = ? WHERE feed = ? AND cache_key = ?`), fmtTime(t), feed, key)
 	return err
 }
 
@@ -259,7 +259,7 @@ func (s *Store) FeedArtifact(ctx context.Context, feed, key string) (a FeedArtif
 // PutFeedArtifact records (replacing) the cache entry under key.
 func (s *Store) PutFeedArtifact(ctx context.Context, feed, key string, a FeedArtifact) error {
 	// One statement: instances caching the same file at once both succeed.
-	_, err := s.db.ExecContext(ctx, s.Rebind(`INSERT INTO feed_artifact (feed, cache_key, sha256, size, content_type, fetched_at) VALUES (?, ?, ?, ?, ?, ?)
+	_, err := s.exec(ctx, s.Rebind(`INSERT INTO feed_artifact (feed, cache_key, sha256, size, content_type, fetched_at) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (feed, cache_key) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, content_type = excluded.content_type, fetched_at = excluded.fetched_at`),
 		feed, key, a.SHA256, a.Size, a.ContentType, fmtTime(a.FetchedAt))
 	return err
@@ -267,7 +267,7 @@ ON CONFLICT (feed, cache_key) DO UPDATE SET sha256 = excluded.sha256, size = exc
 
 // DeleteFeedArtifact removes one cache entry (e.g. its file went missing).
 func (s *Store) DeleteFeedArtifact(ctx context.Context, feed, key string) error {
-	_, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM feed_artifact WHERE feed = ? AND cache_key = ?`), feed, key)
+	_, err := s.exec(ctx, s.Rebind(`DELETE FROM feed_artifact WHERE feed = ? AND cache_key = ?`), feed, key)
 	return err
 }
 

@@ -454,7 +454,6 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		im.s.db.ExecContext(ctx, `ANALYZE partition_state`)
 	}
 	if old >= 0 {
-		defer im.s.bulk.turn(im.s)()
 		if err := im.s.deleteGeneration(ctx, im.part, old); err != nil {
 			return stats, err
 		}
@@ -504,11 +503,10 @@ func (im *Import) Abort(ctx context.Context) error {
 	// The database may be what failed the import: the rows are deleted
 	// as soon as it is back (until ctx ends), not by a later run.
 	return Retry(ctx, func(ctx context.Context) error {
-		defer im.s.bulk.turn(im.s)()
 		if err := im.s.deleteGeneration(ctx, im.part, im.generation); err != nil {
 			return err
 		}
-		_, err := im.s.db.ExecContext(ctx, im.s.Rebind(`DELETE FROM pending_generation WHERE generation = ?`), im.generation)
+		_, err := im.s.exec(ctx, im.s.Rebind(`DELETE FROM pending_generation WHERE generation = ?`), im.generation)
 		return err
 	})
 }

@@ -46,7 +46,9 @@ const (
 
 // bulkWriter is a store's shared import connection (SQLite).
 type bulkWriter struct {
-	mu    sync.Mutex // held for each transaction an import writes
+	// writes is the store's write turn (writeturn.go), held for each
+	// transaction an import writes.
+	writes writeTurn
 	ref   sync.Mutex // guards conn and users
 	conn  *sql.Conn
 	users int
@@ -151,8 +153,7 @@ func (b *bulkWriter) release(s *Store, conn *sql.Conn) {
 // tx runs fn in a transaction on conn, in turn with the other imports.
 // With cpus (see Import.ShareCPUs) it holds one of them meanwhile.
 func (b *bulkWriter) tx(ctx context.Context, conn *sql.Conn, cpus *cpushare.Tokens, fn func(*sql.Tx) error) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	defer b.writes.take(ctx)()
 	if cpus != nil {
 		if err := cpus.Acquire(ctx, true); err != nil {
 			return err
@@ -216,19 +217,6 @@ func checkpointPassive(ctx context.Context, conn *sql.Conn) int64 {
 		return 0
 	}
 	return frames
-}
-
-// turn waits for the imports' turn outside a transaction of tx (SQLite;
-// PostgreSQL's imports need none) and returns the function that ends it:
-// work that writes through other connections (deleting a generation)
-// waits for the imports' transaction in progress instead of for SQLite's
-// write lock.
-func (b *bulkWriter) turn(s *Store) (done func()) {
-	if s.dialect != SQLite {
-		return func() {}
-	}
-	b.mu.Lock()
-	return b.mu.Unlock
 }
 
 // releaseConn gives the writer's connection back once the writer is done.

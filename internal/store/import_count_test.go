@@ -131,7 +131,7 @@ func TestImportQueueBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	s.bulk.mu.Lock() // the writer waits for its turn
+	release := s.writes.take(ctx) // the writer waits for its turn
 	const n = 6*importBatch + 3
 	var added atomic.Int64
 	done := make(chan error, 1)
@@ -157,7 +157,7 @@ func TestImportQueueBounded(t *testing.T) {
 	if got := added.Load(); got != want {
 		t.Fatalf("%d records added with the writer held back, want %d (queue bound %d records)", got, want, queuedRecords)
 	}
-	s.bulk.mu.Unlock()
+	release()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestImportsQueueBoundedTogether(t *testing.T) {
 	if imports*queueRoom <= sharedRoom {
 		t.Fatalf("%d imports could not fill the store's room", imports)
 	}
-	s.bulk.mu.Lock() // the writer waits for its turn
+	release := s.writes.take(ctx) // the writer waits for its turn
 	ims := make([]*Import, imports)
 	var added atomic.Int64
 	done := make(chan error, imports)
@@ -216,7 +216,7 @@ func TestImportsQueueBoundedTogether(t *testing.T) {
 	if got, most := added.Load(), int64(sharedRoom*importBatch+imports*(importBatch-1)); got > most {
 		t.Fatalf("%d records added with the writer held back, at most %d (store room %d units)", got, most, sharedRoom)
 	}
-	s.bulk.mu.Unlock()
+	release()
 	for range ims {
 		if err := <-done; err != nil {
 			t.Fatal(err)
@@ -234,18 +234,18 @@ func TestImportsQueueBoundedTogether(t *testing.T) {
 	// A writer that fails (its context ends) gives back the room of what
 	// was queued behind the failed batch.
 	wctx, cancel := context.WithCancel(ctx)
-	s.bulk.mu.Lock()
 	im, err := s.BeginImport(wctx, "failing", "OSV")
 	if err != nil {
 		t.Fatal(err)
 	}
+	release = s.writes.take(ctx)
 	for i := range 3 * importBatch {
 		if err := im.Add(ctx, record(fmt.Sprintf("F%06d", i), t0, "p")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	cancel()
-	s.bulk.mu.Unlock()
+	release()
 	im.Abort(ctx)
 	if n := len(s.importRoom()); n != 0 {
 		t.Fatalf("%d units of the store's room still taken after a failed import", n)

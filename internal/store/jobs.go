@@ -38,7 +38,7 @@ func (s *Store) StartJobRun(ctx context.Context, job, cause string, started time
 
 // FinishJobRun records the outcome and captured log of a run.
 func (s *Store) FinishJobRun(ctx context.Context, id int64, finished time.Time, status, errText, log string) error {
-	_, err := s.db.ExecContext(ctx, s.Rebind(`UPDATE job_run SET finished = ?, status = ?, error = ?, log = ? WHERE id = ?`),
+	_, err := s.exec(ctx, s.Rebind(`UPDATE job_run SET finished = ?, status = ?, error = ?, log = ? WHERE id = ?`),
 		fmtTime(finished), status, errText, log, id)
 	return err
 }

@@ -44,7 +44,7 @@ func (s *Store) JobSchedules(ctx context.Context) (map[string]JobSchedule, error
 
 // PutJobSchedule stores a job's schedule.
 func (s *Store) PutJobSchedule(ctx context.Context, js JobSchedule) error {
-	_, err := s.db.ExecContext(ctx, s.Rebind(`INSERT INTO job_schedule (job, cron, updated, updated_by) VALUES (?, ?, ?, ?)
+	_, err := s.exec(ctx, s.Rebind(`INSERT INTO job_schedule (job, cron, updated, updated_by) VALUES (?, ?, ?, ?)
 ON CONFLICT (job) DO UPDATE SET cron = excluded.cron, updated = excluded.updated, updated_by = excluded.updated_by`),
 		js.Job, js.Cron, fmtTime(js.Updated), js.UpdatedBy)
 	return err
@@ -294,6 +294,6 @@ func (s *Store) LatestJobRuns(ctx context.Context) (map[string]JobRun, error) {
 // SaveJobRunLog stores the log of a run in progress so far, so that other
 // instances show it and it survives the instance.
 func (s *Store) SaveJobRunLog(ctx context.Context, id int64, log string) error {
-	_, err := s.db.ExecContext(ctx, s.Rebind(`UPDATE job_run SET log = ? WHERE id = ? AND status = ?`), log, id, RunRunning)
+	_, err := s.exec(ctx, s.Rebind(`UPDATE job_run SET log = ? WHERE id = ? AND status = ?`), log, id, RunRunning)
 	return err
 }

@@ -73,7 +73,7 @@ RETURNING expires_at`
 		return s.AcquireLease(ctx, name, holder, ttl)
 	}
 	if ownerDead(l.Holder) { // its process on this host is gone
-		if _, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM job_lease WHERE name = ? AND holder = ?`), name, l.Holder); err != nil {
+		if _, err := s.exec(ctx, s.Rebind(`DELETE FROM job_lease WHERE name = ? AND holder = ?`), name, l.Holder); err != nil {
 			return Lease{}, fmt.Errorf("lease %s: %w", name, err)
 		}
 		return s.AcquireLease(ctx, name, holder, ttl)
@@ -85,7 +85,7 @@ RETURNING expires_at`
 // when it is not 0. It returns ErrLeaseLost when holder no longer has it.
 func (s *Store) RenewLease(ctx context.Context, name, holder string, ttl time.Duration, runID int64) error {
 	now := s.nowMillis()
-	res, err := s.db.ExecContext(ctx, s.Rebind(`UPDATE job_lease SET expires_at = `+now+` + ?, run_id = CASE WHEN ? <> 0 THEN ? ELSE run_id END WHERE name = ? AND holder = ?`),
+	res, err := s.exec(ctx, s.Rebind(`UPDATE job_lease SET expires_at = `+now+` + ?, run_id = CASE WHEN ? <> 0 THEN ? ELSE run_id END WHERE name = ? AND holder = ?`),
 		ttl.Milliseconds(), runID, runID, name, holder)
 	if err != nil {
 		return fmt.Errorf("lease %s: %w", name, err)
@@ -99,7 +99,7 @@ func (s *Store) RenewLease(ctx context.Context, name, holder string, ttl time.Du
 // ReleaseLease gives up holder's lease; releasing a lease one does not
 // hold does nothing.
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
-	_, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM job_lease WHERE name = ? AND holder = ?`), name, holder)
+	_, err := s.exec(ctx, s.Rebind(`DELETE FROM job_lease WHERE name = ? AND holder = ?`), name, holder)
 	if err != nil {
 		return fmt.Errorf("lease %s: %w", name, err)
 	}

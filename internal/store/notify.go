@@ -86,7 +86,7 @@ func (s *Store) SaveNotifyRule(ctx context.Context, x NotifyRule, now time.Time)
 
 // DeleteNotifyRule removes a rule (its deliveries stay in the log).
 func (s *Store) DeleteNotifyRule(ctx context.Context, id int64) error {
-	res, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM notify_rule WHERE id = ?`), id)
+	res, err := s.exec(ctx, s.Rebind(`DELETE FROM notify_rule WHERE id = ?`), id)
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func (s *Store) UpdateDelivery(ctx context.Context, id int64, status string, att
 	if status == DeliveryQueued {
 		owner = ""
 	}
-	_, err := s.db.ExecContext(ctx, s.Rebind(`UPDATE notify_delivery SET status = ?, attempts = ?, last_error = ?, owner = ?, updated = ? WHERE id = ?`), status, attempts, lastError, owner, fmtTime(now), id)
+	_, err := s.exec(ctx, s.Rebind(`UPDATE notify_delivery SET status = ?, attempts = ?, last_error = ?, owner = ?, updated = ? WHERE id = ?`), status, attempts, lastError, owner, fmtTime(now), id)
 	return err
 }
 
@@ -201,7 +201,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, staleBefore time.Time, limi
 		if d.Payload == "" {
 			status, owner, msg = "interrupted", "", "interrupted: the process sending it stopped"
 		}
-		res, err := s.db.ExecContext(ctx, s.Rebind(`UPDATE notify_delivery SET status = ?, owner = ?, last_error = ?, updated = ? WHERE id = ? AND status = ? AND owner = ? AND updated = ?`),
+		res, err := s.exec(ctx, s.Rebind(`UPDATE notify_delivery SET status = ?, owner = ?, last_error = ?, updated = ? WHERE id = ? AND status = ? AND owner = ? AND updated = ?`),
 			status, owner, msg, fmtTime(now), d.ID, d.Status, d.Owner, fmtTime(d.Updated))
 		if err != nil {
 			return out, err
@@ -217,7 +217,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, staleBefore time.Time, limi
 // PruneDeliveries deletes finished deliveries last changed before before
 // (the log is kept bounded in time); it returns how many.
 func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM notify_delivery WHERE status NOT IN (?, ?, ?) AND updated < ?`), DeliveryQueued, DeliverySending, DeliveryRetrying, fmtTime(before))
+	res, err := s.exec(ctx, s.Rebind(`DELETE FROM notify_delivery WHERE status NOT IN (?, ?, ?) AND updated < ?`), DeliveryQueued, DeliverySending, DeliveryRetrying, fmtTime(before))
 	if err != nil {
 		return 0, err
 	}

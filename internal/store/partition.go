@@ -25,7 +25,7 @@ func (s *Store) deleteGeneration(ctx context.Context, part string, gen int64) er
 			q, args = s.Rebind(`DELETE FROM `+table+` WHERE ctid = ANY(ARRAY(SELECT ctid FROM `+table+` WHERE part = ? AND generation = ? LIMIT 5000))`), args[:2]
 		}
 		for {
-			res, err := s.db.ExecContext(ctx, q, args...)
+			res, err := s.exec(ctx, q, args...)
 			if err != nil {
 				return fmt.Errorf("store: delete generation %d of %s: %w", gen, part, err)
 			}
@@ -66,6 +66,7 @@ func (s *Store) ApplyDelta(ctx context.Context, part string, d Delta, st Partiti
 	if d.Base != nil && d.Base.conn != nil {
 		run = func(ctx context.Context, fn func(*sql.Tx) error) error {
 			defer s.listsChanged()
+			defer s.writes.take(ctx)()
 			return txOn(ctx, d.Base.conn, fn)
 		}
 	}
@@ -355,7 +356,7 @@ func (s *Store) updateInPlace(ctx context.Context, tx *sql.Tx, part string, gen 
 
 // TouchPartition records a sync that changed nothing.
 func (s *Store) TouchPartition(ctx context.Context, part string, lastSync time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.Rebind(`UPDATE partition_state SET last_sync = ? WHERE name = ?`), fmtTime(lastSync), part)
+	_, err := s.exec(ctx, s.Rebind(`UPDATE partition_state SET last_sync = ? WHERE name = ?`), fmtTime(lastSync), part)
 	return err
 }
 
@@ -374,7 +375,7 @@ func (s *Store) Purge(ctx context.Context, part string) error {
 	if err != nil {
 		return fmt.Errorf("store: purge %s: %w", part, err)
 	}
-	if _, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM advisory_skipped WHERE part = ?`), part); err != nil {
+	if _, err := s.exec(ctx, s.Rebind(`DELETE FROM advisory_skipped WHERE part = ?`), part); err != nil {
 		return fmt.Errorf("store: purge %s: %w", part, err)
 	}
 	return s.deleteGeneration(ctx, part, st.Generation)
@@ -410,7 +411,7 @@ func (s *Store) CollectGarbage(ctx context.Context) error {
 		return err
 	}
 	for _, g := range deadGens {
-		if _, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM pending_generation WHERE generation = ?`), g); err != nil {
+		if _, err := s.exec(ctx, s.Rebind(`DELETE FROM pending_generation WHERE generation = ?`), g); err != nil {
 			return err
 		}
 	}

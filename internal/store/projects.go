@@ -112,7 +112,7 @@ func (s *Store) UpdateProject(ctx context.Context, name string, description *str
 	if tags != nil {
 		p.Tags = tags
 	}
-	_, err = s.db.ExecContext(ctx, s.Rebind(`UPDATE project SET description = ?, tags = ?, updated = ? WHERE id = ?`),
+	_, err = s.exec(ctx, s.Rebind(`UPDATE project SET description = ?, tags = ?, updated = ? WHERE id = ?`),
 		p.Description, strings.Join(p.Tags, ","), fmtTime(now), p.ID)
 	return err
 }

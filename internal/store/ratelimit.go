@@ -39,7 +39,7 @@ RETURNING tat, allowed`
 // PruneRateLimits deletes the rows whose bucket is full again at now:
 // forgetting them changes no decision.
 func (s *Store) PruneRateLimits(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM rate_limit WHERE tat <= ?`), now.UnixNano())
+	res, err := s.exec(ctx, s.Rebind(`DELETE FROM rate_limit WHERE tat <= ?`), now.UnixNano())
 	if err != nil {
 		return 0, err
 	}

@@ -23,6 +23,7 @@ func (s *Store) reclaim(ctx context.Context) error {
 	if s.dialect != SQLite {
 		return nil
 	}
+	defer s.writes.take(ctx)()
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -76,6 +77,7 @@ func (s *Store) Compact(ctx context.Context) error {
 	if s.dialect != SQLite {
 		return nil
 	}
+	defer s.writes.take(ctx)()
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("store: compact: %w", err)

@@ -62,6 +62,7 @@ type Store struct {
 	// cacheKiB is SQLite's page cache per connection (Options.PageCacheKiB).
 	cacheKiB int
 	bulk     bulkWriter // the connection imports write through (import_bulk.go)
+	writes   writeTurn  // the turns of this process's writes (writeturn.go)
 	keyUses  keyUses    // API keys' last_used writes of this process (users.go)
 }
 
@@ -145,7 +146,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{db: db, dialect: SQLite, path: path, counts: newCountCache(), unassessed: newUnassessedCache(), cacheKiB: cache}
+	s := &Store{db: db, dialect: SQLite, path: path, counts: newCountCache(), unassessed: newUnassessedCache(), cacheKiB: cache, writes: newWriteTurn(SQLite)}
+	s.bulk.writes = s.writes
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -243,8 +245,10 @@ func rebind(d Dialect, q string) string {
 	return b.String()
 }
 
-// tx runs fn in a transaction, committing when fn returns nil.
+// tx runs fn in a transaction, committing when fn returns nil, in the
+// write's turn (writeturn.go).
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	defer s.writes.take(ctx)()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -256,6 +260,13 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	err = tx.Commit()
 	s.listsChanged()
 	return err
+}
+
+// exec runs one statement that writes, in the write's turn
+// (writeturn.go); not for a caller that holds the turn (bulkWriter.turn).
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	defer s.writes.take(ctx)()
+	return s.db.ExecContext(ctx, query, args...)
 }
 
 // createEmpty creates the SQLite database at path when there is none (no

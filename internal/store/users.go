@@ -242,7 +242,7 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 
 // CreateSession stores a session by the hash of its token.
 func (s *Store) CreateSession(ctx context.Context, tokenHash string, userID int64, expires time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.Rebind(`INSERT INTO user_session (token_hash, user_id, created, expires) VALUES (?, ?, ?, ?)`),
+	_, err := s.exec(ctx, s.Rebind(`INSERT INTO user_session (token_hash, user_id, created, expires) VALUES (?, ?, ?, ?)`),
 		tokenHash, userID, fmtTime(time.Now()), fmtTime(expires))
 	return err
 }
@@ -267,13 +267,13 @@ func (s *Store) SessionUser(ctx context.Context, tokenHash string, now time.Time
 
 // DeleteSession ends a session.
 func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
-	_, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM user_session WHERE token_hash = ?`), tokenHash)
+	_, err := s.exec(ctx, s.Rebind(`DELETE FROM user_session WHERE token_hash = ?`), tokenHash)
 	return err
 }
 
 // DeleteExpiredSessions removes sessions that ended before now.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM user_session WHERE expires < ?`), fmtTime(now))
+	_, err := s.exec(ctx, s.Rebind(`DELETE FROM user_session WHERE expires < ?`), fmtTime(now))
 	return err
 }
 
@@ -307,7 +307,7 @@ func (s *Store) APIKeys(ctx context.Context, userID int64) ([]APIKey, error) {
 
 // DeleteAPIKey revokes one of a user's keys.
 func (s *Store) DeleteAPIKey(ctx context.Context, userID, keyID int64) error {
-	res, err := s.db.ExecContext(ctx, s.Rebind(`DELETE FROM api_key WHERE id = ? AND user_id = ?`), keyID, userID)
+	res, err := s.exec(ctx, s.Rebind(`DELETE FROM api_key WHERE id = ? AND user_id = ?`), keyID, userID)
 	if err != nil {
 		return err
 	}
@@ -335,7 +335,7 @@ func (s *Store) APIKeyUser(ctx context.Context, keyHash string, now time.Time) (
 	// key queued once a minute on that lock, SQLite's busy handler
 	// sleeping between their tries, and requests took up to a second.
 	if now.Sub(parseTime(used)) >= time.Minute && s.keyUses.claim(id, now) {
-		if _, err := s.db.ExecContext(ctx, s.Rebind(`UPDATE api_key SET last_used = ? WHERE id = ?`), fmtTime(now), id); err != nil {
+		if _, err := s.exec(ctx, s.Rebind(`UPDATE api_key SET last_used = ? WHERE id = ?`), fmtTime(now), id); err != nil {
 			return User{}, err
 		}
 	}

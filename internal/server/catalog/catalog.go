@@ -239,10 +239,20 @@ func refreshPartition(ctx context.Context, st Store, p store.PartitionState, key
 	written := make(chan error, 1)
 	go func() {
 		var err error
+		// The summaries of removed records go first, a batch at a time:
+		// each call is a transaction in the store's write turn, and a
+		// partition's worth of deletes in one (150,000 records gone from a
+		// 300,000-record partition) held it for over 30 s, past the job
+		// leases' renewals.
+		for chunk := range slices.Chunk(deletes, batch) {
+			if err = st.ReplaceSummaries(ctx, p.Name, false, chunk, nil); err != nil {
+				failed.Store(true)
+				break
+			}
+		}
 		for rows := range batches {
 			if err == nil {
-				err = st.ReplaceSummaries(ctx, p.Name, false, deletes, rows)
-				deletes = nil
+				err = st.ReplaceSummaries(ctx, p.Name, false, nil, rows)
 				failed.Store(err != nil)
 			}
 		}

@@ -3,8 +3,11 @@ package catalog_test
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vulngate/vulngate/internal/server/catalog"
 	"github.com/vulngate/vulngate/internal/store"
@@ -49,5 +52,57 @@ func TestRefreshReportsFailedWrite(t *testing.T) {
 	}
 	if got := f.writes.Load(); got != 2 {
 		t.Errorf("%d batches written, want 2 (none after the failure)", got)
+	}
+}
+
+// fewerRecords pretends that only keep of the partition's records are
+// still stored, and records the deletes of each summaries write.
+type fewerRecords struct {
+	*store.Store
+	keep    int
+	deletes []int
+}
+
+func (f *fewerRecords) RecordVersions(ctx context.Context, part string) (map[string]time.Time, error) {
+	all, err := f.Store.RecordVersions(ctx, part)
+	if err != nil {
+		return nil, err
+	}
+	ids := slices.Sorted(maps.Keys(all))
+	kept := make(map[string]time.Time, f.keep)
+	for _, id := range ids[:f.keep] {
+		kept[id] = all[id]
+	}
+	return kept, nil
+}
+
+func (f *fewerRecords) ReplaceSummaries(ctx context.Context, part string, deleteAll bool, deletes []string, upserts []store.AdvisorySummary) error {
+	f.deletes = append(f.deletes, len(deletes))
+	return f.Store.ReplaceSummaries(ctx, part, deleteAll, deletes, upserts)
+}
+
+// TestRefreshDeletesInBatches: the summaries of records no longer stored
+// are deleted a batch (2,000) at a time, each a transaction of its own,
+// not all in the first write.
+func TestRefreshDeletesInBatches(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sync(t, st, "file://"+corpus.Dir(t), "Go") // 4,301 records
+	if err := catalog.Refresh(ctx, st, quiet); err != nil {
+		t.Fatal(err)
+	}
+	f := &fewerRecords{Store: st, keep: 300}
+	if err := catalog.Refresh(ctx, f, quiet); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{2000, 2000, 1}; !slices.Equal(f.deletes[:min(len(f.deletes), 3)], want) {
+		t.Errorf("deletes per write %v, want %v first", f.deletes, want)
+	}
+	if _, n, err := st.ListSummaries(ctx, store.SummaryFilter{Limit: 1, Withdrawn: true}); err != nil || n != 300 {
+		t.Errorf("%d summaries left (%v), want 300", n, err)
 	}
 }
