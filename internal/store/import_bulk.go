@@ -49,9 +49,9 @@ type bulkWriter struct {
 	// writes is the store's write turn (writeturn.go), held for each
 	// transaction an import writes.
 	writes writeTurn
-	ref   sync.Mutex // guards conn and users
-	conn  *sql.Conn
-	users int
+	ref    sync.Mutex // guards conn and users
+	conn   *sql.Conn
+	users  int
 	// The checkpointer (see checkpointer) is woken through wake after each
 	// commit and closes stopped when wake closes.
 	wake    chan struct{}
