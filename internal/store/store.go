@@ -14,7 +14,9 @@
 //
 // Two engines sit behind the same type: SQLite (modernc.org/sqlite, pure
 // Go) in WAL mode in the data directory, the default, and PostgreSQL (pgx)
-// given a DSN, for several instances sharing one database. Queries are
+// given a DSN, for several instances sharing one database. A process's
+// writes to SQLite take turns before they meet its lock (writeturn.go).
+// Queries are
 // written once with "?" placeholders and rebound per dialect; migrations
 // exist once per engine. The store knows nothing about OSV semantics:
 // callers hand it records with their index keys already computed.
