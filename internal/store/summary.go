@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -141,6 +142,31 @@ func (s *Store) ReplaceSummaries(ctx context.Context, part string, deleteAll boo
 		}
 		return nil
 	})
+}
+
+// DeleteSummaries deletes the given IDs' summaries of a partition,
+// summaryRowsPerStatement at a time in ID order, each statement a
+// transaction of its own (in the write's turn): the index's refresh
+// removes the summaries of records gone from the source this way, which
+// may be most of a partition. Inside a transaction a statement that fires
+// triggers (the text search index's) keeps a journal of every page it
+// changes, in memory and in 1 KiB chunks; for deletes scattered over a
+// 300,000-summary table that took 3.2 s per 4,000 rows in one transaction
+// of 16 KiB pages (1.8 s of 4 KiB pages), 1.4 s as statements of their
+// own and 0.65 s in ID order. A failure leaves the summaries deleted
+// before it deleted: the next refresh deletes the rest.
+func (s *Store) DeleteSummaries(ctx context.Context, part string, ids []string) error {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	for chunk := range slices.Chunk(ids, summaryRowsPerStatement) {
+		q, args := inClause(`DELETE FROM advisory_summary WHERE part = ?`, []any{part}, "id", chunk)
+		if _, err := s.exec(ctx, s.Rebind(q), args...); err != nil {
+			s.listsChanged()
+			return fmt.Errorf("store: delete summaries of %s: %w", part, err)
+		}
+	}
+	s.listsChanged()
+	return nil
 }
 
 // summaryRowsPerStatement bounds the rows of one of ReplaceSummaries'

@@ -173,6 +173,52 @@ func TestReplaceSummariesAcrossStatements(t *testing.T) {
 	})
 }
 
+// TestDeleteSummaries: DeleteSummaries removes the named summaries of one
+// partition, more than a statement's rows and in any order, from the list
+// and the text search, and leaves the other partition's with the same IDs.
+func TestDeleteSummaries(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		const n = summaryRowsPerStatement + 500
+		for _, part := range []string{"npm", "npm:other"} {
+			var rows []AdvisorySummary
+			for i := range n {
+				rows = append(rows, AdvisorySummary{ID: fmt.Sprintf("GHSA-%05d", i), Modified: t0, Source: "OSV", Ecosystem: "npm",
+					Severity: "LOW", Summary: fmt.Sprintf("gone%05dx in %s", i, part)})
+			}
+			if err := s.ReplaceSummaries(ctx, part, false, nil, rows); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var ids []string
+		for i := n - 1; i >= 100; i-- { // all but the first 100, backwards
+			ids = append(ids, fmt.Sprintf("GHSA-%05d", i))
+		}
+		if err := s.DeleteSummaries(ctx, "npm", ids); err != nil {
+			t.Fatal(err)
+		}
+		count := func(f SummaryFilter) int {
+			t.Helper()
+			f.Limit = 1
+			_, total, err := s.ListSummaries(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return total
+		}
+		if got := count(SummaryFilter{}); got != n+100 {
+			t.Errorf("%d summaries listed, want %d (100 left of one partition, all %d of the other)", got, n+100, n)
+		}
+		if got := count(SummaryFilter{Query: "gone00100x"}); got != 1 {
+			t.Errorf("a deleted summary's text found %d times, want once (the other partition's)", got)
+		}
+		if got := count(SummaryFilter{Query: "gone00099x"}); got != 2 {
+			t.Errorf("a kept summary's text found %d times, want 2", got)
+		}
+	})
+}
+
 // TestReplaceSummariesWritesFewSearchSegments: on SQLite, a thousand
 // summaries are one statement, so the text search index does not write
 // a segment per row (FTS5 writes what it gathered when a statement of the
