@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/vulngate/vulngate/bench/internal/corpus"
+	"github.com/vulngate/vulngate/bench/internal/machine"
 	"github.com/vulngate/vulngate/bench/internal/runstats"
 )
 
@@ -74,6 +75,9 @@ type harness struct {
 	fullData  string        // data dir with all ecosystems imported, if the import step ran OK
 	fullWall  time.Duration // wall time of the full corpus import, if it ran
 	loadStart string
+	// freshPages is the machine's cost of a first touch of memory
+	// (machine.FreshPageCost), as the report's header prints it.
+	freshPages string
 
 	rows    []row
 	details []string
@@ -169,6 +173,7 @@ func (h *harness) want(step string) bool { return h.cfg.only == "" || h.cfg.only
 func (h *harness) main() error {
 	c := h.cfg
 	h.loadStart = runstats.LoadAvg(1)
+	h.freshPages = freshPageNote()
 	log.Printf("repo %s, corpus %s, work %s", c.repo, c.corpus, c.work)
 	ecos, err := corpus.Ecosystems(c.corpus)
 	if err != nil {
@@ -237,4 +242,15 @@ func (h *harness) buildVulngate() {
 	}
 	h.vulngate = bin
 	log.Printf("built %s", bin)
+}
+
+// freshPageNote measures what first touching memory costs on this machine
+// (64 MiB, median of 5) for the report's header: figures of runs on
+// machines where it differs much are not comparable.
+func freshPageNote() string {
+	d, err := machine.FreshPageCost(64<<20, 5)
+	if err != nil {
+		return "fresh memory: " + err.Error()
+	}
+	return fmt.Sprintf("fresh memory %.2f µs per 4 KiB page touched first", float64(d)/float64(time.Microsecond))
 }

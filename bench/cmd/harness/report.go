@@ -21,8 +21,8 @@ import (
 
 func (h *harness) report() error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# vulngate benchmark\n\n%s · corpus `%s` · %d ecosystems, %s records · scale %s · %d CPUs · load average at start %s, at end %s\n\n",
-		time.Now().UTC().Format(time.RFC3339), h.cfg.corpus, len(h.ecos), commas(h.total), commas(h.cfg.scale), runtime.NumCPU(), h.loadStart, runstats.LoadAvg(1))
+	fmt.Fprintf(&b, "# vulngate benchmark\n\n%s · corpus `%s` · %d ecosystems, %s records · scale %s · %d CPUs · load average at start %s, at end %s · %s\n\n",
+		time.Now().UTC().Format(time.RFC3339), h.cfg.corpus, len(h.ecos), commas(h.total), commas(h.cfg.scale), runtime.NumCPU(), h.loadStart, runstats.LoadAvg(1), h.freshPages)
 	b.WriteString("| metric | vulngate | peer | ratio | target |\n|---|---|---|---|---|\n")
 	for _, r := range h.rows {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.metric, r.vulngate, dash(r.peer), dash(r.ratio), dash(r.target))
