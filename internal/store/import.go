@@ -291,7 +291,7 @@ func (im *Import) write(ctx context.Context, batch []Record) error {
 		return nil
 	}
 	var kept []Record
-	err := im.s.bulk.tx(ctx, im.conn, im.cpus, func(tx *sql.Tx) error {
+	err := im.s.bulk.tx(ctx, im.s, im.conn, im.cpus, func(tx *sql.Tx) error {
 		if err := im.allocate(ctx, tx); err != nil {
 			return err
 		}
@@ -401,7 +401,7 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		// (its page cache stays valid for them).
 		flip = func(ctx context.Context, fn func(*sql.Tx) error) error {
 			defer im.s.listsChanged()
-			return im.s.bulk.tx(ctx, im.conn, nil, fn)
+			return im.s.bulk.tx(ctx, im.s, im.conn, nil, fn)
 		}
 	}
 	err := flip(ctx, func(tx *sql.Tx) error {

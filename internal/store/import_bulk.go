@@ -46,12 +46,9 @@ const (
 
 // bulkWriter is a store's shared import connection (SQLite).
 type bulkWriter struct {
-	// writes is the store's write turn (writeturn.go), held for each
-	// transaction an import writes.
-	writes writeTurn
-	ref    sync.Mutex // guards conn and users
-	conn   *sql.Conn
-	users  int
+	ref   sync.Mutex // guards conn and users
+	conn  *sql.Conn
+	users int
 	// The checkpointer (see checkpointer) is woken through wake after each
 	// commit and closes stopped when wake closes.
 	wake    chan struct{}
@@ -150,10 +147,11 @@ func (b *bulkWriter) release(s *Store, conn *sql.Conn) {
 	b.conn = nil
 }
 
-// tx runs fn in a transaction on conn, in turn with the other imports.
-// With cpus (see Import.ShareCPUs) it holds one of them meanwhile.
-func (b *bulkWriter) tx(ctx context.Context, conn *sql.Conn, cpus *cpushare.Tokens, fn func(*sql.Tx) error) error {
-	defer b.writes.take(ctx)()
+// tx runs fn in a transaction on conn, in the store's write turn
+// (writeturn.go). With cpus (see Import.ShareCPUs) it holds one of them
+// meanwhile.
+func (b *bulkWriter) tx(ctx context.Context, s *Store, conn *sql.Conn, cpus *cpushare.Tokens, fn func(*sql.Tx) error) error {
+	defer s.writes.take(ctx)()
 	if cpus != nil {
 		if err := cpus.Acquire(ctx, true); err != nil {
 			return err

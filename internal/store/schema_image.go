@@ -23,16 +23,23 @@ import (
 //go:embed schema_image.db.gz
 var schemaImage []byte
 
+// noDatabase reports whether path holds no SQLite database yet: no file or
+// an empty one, and no write-ahead log of an earlier one.
+func noDatabase(path string) bool {
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		return false
+	}
+	_, err := os.Stat(path + "-wal")
+	return err != nil
+}
+
 // newFromImage writes the schema image to path when path is a new
 // database (absent or empty, and without a write-ahead log of an earlier
 // one) and reports whether it did. The image is written beside path and
 // renamed over it once synced: a crash leaves either no database or the
 // whole image.
 func newFromImage(path string) (bool, error) {
-	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
-		return false, nil
-	}
-	if _, err := os.Stat(path + "-wal"); err == nil {
+	if !noDatabase(path) {
 		return false, nil
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(schemaImage))

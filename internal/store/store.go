@@ -16,10 +16,10 @@
 // Go) in WAL mode in the data directory, the default, and PostgreSQL (pgx)
 // given a DSN, for several instances sharing one database. A process's
 // writes to SQLite take turns before they meet its lock (writeturn.go).
-// Queries are
-// written once with "?" placeholders and rebound per dialect; migrations
-// exist once per engine. The store knows nothing about OSV semantics:
-// callers hand it records with their index keys already computed.
+// Queries are written once with "?" placeholders and rebound per dialect;
+// migrations exist once per engine. The store knows nothing about OSV
+// semantics: callers hand it records with their index keys already
+// computed.
 package store
 
 import (
@@ -149,7 +149,6 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{db: db, dialect: SQLite, path: path, counts: newCountCache(), unassessed: newUnassessedCache(), cacheKiB: cache, writes: newWriteTurn(SQLite)}
-	s.bulk.writes = s.writes
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -265,29 +264,26 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 // exec runs one statement that writes, in the write's turn
-// (writeturn.go); not for a caller that holds the turn (bulkWriter.turn).
+// (writeturn.go); not for a caller that holds the turn.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	defer s.writes.take(ctx)()
 	return s.db.ExecContext(ctx, query, args...)
 }
 
-// createEmpty creates the SQLite database at path when there is none (no
-// file or an empty one, and no write-ahead log) with the settings that take
-// effect only before its first page is written: PageSize, incremental
-// auto-vacuum (space.go) and the write-ahead log. A new data directory's
-// database is written from the schema image instead, which has them; this
-// is the way of a database built by running the migrations, and of a
-// restore's scratch (scratch.go). The settings
-// are not in the DSN every connection runs: the driver runs its pragmas in
-// alphabetical order (journal_mode before page_size), and auto_vacuum on an
-// existing database is no use and not free (each connection setting it
-// wrote the header in a transaction of its own: three fsyncs, and a
-// checkpoint when the store closed, in every command).
+// createEmpty creates the SQLite database at path when there is none
+// (noDatabase) with the settings that take effect only before its first
+// page is written: PageSize, incremental auto-vacuum (space.go) and the
+// write-ahead log. A new data directory's database is written from the
+// schema image instead, which has them; this is the way of a database
+// built by running the migrations, and of a restore's scratch
+// (scratch.go). The settings are not in the DSN every connection runs: the
+// driver runs its pragmas in alphabetical order (journal_mode before
+// page_size), and auto_vacuum on an existing database is no use and not
+// free (each connection setting it wrote the header in a transaction of
+// its own: three fsyncs, and a checkpoint when the store closed, in every
+// command).
 func createEmpty(path string) error {
-	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
-		return nil
-	}
-	if _, err := os.Stat(path + "-wal"); err == nil {
+	if !noDatabase(path) {
 		return nil
 	}
 	db, err := sql.Open("sqlite", "file:"+path)

@@ -156,16 +156,13 @@ func (s *Store) ReplaceSummaries(ctx context.Context, part string, deleteAll boo
 // own and 0.65 s in ID order. A failure leaves the summaries deleted
 // before it deleted: the next refresh deletes the rest.
 func (s *Store) DeleteSummaries(ctx context.Context, part string, ids []string) error {
-	ids = slices.Clone(ids)
-	slices.Sort(ids)
-	for chunk := range slices.Chunk(ids, summaryRowsPerStatement) {
+	defer s.listsChanged()
+	for chunk := range slices.Chunk(slices.Sorted(slices.Values(ids)), summaryRowsPerStatement) {
 		q, args := inClause(`DELETE FROM advisory_summary WHERE part = ?`, []any{part}, "id", chunk)
 		if _, err := s.exec(ctx, s.Rebind(q), args...); err != nil {
-			s.listsChanged()
 			return fmt.Errorf("store: delete summaries of %s: %w", part, err)
 		}
 	}
-	s.listsChanged()
 	return nil
 }
 

@@ -125,17 +125,16 @@ func RefreshNamed(ctx context.Context, st Store, log *slog.Logger, unchanged fun
 // last sync time.
 func UnchangedSince(indexed, before []store.PartitionState, quiet map[string]bool) func(store.PartitionState) bool {
 	idx, prev := byName(indexed), byName(before)
-	same := sameRecords
 	return func(p store.PartitionState) bool {
 		x, ok := idx[p.Name]
-		if !ok || !same(x, p) {
+		if !ok || !sameRecords(x, p) {
 			return false
 		}
 		if x.LastSync.Equal(p.LastSync) {
 			return true
 		}
 		b, ok := prev[p.Name]
-		return ok && quiet[p.Name] && same(x, b) && x.LastSync.Equal(b.LastSync)
+		return ok && quiet[p.Name] && sameRecords(x, b) && x.LastSync.Equal(b.LastSync)
 	}
 }
 

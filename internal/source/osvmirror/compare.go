@@ -88,11 +88,7 @@ func (m *Mirror) compare(ctx context.Context, eco string, st store.PartitionStat
 	var c comparison
 	upstream := l.times()
 	c.changed, c.removed, c.had = compareIDs(upstream, slices.Clip(l.changed), stored.ids, stored.skipped, st.Watermark, late)
-	for id := range stored.skipped {
-		if _, ok := upstream[id]; !ok {
-			c.unskipped = append(c.unskipped, id)
-		}
-	}
+	c.unskipped = unlisted(stored.skipped, upstream)
 	if stored.sketch == nil {
 		c.before = store.SketchIDs(stored.ids)
 	}
@@ -117,13 +113,20 @@ func bySketches(l *modifiedList, skipped map[string]struct{}, removed, unstored 
 			c.changed = append(c.changed, id)
 		}
 	}
-	listed := l.timesOf(skipped)
+	c.unskipped = unlisted(skipped, l.timesOf(skipped))
+	return c
+}
+
+// unlisted returns the IDs skipped as malformed that listed (the list's
+// times of the IDs it names) does not name.
+func unlisted(skipped map[string]struct{}, listed map[string]time.Time) []string {
+	var out []string
 	for id := range skipped {
 		if _, ok := listed[id]; !ok {
-			c.unskipped = append(c.unskipped, id)
+			out = append(out, id)
 		}
 	}
-	return c
+	return out
 }
 
 // compareIDs compares the source's records (upstream: ID -> modified

@@ -95,8 +95,7 @@ func (m *Mirror) incremental(ctx context.Context, eco string, st store.Partition
 	}
 	modified := len(lst.changed)
 	changed, removed, had := c.changed, c.removed, c.had
-	var delta store.Delta
-	delta.Unskipped = c.unskipped
+	delta := store.Delta{Unskipped: c.unskipped}
 	rep := EcosystemReport{Mode: ModeIncremental}
 	if len(changed) == 0 && len(removed) == 0 && len(delta.Unskipped) == 0 {
 		rep.Mode, rep.Records, rep.Withdrawn = ModeUnchanged, st.Records, st.Withdrawn

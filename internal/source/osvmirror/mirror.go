@@ -11,8 +11,9 @@
 // files are unavailable. Records removed upstream, or published late with
 // an older time, are found by comparing a sketch of the IDs listed with the
 // one the partition keeps of those it stores (store.IDSketch), and by
-// reading the stored IDs only when the sketches cannot tell. Ecosystems with a release suffix ("Debian:12") read
-// the base ecosystem's files and keep only records affecting that release.
+// reading the stored IDs only when the sketches cannot tell. Ecosystems
+// with a release suffix ("Debian:12") read the base ecosystem's files and
+// keep only records affecting that release.
 //
 // It does not schedule itself (the server's job runner does) and does not
 // evaluate versions (internal/match does).
