@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"sync"
+
+	"github.com/vulngate/vulngate/internal/hugeheap"
 )
 
 // scanHeapBudget is how large the Go heap of a scan may grow before its
@@ -106,6 +108,25 @@ func raiseBudget(budget int64) {
 	}
 	g.budget = budget
 	debug.SetMemoryLimit(budget)
+}
+
+// reserveHugeHeap has the next n bytes of the heap backed by huge pages
+// (hugeheap.Reserve) in a period of rare collections that this command
+// alone started: not when GOGC or GOMEMLIMIT are the user's, when
+// commands of this process overlap (tests), or once the usual pacing
+// resumed. n stays well under the period's budget, a memory limit the
+// reserved stretch counts against until the collection frees it.
+func reserveHugeHeap(n int) bool {
+	rarely.mu.Lock()
+	defer rarely.mu.Unlock()
+	g := rarely.state
+	if g == nil || rarely.users != 1 {
+		return false
+	}
+	g.mu.Lock()
+	ok := !g.done && !g.limited && int64(n) <= g.budget*7/8
+	g.mu.Unlock()
+	return ok && hugeheap.Reserve(n)
 }
 
 // gcSetByUser reports whether GOGC or GOMEMLIMIT is set in the

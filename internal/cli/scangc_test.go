@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/vulngate/vulngate/internal/hugeheap"
 )
 
 // collectRarely turns the pacing off under a memory limit, resumes the
@@ -322,5 +324,35 @@ func TestRaiseBudget(t *testing.T) {
 	raiseBudget(raised) // no period: nothing
 	if l := debug.SetMemoryLimit(-1); l != limit {
 		t.Errorf("without a period: limit %d, want %d", l, limit)
+	}
+}
+
+// reserveHugeHeap reserves only in a period of rare collections this
+// command alone started, under 7/8 of its budget, before the usual pacing
+// resumed, and where the kernel gives huge pages on request.
+func TestReserveHugeHeap(t *testing.T) {
+	if gcPercentNow() == -1 {
+		t.Skip("GOGC=off in this process")
+	}
+	const budget = 64 << 20
+	if reserveHugeHeap(1 << 20) {
+		t.Error("reserved outside a period of rare collections")
+	}
+	restore := collectRarely(budget, 0)
+	defer restore()
+	if reserveHugeHeap(budget*7/8 + 1) {
+		t.Error("reserved more than 7/8 of the budget")
+	}
+	other := collectRarely(budget, 0)
+	if reserveHugeHeap(1 << 20) {
+		t.Error("reserved beside another command")
+	}
+	other()
+	if got, want := reserveHugeHeap(8<<20), hugeheap.Available(); got != want {
+		t.Errorf("reserveHugeHeap = %v, want %v (huge pages on request here: %v)", got, want, want)
+	}
+	rarely.state.resume()
+	if reserveHugeHeap(1 << 20) {
+		t.Error("reserved after the usual pacing resumed")
 	}
 }

@@ -58,6 +58,9 @@ func (m *Mirror) full(ctx context.Context, eco, fallback string, parsed func()) 
 		rep.Err = fmt.Errorf("%s: %s is not a readable zip archive: %w", eco, where, err)
 		return rep
 	}
+	if m.opts.BeforeFull != nil {
+		m.opts.BeforeFull()
+	}
 	// The archive (a downloaded copy, when the source is remote) is given
 	// up once every entry is read: the import may then wait a while for
 	// the writer, which other imports in flight share (Sync), and holds

@@ -88,6 +88,10 @@ type Options struct {
 	// IdleTimeout aborts a download whose body delivers nothing for this
 	// long; default 2 minutes.
 	IdleTimeout time.Duration
+	// BeforeFull, when set, is called as each full import opens its
+	// archive (concurrently when ecosystems import side by side): the
+	// command line prepares memory for it there (internal/hugeheap).
+	BeforeFull func()
 }
 
 // Mirror syncs selected ecosystems into a store.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,6 +187,35 @@ func TestIncrementalRefreshWithDelta(t *testing.T) {
 	}
 	if e.Records != 4301 {
 		t.Errorf("records after delta = %d, want 4301", e.Records)
+	}
+}
+
+// BeforeFull is called as each full import opens its archive, and not by
+// an incremental sync.
+func TestBeforeFullOnlyForFullImports(t *testing.T) {
+	dir := corpus.Dir(t)
+	srv := corpus.Serve(t, dir)
+	st := openStore(t)
+	var calls atomic.Int32
+	sync := func() Report {
+		t.Helper()
+		m, err := New(st, Options{BaseURL: srv.URL, Ecosystems: []string{"Go"}, TempDir: t.TempDir(),
+			BeforeFull: func() { calls.Add(1) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := m.Sync(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	if rep := sync(); calls.Load() != 1 || rep.Ecosystems[0].Mode != ModeFull {
+		t.Fatalf("first sync (%s): BeforeFull called %d times, want once", rep.Ecosystems[0].Mode, calls.Load())
+	}
+	srv.SetDir(filepath.Join(dir, "delta"))
+	if rep := sync(); calls.Load() != 1 || rep.Ecosystems[0].Mode != ModeIncremental {
+		t.Errorf("second sync (%s): BeforeFull called %d more times, want an incremental sync without it", rep.Ecosystems[0].Mode, calls.Load()-1)
 	}
 }
 

@@ -1,0 +1,72 @@
+package hugeheap
+
+import (
+	"bufio"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// Reserve advises a stretch of at least n bytes for huge pages exactly
+// when the kernel's setting is "madvise", and the heap's next large
+// allocation lands in it once the collection has freed it.
+func TestReserveAdvisesTheNextHeap(t *testing.T) {
+	const n = 16 << 20
+	want := mode(readSetting()) == "madvise" && !thpDisabledByUser(os.Getenv("GODEBUG"))
+	if got := Reserve(n); got != want {
+		t.Fatalf("Reserve = %v with the kernel's setting %q; want %v", got, readSetting(), want)
+	}
+	runtime.GC() // waits for the collection Reserve started, if still running
+	b := make([]byte, n/2)
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	in := false
+	for _, s := range advised(t) {
+		in = in || s.start <= p && p+uintptr(len(b)) <= s.end
+	}
+	runtime.KeepAlive(b)
+	if in != want {
+		t.Errorf("Reserve = %v, and the next %d-byte allocation (%#x) in an advised range: %v", want, len(b), p, in)
+	}
+}
+
+type span struct{ start, end uintptr }
+
+// advised lists this process's mappings whose VmFlags in
+// /proc/self/smaps hold "hg" (MADV_HUGEPAGE).
+func advised(t *testing.T) []span {
+	t.Helper()
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []span
+	var cur span
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if flags, ok := strings.CutPrefix(line, "VmFlags:"); ok {
+			if strings.Contains(" "+flags+" ", " hg ") {
+				out = append(out, cur)
+			}
+			continue
+		}
+		addr, _, _ := strings.Cut(line, " ")
+		lo, hi, ok := strings.Cut(addr, "-")
+		if !ok {
+			continue
+		}
+		a, err1 := strconv.ParseUint(lo, 16, 64)
+		b, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 == nil && err2 == nil {
+			cur = span{uintptr(a), uintptr(b)}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
