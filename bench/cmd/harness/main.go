@@ -246,11 +246,17 @@ func (h *harness) buildVulngate() {
 
 // freshPageNote measures what first touching memory costs on this machine
 // (64 MiB, median of 5) for the report's header: figures of runs on
-// machines where it differs much are not comparable.
+// machines where it differs much are not comparable. Beside it, the same
+// in memory advised for huge pages, as vulngate's scans and imports ask
+// for (internal/hugeheap).
 func freshPageNote() string {
 	d, err := machine.FreshPageCost(64<<20, 5)
 	if err != nil {
 		return "fresh memory: " + err.Error()
 	}
-	return fmt.Sprintf("fresh memory %.2f µs per 4 KiB page touched first", float64(d)/float64(time.Microsecond))
+	note := fmt.Sprintf("fresh memory %.2f µs per 4 KiB page touched first", float64(d)/float64(time.Microsecond))
+	if h, err := machine.FreshHugePageCost(64<<20, 5); err == nil {
+		note += fmt.Sprintf(" (%.2f µs in memory advised for huge pages)", float64(h)/float64(time.Microsecond))
+	}
+	return note
 }

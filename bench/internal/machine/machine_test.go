@@ -19,3 +19,13 @@ func TestFreshPageCost(t *testing.T) {
 		t.Error("a size under a page was accepted")
 	}
 }
+
+func TestFreshHugePageCost(t *testing.T) {
+	d, err := FreshHugePageCost(4<<20, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d <= 0 || d > time.Second {
+		t.Fatalf("FreshHugePageCost = %v", d)
+	}
+}
