@@ -101,7 +101,7 @@ func (s *Scanner) groupSeverity(ctx context.Context, out []ComponentResult, cach
 			if deflated {
 				in = &buf
 			}
-			v, stored, err := parseStored(a, in)
+			v, stored, err := parseStored(a, in, true) // IDs and severities only
 			if stored {
 				got[i].err = err
 				continue

@@ -115,7 +115,7 @@ func (c *recordCache) entry(a store.Advisory, buf *[]byte) *parsed {
 	}
 	c.mu.Unlock()
 	p.once.Do(func() {
-		if p.v, p.storeErr, p.err = parseStored(a, buf); p.err == nil {
+		if p.v, p.storeErr, p.err = parseStored(a, buf, c.lean); p.err == nil {
 			if c.lean {
 				stripUnread(p.v)
 			}
@@ -128,13 +128,14 @@ func (c *recordCache) entry(a store.Advisory, buf *[]byte) *parsed {
 	return p
 }
 
-// parseStored parses a record read from the store. When buf is not nil,
+// parseStored parses a record read from the store, without its
+// references and credits when lean (osv.ParseLean). When buf is not nil,
 // a.Data is as stored (see store.Inflate) and is inflated into *buf,
 // which the caller reuses for its next record (osv.Parse copies what it
 // keeps). A document that does not inflate is the store's error
 // (stored): it fails a scan as a lookup error would, where a record that
 // does not parse is reported where it matches.
-func parseStored(a store.Advisory, buf *[]byte) (v *osv.Vulnerability, stored bool, err error) {
+func parseStored(a store.Advisory, buf *[]byte, lean bool) (v *osv.Vulnerability, stored bool, err error) {
 	data := a.Data
 	if buf != nil {
 		if data, err = store.InflateInto(*buf, data); err != nil {
@@ -142,7 +143,11 @@ func parseStored(a store.Advisory, buf *[]byte) (v *osv.Vulnerability, stored bo
 		}
 		*buf = data
 	}
-	v, err = osv.Parse(data)
+	if lean {
+		v, err = osv.ParseLean(data)
+	} else {
+		v, err = osv.Parse(data)
+	}
 	return v, false, err
 }
 

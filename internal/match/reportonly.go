@@ -9,8 +9,10 @@ import (
 
 // ReportOnly makes Scan keep in its results only what a report of them
 // reads, for a caller that reports the results and exits (the scan
-// command). Each record of the store loses, as soon as it is parsed,
-// what nothing of the scan reads (references, credits, related and
+// command). Each record of the store is parsed without its references
+// and credits (osv.ParseLean: 0.79 of the bytes allocated, 39 heap
+// objects per record instead of 48), and loses, as soon as it is parsed,
+// what else nothing of the scan reads (related and
 // upstream IDs, ecosystem-specific data, range repositories, details
 // past what a summary is taken from; see stripUnread). Once every
 // component is matched (and merged with the other sources), each record

@@ -58,3 +58,23 @@ var exactLists = jsonv2.WithUnmarshalers(jsonv2.JoinUnmarshalers(
 	exactList[Reference](),
 	exactList[Credit](),
 ))
+
+// skipList decodes nothing into a []E: the value is read past (and
+// checked to be JSON) and the field left as it was.
+func skipList[E any]() *jsonv2.Unmarshalers {
+	return jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, _ *[]E) error {
+		return dec.SkipValue()
+	})
+}
+
+// leanLists are exactLists with a record's references and credits read
+// past instead of decoded (ParseLean).
+var leanLists = jsonv2.WithUnmarshalers(jsonv2.JoinUnmarshalers(
+	skipList[Reference](),
+	skipList[Credit](),
+	exactList[string](),
+	exactList[Affected](),
+	exactList[Range](),
+	exactList[Event](),
+	exactList[Severity](),
+))

@@ -1,12 +1,18 @@
 package osv
 
 import (
+	"archive/zip"
+	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	jsonv2 "github.com/go-json-experiment/json"
+
+	"github.com/vulngate/vulngate/internal/testutil/corpus"
 )
 
 // TestExactLists: Parse with each list decoded at its length gives the
@@ -88,4 +94,69 @@ func FuzzExactLists(f *testing.F) {
 			t.Fatalf("got %#v, want %#v", got, want)
 		}
 	})
+}
+
+// ParseLean decodes what Parse decodes but references and credits: where
+// Parse accepts a document, ParseLean accepts it too and gives the same
+// record with those two nil.
+func FuzzParseLean(f *testing.F) {
+	f.Add([]byte(exactSeed))
+	f.Add([]byte(`{"id":"X","modified":"2024-01-01T00:00:00Z","references":[{"type":"WEB","url":"https://osv.dev"}],"credits":[{"name":"a","contact":["b"]}]}`))
+	f.Add([]byte(`{"id":"X","modified":"2024-01-01T00:00:00Z","references":[{"type":1}]}`))
+	f.Add([]byte(`{"id":"X","modified":"2024-01-01T00:00:00Z","credits":[}`))
+	f.Fuzz(func(t *testing.T, in []byte) { checkLean(t, in) })
+}
+
+func checkLean(t *testing.T, in []byte) {
+	t.Helper()
+	full, ferr := Parse(in)
+	lean, lerr := ParseLean(in)
+	if ferr != nil {
+		return // a lean parse may accept references or credits of the wrong shape
+	}
+	if lerr != nil {
+		t.Fatalf("Parse accepted %q, ParseLean: %v", in, lerr)
+	}
+	if lean.References != nil || lean.Credits != nil {
+		t.Fatalf("ParseLean kept references %v, credits %v", lean.References, lean.Credits)
+	}
+	full.References, full.Credits = nil, nil
+	if !reflect.DeepEqual(full, lean) {
+		t.Fatalf("ParseLean %#v, Parse without references and credits %#v", lean, full)
+	}
+}
+
+// Every record of a few corpus ecosystems parses lean as in full, but for
+// references and credits; a document whose references are not JSON fails
+// both ways.
+func TestParseLeanCorpus(t *testing.T) {
+	dir := corpus.Dir(t)
+	n := 0
+	for _, eco := range []string{"PyPI", "Maven", "npm", "Go", "crates.io"} {
+		z, err := zip.OpenReader(filepath.Join(dir, eco, "all.zip"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range z.File {
+			r, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := io.ReadAll(r)
+			r.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkLean(t, data)
+			n++
+		}
+		z.Close()
+	}
+	if n < 1000 {
+		t.Fatalf("only %d records read", n)
+	}
+	bad := []byte(`{"id":"X","modified":"2024-01-01T00:00:00Z","references":[{"type":"WEB",}]}`)
+	if _, err := ParseLean(bad); !errors.Is(err, ErrMalformed) {
+		t.Errorf("ParseLean of references that are not JSON: %v, want ErrMalformed", err)
+	}
 }

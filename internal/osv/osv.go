@@ -191,9 +191,21 @@ var ErrMalformed = errors.New("malformed OSV record")
 // Parse decodes and validates one OSV record. It rejects records that are
 // not JSON objects, lack an id or a modified timestamp, or whose affected
 // entries lack a package ecosystem/name where ranges need them.
-func Parse(data []byte) (*Vulnerability, error) {
+func Parse(data []byte) (*Vulnerability, error) { return parse(data, parseOptions) }
+
+// ParseLean is Parse leaving out the record's references and credits
+// (nil whatever the record holds; their JSON is still checked to be
+// JSON), for a caller that never reads them: a scan reporting its
+// results. They are most of many records' members (a GHSA record lists
+// 5-20 references, two strings each).
+func ParseLean(data []byte) (*Vulnerability, error) { return parse(data, leanOptions) }
+
+// leanOptions are parseOptions with references and credits read past.
+var leanOptions = jsonv2.JoinOptions(decodeOptions, leanLists)
+
+func parse(data []byte, opts jsonv2.Options) (*Vulnerability, error) {
 	var v Vulnerability
-	if err := jsonv2.Unmarshal(data, &v, parseOptions); err != nil {
+	if err := jsonv2.Unmarshal(data, &v, opts); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if err := v.Validate(); err != nil {
