@@ -100,6 +100,20 @@ assessments and policy.`,
 					return fmt.Errorf("--fail-on: %w", err)
 				}
 			}
+			useOSV, wantOSSIndex, explicit, err := parseSources(sourceList)
+			if err != nil {
+				return err
+			}
+			// The store opens before the inputs are read: the collection
+			// that frees the heap reserved for huge pages runs meanwhile,
+			// so that the inputs' bytes and their parse land there rather
+			// than in fresh 4 KiB pages (keycloak's SBOM: 0.89-0.94 of the
+			// scan's time, session 16's machine).
+			st, dir, err := e.openStoreWith(ctx, store.Options{PageCacheKiB: scanPageCacheKiB})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
 			comps, err := e.readInputs(ctx, args, inputType)
 			if err != nil {
 				return err
@@ -107,15 +121,6 @@ assessments and policy.`,
 			if len(comps) <= scanSmallComponents {
 				raiseBudget(scanSmallBudget)
 			}
-			useOSV, wantOSSIndex, explicit, err := parseSources(sourceList)
-			if err != nil {
-				return err
-			}
-			st, dir, err := e.openStoreWith(ctx, store.Options{PageCacheKiB: scanPageCacheKiB})
-			if err != nil {
-				return err
-			}
-			defer st.Close()
 			oi, oiNote, err := e.ossIndexSource(st, configPath, dir, wantOSSIndex, explicit)
 			if err != nil {
 				return err
