@@ -1,18 +1,13 @@
 package osv
 
 import (
-	"archive/zip"
 	"errors"
 	"fmt"
-	"io"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	jsonv2 "github.com/go-json-experiment/json"
-
-	"github.com/vulngate/vulngate/internal/testutil/corpus"
 )
 
 // TestExactLists: Parse with each list decoded at its length gives the
@@ -130,28 +125,11 @@ func checkLean(t *testing.T, in []byte) {
 // references and credits; a document whose references are not JSON fails
 // both ways.
 func TestParseLeanCorpus(t *testing.T) {
-	dir := corpus.Dir(t)
 	n := 0
-	for _, eco := range []string{"PyPI", "Maven", "npm", "Go", "crates.io"} {
-		z, err := zip.OpenReader(filepath.Join(dir, eco, "all.zip"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range z.File {
-			r, err := f.Open()
-			if err != nil {
-				t.Fatal(err)
-			}
-			data, err := io.ReadAll(r)
-			r.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkLean(t, data)
-			n++
-		}
-		z.Close()
-	}
+	eachCorpusRecord(t, []string{"PyPI", "Maven", "npm", "Go", "crates.io"}, 0, func(_, _ string, data []byte) {
+		checkLean(t, data)
+		n++
+	})
 	if n < 1000 {
 		t.Fatalf("only %d records read", n)
 	}

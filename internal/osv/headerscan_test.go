@@ -1,8 +1,6 @@
 package osv
 
 import (
-	"archive/zip"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -49,29 +47,13 @@ func TestScanHeaderCorpus(t *testing.T) {
 		t.Fatal(err)
 	}
 	records, fallbacks := 0, 0
-	for _, eco := range strings.Fields(string(ecos)) {
-		z, err := zip.OpenReader(filepath.Join(dir, eco, "all.zip"))
-		if err != nil {
-			t.Fatal(err)
+	eachCorpusRecord(t, strings.Fields(string(ecos)), 0, func(eco, name string, d []byte) {
+		records++
+		if !checkScan(t, d) {
+			fallbacks++
+			t.Errorf("%s/%s: scanHeader gave up", eco, name)
 		}
-		for _, f := range z.File {
-			r, err := f.Open()
-			if err != nil {
-				t.Fatal(err)
-			}
-			d, err := io.ReadAll(r)
-			r.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			records++
-			if !checkScan(t, d) {
-				fallbacks++
-				t.Errorf("%s/%s: scanHeader gave up", eco, f.Name)
-			}
-		}
-		z.Close()
-	}
+	})
 	t.Logf("%d records, %d decoded by the general decoder", records, fallbacks)
 }
 

@@ -1,13 +1,9 @@
 package osv_test
 
 import (
-	"archive/zip"
-	"io"
-	"path/filepath"
 	"testing"
 
 	"github.com/vulngate/vulngate/internal/osv"
-	"github.com/vulngate/vulngate/internal/testutil/corpus"
 )
 
 // BenchmarkParse parses the first 1,000 records of a few ecosystems of
@@ -18,30 +14,10 @@ func BenchmarkParse(b *testing.B) { benchmarkParse(b, osv.Parse) }
 func BenchmarkParseLean(b *testing.B) { benchmarkParse(b, osv.ParseLean) }
 
 func benchmarkParse(b *testing.B, parse func([]byte) (*osv.Vulnerability, error)) {
-	dir := corpus.Dir(b)
 	var docs [][]byte
-	for _, eco := range []string{"PyPI", "Maven", "npm", "Go"} {
-		z, err := zip.OpenReader(filepath.Join(dir, eco, "all.zip"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		for i, f := range z.File {
-			if i == 250 {
-				break
-			}
-			r, err := f.Open()
-			if err != nil {
-				b.Fatal(err)
-			}
-			data, err := io.ReadAll(r)
-			r.Close()
-			if err != nil {
-				b.Fatal(err)
-			}
-			docs = append(docs, data)
-		}
-		z.Close()
-	}
+	osv.EachCorpusRecord(b, []string{"PyPI", "Maven", "npm", "Go"}, 250, func(_, _ string, data []byte) {
+		docs = append(docs, data)
+	})
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
