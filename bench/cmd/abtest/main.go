@@ -17,6 +17,9 @@
 //     data dir that binary imported Go into once.
 //   - unchanged: the refresh of every ecosystem with nothing new, each run
 //     on a copy of a data dir that binary imported the corpus into once.
+//   - scan: vulngate scan --format json of -sbom (default keycloak's SBOM
+//     from ../shared/sboms) against a data dir that binary imported the
+//     corpus into once; the output is discarded.
 //
 // A binary may be given environment variables: label=path,NAME=value,...
 // It measures whole processes (wall time around the run, CPU time and peak
@@ -60,7 +63,8 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("abtest: ")
 	corpusDir := flag.String("corpus", "../shared/osv-corpus", "OSV corpus in bucket layout")
-	task := flag.String("task", "import", "import, delta or unchanged")
+	task := flag.String("task", "import", "import, delta, unchanged or scan")
+	sbom := flag.String("sbom", "../shared/sboms/keycloak-10.0.2__bom.json", "SBOM the scan task scans")
 	rounds := flag.Int("rounds", 16, "rounds (each runs every binary once)")
 	work := flag.String("work", "", "work directory (default: a new temporary one, removed at the end)")
 	flag.Parse()
@@ -68,7 +72,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if *task != "import" && *task != "delta" && *task != "unchanged" {
+	if *task != "import" && *task != "delta" && *task != "unchanged" && *task != "scan" {
 		log.Fatalf("unknown task %q", *task)
 	}
 	ecos, err := corpus.Ecosystems(*corpusDir)
@@ -91,12 +95,19 @@ func main() {
 	corpusURL := "file://" + abs
 	source, ecosystems, prepared := corpusURL, strings.Join(ecos, ","), ""
 	switch *task {
-	case "unchanged":
+	case "unchanged", "scan":
 		prepared = ecosystems
 	case "delta":
 		srv := bucket.Start(filepath.Join(abs, "delta"))
 		defer srv.Close()
 		source, ecosystems, prepared = srv.URL, "Go", "Go"
+	}
+	sbomPath, err := filepath.Abs(*sbom)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := os.Stat(sbomPath); *task == "scan" && err != nil {
+		log.Fatal(err)
 	}
 	if prepared != "" {
 		for i := range bins {
@@ -113,14 +124,21 @@ func main() {
 	for r := range *rounds {
 		for _, i := range rotation(len(bins), r) {
 			b := &bins[i]
-			data := filepath.Join(dir, "run")
-			os.RemoveAll(data)
-			if b.base != "" {
-				if err := os.CopyFS(data, os.DirFS(b.base)); err != nil {
-					log.Fatal(err)
+			var args []string
+			if *task == "scan" {
+				// Scans change nothing a later scan reads: no copy.
+				args = scanArgs(b.base, sbomPath)
+			} else {
+				data := filepath.Join(dir, "run")
+				os.RemoveAll(data)
+				if b.base != "" {
+					if err := os.CopyFS(data, os.DirFS(b.base)); err != nil {
+						log.Fatal(err)
+					}
 				}
+				args = mirrorArgs(data, source, ecosystems)
 			}
-			s, err := run(b, mirrorArgs(data, source, ecosystems))
+			s, err := run(b, args)
 			if err != nil {
 				log.Fatalf("%s (round %d): %v", b.label, r+1, err)
 			}
@@ -185,6 +203,12 @@ func prepare(b *binary, work, source, ecosystems string) error {
 // the data dir.
 func mirrorArgs(data, source, ecosystems string) []string {
 	return []string{"--data-dir", data, "mirror", "--base-url", source, "--ecosystems", ecosystems}
+}
+
+// scanArgs is the command line scanning an SBOM against the data dir,
+// its report in JSON (discarded, as the harness's scans are compared).
+func scanArgs(data, sbom string) []string {
+	return []string{"--data-dir", data, "scan", "--format", "json", sbom}
 }
 
 // run runs the binary once and measures it.
@@ -255,6 +279,12 @@ func report(w io.Writer, task string, bins []binary, samples [][]sample) {
 		}
 		return runstats.Median(ds)
 	}
+	hasSync := false
+	for _, xs := range samples {
+		for _, s := range xs {
+			hasSync = hasSync || s.sync > 0
+		}
+	}
 	fmt.Fprintf(w, "| %s | wall (median, min) | CPU | sync | peak RSS | wall / %s | CPU / %s | sync / %s |\n|---|---|---|---|---|---|---|---|\n",
 		task, bins[0].label, bins[0].label, bins[0].label)
 	for i, b := range bins {
@@ -270,8 +300,13 @@ func report(w io.Writer, task string, bins []binary, samples [][]sample) {
 				cells[k] = fmt.Sprintf("%.3f (%d of %d smaller)", r, smaller, len(xs))
 			}
 		}
+		syncMed := ms(med(xs, sync))
+		if !hasSync {
+			// A command with no "synced in" line (scan).
+			syncMed, cells[2] = "–", "–"
+		}
 		fmt.Fprintf(w, "| %s | %s, %s | %s | %s | %.1f MiB | %s | %s | %s |\n", b.label, ms(med(xs, wall)), ms(minWall),
-			ms(med(xs, cpu)), ms(med(xs, sync)), float64(maxRSS)/1024, cells[0], cells[1], cells[2])
+			ms(med(xs, cpu)), syncMed, float64(maxRSS)/1024, cells[0], cells[1], cells[2])
 	}
 }
 

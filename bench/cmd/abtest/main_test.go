@@ -72,3 +72,21 @@ func TestPaired(t *testing.T) {
 		t.Fatalf("report:\n%s", b.String())
 	}
 }
+
+// A task whose runs print no sync time (scan) shows none, and no ratio of
+// it.
+func TestReportWithoutSync(t *testing.T) {
+	base := []sample{{wall: 100 * time.Millisecond, cpu: 120 * time.Millisecond}}
+	x := []sample{{wall: 90 * time.Millisecond, cpu: 110 * time.Millisecond}}
+	var b strings.Builder
+	report(&b, "scan", []binary{{label: "base"}, {label: "x"}}, [][]sample{base, x})
+	if !strings.Contains(b.String(), "| x | 90.0 ms, 90.0 ms | 110.0 ms | – |") || !strings.Contains(b.String(), "0.900 (1 of 1 smaller) | 0.917 (1 of 1 smaller) | – |") {
+		t.Fatalf("report:\n%s", b.String())
+	}
+}
+
+func TestScanArgs(t *testing.T) {
+	if got := scanArgs("/d", "/s.json"); !slices.Equal(got, []string{"--data-dir", "/d", "scan", "--format", "json", "/s.json"}) {
+		t.Fatal(got)
+	}
+}
