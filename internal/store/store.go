@@ -186,6 +186,19 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if !s.migrated(ctx, sub) {
+		if err := s.gooseUp(ctx, sub); err != nil {
+			return err
+		}
+	}
+	if err := s.fillProjectFindingIDs(ctx); err != nil {
+		return fmt.Errorf("store: %s: project finding IDs: %w", s.path, err)
+	}
+	return nil
+}
+
+// gooseUp applies the migrations of sub the database lacks.
+func (s *Store) gooseUp(ctx context.Context, sub fs.FS) error {
 	gd := goose.DialectSQLite3
 	// Migrations are numbered in ranges per area of work (00110..,
 	// 00130.., 00160..), so a database migrated by an earlier build may
@@ -207,9 +220,6 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("store: migrate %s: %w", s.path, err)
-	}
-	if err := s.fillProjectFindingIDs(ctx); err != nil {
-		return fmt.Errorf("store: %s: project finding IDs: %w", s.path, err)
 	}
 	return nil
 }
