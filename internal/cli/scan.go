@@ -22,10 +22,10 @@ import (
 // when its input is files (see hugeheap): the 1,000 generated components
 // of the bench harness allocate ~80 MB, keycloak's SBOM ~30 MB. On the
 // machine of issue 16's session 16, where a first touch of a 4 KiB page
-// costs ~10 µs, 64 MiB cut the 1,000-component scan's wall time by a
-// third (0.355 -> 0.240 s) and keycloak's by a quarter at the same peak
-// RSS; 96 MiB saved no more, and took a 10,000-component scan's RSS from
-// 137 to 177 MiB (the runtime returns memory of huge pages more slowly).
+// costs ~10 µs, 64 MiB cut the 1,000-component scan's wall time by
+// nearly a third (0.390 -> 0.270 s, CPU 0.625 -> 0.410 s) and keycloak's
+// by a sixth at about the same peak RSS (108 -> 111 MiB); 96 MiB saved no
+// more time and took a 10,000-component scan's RSS from 137 to 177 MiB.
 const scanHugeReserve = 64 << 20
 
 // isPURL reports whether a scan argument is a package URL; isPath, that
