@@ -15,10 +15,15 @@
 // /sys/kernel/mm/transparent_hugepage/enabled is "always", never when it
 // is "never", and, when it is "madvise" (the default of many
 // distributions), only in ranges advised MADV_HUGEPAGE. The Go runtime
-// does not advise its heap (it stopped in Go 1.21.1: a long-running
-// process's memory returned in 4 KiB pieces split the huge pages, and
-// khugepaged merging them back raised RSS). Reserve advises a stretch of
-// heap up front, for a command that ends before that matters.
+// does not advise its heap: it did during the Go 1.21 cycle and stopped
+// (no marking at all since Go 1.21.4), because a fault in advised memory
+// may stall while the kernel compacts memory to find a free huge page
+// (golang/go#61718), and huge pages raised long-running processes'
+// memory use (golang/go#64332). Reserve advises a stretch of heap up
+// front, for a command that ends soon, and only where a first touch of a
+// 4 KiB page is dear enough (dearTouch) that an occasional stall costs
+// less than the faults it saves: on bare hardware a fault costs a
+// fraction of a microsecond, and huge pages would save little there.
 //
 // Left out: long-running processes (the server does not call it); memory
 // outside the Go heap (SQLite's page cache and buffers, allocated by
@@ -29,13 +34,14 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Reserve grows the Go heap by n bytes now, advises the new stretch for
 // huge pages, and starts a garbage collection in the background that
 // returns it to the heap free, where the command's next allocations land.
-// It does so only where the kernel's setting is "madvise" and GODEBUG
-// does not hold disablethp=1, and reports whether it did. Call it once,
+// It does so only where Available, and reports whether it did. Call it once,
 // early, from a command that will allocate at least tens of megabytes
 // and exits when done, under a memory limit above n: the collection it
 // starts costs a few milliseconds of CPU, a loss for a command that
@@ -46,10 +52,10 @@ import (
 // took 1.3-7 ms); allocations before then take fresh memory elsewhere,
 // so a caller with other work to do first (the scan opens its store)
 // gives the collection that time.
-func Reserve(n int) bool {
-	if n <= 0 || !Available() {
-		return false
-	}
+func Reserve(n int) bool { return n > 0 && Available() && reserve(n) }
+
+// reserve is Reserve wherever the advice can be given.
+func reserve(n int) bool {
 	b := make([]byte, n)
 	if !advise(b) {
 		return false
@@ -62,10 +68,29 @@ func Reserve(n int) bool {
 }
 
 // Available reports whether Reserve does anything here: the kernel's
-// setting is "madvise" and GODEBUG does not hold disablethp=1.
-func Available() bool {
+// setting is "madvise", GODEBUG does not hold disablethp=1, and a first
+// touch of memory is dear (dearTouch, measured once per process).
+func Available() bool { return advisable() && touchIsDear() }
+
+// advisable reports whether the kernel gives huge pages on request and
+// the user has not turned them off.
+func advisable() bool {
 	return !thpDisabledByUser(os.Getenv("GODEBUG")) && mode(readSetting()) == "madvise"
 }
+
+// dearTouch is the cost of a first touch of a 4 KiB page above which
+// Reserve pays: ~0.1-0.5 µs on bare hardware and in most virtual machines,
+// ~10 µs on issue 16's session-16 machine (a PVM guest), where 64 MiB
+// reserved took a third off a 1,000-component scan.
+const dearTouch = 2 * time.Microsecond
+
+// touchIsDear measures, once, what a first touch of a 4 KiB page costs
+// (firstTouch: 32 pages, ~0.3 ms where it is dear) and compares it with
+// dearTouch.
+var touchIsDear = sync.OnceValue(func() bool {
+	d, ok := firstTouch(32)
+	return ok && d > dearTouch
+})
 
 // settingFile is the kernel's transparent huge page setting.
 const settingFile = "/sys/kernel/mm/transparent_hugepage/enabled"

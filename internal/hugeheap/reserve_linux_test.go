@@ -7,19 +7,21 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 )
 
-// Reserve advises a stretch of at least n bytes for huge pages exactly
-// when the kernel's setting is "madvise", and the heap's next large
-// allocation lands in it once the collection has freed it.
+// reserve advises a stretch of at least n bytes for huge pages wherever
+// the kernel's setting is "madvise", and the heap's next large allocation
+// lands in it once the collection has freed it; where the setting is
+// another, nothing is advised.
 func TestReserveAdvisesTheNextHeap(t *testing.T) {
 	const n = 16 << 20
-	want := mode(readSetting()) == "madvise" && !thpDisabledByUser(os.Getenv("GODEBUG"))
-	if got := Reserve(n); got != want {
-		t.Fatalf("Reserve = %v with the kernel's setting %q; want %v", got, readSetting(), want)
+	want := advisable()
+	if want && !reserve(n) {
+		t.Fatalf("reserve failed with the kernel's setting %q", readSetting())
 	}
-	runtime.GC() // waits for the collection Reserve started, if still running
+	runtime.GC() // waits for the collection reserve started, if still running
 	b := make([]byte, n/2)
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	in := false
@@ -28,8 +30,28 @@ func TestReserveAdvisesTheNextHeap(t *testing.T) {
 	}
 	runtime.KeepAlive(b)
 	if in != want {
-		t.Errorf("Reserve = %v, and the next %d-byte allocation (%#x) in an advised range: %v", want, len(b), p, in)
+		t.Errorf("advisable %v (setting %q), and the next %d-byte allocation (%#x) in an advised range: %v", want, readSetting(), len(b), p, in)
 	}
+}
+
+// Reserve does what reserve does exactly where Available says it does.
+func TestReserveWhereAvailable(t *testing.T) {
+	if got, want := Reserve(1<<20), Available(); got != want {
+		t.Fatalf("Reserve = %v, Available = %v", got, want)
+	}
+	if Available() && !advisable() {
+		t.Fatal("Available where the kernel's setting or GODEBUG says no")
+	}
+}
+
+// firstTouch measures something: more than nothing, less than a second
+// per page.
+func TestFirstTouch(t *testing.T) {
+	d, ok := firstTouch(32)
+	if !ok || d <= 0 || d > time.Second {
+		t.Fatalf("firstTouch = %v, %v", d, ok)
+	}
+	t.Logf("first touch of a 4 KiB page: %v (dear above %v)", d, dearTouch)
 }
 
 type span struct{ start, end uintptr }
