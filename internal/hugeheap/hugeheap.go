@@ -85,12 +85,15 @@ func advisable() bool {
 const dearTouch = 2 * time.Microsecond
 
 // touchIsDear measures, once, what a first touch of a 4 KiB page costs
-// (firstTouch: 32 pages, ~0.3 ms where it is dear) and compares it with
+// (FirstTouch: 32 pages, ~0.4 ms where it is dear) and compares it with
 // dearTouch.
 var touchIsDear = sync.OnceValue(func() bool {
-	d, ok := firstTouch(32)
-	return ok && d > dearTouch
+	d, err := FirstTouch(32, false)
+	return err == nil && d > dearTouch
 })
+
+// pageBytes is the page size FirstTouch steps by.
+const pageBytes = 4096
 
 // settingFile is the kernel's transparent huge page setting.
 const settingFile = "/sys/kernel/mm/transparent_hugepage/enabled"

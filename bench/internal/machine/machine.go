@@ -14,48 +14,43 @@ package machine
 import (
 	"fmt"
 	"slices"
-	"syscall"
 	"time"
+
+	"github.com/vulngate/vulngate/internal/hugeheap"
 )
 
-// pageBytes is the page size the touches step by.
+// pageBytes is the size of the pages the touches step by.
 const pageBytes = 4096
 
 // FreshPageCost maps size bytes of anonymous memory, writes one byte to
 // each 4 KiB page, and unmaps it, runs times; it returns the median time
 // per page.
 func FreshPageCost(size, runs int) (time.Duration, error) {
-	return freshCost(size, runs, nil)
+	return freshCost(size, runs, false)
 }
 
-// freshCost is FreshPageCost with advise, when not nil, called on each
-// mapping before its touches.
-func freshCost(size, runs int, advise func([]byte) error) (time.Duration, error) {
+// FreshHugePageCost is FreshPageCost in memory advised MADV_HUGEPAGE: the
+// time per 4 KiB of it touched first. Where the kernel's transparent huge
+// page setting is "never" (or huge pages run out) the advice changes
+// nothing and the figure is FreshPageCost's; where there is no such
+// advice (other systems than Linux) it is an error.
+func FreshHugePageCost(size, runs int) (time.Duration, error) {
+	return freshCost(size, runs, true)
+}
+
+// freshCost is the median of runs measurements of hugeheap.FirstTouch
+// over size bytes, advised for huge pages when huge.
+func freshCost(size, runs int, huge bool) (time.Duration, error) {
 	if size < pageBytes || runs < 1 {
 		return 0, fmt.Errorf("machine: size %d, runs %d", size, runs)
 	}
-	pages := size / pageBytes
 	per := make([]time.Duration, 0, runs)
 	for range runs {
-		mem, err := syscall.Mmap(-1, 0, pages*pageBytes, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+		d, err := hugeheap.FirstTouch(size/pageBytes, huge)
 		if err != nil {
-			return 0, fmt.Errorf("machine: mmap: %w", err)
+			return 0, fmt.Errorf("machine: %w", err)
 		}
-		if advise != nil {
-			if err := advise(mem); err != nil {
-				syscall.Munmap(mem)
-				return 0, err
-			}
-		}
-		start := time.Now()
-		for off := 0; off < len(mem); off += pageBytes {
-			mem[off] = 1
-		}
-		elapsed := time.Since(start)
-		if err := syscall.Munmap(mem); err != nil {
-			return 0, fmt.Errorf("machine: munmap: %w", err)
-		}
-		per = append(per, elapsed/time.Duration(pages))
+		per = append(per, d)
 	}
 	slices.Sort(per)
 	return per[len(per)/2], nil
