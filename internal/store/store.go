@@ -121,12 +121,15 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	path := filepath.Join(opts.DataDir, DBFile)
-	if !opts.noSchemaImage {
-		if _, err := newFromImage(path); err != nil {
-			return nil, fmt.Errorf("store: %s: %w", path, err)
-		}
+	// A new database: the schema image, or (noSchemaImage) an empty file
+	// with a new database's settings that the migrations then fill.
+	var err error
+	if opts.noSchemaImage {
+		err = createEmpty(path)
+	} else {
+		_, err = newFromImage(path)
 	}
-	if err := createEmpty(path); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
 	if err := ownerOnly(opts.DataDir, path); err != nil {
