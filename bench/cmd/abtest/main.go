@@ -94,20 +94,22 @@ func main() {
 	// binary imported prepared into first (none for import).
 	corpusURL := "file://" + abs
 	source, ecosystems, prepared := corpusURL, strings.Join(ecos, ","), ""
+	var sbomPath string
 	switch *task {
-	case "unchanged", "scan":
+	case "unchanged":
 		prepared = ecosystems
+	case "scan":
+		prepared = ecosystems
+		if sbomPath, err = filepath.Abs(*sbom); err == nil {
+			_, err = os.Stat(sbomPath)
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
 	case "delta":
 		srv := bucket.Start(filepath.Join(abs, "delta"))
 		defer srv.Close()
 		source, ecosystems, prepared = srv.URL, "Go", "Go"
-	}
-	sbomPath, err := filepath.Abs(*sbom)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if _, err := os.Stat(sbomPath); *task == "scan" && err != nil {
-		log.Fatal(err)
 	}
 	if prepared != "" {
 		for i := range bins {
