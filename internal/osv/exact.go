@@ -49,14 +49,18 @@ func exactList[E any]() *jsonv2.Unmarshalers {
 	})
 }
 
-var exactLists = jsonv2.WithUnmarshalers(jsonv2.JoinUnmarshalers(
+// matchLists are the lists matching reads, decoded at their length by
+// both Parse and ParseLean.
+var matchLists = []*jsonv2.Unmarshalers{
 	exactList[string](),
 	exactList[Affected](),
 	exactList[Range](),
 	exactList[Event](),
 	exactList[Severity](),
-	exactList[Reference](),
-	exactList[Credit](),
+}
+
+var exactLists = jsonv2.WithUnmarshalers(jsonv2.JoinUnmarshalers(
+	slices.Concat(matchLists, []*jsonv2.Unmarshalers{exactList[Reference](), exactList[Credit]()})...,
 ))
 
 // skipList decodes nothing into a []E: the value is read past (and
@@ -70,11 +74,5 @@ func skipList[E any]() *jsonv2.Unmarshalers {
 // leanLists are exactLists with a record's references and credits read
 // past instead of decoded (ParseLean).
 var leanLists = jsonv2.WithUnmarshalers(jsonv2.JoinUnmarshalers(
-	skipList[Reference](),
-	skipList[Credit](),
-	exactList[string](),
-	exactList[Affected](),
-	exactList[Range](),
-	exactList[Event](),
-	exactList[Severity](),
+	slices.Concat([]*jsonv2.Unmarshalers{skipList[Reference](), skipList[Credit]()}, matchLists)...,
 ))
