@@ -28,7 +28,8 @@ func (h *harness) deltaStep() error {
 	inMetric := "Incremental refresh of Go, the sync inside the process (delta / full Go import; as the server's mirror job runs it)"
 	srv := bucket.Start(filepath.Join(h.cfg.corpus, "delta"))
 	defer srv.Close()
-	var fulls, deltas []run
+	var fulls, deltas, floors []run
+	var floorErr error
 	var reqs []bucket.Request
 	var dataDir string
 	for i := range max(1, h.cfg.runs) {
@@ -46,6 +47,12 @@ func (h *harness) deltaStep() error {
 		}
 		reqs = srv.Requests()
 		fulls, deltas = append(fulls, full), append(deltas, d)
+		// The raw limit: the refresh's requests alone, right after it.
+		if fl, err := h.httpFloor(fmt.Sprintf("delta-http-floor-%d", i), srv.URL, reqs); err != nil {
+			floorErr = err
+		} else {
+			floors = append(floors, fl)
+		}
 	}
 	srv.Reset()
 	noop, noopErr := h.measure("delta-refresh-go-noop", nil, nil, h.vulngate, "mirror", "--data-dir", dataDir, "--base-url", srv.URL, "--ecosystems", "Go")
@@ -78,6 +85,7 @@ func (h *harness) deltaStep() error {
 	} else {
 		h.rows = append(h.rows, row{inMetric, "no \"synced in\" line in vulngate's summary", "", "", "≤ 5%"})
 	}
+	h.floorRows(fulls, deltas, floors, floorErr)
 	if h.fullWall > 0 {
 		// The reading: the delta refresh against the full import of
 		// the shared corpus (the previous row of the report).
@@ -110,9 +118,13 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // syncTime reads the sync's own wall and CPU time from the "synced in"
 // line of vulngate mirror's summary ("synced in 12.3ms, 10.1ms CPU (…)").
-func syncTime(r run) (wall, cpu time.Duration, ok bool) {
+func syncTime(r run) (wall, cpu time.Duration, ok bool) { return ownTime(r, "synced in ") }
+
+// ownTime reads the wall and CPU time a process printed of itself on the
+// line starting with prefix ("<prefix>12.3ms, 10.1ms CPU …").
+func ownTime(r run, prefix string) (wall, cpu time.Duration, ok bool) {
 	for line := range strings.SplitSeq(readTrim(r.Stdout), "\n") {
-		rest, found := strings.CutPrefix(line, "synced in ")
+		rest, found := strings.CutPrefix(line, prefix)
 		if !found {
 			continue
 		}
@@ -134,10 +146,14 @@ func syncTime(r run) (wall, cpu time.Duration, ok bool) {
 
 // medianSync is the median sync wall and CPU time of runs (each median on
 // its own); ok is false when a run printed no sync time.
-func medianSync(rs []run) (wall, cpu time.Duration, ok bool) {
+func medianSync(rs []run) (wall, cpu time.Duration, ok bool) { return medianOwn(rs, "synced in ") }
+
+// medianOwn is the median of the wall and CPU times runs printed of
+// themselves (ownTime); ok is false when a run printed none.
+func medianOwn(rs []run, prefix string) (wall, cpu time.Duration, ok bool) {
 	var walls, cpus []time.Duration
 	for _, r := range rs {
-		w, c, found := syncTime(r)
+		w, c, found := ownTime(r, prefix)
 		if !found {
 			return 0, 0, false
 		}
@@ -197,3 +213,29 @@ func requestSummary(title string, reqs []bucket.Request) string {
 }
 
 // spec is a command timed several times.
+
+// floorRows reports the delta's raw limit (httpFloor): its requests alone,
+// timed inside a fresh process of their own, against the full Go import's
+// sync and beside the delta's sync.
+func (h *harness) floorRows(fulls, deltas, floors []run, floorErr error) {
+	metric := "Incremental refresh of Go: its HTTP requests alone (raw limit: the same GETs from a minimal Go client in a fresh process, timed inside it)"
+	fw, fc, okFl := medianOwn(floors, floorLine)
+	fullSync, fullCPU, okF := medianSync(fulls)
+	dSync, _, okD := medianSync(deltas)
+	switch {
+	case floorErr != nil:
+		h.rows = append(h.rows, row{metric, "failed: " + truncate(floorErr.Error(), 200), "", "", "–"})
+		return
+	case !okFl || !okF || !okD || fullSync <= 0:
+		h.rows = append(h.rows, row{metric, "not measured", "", "", "–"})
+		return
+	}
+	cell := fmt.Sprintf("%.1f%% wall", 100*fw.Seconds()/fullSync.Seconds())
+	if fullCPU > 0 {
+		cell += fmt.Sprintf(", %.1f%% CPU", 100*fc.Seconds()/fullCPU.Seconds())
+	}
+	beyond := dSync - fw
+	cell += fmt.Sprintf("; the sync beyond them: %.1f ms = %.1f%%", ms(beyond), 100*beyond.Seconds()/fullSync.Seconds())
+	h.rows = append(h.rows, row{metric, fmt.Sprintf("%.1f ms, %.1f ms CPU", ms(fw), ms(fc)),
+		fmt.Sprintf("full Go import's sync: %.1f ms", ms(fullSync)), cell, "–"})
+}

@@ -88,6 +88,9 @@ func main() {
 	if out := os.Getenv(measureEnv); out != "" {
 		os.Exit(measureChild(out, os.Args[1:]))
 	}
+	if list := os.Getenv(floorEnv); list != "" {
+		os.Exit(floorChild(list, os.Args[1:]))
+	}
 	log.SetFlags(0)
 	log.SetPrefix("harness: ")
 	var cfg config
