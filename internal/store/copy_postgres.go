@@ -52,9 +52,12 @@ var copyTables = []struct {
 	{"advisory_alias", "import_alias", []string{"alias", "part", "generation", "id"}},
 }
 
-// copyRecords writes one batch of a generation in one transaction on conn.
-func copyRecords(ctx context.Context, conn *sql.Conn, part string, gen int64, recs []Record) error {
-	return conn.Raw(func(dc any) error {
+// copyRecords writes one batch of a generation in one transaction on conn
+// and returns the records it wrote: all of them, or the first copy of each
+// ID new to the generation when the batch repeats one.
+func copyRecords(ctx context.Context, conn *sql.Conn, part string, gen int64, recs []Record) ([]Record, error) {
+	kept := recs
+	err := conn.Raw(func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return errors.New("not a pgx connection")
@@ -71,9 +74,14 @@ func copyRecords(ctx context.Context, conn *sql.Conn, part string, gen int64, re
 		if err != nil {
 			return err
 		}
-		copyRows(bufs, part, gen, firstCopies(recs, func(id string) bool { return written[id] }))
+		kept = firstCopies(recs, func(id string) bool { return written[id] })
+		copyRows(bufs, part, gen, kept)
 		return copyBatch(ctx, sc.Conn(), gen, bufs, true)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return kept, nil
 }
 
 // newIDs is the set of recs' IDs that generation gen of part does not hold

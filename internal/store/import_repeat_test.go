@@ -11,7 +11,8 @@ import (
 
 // TestImportKeepsFirstOfRepeatedID (both engines): an archive that repeats
 // an ID, within one batch or in a later one, keeps the first copy's
-// document and modified time, and the rest of the batch is written.
+// document and modified time, the rest of the batch is written, and the
+// import's counts and ID sketch are of the records written.
 // PostgreSQL writes batches with a direct COPY and rewrites a batch that
 // hits a repeated key through its staging tables; this is that path.
 func TestImportKeepsFirstOfRepeatedID(t *testing.T) {
@@ -49,6 +50,22 @@ func TestImportKeepsFirstOfRepeatedID(t *testing.T) {
 		}
 		if want := 3 + importBatch; st.Records != want {
 			t.Fatalf("records = %d, want %d", st.Records, want)
+		}
+		// The partition's ID sketch is the writer's, of the IDs written
+		// once each.
+		stored, err := s.RecordIDs(ctx, "PyPI")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sk, err := s.IDSketch(ctx, "PyPI")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sk == nil {
+			t.Fatal("no ID sketch stored")
+		}
+		if onlyStored, onlyRead, ok := sk.Diff(SketchIDs(stored)); !ok || len(onlyStored)+len(onlyRead) > 0 {
+			t.Fatalf("stored sketch differs from the generation's IDs: %v / %v (decodable %v)", onlyStored, onlyRead, ok)
 		}
 		got, err := s.AdvisoriesByID(ctx, "DUP-1")
 		if err != nil {

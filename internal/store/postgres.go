@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -93,11 +94,48 @@ func redactDSN(dsn string) string {
 // for empty and picks plans that are quadratic once they are not. ANALYZE
 // samples, so it costs little, but not so little that every write should
 // pay it.
+//
+// It samples grownStatisticsTarget's rows, not the server's default: what
+// the planner needs after such growth is the tables' sizes and the rough
+// shape of their keys, and the table has at least doubled, so autovacuum's
+// own ANALYZE (at the server's target) follows soon.
 func (s *Store) analyzeGrown(ctx context.Context, table string, added int64, per int, tables string) error {
 	var known float64
 	if err := s.db.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = '`+table+`'::regclass`).Scan(&known); err != nil || float64(per)*float64(added) >= known {
-		_, err := s.db.ExecContext(ctx, `ANALYZE `+tables)
-		return err
+		return s.analyze(ctx, tables, grownStatisticsTarget)
 	}
 	return nil
 }
+
+// analyze runs ANALYZE of tables (PostgreSQL) with the statistics target
+// (0: the server's), in a transaction that does not wait for its commit
+// to be flushed: statistics are not data, and a lost ANALYZE is run again
+// by the next one or by autovacuum. Its own flush had been most of the
+// ~3 ms an ANALYZE of a small table took.
+func (s *Store) analyze(ctx context.Context, tables string, target int) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	set := `SET LOCAL synchronous_commit = off`
+	if target > 0 {
+		set += `; SET LOCAL default_statistics_target = ` + strconv.Itoa(target)
+	}
+	if _, err := tx.ExecContext(ctx, set); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `ANALYZE `+tables); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// grownStatisticsTarget is the statistics target of analyzeGrown's ANALYZE
+// (the sample is 300 times as many rows). With the corpus imported
+// (36,565 advisories, 34 MB), ANALYZE of advisory, advisory_package and
+// advisory_alias took 289 + 95 + 39 ms at the default target of 100
+// (a sample of every row), 78 + 26 + 9 ms at 10; the three analyses of a
+// corpus import had spent 384 ms of the server's time, where the import's
+// COPYs spent 1.75 s.
+const grownStatisticsTarget = 10
