@@ -60,8 +60,9 @@ func (h *harness) httpFloor(name, baseURL string, reqs []bucket.Request) (run, e
 // delta refresh does, with nothing else: the files that are not records
 // (ecosystems.txt, modified_id.csv) at once, each on a connection of its
 // own, then the records (*.json) with the refresh's concurrency. Each body
-// is read to its end and dropped. It prints its own wall and CPU time.
-func floorChild(list string, args []string) int {
+// is read to its end and dropped. It prints its own wall and CPU time to
+// out.
+func floorChild(list string, args []string, out io.Writer) int {
 	if len(args) != 1 {
 		fmt.Fprintln(os.Stderr, "http floor: want one base URL")
 		return 2
@@ -120,7 +121,7 @@ func floorChild(list string, args []string) int {
 		fmt.Fprintln(os.Stderr, "http floor:", firstErr)
 		return 1
 	}
-	fmt.Printf("%s%s, %s CPU (%d requests, %d bytes, %d workers for the records)\n", floorLine, wall, cpu1-cpu0, len(lists)+len(records), total, workers)
+	fmt.Fprintf(out, "%s%s, %s CPU (%d requests, %d bytes, %d workers for the records)\n", floorLine, wall, cpu1-cpu0, len(lists)+len(records), total, workers)
 	return 0
 }
 

@@ -89,7 +89,7 @@ func main() {
 		os.Exit(measureChild(out, os.Args[1:]))
 	}
 	if list := os.Getenv(floorEnv); list != "" {
-		os.Exit(floorChild(list, os.Args[1:]))
+		os.Exit(floorChild(list, os.Args[1:], os.Stdout))
 	}
 	log.SetFlags(0)
 	log.SetPrefix("harness: ")
