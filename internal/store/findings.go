@@ -156,7 +156,7 @@ func (s *Store) RecordFindings(ctx context.Context, scope string, pkgs []Observe
 		// A project's first upload: the list of its findings needs plans
 		// that know the tables' sizes (see ListOpenFindings). Failing
 		// here changes nothing recorded; autovacuum analyzes later.
-		s.analyzeGrown(ctx, "finding", int64(len(res.New)), 10, `finding, finding_vuln`)
+		s.analyzeGrown(ctx, "finding", int64(len(res.New)), 10, `finding, finding_vuln`, 0)
 	}
 	return res, err
 }

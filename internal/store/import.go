@@ -380,7 +380,7 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		// partitions are estimated as rare (index probes, which is what
 		// their lookups want), and autovacuum's own ANALYZE follows once
 		// a tenth of the rows changed since this one.
-		if err := im.s.analyzeGrown(ctx, "advisory", int64(im.added), 1, `advisory, advisory_package, advisory_alias`); err != nil {
+		if err := im.s.analyzeGrown(ctx, "advisory", int64(im.added), 1, `advisory, advisory_package, advisory_alias`, importStatisticsTarget); err != nil {
 			return stats, fmt.Errorf("store: commit import of %s: analyze: %w", im.part, err)
 		}
 	}

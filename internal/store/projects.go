@@ -265,7 +265,7 @@ func (s *Store) ReplaceProjectVersion(ctx context.Context, up VersionUpload, now
 	if err == nil && s.dialect == Postgres && added >= analyzeFindingsFrom {
 		// As after recording findings (RecordFindings): the lookup of
 		// ProjectsAffectedBy needs plans that know the tables' sizes.
-		s.analyzeGrown(ctx, "project_finding", int64(added), 10, `project_finding, project_finding_vuln`)
+		s.analyzeGrown(ctx, "project_finding", int64(added), 10, `project_finding, project_finding_vuln`, 0)
 	}
 	return vid, err
 }
