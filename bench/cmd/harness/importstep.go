@@ -34,6 +34,7 @@ func (h *harness) importStep() error {
 	h.rows = append(h.rows,
 		row{metric, fmt.Sprintf("%s/s (%.2f s); min %.2f s = %s/s", commas(int(rate)), med.Wall.Seconds(), fastest.Wall.Seconds(), commas(int(float64(h.total)/fastest.Wall.Seconds()))),
 			"raw limit", "", mark(rate >= 50000, "≥ 50,000/s")},
+		h.inflateFloorRow(med),
 		row{"Full import: CPU user+sys (median); µs of CPU per advisory", fmt.Sprintf("%.2f s; %.0f µs", medianCPU(runs).Seconds(), 1e6*medianCPU(runs).Seconds()/float64(h.total)), "", "", ""},
 		row{"Full import: peak RSS (max over runs)", fmt.Sprintf("%.1f MiB", float64(maxKiB(runs))/1024), "", "", rssTarget(maxKiB(runs))},
 		row{"Database size after the import; per advisory", fmt.Sprintf("%.1f MiB; %s B", float64(size)/(1<<20), commas(int(size/int64(max(1, h.total))))), "", "", "reported"},
@@ -92,4 +93,28 @@ func dbSize(dataDir string) int64 {
 		}
 	}
 	return n
+}
+
+// inflateFloorRow measures the import's raw limit three times (inflateFloor)
+// and reports its median against the import's median run: how much of the
+// import's time (and of the target's budget) inflating the records alone
+// takes on this machine.
+func (h *harness) inflateFloorRow(imp run) row {
+	metric := "Full import's raw limit: every record inflated and nothing else (a fresh process on all CPUs, timed inside it)"
+	var floors []run
+	for i := range 3 {
+		r, err := h.inflateFloor(fmt.Sprintf("import-inflate-floor-%d", i+1))
+		if err != nil {
+			return row{metric, "failed: " + truncate(err.Error(), 200), "", "", "–"}
+		}
+		floors = append(floors, r)
+	}
+	wall, cpu, ok := medianOwn(floors, inflateLine)
+	if !ok || wall <= 0 {
+		return row{metric, "not measured", "", "", "–"}
+	}
+	budget := time.Duration(float64(h.total) / 50000 * float64(time.Second))
+	return row{metric, fmt.Sprintf("%.3f s, %.3f s CPU (%s/s)", wall.Seconds(), cpu.Seconds(), commas(int(float64(h.total)/wall.Seconds()))),
+		fmt.Sprintf("the import's median: %.3f s, %.3f s CPU", imp.Wall.Seconds(), imp.CPU.Seconds()),
+		fmt.Sprintf("import %.1f× the floor; the floor is %.0f%% of the 50,000/s budget (%.3f s)", imp.Wall.Seconds()/wall.Seconds(), 100*wall.Seconds()/budget.Seconds(), budget.Seconds()), "–"}
 }

@@ -91,6 +91,9 @@ func main() {
 	if list := os.Getenv(floorEnv); list != "" {
 		os.Exit(floorChild(list, os.Args[1:], os.Stdout))
 	}
+	if dir := os.Getenv(inflateFloorEnv); dir != "" {
+		os.Exit(inflateFloorChild(dir, os.Stdout))
+	}
 	log.SetFlags(0)
 	log.SetPrefix("harness: ")
 	var cfg config
