@@ -410,7 +410,7 @@ func (im *Import) Commit(ctx context.Context, st PartitionState) (ImportStats, e
 		}
 		// The writer counted the rows (counting them again read every row
 		// of the generation: 3% of a corpus import's CPU on SQLite; on
-		// PostgreSQL 95 ms of the server's time for the corpus).
+		// PostgreSQL 87-156 ms of the server's statement time for the corpus).
 		stats.Records, stats.Withdrawn = im.written, im.writtenWithdrawn
 		if err := im.s.countImport(ctx, tx, im.part, im.generation, old, &stats); err != nil {
 			return err
