@@ -11,10 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/vulngate/vulngate/bench/internal/bucket"
-	"github.com/vulngate/vulngate/internal/cputime"
 )
 
 // floorEnv names the file of request paths a copy of this program started
@@ -83,46 +82,34 @@ func floorChild(list string, args []string, out io.Writer) int {
 	workers := min(floorMaxWorkers, (len(records)+floorRecordsPerWorker-1)/floorRecordsPerWorker)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: max(floorMaxWorkers, len(lists))}}
 	base := strings.TrimSuffix(args[0], "/")
-	var mu sync.Mutex
-	var firstErr error
-	var total int64
-	get := func(p string) {
-		n, err := fetchBody(client, base+p)
-		mu.Lock()
-		defer mu.Unlock()
-		total += n
-		if err != nil && firstErr == nil {
-			firstErr = err
+	return timeItself(out, "http floor", floorLine, func() (string, error) {
+		var total atomic.Int64
+		var failed firstError
+		get := func(p string) {
+			n, err := fetchBody(client, base+p)
+			total.Add(n)
+			failed.set(err)
 		}
-	}
-	cpu0, _ := cputime.Process()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for _, p := range lists {
-		wg.Go(func() { get(p) })
-	}
-	wg.Wait()
-	jobs := make(chan string)
-	for range workers {
-		wg.Go(func() {
-			for p := range jobs {
-				get(p)
-			}
-		})
-	}
-	for _, p := range records {
-		jobs <- p
-	}
-	close(jobs)
-	wg.Wait()
-	wall := time.Since(start)
-	cpu1, _ := cputime.Process()
-	if firstErr != nil {
-		fmt.Fprintln(os.Stderr, "http floor:", firstErr)
-		return 1
-	}
-	fmt.Fprintf(out, "%s%s, %s CPU (%d requests, %d bytes, %d workers for the records)\n", floorLine, wall, cpu1-cpu0, len(lists)+len(records), total, workers)
-	return 0
+		var wg sync.WaitGroup
+		for _, p := range lists {
+			wg.Go(func() { get(p) })
+		}
+		wg.Wait()
+		jobs := make(chan string)
+		for range workers {
+			wg.Go(func() {
+				for p := range jobs {
+					get(p)
+				}
+			})
+		}
+		for _, p := range records {
+			jobs <- p
+		}
+		close(jobs)
+		wg.Wait()
+		return fmt.Sprintf("%d requests, %d bytes, %d workers for the records", len(lists)+len(records), total.Load(), workers), failed.err
+	})
 }
 
 // fetchBody GETs url and reads its body to the end.

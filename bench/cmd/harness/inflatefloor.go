@@ -12,14 +12,11 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"slices"
 	"sync"
-	"time"
-
-	"github.com/klauspost/compress/flate"
+	"sync/atomic"
 
 	"github.com/vulngate/vulngate/bench/internal/corpus"
-	"github.com/vulngate/vulngate/internal/cputime"
+	"github.com/vulngate/vulngate/internal/store"
 )
 
 // inflateFloorEnv names the corpus directory a copy of this program
@@ -44,112 +41,69 @@ func (h *harness) inflateFloor(name string) (run, error) {
 
 // inflateFloorChild reads each ecosystem's all.zip of the corpus at dir
 // into memory and inflates every entry on as many goroutines as the
-// process has CPUs, the fastest way this program knows: each goroutine
-// resets one DEFLATE decoder (the one vulngate uses) over the entry's
-// compressed bytes in place, inflates into one reused buffer and checks
-// the CRC-32, as vulngate's import does. The bytes are then dropped. It
-// prints its own wall and CPU time to out.
+// process has CPUs with vulngate's own inflate (store.InflateInto: a
+// pooled decoder over the entry's compressed bytes in place, into one
+// reused buffer per goroutine), checking the CRC-32 as vulngate's import
+// does. The bytes are then dropped. It prints its own wall and CPU time to
+// out.
 func inflateFloorChild(dir string, out io.Writer) int {
 	ecos, err := corpus.Ecosystems(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "inflate floor:", err)
 		return 2
 	}
-	cpu0, _ := cputime.Process()
-	start := time.Now()
-	type entry struct {
-		name string
-		raw  []byte
-		crc  uint32
-		size uint64
-	}
-	var entries []entry
-	for _, eco := range ecos {
-		data, err := os.ReadFile(corpus.ZipPath(dir, eco))
-		if os.IsNotExist(err) {
-			continue
+	return timeItself(out, "inflate floor", inflateLine, func() (string, error) {
+		type entry struct {
+			name string
+			raw  []byte
+			crc  uint32
 		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "inflate floor:", err)
-			return 1
-		}
-		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "inflate floor: %s: %v\n", eco, err)
-			return 1
-		}
-		for _, f := range zr.File {
-			off, err := f.DataOffset()
-			if err != nil || f.Method != zip.Deflate || off+int64(f.CompressedSize64) > int64(len(data)) {
-				fmt.Fprintf(os.Stderr, "inflate floor: %s/%s: not a stored DEFLATE entry (%v)\n", eco, f.Name, err)
-				return 1
+		var entries []entry
+		for _, eco := range ecos {
+			data, err := os.ReadFile(corpus.ZipPath(dir, eco))
+			if os.IsNotExist(err) {
+				continue
 			}
-			entries = append(entries, entry{f.Name, data[off : off+int64(f.CompressedSize64)], f.CRC32, f.UncompressedSize64})
-		}
-	}
-	jobs := make(chan entry, 256)
-	var mu sync.Mutex
-	var firstErr error
-	var total int64
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			fr := flate.NewReader(bytes.NewReader(nil))
-			var buf []byte
-			var n int64
-			for e := range jobs {
-				var err error
-				buf, err = inflateInto(fr, e.raw, buf[:0], int(e.size))
-				if err == nil && crc32.ChecksumIEEE(buf) != e.crc {
-					err = errors.New("CRC-32 mismatch")
+			if err != nil {
+				return "", err
+			}
+			zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				return "", fmt.Errorf("%s: %w", eco, err)
+			}
+			for _, f := range zr.File {
+				off, err := f.DataOffset()
+				if err != nil || f.Method != zip.Deflate || off+int64(f.CompressedSize64) > int64(len(data)) {
+					return "", fmt.Errorf("%s/%s: not a stored DEFLATE entry (%v)", eco, f.Name, err)
 				}
-				n += int64(len(buf))
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = fmt.Errorf("%s: %w", e.name, err)
+				entries = append(entries, entry{f.Name, data[off : off+int64(f.CompressedSize64)], f.CRC32})
+			}
+		}
+		jobs := make(chan entry, 256)
+		var total atomic.Int64
+		var failed firstError
+		var wg sync.WaitGroup
+		for range runtime.GOMAXPROCS(0) {
+			wg.Go(func() {
+				var buf []byte
+				for e := range jobs {
+					var err error
+					buf, err = store.InflateInto(buf, e.raw)
+					if err == nil && crc32.ChecksumIEEE(buf) != e.crc {
+						err = errors.New("CRC-32 mismatch")
 					}
-					mu.Unlock()
+					if err != nil {
+						failed.set(fmt.Errorf("%s: %w", e.name, err))
+					}
+					total.Add(int64(len(buf)))
 				}
-			}
-			mu.Lock()
-			total += n
-			mu.Unlock()
-		})
-	}
-	for _, e := range entries {
-		jobs <- e
-	}
-	close(jobs)
-	wg.Wait()
-	wall := time.Since(start)
-	cpu1, _ := cputime.Process()
-	if firstErr != nil {
-		fmt.Fprintln(os.Stderr, "inflate floor:", firstErr)
-		return 1
-	}
-	fmt.Fprintf(out, "%s%s, %s CPU (%d entries, %d bytes inflated, %d goroutines)\n", inflateLine, wall, cpu1-cpu0, len(entries), total, runtime.GOMAXPROCS(0))
-	return 0
-}
-
-// inflateInto inflates raw with the decoder fr into buf, grown to size
-// first, and returns what it holds.
-func inflateInto(fr io.ReadCloser, raw, buf []byte, size int) ([]byte, error) {
-	if err := fr.(flate.Resetter).Reset(bytes.NewReader(raw), nil); err != nil {
-		return buf, err
-	}
-	buf = slices.Grow(buf, size+1)
-	for {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, 4096)
+			})
 		}
-		m, err := fr.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+m]
-		if err == io.EOF {
-			return buf, nil
+		for _, e := range entries {
+			jobs <- e
 		}
-		if err != nil {
-			return buf, err
-		}
-	}
+		close(jobs)
+		wg.Wait()
+		return fmt.Sprintf("%d entries, %d bytes inflated, %d goroutines", len(entries), total.Load(), runtime.GOMAXPROCS(0)), failed.err
+	})
 }
